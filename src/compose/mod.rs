@@ -1,0 +1,1 @@
+//! Compositions of services: the tree, its executor and its text syntax.

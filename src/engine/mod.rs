@@ -1,0 +1,638 @@
+//! The Gilmour engine: serve topics (`reply_to`, `slot`), call them (`request`, `signal`,
+//! `broadcast`), report failures, answer health pings, shut down cleanly.
+//!
+//! ```text
+//!  request ──NUMSUB, PUBLISH──▶ Redis ──▶ responder: SET lock NX, handler, PUBLISH reply
+//!     ▲                                                                  │
+//!     └──── reply multiplexer ◀── pattern <prefix>.response.<engine>-* ◀─┘
+//! ```
+//!
+//! Replies to this engine's requests arrive on one pattern subscription over its own
+//! sender-id prefix, made once at start: a request costs NUMSUB and PUBLISH and no
+//! subscription round trip, and a reply can never beat its subscription.
+
+mod handler;
+mod options;
+mod report;
+mod routes;
+mod serve;
+
+pub use handler::{Reply, Request, Response};
+pub use options::{
+    DEFAULT_GROUP, DEFAULT_HANDLER_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, ErrorPolicy, HEALTH_GROUP,
+    HandlerOptions, RequestOptions,
+};
+
+use crate::protocol::{self, Channels, Code, Ident, Message, Sender, TopicError};
+use crate::transport::{
+    Commands, ConnectionEvent, Incoming, RedisConfig, Subscriber, Target, TransportError,
+};
+use report::Failure;
+use routes::{Handler, Route, Routes};
+use serde_json::Value;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+use thiserror::Error;
+use tokio::sync::broadcast;
+use tokio_util::task::TaskTracker;
+
+/// What can go wrong in the engine.
+#[derive(Debug, Error)]
+pub enum EngineError {
+    /// Talking to Redis failed.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// The topic cannot be used this way.
+    #[error(transparent)]
+    Topic(#[from] TopicError),
+    /// Nobody is subscribed to the request channel; nothing was published.
+    #[error("no active listeners for `{topic}`")]
+    NoListeners {
+        /// The topic.
+        topic: String,
+    },
+    /// A signal reached no subscriber. (A running inspector counts as a receiver, so
+    /// this check can be fooled; Redis cannot tell the two apart.)
+    #[error("signal on `{topic}` was not received by anyone")]
+    NoReceivers {
+        /// The topic.
+        topic: String,
+    },
+    /// This engine already has a handler of this group on this topic.
+    #[error("`{topic}` already has a handler in group `{group}` in this process")]
+    DuplicateGroup {
+        /// The channel or pattern.
+        topic: String,
+        /// The group.
+        group: String,
+    },
+    /// The link to Redis went down while the request waited: its reply may be lost.
+    #[error("lost the connection to Redis while waiting for the reply: {reason}")]
+    Disconnected {
+        /// Why the link went down.
+        reason: String,
+    },
+    /// The link to Redis is down and did not come back in time.
+    #[error("not connected to Redis (reconnecting)")]
+    NotConnected,
+    /// The engine is shutting down.
+    #[error("the engine is shutting down")]
+    ShuttingDown,
+}
+
+/// The parts every task of the engine shares.
+pub(crate) struct Core {
+    channels: Channels,
+    commands: Commands,
+    policy: ErrorPolicy,
+    tracker: TaskTracker,
+}
+
+struct Inner {
+    core: Arc<Core>,
+    routes: Arc<Routes>,
+    subscriber: Subscriber,
+    redis: RedisConfig,
+    sender_prefix: String,
+    next_sender: AtomicU64,
+    next_route: AtomicU64,
+    ident: Option<Ident>,
+    closing: AtomicBool,
+    shutdown_timeout: Duration,
+}
+
+/// A connection to Gilmour: a cheap, cloneable handle.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+/// Configures an [`Engine`] before it connects.
+#[derive(Debug, Clone)]
+pub struct EngineBuilder {
+    redis: RedisConfig,
+    prefix: String,
+    error_channel: Option<String>,
+    error_queue: Option<String>,
+    policy: ErrorPolicy,
+    health: bool,
+    shutdown_timeout: Duration,
+}
+
+impl EngineBuilder {
+    /// The channel prefix (default `gilmour`).
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// The error policy (default [`ErrorPolicy::Ignore`], as Go).
+    pub fn error_policy(mut self, policy: ErrorPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The channel the publish policy uses (default `<prefix>.errors`).
+    pub fn error_channel(mut self, channel: impl Into<String>) -> Self {
+        self.error_channel = Some(channel.into());
+        self
+    }
+
+    /// The list the queue policy uses (default `<prefix>.errorqueue`).
+    pub fn error_queue(mut self, queue: impl Into<String>) -> Self {
+        self.error_queue = Some(queue.into());
+        self
+    }
+
+    /// Whether to announce a health ident and answer health pings (default off).
+    pub fn health(mut self, on: bool) -> Self {
+        self.health = on;
+        self
+    }
+
+    /// How long `shutdown` waits for running handlers (default 10 s).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Changes the Redis timeouts, heartbeat and backoff.
+    pub fn redis(mut self, change: impl FnOnce(&mut RedisConfig)) -> Self {
+        change(&mut self.redis);
+        self
+    }
+
+    /// The channel names this builder will use.
+    pub fn channels(&self) -> Channels {
+        let mut channels = Channels::new(&self.prefix);
+        if let Some(channel) = &self.error_channel {
+            channels = channels.with_error_channel(channel);
+        }
+        if let Some(queue) = &self.error_queue {
+            channels = channels.with_error_queue(queue);
+        }
+        channels
+    }
+
+    /// Connects both Redis connections and subscribes to this engine's replies.
+    pub async fn connect(self) -> Result<Engine, EngineError> {
+        let channels = self.channels();
+        let commands = Commands::connect(&self.redis).await?;
+        let core = Arc::new(Core {
+            channels,
+            commands,
+            policy: self.policy,
+            tracker: TaskTracker::new(),
+        });
+        let routes = Arc::new(Routes::default());
+        let sender_prefix = uuid::Uuid::new_v4().simple().to_string();
+        let reply_pattern = core.channels.response_pattern(&format!("{sender_prefix}-"));
+        let router = Router {
+            core: core.clone(),
+            routes: routes.clone(),
+            reply_pattern: reply_pattern.clone(),
+        };
+        let subscriber = Subscriber::start(self.redis.clone(), move |incoming| {
+            router.route(incoming);
+        })
+        .await?;
+        subscriber.subscribe(Target::Pattern(reply_pattern)).await?;
+        let ident = self.health.then(Ident::for_this_process);
+        let engine = Engine {
+            inner: Arc::new(Inner {
+                core,
+                routes,
+                subscriber,
+                redis: self.redis,
+                sender_prefix,
+                next_sender: AtomicU64::new(1),
+                next_route: AtomicU64::new(1),
+                ident,
+                closing: AtomicBool::new(false),
+                shutdown_timeout: self.shutdown_timeout,
+            }),
+        };
+        if let Some(ident) = &engine.inner.ident {
+            engine.start_health(ident.clone()).await?;
+        }
+        Ok(engine)
+    }
+}
+
+/// Routes what the subscriber receives: replies to the waiting requests, everything else
+/// to a task per matching handler.
+struct Router {
+    core: Arc<Core>,
+    routes: Arc<Routes>,
+    reply_pattern: String,
+}
+
+impl Router {
+    fn route(&self, incoming: Incoming) {
+        let delivery = match incoming {
+            Incoming::Message(delivery) => delivery,
+            Incoming::Event(ConnectionEvent::Disconnected { reason, .. }) => {
+                self.routes.fail_waiting(|| EngineError::Disconnected {
+                    reason: reason.clone(),
+                });
+                return;
+            }
+            Incoming::Event(_) => return,
+        };
+        if delivery.pattern.as_deref() == Some(self.reply_pattern.as_str()) {
+            let (_, sender) = self.core.channels.classify(&delivery.channel);
+            let (reply, _) = Message::parse_lenient(&delivery.payload);
+            self.routes.deliver_reply(sender, reply);
+            return;
+        }
+        let routes = self
+            .routes
+            .lookup(&delivery.channel, delivery.pattern.as_deref());
+        if routes.is_empty() {
+            return;
+        }
+        let (message, payload) = Message::parse_lenient(&delivery.payload);
+        let (_, topic) = self.core.channels.classify(&delivery.channel);
+        let request = Request {
+            topic: topic.to_owned(),
+            channel: delivery.channel.clone(),
+            message,
+        };
+        for route in routes {
+            let work = serve::serve(self.core.clone(), route, request.clone(), payload);
+            self.core.tracker.spawn(work);
+        }
+    }
+}
+
+impl Engine {
+    /// Connects with the defaults: prefix `gilmour`, errors ignored, no health ident.
+    pub async fn connect(url: &str) -> Result<Engine, EngineError> {
+        Engine::builder(url).connect().await
+    }
+
+    /// Starts configuring an engine for a Redis URL.
+    pub fn builder(url: &str) -> EngineBuilder {
+        EngineBuilder {
+            redis: RedisConfig::new(url),
+            prefix: "gilmour".to_owned(),
+            error_channel: None,
+            error_queue: None,
+            policy: ErrorPolicy::default(),
+            health: false,
+            shutdown_timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// The channel names in use.
+    pub fn channels(&self) -> &Channels {
+        &self.inner.core.channels
+    }
+
+    /// The command connection, for callers that need plain Redis commands.
+    pub fn commands(&self) -> &Commands {
+        &self.inner.core.commands
+    }
+
+    /// The Redis settings in use.
+    pub fn redis(&self) -> &RedisConfig {
+        &self.inner.redis
+    }
+
+    /// This process's health ident, when health checks are on.
+    pub fn ident(&self) -> Option<&Ident> {
+        self.inner.ident.as_ref()
+    }
+
+    /// Connection events of the subscriber connection from now on.
+    pub fn events(&self) -> broadcast::Receiver<ConnectionEvent> {
+        self.inner.subscriber.events()
+    }
+
+    /// Whether the subscriber connection is up and subscribed.
+    pub fn is_connected(&self) -> bool {
+        self.inner.subscriber.is_connected()
+    }
+
+    /// Serves requests on `topic`: `handler` answers each request this process wins the
+    /// group lock for. Refuses wildcard topics and a second handler of the same group.
+    pub async fn reply_to<F, Fut>(
+        &self,
+        topic: &str,
+        options: HandlerOptions,
+        handler: F,
+    ) -> Result<Subscription, EngineError>
+    where
+        F: Fn(Request) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Reply> + Send + 'static,
+    {
+        protocol::check_reply_topic(topic)?;
+        let group = options.group.unwrap_or_else(|| DEFAULT_GROUP.to_owned());
+        let handler = Handler::Reply(Arc::new(move |request| Box::pin(handler(request))));
+        let target = Target::Channel(self.channels().request(topic));
+        self.add_route(target, Some(group), options.timeout, handler, false)
+            .await
+    }
+
+    /// Receives signals on `topic` (a pattern when it contains `*`). Without a group every
+    /// slot receives every signal; with one, exactly one slot of the group, across all
+    /// processes, handles each.
+    pub async fn slot<F, Fut>(
+        &self,
+        topic: &str,
+        options: HandlerOptions,
+        handler: F,
+    ) -> Result<Subscription, EngineError>
+    where
+        F: Fn(Request) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        protocol::check_topic(topic)?;
+        let channel = self.channels().slot(topic);
+        let target = if protocol::is_pattern(topic) {
+            Target::Pattern(channel)
+        } else {
+            Target::Channel(channel)
+        };
+        let handler = Handler::Slot(Arc::new(move |request| Box::pin(handler(request))));
+        self.add_route(target, options.group, options.timeout, handler, false)
+            .await
+    }
+
+    async fn add_route(
+        &self,
+        target: Target,
+        group: Option<String>,
+        timeout: Duration,
+        handler: Handler,
+        internal: bool,
+    ) -> Result<Subscription, EngineError> {
+        if self.inner.closing.load(Ordering::Acquire) {
+            return Err(EngineError::ShuttingDown);
+        }
+        let id = self.inner.next_route.fetch_add(1, Ordering::Relaxed);
+        let route = Route {
+            id,
+            target: target.clone(),
+            group,
+            timeout,
+            handler,
+            internal,
+        };
+        if self.inner.routes.add(route)?
+            && let Err(error) = self.inner.subscriber.subscribe(target.clone()).await
+        {
+            self.inner.routes.remove(&target, id);
+            return Err(error.into());
+        }
+        Ok(Subscription {
+            engine: Arc::downgrade(&self.inner),
+            target,
+            id,
+        })
+    }
+
+    fn next_sender(&self) -> Sender {
+        let number = self.inner.next_sender.fetch_add(1, Ordering::Relaxed);
+        Sender(format!("{}-{number}", self.inner.sender_prefix))
+    }
+
+    /// Sends a request and waits for its reply.
+    ///
+    /// Fails with [`EngineError::NoListeners`] before publishing when nobody serves the
+    /// topic, and with [`EngineError::Disconnected`] when the link drops while waiting.
+    /// When the client timeout fires, resolves with code 499 and publishes that 499 on
+    /// the reply channel so that observers see it.
+    pub async fn request(
+        &self,
+        topic: &str,
+        data: impl Into<Value>,
+        options: RequestOptions,
+    ) -> Result<Response, EngineError> {
+        protocol::check_reply_topic(topic)?;
+        let channel = self.channels().request(topic);
+        if !self
+            .inner
+            .subscriber
+            .wait_connected(options.timeout.min(self.inner.redis.command_timeout))
+            .await
+        {
+            return Err(EngineError::NotConnected);
+        }
+        let commands = &self.inner.core.commands;
+        if commands.numsub(&channel).await? == 0 {
+            return Err(EngineError::NoListeners {
+                topic: topic.to_owned(),
+            });
+        }
+        let sender = self.next_sender();
+        let message = Message::new(data.into(), sender.clone());
+        let reply = self.inner.routes.await_reply(sender.as_str());
+        let started = Instant::now();
+        if let Err(error) = commands.publish(&channel, &message.to_json()).await {
+            self.inner.routes.forget_reply(sender.as_str());
+            return Err(error.into());
+        }
+        match tokio::time::timeout(options.timeout, reply).await {
+            Ok(Ok(Ok(reply))) => Ok(Response {
+                reply,
+                sender,
+                elapsed: started.elapsed(),
+            }),
+            Ok(Ok(Err(error))) => Err(error),
+            Ok(Err(_)) => Err(EngineError::ShuttingDown),
+            Err(_) => {
+                self.inner.routes.forget_reply(sender.as_str());
+                let reply = self.time_out(&channel, &message).await;
+                Ok(Response {
+                    reply,
+                    sender,
+                    elapsed: started.elapsed(),
+                })
+            }
+        }
+    }
+
+    /// Publishes the 499 of a request whose client timeout fired, and reports it.
+    async fn time_out(&self, channel: &str, request: &Message) -> Message {
+        let response_channel = self.channels().response(&request.sender);
+        let reply = Message::with_code(
+            Value::from(serve::TIMED_OUT),
+            Code::TIMEOUT,
+            Sender(response_channel.clone()),
+        );
+        let core = &self.inner.core;
+        if let Err(error) = core
+            .commands
+            .publish(&response_channel, &reply.to_json())
+            .await
+        {
+            tracing::warn!(%error, "could not publish a client timeout");
+        }
+        let failure = Failure {
+            channel,
+            request_data: &request.data,
+            user_data: &reply.data,
+            sender: &request.sender,
+            code: Code::TIMEOUT,
+            backtrace: None,
+        };
+        report::report(core.policy, &core.channels, &core.commands, failure).await;
+        reply
+    }
+
+    /// Publishes a signal; returns its sender id. Fails when nobody received it.
+    pub async fn signal(&self, topic: &str, data: impl Into<Value>) -> Result<Sender, EngineError> {
+        protocol::check_topic(topic)?;
+        let sender = self.next_sender();
+        let message = Message::new(data.into(), sender.clone());
+        let channel = self.channels().slot(topic);
+        let receivers = self
+            .inner
+            .core
+            .commands
+            .publish(&channel, &message.to_json())
+            .await?;
+        if receivers == 0 {
+            return Err(EngineError::NoReceivers {
+                topic: topic.to_owned(),
+            });
+        }
+        Ok(sender)
+    }
+
+    /// Publishes one message, with one sender id, to both the request and the slot
+    /// channel of `topic`, waiting for no reply. Fails when nobody received it on either.
+    pub async fn broadcast(
+        &self,
+        topic: &str,
+        data: impl Into<Value>,
+    ) -> Result<Sender, EngineError> {
+        protocol::check_reply_topic(topic)?;
+        let sender = self.next_sender();
+        let payload = Message::new(data.into(), sender.clone()).to_json();
+        let commands = &self.inner.core.commands;
+        let requests = commands
+            .publish(&self.channels().request(topic), &payload)
+            .await?;
+        let slots = commands
+            .publish(&self.channels().slot(topic), &payload)
+            .await?;
+        if requests + slots == 0 {
+            return Err(EngineError::NoReceivers {
+                topic: topic.to_owned(),
+            });
+        }
+        Ok(sender)
+    }
+
+    /// The channels and patterns this engine serves, internal ones left out.
+    pub fn served(&self) -> Vec<String> {
+        let mut served: Vec<String> = self
+            .inner
+            .routes
+            .targets()
+            .into_iter()
+            .filter(|(_, internal)| !internal)
+            .map(|(target, _)| match target {
+                Target::Channel(name) | Target::Pattern(name) => name,
+            })
+            .collect();
+        served.sort();
+        served
+    }
+
+    async fn start_health(&self, ident: Ident) -> Result<(), EngineError> {
+        let weak = Arc::downgrade(&self.inner);
+        let handler = Handler::Reply(Arc::new(move |_request| {
+            let served = weak
+                .upgrade()
+                .map(|inner| Engine { inner }.served())
+                .unwrap_or_default();
+            Box::pin(async move { Reply::ok(served) })
+        }));
+        let channel = self.channels().health(&ident);
+        self.add_route(
+            Target::Channel(channel),
+            Some(HEALTH_GROUP.to_owned()),
+            DEFAULT_HANDLER_TIMEOUT,
+            handler,
+            true,
+        )
+        .await?;
+        self.inner
+            .core
+            .commands
+            .hash_set(self.channels().health_hash(), ident.as_str(), "true")
+            .await?;
+        Ok(())
+    }
+
+    /// Stops taking messages, waits (at most the shutdown timeout) for running handlers,
+    /// fails requests still waiting, removes the health ident and closes the connections.
+    pub async fn shutdown(&self) -> Result<(), EngineError> {
+        if self.inner.closing.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        // Unsubscribe first and keep the routes until the socket is drained, so that a
+        // message that reached us before the unsubscribe is still handled.
+        let subscriber = &self.inner.subscriber;
+        for (target, _) in self.inner.routes.targets() {
+            // A failed unsubscribe only matters while the socket lives; it closes below.
+            let _ = subscriber.unsubscribe(target).await;
+        }
+        let _ = subscriber.flush().await;
+        self.inner.routes.drain();
+        let tracker = &self.inner.core.tracker;
+        tracker.close();
+        if tokio::time::timeout(self.inner.shutdown_timeout, tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                running = tracker.len(),
+                "handlers still running after the shutdown timeout"
+            );
+        }
+        self.inner.routes.fail_waiting(|| EngineError::ShuttingDown);
+        self.inner.subscriber.close().await;
+        if let Some(ident) = &self.inner.ident {
+            self.inner
+                .core
+                .commands
+                .hash_delete(self.channels().health_hash(), ident.as_str())
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// A handler's subscription. Dropping it keeps the handler; call
+/// [`Subscription::unsubscribe`] to remove it.
+pub struct Subscription {
+    engine: Weak<Inner>,
+    target: Target,
+    id: u64,
+}
+
+impl Subscription {
+    /// The channel or pattern subscribed to.
+    pub fn channel(&self) -> &str {
+        match &self.target {
+            Target::Channel(name) | Target::Pattern(name) => name,
+        }
+    }
+
+    /// Removes the handler; the channel is unsubscribed when it was the last one on it.
+    pub async fn unsubscribe(self) -> Result<(), EngineError> {
+        let Some(inner) = self.engine.upgrade() else {
+            return Ok(());
+        };
+        if inner.routes.remove(&self.target, self.id) {
+            inner.subscriber.unsubscribe(self.target).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,166 @@
+//! The routing table: which local handlers serve which channel or pattern, and the
+//! multiplexer of replies awaited by this engine's own requests.
+
+use super::EngineError;
+use super::handler::{Reply, Request};
+use crate::protocol::Message;
+use crate::transport::Target;
+use futures_util::future::BoxFuture;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+pub(crate) type ReplyFn = Arc<dyn Fn(Request) -> BoxFuture<'static, Reply> + Send + Sync>;
+pub(crate) type SlotFn = Arc<dyn Fn(Request) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// A handler of either kind.
+#[derive(Clone)]
+pub(crate) enum Handler {
+    Reply(ReplyFn),
+    Slot(SlotFn),
+}
+
+/// One local subscription.
+pub(crate) struct Route {
+    pub id: u64,
+    pub target: Target,
+    pub group: Option<String>,
+    pub timeout: Duration,
+    pub handler: Handler,
+    /// Internal routes (health) are left out of the health reply.
+    pub internal: bool,
+}
+
+type RouteTable = RwLock<HashMap<String, Vec<Arc<Route>>>>;
+type Waiter = oneshot::Sender<Result<Message, EngineError>>;
+
+#[derive(Default)]
+pub(crate) struct Routes {
+    channels: RouteTable,
+    patterns: RouteTable,
+    waiters: Mutex<HashMap<String, Waiter>>,
+}
+
+impl Routes {
+    fn table<'a>(&'a self, target: &'a Target) -> (&'a RouteTable, &'a str) {
+        match target {
+            Target::Channel(name) => (&self.channels, name),
+            Target::Pattern(name) => (&self.patterns, name),
+        }
+    }
+
+    /// Adds a route; refuses a second route of the same group on the same target.
+    /// Returns true when it is the first route on its target.
+    pub fn add(&self, route: Route) -> Result<bool, EngineError> {
+        let target = route.target.clone();
+        let (table, name) = self.table(&target);
+        let mut table = table
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let routes = table.entry(name.to_owned()).or_default();
+        if let Some(group) = &route.group
+            && routes
+                .iter()
+                .any(|other| other.group.as_ref() == Some(group))
+        {
+            return Err(EngineError::DuplicateGroup {
+                topic: name.to_owned(),
+                group: group.clone(),
+            });
+        }
+        routes.push(Arc::new(route));
+        Ok(routes.len() == 1)
+    }
+
+    /// Removes a route; returns true when it was the last on its target.
+    pub fn remove(&self, target: &Target, id: u64) -> bool {
+        let (table, name) = self.table(target);
+        let mut table = table
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Some(routes) = table.get_mut(name) else {
+            return false;
+        };
+        routes.retain(|route| route.id != id);
+        if routes.is_empty() {
+            table.remove(name);
+            return true;
+        }
+        false
+    }
+
+    /// The routes of a channel, or of the pattern that matched it.
+    pub fn lookup(&self, channel: &str, pattern: Option<&str>) -> Vec<Arc<Route>> {
+        let (table, name) = match pattern {
+            Some(pattern) => (&self.patterns, pattern),
+            None => (&self.channels, channel),
+        };
+        let table = table
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        table.get(name).cloned().unwrap_or_default()
+    }
+
+    /// Every target that has a route, and whether only internal routes use it.
+    pub fn targets(&self) -> Vec<(Target, bool)> {
+        let mut targets = Vec::new();
+        for (table, make) in [
+            (&self.channels, Target::Channel as fn(String) -> Target),
+            (&self.patterns, Target::Pattern as fn(String) -> Target),
+        ] {
+            let table = table
+                .read()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            for (name, routes) in table.iter() {
+                let internal = routes.iter().all(|route| route.internal);
+                targets.push((make(name.clone()), internal));
+            }
+        }
+        targets
+    }
+
+    /// Removes every route, for shutting down.
+    pub fn drain(&self) {
+        for table in [&self.channels, &self.patterns] {
+            table
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .clear();
+        }
+    }
+
+    /// Starts waiting for the reply to `sender`.
+    pub fn await_reply(&self, sender: &str) -> oneshot::Receiver<Result<Message, EngineError>> {
+        let (waiter, reply) = oneshot::channel();
+        self.waiters().insert(sender.to_owned(), waiter);
+        reply
+    }
+
+    /// Stops waiting for the reply to `sender`.
+    pub fn forget_reply(&self, sender: &str) {
+        self.waiters().remove(sender);
+    }
+
+    /// Hands a reply to whoever waits for it; a reply nobody waits for (late, or for
+    /// another process using the same prefix) is dropped.
+    pub fn deliver_reply(&self, sender: &str, reply: Message) {
+        if let Some(waiter) = self.waiters().remove(sender) {
+            let _ = waiter.send(Ok(reply));
+        }
+    }
+
+    /// Fails every request still waiting for its reply.
+    pub fn fail_waiting(&self, error: impl Fn() -> EngineError) {
+        let waiters: Vec<Waiter> = self.waiters().drain().map(|(_, waiter)| waiter).collect();
+        for waiter in waiters {
+            let _ = waiter.send(Err(error()));
+        }
+    }
+
+    fn waiters(&self) -> std::sync::MutexGuard<'_, HashMap<String, Waiter>> {
+        self.waiters
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

@@ -1,0 +1,1 @@
+//! The inspector: capture, correlation into traces, storage, filters and statistics.

@@ -1,0 +1,15 @@
+//! Gilmour: microservices that meet on Redis pub/sub instead of HTTP.
+//!
+//! The crate is the engine (request/reply with exclusive groups, signal/slot, timeouts,
+//! error reporting, health idents), compositions of services, and the inspector that
+//! captures and correlates Gilmour traffic. The `gilmour` binary puts a CLI and a
+//! terminal UI on top of them.
+//!
+//! Modules, from the bottom up: [`protocol`] (pure data), [`transport`] (all Redis I/O),
+//! [`engine`], [`compose`], [`inspect`]. No module imports one above it.
+
+pub mod compose;
+pub mod engine;
+pub mod inspect;
+pub mod protocol;
+pub mod transport;

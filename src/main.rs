@@ -1,0 +1,2 @@
+//! The `gilmour` binary.
+fn main() {}

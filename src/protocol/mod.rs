@@ -1,0 +1,18 @@
+//! The Gilmour wire protocol as pure data: messages, status codes, sender ids, channel
+//! names, health idents and error records. Nothing here does I/O, so everything here can
+//! be tested without Redis and reused by the engine and the inspector alike.
+
+mod channels;
+mod code;
+mod error_record;
+mod ident;
+mod message;
+mod sender;
+
+pub use channels::{ChannelKind, Channels, TopicError, is_pattern};
+pub(crate) use channels::{check_reply_topic, check_topic};
+pub use code::Code;
+pub use error_record::ErrorRecord;
+pub use ident::Ident;
+pub use message::{Message, Payload};
+pub use sender::Sender;

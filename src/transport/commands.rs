@@ -1,0 +1,184 @@
+//! The command connection: one multiplexed, pipelined socket shared by every task of a
+//! process (no pool, no per-command PING), reconnected by redis-rs's connection manager.
+
+use super::{RedisConfig, TransportError};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use std::collections::HashMap;
+
+/// How long a group lock lives; no implementation ever deletes one.
+const LOCK_SECONDS: u64 = 600;
+/// The error queue keeps this many records (`LTRIM 0 9999`).
+const ERROR_QUEUE_LAST_INDEX: isize = 9999;
+
+/// A cheap, cloneable handle on the command connection.
+#[derive(Clone)]
+pub struct Commands {
+    connection: ConnectionManager,
+}
+
+impl Commands {
+    /// Connects, failing when Redis cannot be reached within the connect timeout.
+    pub async fn connect(config: &RedisConfig) -> Result<Self, TransportError> {
+        let client = config.client()?;
+        let manager_config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(config.connect_timeout))
+            .set_response_timeout(Some(config.command_timeout))
+            .set_min_delay(config.min_backoff)
+            .set_max_delay(config.max_backoff)
+            .set_number_of_retries(3);
+        let connection = ConnectionManager::new_with_config(client, manager_config)
+            .await
+            .map_err(|error| TransportError::Connect {
+                url: config.display_url(),
+                reason: error.to_string(),
+            })?;
+        Ok(Commands { connection })
+    }
+
+    async fn run<T: redis::FromRedisValue>(
+        &self,
+        command: &'static str,
+        cmd: &redis::Cmd,
+    ) -> Result<T, TransportError> {
+        let mut connection = self.connection.clone();
+        cmd.query_async(&mut connection)
+            .await
+            .map_err(|source| TransportError::Command { command, source })
+    }
+
+    /// `PUBLISH`: returns how many subscribers received it (pattern subscribers included).
+    pub async fn publish(&self, channel: &str, payload: &str) -> Result<usize, TransportError> {
+        self.run("PUBLISH", redis::cmd("PUBLISH").arg(channel).arg(payload))
+            .await
+    }
+
+    /// `PUBSUB NUMSUB` for one channel: exact subscribers only, patterns are not counted.
+    pub async fn numsub(&self, channel: &str) -> Result<usize, TransportError> {
+        let counts = self.numsub_many(&[channel]).await?;
+        Ok(counts.first().map_or(0, |(_, count)| *count))
+    }
+
+    /// `PUBSUB NUMSUB` for several channels.
+    pub async fn numsub_many(
+        &self,
+        channels: &[&str],
+    ) -> Result<Vec<(String, usize)>, TransportError> {
+        let mut cmd = redis::cmd("PUBSUB");
+        cmd.arg("NUMSUB").arg(channels);
+        self.run("PUBSUB NUMSUB", &cmd).await
+    }
+
+    /// `PUBSUB CHANNELS <pattern>`: the channels that have exact subscribers.
+    pub async fn channels(&self, pattern: &str) -> Result<Vec<String>, TransportError> {
+        self.run(
+            "PUBSUB CHANNELS",
+            redis::cmd("PUBSUB").arg("CHANNELS").arg(pattern),
+        )
+        .await
+    }
+
+    /// Takes an exclusive-group lock: `SET <key> <key> NX EX 600`. True when this caller
+    /// won it.
+    pub async fn take_lock(&self, key: &str) -> Result<bool, TransportError> {
+        let reply: Option<String> = self
+            .run(
+                "SET",
+                redis::cmd("SET")
+                    .arg(key)
+                    .arg(key)
+                    .arg("NX")
+                    .arg("EX")
+                    .arg(LOCK_SECONDS),
+            )
+            .await?;
+        Ok(reply.is_some())
+    }
+
+    /// Queues an error record: `LPUSH <queue> <record>` then `LTRIM <queue> 0 9999`, in one
+    /// round trip.
+    pub async fn queue_error(&self, queue: &str, record: &str) -> Result<(), TransportError> {
+        let mut pipeline = redis::pipe();
+        pipeline
+            .cmd("LPUSH")
+            .arg(queue)
+            .arg(record)
+            .ignore()
+            .cmd("LTRIM")
+            .arg(queue)
+            .arg(0)
+            .arg(ERROR_QUEUE_LAST_INDEX)
+            .ignore();
+        let mut connection = self.connection.clone();
+        pipeline
+            .query_async::<()>(&mut connection)
+            .await
+            .map_err(|source| TransportError::Command {
+                command: "LPUSH",
+                source,
+            })
+    }
+
+    /// `LRANGE <list> <start> <stop>`.
+    pub async fn range(
+        &self,
+        list: &str,
+        start: isize,
+        stop: isize,
+    ) -> Result<Vec<String>, TransportError> {
+        self.run(
+            "LRANGE",
+            redis::cmd("LRANGE").arg(list).arg(start).arg(stop),
+        )
+        .await
+    }
+
+    /// `LLEN <list>`.
+    pub async fn length(&self, list: &str) -> Result<usize, TransportError> {
+        self.run("LLEN", redis::cmd("LLEN").arg(list)).await
+    }
+
+    /// `LREM <list> 1 <value>`: removes one entry; true when one was removed.
+    pub async fn remove_one(&self, list: &str, value: &str) -> Result<bool, TransportError> {
+        let removed: usize = self
+            .run("LREM", redis::cmd("LREM").arg(list).arg(1).arg(value))
+            .await?;
+        Ok(removed > 0)
+    }
+
+    /// `LTRIM <list> <start> <stop>`.
+    pub async fn trim(&self, list: &str, start: isize, stop: isize) -> Result<(), TransportError> {
+        self.run("LTRIM", redis::cmd("LTRIM").arg(list).arg(start).arg(stop))
+            .await
+    }
+
+    /// `HSET <hash> <field> <value>`.
+    pub async fn hash_set(
+        &self,
+        hash: &str,
+        field: &str,
+        value: &str,
+    ) -> Result<(), TransportError> {
+        self.run::<usize>("HSET", redis::cmd("HSET").arg(hash).arg(field).arg(value))
+            .await
+            .map(drop)
+    }
+
+    /// `HDEL <hash> <field>`.
+    pub async fn hash_delete(&self, hash: &str, field: &str) -> Result<(), TransportError> {
+        self.run::<usize>("HDEL", redis::cmd("HDEL").arg(hash).arg(field))
+            .await
+            .map(drop)
+    }
+
+    /// `HGETALL <hash>`.
+    pub async fn hash_all(&self, hash: &str) -> Result<HashMap<String, String>, TransportError> {
+        self.run("HGETALL", redis::cmd("HGETALL").arg(hash)).await
+    }
+
+    /// `PING`, for callers that want to know the link works.
+    pub async fn ping(&self) -> Result<(), TransportError> {
+        self.run::<String>("PING", &redis::cmd("PING"))
+            .await
+            .map(drop)
+    }
+}

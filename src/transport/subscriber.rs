@@ -1,0 +1,467 @@
+//! The subscriber connection: one task owns the pub/sub socket and everything it is
+//! subscribed to.
+//!
+//! The task keeps a registry of channels and patterns (reference-counted, so two local
+//! users of one channel share one SUBSCRIBE), pings the server on a heartbeat because a
+//! half-open socket never reports an error by itself, and on any failure reconnects with
+//! exponential backoff and subscribes the whole registry again. Messages and connection
+//! events reach the owner in order, through one callback, so an observer can tell exactly
+//! where a gap in the traffic is.
+
+use super::{RedisConfig, TransportError};
+use chrono::{DateTime, Utc};
+use futures_util::future::OptionFuture;
+use futures_util::{FutureExt, StreamExt};
+use redis::aio::{PubSub, PubSubSink};
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+/// Something to subscribe to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// One channel (`SUBSCRIBE`).
+    Channel(String),
+    /// A glob pattern (`PSUBSCRIBE`).
+    Pattern(String),
+}
+
+/// One pub/sub message as it arrived.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// The channel it was published on.
+    pub channel: String,
+    /// The pattern that matched it, for pattern subscriptions.
+    pub pattern: Option<String>,
+    /// The payload bytes, untouched.
+    pub payload: Vec<u8>,
+}
+
+/// A change in the state of the subscriber connection.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConnectionEvent {
+    /// The first connection is up and subscribed.
+    Connected {
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// The link was lost: messages published from now until `Resubscribed` are gone.
+    Disconnected {
+        /// When the loss was noticed.
+        at: DateTime<Utc>,
+        /// Why the link counts as lost.
+        reason: String,
+    },
+    /// The link is back and every subscription is in place again.
+    Resubscribed {
+        /// When.
+        at: DateTime<Utc>,
+        /// How many channels were subscribed again.
+        channels: usize,
+        /// How many patterns were subscribed again.
+        patterns: usize,
+        /// How long the link was down.
+        outage: Duration,
+    },
+}
+
+/// What the subscriber hands to its owner, in the order it happened.
+#[derive(Debug, Clone)]
+pub enum Incoming {
+    /// A message.
+    Message(Delivery),
+    /// A connection event.
+    Event(ConnectionEvent),
+}
+
+type Deliver = Arc<dyn Fn(Incoming) + Send + Sync>;
+type Ack = oneshot::Sender<()>;
+
+enum Command {
+    Subscribe(Target, Ack),
+    Unsubscribe(Target, Ack),
+    Flush(Ack),
+    Close(Ack),
+}
+
+/// A handle on the subscriber task. Dropping every clone stops the task.
+#[derive(Clone)]
+pub struct Subscriber {
+    commands: mpsc::UnboundedSender<Command>,
+    connected: watch::Receiver<bool>,
+    events: broadcast::Sender<ConnectionEvent>,
+}
+
+impl Subscriber {
+    /// Connects (failing at once when Redis cannot be reached) and starts the task.
+    /// `deliver` runs on the task for every message and event: it must not block.
+    pub async fn start(
+        config: RedisConfig,
+        deliver: impl Fn(Incoming) + Send + Sync + 'static,
+    ) -> Result<Self, TransportError> {
+        let client = config.client()?;
+        let link = connect(&client, &config)
+            .await
+            .map_err(|reason| TransportError::Connect {
+                url: config.display_url(),
+                reason,
+            })?;
+        let (commands, command_rx) = mpsc::unbounded_channel();
+        let (connected_tx, connected) = watch::channel(false);
+        let (events, _) = broadcast::channel(64);
+        let task = Task {
+            client,
+            config,
+            deliver: Arc::new(deliver),
+            commands: command_rx,
+            connected: connected_tx,
+            events: events.clone(),
+            registry: HashMap::new(),
+        };
+        tokio::spawn(task.run(link));
+        let subscriber = Subscriber {
+            commands,
+            connected,
+            events,
+        };
+        Ok(subscriber)
+    }
+
+    /// Subscribes and waits for Redis to confirm it. While the link is down the target is
+    /// registered and subscribed as soon as the link is back.
+    pub async fn subscribe(&self, target: Target) -> Result<(), TransportError> {
+        self.call(|ack| Command::Subscribe(target, ack)).await
+    }
+
+    /// Unsubscribes (once the last local user of the target is gone).
+    pub async fn unsubscribe(&self, target: Target) -> Result<(), TransportError> {
+        self.call(|ack| Command::Unsubscribe(target, ack)).await
+    }
+
+    /// Waits until every message that reached the socket before this call has been handed
+    /// to the owner (used to drain in-flight work before a shutdown).
+    pub async fn flush(&self) -> Result<(), TransportError> {
+        self.call(Command::Flush).await
+    }
+
+    /// Stops the task and closes the socket.
+    pub async fn close(&self) {
+        // An error means the task is already gone, which is what we want.
+        let _ = self.call(Command::Close).await;
+    }
+
+    /// Whether the link is up and every subscription is in place.
+    pub fn is_connected(&self) -> bool {
+        *self.connected.borrow()
+    }
+
+    /// Waits until the link is up, for at most `timeout`. True when it is.
+    pub async fn wait_connected(&self, timeout: Duration) -> bool {
+        let mut connected = self.connected.clone();
+        let wait = connected.wait_for(|up| *up);
+        matches!(tokio::time::timeout(timeout, wait).await, Ok(Ok(_)))
+    }
+
+    /// Connection events from now on.
+    pub fn events(&self) -> broadcast::Receiver<ConnectionEvent> {
+        self.events.subscribe()
+    }
+
+    async fn call(&self, command: impl FnOnce(Ack) -> Command) -> Result<(), TransportError> {
+        let (ack, done) = oneshot::channel();
+        self.commands
+            .send(command(ack))
+            .map_err(|_| TransportError::Closed)?;
+        done.await.map_err(|_| TransportError::Closed)
+    }
+}
+
+async fn connect(client: &redis::Client, config: &RedisConfig) -> Result<PubSub, String> {
+    match tokio::time::timeout(config.connect_timeout, client.get_async_pubsub()).await {
+        Ok(Ok(link)) => Ok(link),
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(_) => Err(format!(
+            "no connection within {} ms",
+            config.connect_timeout.as_millis()
+        )),
+    }
+}
+
+/// What ended a connected session of the task.
+enum Ended {
+    Lost(String),
+    Closed,
+}
+
+type Ping = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+
+struct Task {
+    client: redis::Client,
+    config: RedisConfig,
+    deliver: Deliver,
+    commands: mpsc::UnboundedReceiver<Command>,
+    connected: watch::Sender<bool>,
+    events: broadcast::Sender<ConnectionEvent>,
+    registry: HashMap<Target, usize>,
+}
+
+impl Task {
+    async fn run(mut self, first: PubSub) {
+        let mut link = Some(first);
+        let mut down_since: Option<Instant> = None;
+        let mut backoff = self.config.min_backoff;
+        loop {
+            let pubsub = match link.take() {
+                Some(pubsub) => pubsub,
+                None => match connect(&self.client, &self.config).await {
+                    Ok(pubsub) => pubsub,
+                    Err(reason) => {
+                        tracing::debug!(%reason, "reconnect failed");
+                        if self.pause(&mut backoff).await {
+                            return;
+                        }
+                        continue;
+                    }
+                },
+            };
+            let (mut sink, stream) = pubsub.split();
+            if let Err(reason) = self.subscribe_all(&mut sink).await {
+                tracing::debug!(%reason, "resubscribe failed");
+                if self.pause(&mut backoff).await {
+                    return;
+                }
+                continue;
+            }
+            backoff = self.config.min_backoff;
+            self.connected.send_replace(true);
+            let event = match down_since.take() {
+                None => ConnectionEvent::Connected { at: Utc::now() },
+                Some(since) => ConnectionEvent::Resubscribed {
+                    at: Utc::now(),
+                    channels: self.count(|target| matches!(target, Target::Channel(_))),
+                    patterns: self.count(|target| matches!(target, Target::Pattern(_))),
+                    outage: since.elapsed(),
+                },
+            };
+            self.announce(event);
+            match self.serve(sink, stream).await {
+                Ended::Closed => {
+                    self.connected.send_replace(false);
+                    return;
+                }
+                Ended::Lost(reason) => {
+                    tracing::warn!(%reason, "lost the subscriber connection to Redis");
+                    self.connected.send_replace(false);
+                    down_since = Some(Instant::now());
+                    self.announce(ConnectionEvent::Disconnected {
+                        at: Utc::now(),
+                        reason,
+                    });
+                    if self.pause(&mut backoff).await {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Relays messages and commands while the link is up.
+    async fn serve(&mut self, mut sink: PubSubSink, mut stream: redis::aio::PubSubStream) -> Ended {
+        let mut heartbeat = tokio::time::interval(self.config.heartbeat_interval);
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        heartbeat.tick().await;
+        let mut ping: Option<Ping> = None;
+        loop {
+            tokio::select! {
+                message = stream.next() => match message {
+                    Some(message) => (self.deliver)(Incoming::Message(delivery(&message))),
+                    None => return Ended::Lost("the connection was closed".to_owned()),
+                },
+                command = self.commands.recv() => {
+                    let Some(command) = command else { return Ended::Closed };
+                    if let Command::Flush(ack) = command {
+                        while let Some(Some(message)) = stream.next().now_or_never() {
+                            (self.deliver)(Incoming::Message(delivery(&message)));
+                        }
+                        let _ = ack.send(());
+                        continue;
+                    }
+                    match self.apply(command, Some(&mut sink)).await {
+                        Ok(true) => return Ended::Closed,
+                        Ok(false) => {}
+                        Err(reason) => return Ended::Lost(reason),
+                    }
+                }
+                _ = heartbeat.tick(), if ping.is_none() => {
+                    ping = Some(self.ping(sink.clone()));
+                }
+                Some(result) = OptionFuture::from(ping.as_mut()), if ping.is_some() => {
+                    ping = None;
+                    if let Err(reason) = result {
+                        return Ended::Lost(reason);
+                    }
+                }
+            }
+        }
+    }
+
+    fn ping(&self, mut sink: PubSubSink) -> Ping {
+        let timeout = self.config.heartbeat_timeout;
+        Box::pin(async move {
+            match tokio::time::timeout(timeout, sink.ping::<redis::Value>()).await {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(error)) => Err(format!("heartbeat failed: {error}")),
+                Err(_) => Err(format!(
+                    "no answer to the heartbeat within {} ms",
+                    timeout.as_millis()
+                )),
+            }
+        })
+    }
+
+    /// Applies a command to the registry and, when the link is up, to Redis. Returns true
+    /// when the task must stop; an error when the link failed.
+    async fn apply(
+        &mut self,
+        command: Command,
+        sink: Option<&mut PubSubSink>,
+    ) -> Result<bool, String> {
+        match command {
+            Command::Close(ack) => {
+                let _ = ack.send(());
+                Ok(true)
+            }
+            Command::Flush(ack) => {
+                // Nothing can be buffered while the link is down.
+                let _ = ack.send(());
+                Ok(false)
+            }
+            Command::Subscribe(target, ack) => {
+                let count = self.registry.entry(target.clone()).or_insert(0);
+                *count += 1;
+                let result = match (sink, *count == 1) {
+                    (Some(sink), true) => self.send(sink, &target, true).await,
+                    _ => Ok(()),
+                };
+                let _ = ack.send(());
+                result.map(|()| false)
+            }
+            Command::Unsubscribe(target, ack) => {
+                let last = match self.registry.get_mut(&target) {
+                    Some(count) if *count > 1 => {
+                        *count -= 1;
+                        false
+                    }
+                    Some(_) => {
+                        self.registry.remove(&target);
+                        true
+                    }
+                    None => false,
+                };
+                let result = match (sink, last) {
+                    (Some(sink), true) => self.send(sink, &target, false).await,
+                    _ => Ok(()),
+                };
+                let _ = ack.send(());
+                result.map(|()| false)
+            }
+        }
+    }
+
+    async fn send(&self, sink: &mut PubSubSink, target: &Target, on: bool) -> Result<(), String> {
+        let timeout = self.config.command_timeout;
+        let confirmed = match (target, on) {
+            (Target::Channel(name), true) => {
+                tokio::time::timeout(timeout, sink.subscribe(name)).await
+            }
+            (Target::Channel(name), false) => {
+                tokio::time::timeout(timeout, sink.unsubscribe(name)).await
+            }
+            (Target::Pattern(name), true) => {
+                tokio::time::timeout(timeout, sink.psubscribe(name)).await
+            }
+            (Target::Pattern(name), false) => {
+                tokio::time::timeout(timeout, sink.punsubscribe(name)).await
+            }
+        };
+        match confirmed {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(format!("subscription change failed: {error}")),
+            Err(_) => Err(format!(
+                "subscription change not confirmed within {} ms",
+                timeout.as_millis()
+            )),
+        }
+    }
+
+    async fn subscribe_all(&self, sink: &mut PubSubSink) -> Result<(), String> {
+        let timeout = self.config.command_timeout;
+        let mut channels = Vec::new();
+        let mut patterns = Vec::new();
+        for target in self.registry.keys() {
+            match target {
+                Target::Channel(name) => channels.push(name.as_str()),
+                Target::Pattern(name) => patterns.push(name.as_str()),
+            }
+        }
+        let failed = |error: String| format!("resubscribing failed: {error}");
+        if !channels.is_empty() {
+            tokio::time::timeout(timeout, sink.subscribe(&channels))
+                .await
+                .map_err(|_| failed("timed out".to_owned()))?
+                .map_err(|error| failed(error.to_string()))?;
+        }
+        if !patterns.is_empty() {
+            tokio::time::timeout(timeout, sink.psubscribe(&patterns))
+                .await
+                .map_err(|_| failed("timed out".to_owned()))?
+                .map_err(|error| failed(error.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// Waits out the backoff while still taking commands (they only touch the registry
+    /// now). Returns true when the task must stop.
+    async fn pause(&mut self, backoff: &mut Duration) -> bool {
+        let wake = tokio::time::sleep(*backoff);
+        tokio::pin!(wake);
+        *backoff = (*backoff * 2).min(self.config.max_backoff);
+        loop {
+            tokio::select! {
+                () = &mut wake => return false,
+                command = self.commands.recv() => {
+                    let Some(command) = command else { return true };
+                    if let Ok(true) = self.apply(command, None).await {
+                        return true;
+                    }
+                }
+            }
+        }
+    }
+
+    fn count(&self, wanted: impl Fn(&Target) -> bool) -> usize {
+        self.registry.keys().filter(|target| wanted(target)).count()
+    }
+
+    fn announce(&self, event: ConnectionEvent) {
+        // Nobody listening to the broadcast is fine.
+        let _ = self.events.send(event.clone());
+        (self.deliver)(Incoming::Event(event));
+    }
+}
+
+fn delivery(message: &redis::Msg) -> Delivery {
+    let pattern = if message.from_pattern() {
+        message.get_pattern::<String>().ok()
+    } else {
+        None
+    };
+    Delivery {
+        channel: message.get_channel_name().to_owned(),
+        pattern,
+        payload: message.get_payload_bytes().to_vec(),
+    }
+}
