@@ -7,6 +7,8 @@ use std::collections::HashMap;
 
 /// How long a group lock lives; no implementation ever deletes one.
 const LOCK_SECONDS: u64 = 600;
+/// How often a command is tried when its connection turns out to be dead.
+const ATTEMPTS: u32 = 3;
 /// The error queue keeps this many records (`LTRIM 0 9999`).
 const ERROR_QUEUE_LAST_INDEX: isize = 9999;
 
@@ -41,9 +43,24 @@ impl Commands {
         cmd: &redis::Cmd,
     ) -> Result<T, TransportError> {
         let mut connection = self.connection.clone();
-        cmd.query_async(&mut connection)
-            .await
-            .map_err(|source| TransportError::Command { command, source })
+        let mut attempt = 1;
+        loop {
+            match cmd.query_async(&mut connection).await {
+                Ok(value) => return Ok(value),
+                // The first command on a socket that died fails and makes the manager
+                // reconnect; the retry waits for the new socket. A timeout is not retried:
+                // the command may have run.
+                Err(source)
+                    if attempt < ATTEMPTS
+                        && (source.is_connection_dropped() || source.is_io_error())
+                        && !source.is_timeout() =>
+                {
+                    tracing::debug!(%source, command, "retrying on a fresh connection");
+                    attempt += 1;
+                }
+                Err(source) => return Err(TransportError::Command { command, source }),
+            }
+        }
     }
 
     /// `PUBLISH`: returns how many subscribers received it (pattern subscribers included).
