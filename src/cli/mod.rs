@@ -1,0 +1,153 @@
+//! The command line: one module per subcommand, each a thin face over the library.
+//!
+//! Exit codes are the same everywhere: 0 success, 1 the call was answered with a failure
+//! code, 2 it could not be made (nobody listens, Redis unreachable, bad input).
+
+mod data;
+mod reply;
+mod request;
+mod signal;
+mod slot;
+
+use clap::{Args, Parser, Subcommand};
+use gilmour::engine::{Engine, EngineBuilder, ErrorPolicy};
+use std::process::ExitCode;
+
+/// Exit code for a call answered with a failure code.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code for a call that could not be made.
+pub const EXIT_UNAVAILABLE: u8 = 2;
+
+/// Gilmour microservices over Redis: call, serve and watch them.
+#[derive(Debug, Parser)]
+#[command(name = "gilmour", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub connection: Connection,
+    /// Log more (repeat for even more); logs go to stderr.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// Where Redis is and how channels are named.
+#[derive(Debug, Clone, Args)]
+pub struct Connection {
+    /// Redis URL: redis://[user][:password]@host:port/db, rediss:// for TLS.
+    #[arg(
+        long = "redis",
+        env = "REDIS_URL",
+        default_value = "redis://127.0.0.1:6379",
+        global = true
+    )]
+    pub url: String,
+    /// Channel prefix.
+    #[arg(long, env = "GILMOUR_PREFIX", default_value = "gilmour", global = true)]
+    pub prefix: String,
+}
+
+/// Options of the commands that serve topics.
+#[derive(Debug, Clone, Args)]
+pub struct Serving {
+    /// What to do with replies of code 300 or more.
+    #[arg(long, value_parser = parse_policy, default_value = "ignore")]
+    pub error_policy: ErrorPolicy,
+    /// Announce a health ident and answer health pings.
+    #[arg(long)]
+    pub health: bool,
+    /// The channel the publish policy uses [default: <prefix>.errors].
+    #[arg(long)]
+    pub error_channel: Option<String>,
+    /// The list the queue policy uses [default: <prefix>.errorqueue].
+    #[arg(long)]
+    pub error_queue: Option<String>,
+}
+
+fn parse_policy(text: &str) -> Result<ErrorPolicy, String> {
+    text.parse()
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Send a request and print the reply data as JSON.
+    Request(request::RequestArgs),
+    /// Publish a signal and print its sender id.
+    Signal(signal::SignalArgs),
+    /// Serve a topic from the shell: echo, or run a command per request.
+    Reply(reply::ReplyArgs),
+    /// Print every signal on a topic as one JSON line.
+    Slot(slot::SlotArgs),
+}
+
+impl Connection {
+    /// An engine builder for this connection.
+    pub fn builder(&self) -> EngineBuilder {
+        Engine::builder(&self.url).prefix(&self.prefix)
+    }
+}
+
+impl Serving {
+    fn apply(&self, mut builder: EngineBuilder) -> EngineBuilder {
+        builder = builder.error_policy(self.error_policy).health(self.health);
+        if let Some(channel) = &self.error_channel {
+            builder = builder.error_channel(channel);
+        }
+        if let Some(queue) = &self.error_queue {
+            builder = builder.error_queue(queue);
+        }
+        builder
+    }
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> ExitCode {
+    let outcome = match cli.command {
+        Some(Command::Request(args)) => request::run(&cli.connection, args).await,
+        Some(Command::Signal(args)) => signal::run(&cli.connection, args).await,
+        Some(Command::Reply(args)) => reply::run(&cli.connection, args).await,
+        Some(Command::Slot(args)) => slot::run(&cli.connection, args).await,
+        None => {
+            use clap::CommandFactory;
+            // Printing help can only fail when stdout is gone.
+            let _ = Cli::command().print_help();
+            Ok(ExitCode::SUCCESS)
+        }
+    };
+    outcome.unwrap_or_else(|error| {
+        eprintln!("gilmour: {error:#}");
+        ExitCode::from(EXIT_UNAVAILABLE)
+    })
+}
+
+/// Sends the library's logs to stderr: warnings by default, more with `-v`, or as
+/// `RUST_LOG` says.
+pub fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Waits for Ctrl-C or SIGTERM.
+pub async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,230 @@
+//! The `gilmour` binary against a real redis-server: serve from the shell in one process,
+//! call from another.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::Duration;
+use support::RedisServer;
+
+fn gilmour(server: &RedisServer) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gilmour"));
+    command
+        .env("REDIS_URL", server.url())
+        .env_remove("RUST_LOG");
+    command
+}
+
+fn run(server: &RedisServer, args: &[&str]) -> Output {
+    gilmour(server).args(args).output().expect("run gilmour")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A long-running `gilmour` (reply, slot), killed when dropped. Its output is read by
+/// threads, so that a test waiting for a line fails after a while instead of hanging.
+struct Background {
+    child: Child,
+    stdout: Receiver<String>,
+    stderr: Receiver<String>,
+}
+
+const LINE_WAIT: Duration = Duration::from_secs(10);
+
+fn lines(stream: impl Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+impl Background {
+    /// Starts it and waits for the line on stderr that says it is serving.
+    fn serving(server: &RedisServer, args: &[&str]) -> Background {
+        let background = Background::start(server, args);
+        let line = background.stderr_line();
+        assert!(
+            line.contains("serving") || line.contains("listening"),
+            "unexpected first line: {line}"
+        );
+        background
+    }
+
+    fn start(server: &RedisServer, args: &[&str]) -> Background {
+        let mut child = gilmour(server)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start gilmour");
+        let stdout = lines(child.stdout.take().expect("stdout"));
+        let stderr = lines(child.stderr.take().expect("stderr"));
+        Background {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    fn stderr_line(&self) -> String {
+        self.stderr
+            .recv_timeout(LINE_WAIT)
+            .expect("a line on stderr")
+    }
+
+    fn stdout_line(&self) -> String {
+        self.stdout
+            .recv_timeout(LINE_WAIT)
+            .expect("a line on stdout")
+    }
+
+    /// Sends SIGTERM and returns the exit status.
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        self.child.wait().expect("wait")
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn reply_echo_and_request_hello() {
+    let server = RedisServer::shared();
+    let _echo = Background::serving(server, &["reply", "cli.echo"]);
+    let output = run(server, &["request", "cli.echo", "hello"]);
+    assert_eq!(text(&output.stdout), "\"hello\"\n");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let output = run(server, &["request", "cli.echo", r#"{"a":[1,2]}"#]);
+    assert_eq!(text(&output.stdout), "{\"a\":[1,2]}\n");
+    let output = run(server, &["request", "cli.echo", "7", "--full"]);
+    let message: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(message["data"], 7);
+    assert_eq!(message["code"], 200);
+    assert!(
+        message["sender"]
+            .as_str()
+            .expect("sender")
+            .starts_with("gilmour.response.")
+    );
+}
+
+#[test]
+fn request_nobody_listens_exits_2() {
+    let server = RedisServer::shared();
+    let output = run(server, &["request", "cli.nobody", "x"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        text(&output.stderr),
+        "gilmour: no active listeners for `cli.nobody`\n"
+    );
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn unreachable_redis_exits_2_with_one_line() {
+    let server = RedisServer::shared();
+    let output = gilmour(server)
+        .args(["--redis", "redis://127.0.0.1:1", "request", "x"])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("gilmour: cannot connect to Redis at redis://127.0.0.1:1"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn reply_exec_runs_the_command_per_request() {
+    let server = RedisServer::shared();
+    let _upper = Background::serving(server, &["reply", "cli.upper", "--exec", "tr a-z A-Z"]);
+    let output = run(server, &["request", "cli.upper", "hello"]);
+    assert_eq!(text(&output.stdout), "\"HELLO\"\n");
+    let _words = Background::serving(server, &["reply", "cli.words", "--exec", "echo not json"]);
+    let output = run(server, &["request", "cli.words"]);
+    assert_eq!(text(&output.stdout), "\"not json\"\n");
+}
+
+#[test]
+fn reply_exec_failure_is_500_with_stderr() {
+    let server = RedisServer::shared();
+    let _failing = Background::serving(
+        server,
+        &["reply", "cli.fail", "--exec", "echo broken >&2; exit 3"],
+    );
+    let output = run(server, &["request", "cli.fail", "x"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        text(&output.stderr),
+        "gilmour: cli.fail answered 500: \"broken\"\n"
+    );
+}
+
+#[test]
+fn request_timeout_exits_1_with_499() {
+    let server = RedisServer::shared();
+    let _slow = Background::serving(server, &["reply", "cli.slow", "--exec", "sleep 5"]);
+    let output = run(server, &["request", "cli.slow", "--timeout", "0.2"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        text(&output.stderr),
+        "gilmour: cli.slow answered 499: \"Execution timed out\"\n"
+    );
+}
+
+#[test]
+fn signal_and_slot() {
+    let server = RedisServer::shared();
+    let output = run(server, &["signal", "cli.event", "x"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        text(&output.stderr),
+        "gilmour: signal on `cli.event` was not received by anyone\n"
+    );
+
+    let slot = Background::serving(server, &["slot", "cli.event*"]);
+    let output = run(server, &["signal", "cli.event.created", r#"{"id":1}"#]);
+    assert!(output.status.success());
+    let sender = text(&output.stdout).trim().to_owned();
+    let line: serde_json::Value = serde_json::from_str(&slot.stdout_line()).expect("json line");
+    assert_eq!(
+        line,
+        serde_json::json!({"topic": "cli.event.created", "sender": sender, "data": {"id": 1}})
+    );
+}
+
+#[test]
+fn reply_stops_cleanly_on_sigterm_and_removes_its_health_ident() {
+    let server = RedisServer::start();
+    let mut echo = Background::serving(&server, &["reply", "cli.health", "--health"]);
+    let idents = server.command(&["HKEYS", "gilmour.known_host.health"]);
+    assert_eq!(idents.lines().count(), 1, "{idents}");
+    assert!(echo.terminate().success());
+    assert_eq!(server.command(&["HLEN", "gilmour.known_host.health"]), "0");
+    assert_eq!(
+        server.command(&["PUBSUB", "NUMSUB", "gilmour.request.cli.health"]),
+        "gilmour.request.cli.health\n0"
+    );
+}
