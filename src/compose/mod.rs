@@ -1,1 +1,4 @@
 //! Compositions of services: the tree, its executor and its text syntax.
+
+pub mod syntax;
+pub mod tree;
