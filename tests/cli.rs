@@ -228,3 +228,24 @@ fn reply_stops_cleanly_on_sigterm_and_removes_its_health_ident() {
         "gilmour.request.cli.health\n0"
     );
 }
+
+#[test]
+fn bench_reports_json_figures_and_spends_at_most_5_commands_per_request() {
+    let server = RedisServer::start();
+    let output = run(
+        &server,
+        &["bench", "--seconds", "0.3", "--concurrency", "1,4", "--json"],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json report");
+    let round_trips = report["round_trips"].as_array().expect("round trips");
+    assert_eq!(round_trips.len(), 2);
+    for measured in round_trips {
+        assert!(measured["requests"].as_u64().expect("requests") > 0);
+        assert_eq!(measured["failures"], 0);
+        let commands = measured["redis_commands_per_request"].as_f64().expect("commands");
+        assert!((3.9..=5.0).contains(&commands), "{commands} commands per request");
+    }
+    assert!(report["signals_per_second"].as_f64().expect("signals") > 0.0);
+    assert!(report["publish_baseline_per_second"].as_f64().expect("baseline") > 0.0);
+}

@@ -3,6 +3,7 @@
 //! Exit codes are the same everywhere: 0 success, 1 the call was answered with a failure
 //! code, 2 it could not be made (nobody listens, Redis unreachable, bad input).
 
+mod bench;
 mod data;
 mod reply;
 mod request;
@@ -78,6 +79,8 @@ enum Command {
     Reply(reply::ReplyArgs),
     /// Print every signal on a topic as one JSON line.
     Slot(slot::SlotArgs),
+    /// Measure round trips and signals per second against this Redis.
+    Bench(bench::BenchArgs),
 }
 
 impl Connection {
@@ -107,6 +110,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Some(Command::Signal(args)) => signal::run(&cli.connection, args).await,
         Some(Command::Reply(args)) => reply::run(&cli.connection, args).await,
         Some(Command::Slot(args)) => slot::run(&cli.connection, args).await,
+        Some(Command::Bench(args)) => bench::run(&cli.connection, args).await,
         None => {
             use clap::CommandFactory;
             // Printing help can only fail when stdout is gone.

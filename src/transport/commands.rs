@@ -192,6 +192,11 @@ impl Commands {
         self.run("HGETALL", redis::cmd("HGETALL").arg(hash)).await
     }
 
+    /// `INFO <section>`.
+    pub async fn info(&self, section: &str) -> Result<String, TransportError> {
+        self.run("INFO", redis::cmd("INFO").arg(section)).await
+    }
+
     /// `PING`, for callers that want to know the link works.
     pub async fn ping(&self) -> Result<(), TransportError> {
         self.run::<String>("PING", &redis::cmd("PING"))
