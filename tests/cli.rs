@@ -234,7 +234,14 @@ fn bench_reports_json_figures_and_spends_at_most_5_commands_per_request() {
     let server = RedisServer::start();
     let output = run(
         &server,
-        &["bench", "--seconds", "0.3", "--concurrency", "1,4", "--json"],
+        &[
+            "bench",
+            "--seconds",
+            "0.3",
+            "--concurrency",
+            "1,4",
+            "--json",
+        ],
     );
     assert!(output.status.success(), "{}", text(&output.stderr));
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json report");
@@ -243,9 +250,19 @@ fn bench_reports_json_figures_and_spends_at_most_5_commands_per_request() {
     for measured in round_trips {
         assert!(measured["requests"].as_u64().expect("requests") > 0);
         assert_eq!(measured["failures"], 0);
-        let commands = measured["redis_commands_per_request"].as_f64().expect("commands");
-        assert!((3.9..=5.0).contains(&commands), "{commands} commands per request");
+        let commands = measured["redis_commands_per_request"]
+            .as_f64()
+            .expect("commands");
+        assert!(
+            (3.9..=5.0).contains(&commands),
+            "{commands} commands per request"
+        );
     }
     assert!(report["signals_per_second"].as_f64().expect("signals") > 0.0);
-    assert!(report["publish_baseline_per_second"].as_f64().expect("baseline") > 0.0);
+    assert!(
+        report["publish_baseline_per_second"]
+            .as_f64()
+            .expect("baseline")
+            > 0.0
+    );
 }

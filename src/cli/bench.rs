@@ -59,14 +59,16 @@ struct Report {
 
 /// Runs `gilmour bench`.
 pub async fn run(connection: &Connection, args: BenchArgs) -> anyhow::Result<ExitCode> {
-    let window = Duration::try_from_secs_f64(args.seconds)
-        .context("--seconds must be a positive number")?;
+    let window =
+        Duration::try_from_secs_f64(args.seconds).context("--seconds must be a positive number")?;
     let topic = format!("bench.echo.{}", uuid::Uuid::new_v4().simple());
     let responder = connection.builder().connect().await?;
     responder
-        .reply_to(&topic, HandlerOptions::default(), |request: Request| async move {
-            Reply::ok(request.into_data())
-        })
+        .reply_to(
+            &topic,
+            HandlerOptions::default(),
+            |request: Request| async move { Reply::ok(request.into_data()) },
+        )
         .await?;
     let caller = connection.builder().connect().await?;
     let payload = serde_json::Value::String("x".repeat(args.size.saturating_sub(2)));
@@ -107,7 +109,9 @@ pub async fn run(connection: &Connection, args: BenchArgs) -> anyhow::Result<Exi
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         eprintln!("signals        c=64  {signals_per_second:>9.0} signals/s (sent and received)");
-        eprintln!("PUBLISH        c=64  {baseline:>9.0} /s  (baseline, one multiplexed connection)");
+        eprintln!(
+            "PUBLISH        c=64  {baseline:>9.0} /s  (baseline, one multiplexed connection)"
+        );
         eprintln!(
             "request/reply at the highest concurrency = {:.0}% of the PUBLISH baseline",
             report.fraction_of_baseline * 100.0
@@ -195,10 +199,14 @@ async fn measure_signals(
     let received = Arc::new(AtomicU64::new(0));
     let counter = received.clone();
     let slot = receiver
-        .slot(&topic, HandlerOptions::default(), move |_request: Request| {
-            counter.fetch_add(1, Ordering::Relaxed);
-            std::future::ready(())
-        })
+        .slot(
+            &topic,
+            HandlerOptions::default(),
+            move |_request: Request| {
+                counter.fetch_add(1, Ordering::Relaxed);
+                std::future::ready(())
+            },
+        )
         .await?;
     let started = Instant::now();
     let deadline = started + window;
