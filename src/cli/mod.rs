@@ -5,10 +5,12 @@
 
 mod bench;
 mod data;
+mod record;
 mod reply;
 mod request;
 mod signal;
 mod slot;
+mod tail;
 
 use clap::{Args, Parser, Subcommand};
 use gilmour::engine::{Engine, EngineBuilder, ErrorPolicy};
@@ -79,6 +81,10 @@ enum Command {
     Reply(reply::ReplyArgs),
     /// Print every signal on a topic as one JSON line.
     Slot(slot::SlotArgs),
+    /// Print each trace as it completes: one line, or one JSON object, per trace.
+    Tail(tail::TailArgs),
+    /// Write every captured message as a JSON line, for `tail --read` and the TUI.
+    Record(record::RecordArgs),
     /// Measure round trips and signals per second against this Redis.
     Bench(bench::BenchArgs),
 }
@@ -110,6 +116,8 @@ pub async fn run(cli: Cli) -> ExitCode {
         Some(Command::Signal(args)) => signal::run(&cli.connection, args).await,
         Some(Command::Reply(args)) => reply::run(&cli.connection, args).await,
         Some(Command::Slot(args)) => slot::run(&cli.connection, args).await,
+        Some(Command::Tail(args)) => tail::run(&cli.connection, args).await,
+        Some(Command::Record(args)) => record::run(&cli.connection, args).await,
         Some(Command::Bench(args)) => bench::run(&cli.connection, args).await,
         None => {
             use clap::CommandFactory;

@@ -164,6 +164,11 @@ impl EngineBuilder {
         self
     }
 
+    /// The Redis settings this builder will use.
+    pub fn redis_config(&self) -> RedisConfig {
+        self.redis.clone()
+    }
+
     /// The channel names this builder will use.
     pub fn channels(&self) -> Channels {
         let mut channels = Channels::new(&self.prefix);

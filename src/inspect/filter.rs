@@ -17,7 +17,7 @@
 //! | `topic:/^echo\.(a\|b)$/`     | the regex finds a match in the topic (unanchored; write `/` as `\/`) |
 //! | `echo`, `echo*`              | a bare word: the topic contains it, or matches it as a glob if it has `*` or `?` |
 //! | `code:500`, `code:>=400`     | the code compares so (`=`, `!=`, `<`, `<=`, `>`, `>=`); never when there is no code |
-//! | `kind:req\|slot`             | the kind is one of the alternatives (`req`, `slot`, `err`, `health`) |
+//! | `kind:req\|slot`             | the kind is one of the alternatives (`req`, `slot`, `err`, `health`, `gap`, `other`) |
 //! | `status:ok\|timeout`         | the status is one of `ok`, `error`, `timeout`, `pending`, `unanswered`, `orphan` |
 //! | `sender:abc`                 | the sender starts with the text                          |
 //! | `latency:>100ms`             | the latency compares so (units `us`, `ms`, `s`, decimals allowed); never while unknown |
@@ -51,24 +51,32 @@ pub enum TraceKind {
     Error,
     /// A health ident exchange (`health`).
     Health,
+    /// A stretch in which the capture was disconnected (`gap`).
+    Gap,
+    /// A message on another channel under the prefix (`other`).
+    Other,
 }
 
 impl TraceKind {
     /// Every kind, in the order of the documentation.
-    pub const ALL: [TraceKind; 4] = [
+    pub const ALL: [TraceKind; 6] = [
         TraceKind::Request,
         TraceKind::Signal,
         TraceKind::Error,
         TraceKind::Health,
+        TraceKind::Gap,
+        TraceKind::Other,
     ];
 
-    /// The name used in filters: `req`, `slot`, `err` or `health`.
+    /// The name used in filters: `req`, `slot`, `err`, `health`, `gap` or `other`.
     pub fn as_str(self) -> &'static str {
         match self {
             TraceKind::Request => "req",
             TraceKind::Signal => "slot",
             TraceKind::Error => "err",
             TraceKind::Health => "health",
+            TraceKind::Gap => "gap",
+            TraceKind::Other => "other",
         }
     }
 }
@@ -89,7 +97,7 @@ impl FromStr for TraceKind {
             .ok_or_else(|| UnknownName {
                 what: "kind",
                 name: name.to_owned(),
-                choices: "req, slot, err, health",
+                choices: "req, slot, err, health, gap, other",
             })
     }
 }
@@ -99,13 +107,13 @@ impl FromStr for TraceKind {
 pub enum TraceStatus {
     /// Answered successfully (`ok`).
     Ok,
-    /// Answered with an error code (`error`).
+    /// Answered with a failure code; for a gap, messages may be missing (`error`).
     Error,
-    /// No answer within the timeout (`timeout`).
+    /// Answered with 499 or 504 (`timeout`).
     Timeout,
     /// Still waiting for an answer (`pending`).
     Pending,
-    /// Nobody was listening (`unanswered`).
+    /// No answer within the inspector's window, or none possible (`unanswered`).
     Unanswered,
     /// A reply whose request was never seen (`orphan`).
     Orphan,
@@ -1526,12 +1534,12 @@ mod tests {
             ),
             (
                 "kind:req|foo",
-                "unknown kind 'foo' (use req, slot, err, health)",
+                "unknown kind 'foo' (use req, slot, err, health, gap, other)",
                 10,
             ),
             (
                 "kind:req|",
-                "unknown kind '' (use req, slot, err, health)",
+                "unknown kind '' (use req, slot, err, health, gap, other)",
                 10,
             ),
             (

@@ -1,0 +1,268 @@
+//! The correlator: turns events into traces, keyed by sender id.
+//!
+//! - a request (or health ping) opens a pending trace; its reply closes it with a code
+//!   and latency; replies after the first are kept as later replies;
+//! - a reply whose request was not seen becomes an orphan trace;
+//! - a signal, an unmatched error record or another message is a one-event trace;
+//! - an error record with a known sender attaches to that trace;
+//! - a request still pending after the unanswered window is marked unanswered (a reply
+//!   arriving later still closes it);
+//! - a gap in the capture becomes a gap trace.
+
+use super::event::{Event, EventKind, GapEvent, MessageEvent};
+use super::filter::{TraceKind, TraceStatus};
+use super::store::TraceStore;
+use super::trace::{Trace, TraceId, status_of};
+use chrono::{DateTime, Utc};
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a request may wait for its reply before it is marked unanswered.
+pub const DEFAULT_UNANSWERED_AFTER: Duration = Duration::from_secs(30);
+
+/// What an event did to the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Update {
+    /// A new trace that still expects messages.
+    Opened(TraceId),
+    /// A trace that now has everything it expected (new or not).
+    Completed(TraceId),
+    /// A complete trace got something more (a later reply, an error record).
+    Changed(TraceId),
+    /// The capture lost its link.
+    Lost,
+}
+
+/// Running totals, so that nothing is lost silently.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Messages correlated.
+    pub messages: u64,
+    /// Traces made.
+    pub traces: u64,
+    /// Traces that ended in an error code.
+    pub errors: u64,
+    /// Traces that ended in a timeout code.
+    pub timeouts: u64,
+    /// Requests marked unanswered.
+    pub unanswered: u64,
+    /// Replies whose request was not seen.
+    pub orphans: u64,
+    /// Payloads that were not a message envelope (bare values, raw text).
+    pub malformed: u64,
+    /// Gaps in the capture.
+    pub gaps: u64,
+}
+
+/// Turns events into traces in a bounded store.
+#[derive(Debug)]
+pub struct Correlator {
+    store: TraceStore,
+    unanswered_after: Duration,
+    /// Pending requests in the order they were opened, to mark the unanswered.
+    pending: VecDeque<TraceId>,
+    counters: Counters,
+    /// Topics seen, shared so each trace of a topic points at one string.
+    topics: HashSet<Arc<str>>,
+    /// When the capture lost its link, while it is down.
+    lost_since: Option<DateTime<Utc>>,
+}
+
+impl Correlator {
+    /// A correlator over a store of `capacity` traces.
+    pub fn new(capacity: usize, unanswered_after: Duration) -> Self {
+        Correlator {
+            store: TraceStore::with_capacity(capacity),
+            unanswered_after,
+            pending: VecDeque::new(),
+            counters: Counters::default(),
+            topics: HashSet::new(),
+            lost_since: None,
+        }
+    }
+
+    /// The traces.
+    pub fn store(&self) -> &TraceStore {
+        &self.store
+    }
+
+    /// The running totals.
+    pub fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    /// Since when the capture is disconnected, if it is.
+    pub fn lost_since(&self) -> Option<DateTime<Utc>> {
+        self.lost_since
+    }
+
+    /// Takes in one event.
+    pub fn ingest(&mut self, event: Event) -> Update {
+        match event {
+            Event::Message(message) => self.message(message),
+            Event::Lost { at, .. } => {
+                self.lost_since.get_or_insert(at);
+                Update::Lost
+            }
+            Event::Gap(gap) => self.gap(gap),
+        }
+    }
+
+    /// Marks requests pending since before `now - unanswered_after` as unanswered.
+    pub fn sweep(&mut self, now: DateTime<Utc>, mut updated: impl FnMut(Update)) {
+        while let Some(&id) = self.pending.front() {
+            let Some(trace) = self.store.get_mut(id) else {
+                self.pending.pop_front();
+                continue;
+            };
+            let waited = (now - trace.started).to_std().unwrap_or_default();
+            if waited < self.unanswered_after {
+                break;
+            }
+            self.pending.pop_front();
+            if trace.status == TraceStatus::Pending {
+                trace.status = TraceStatus::Unanswered;
+                self.counters.unanswered += 1;
+                updated(Update::Completed(id));
+            }
+        }
+    }
+
+    fn message(&mut self, mut message: MessageEvent) -> Update {
+        self.counters.messages += 1;
+        if message.shape != crate::protocol::Payload::Envelope {
+            self.counters.malformed += 1;
+        }
+        message.topic = self.intern(&message.topic);
+        match message.kind {
+            EventKind::Request | EventKind::HealthPing => self.request(message),
+            EventKind::Response | EventKind::HealthReply => self.reply(message),
+            EventKind::Error => self.error(message),
+            EventKind::Slot => self.single(message, TraceKind::Signal),
+            EventKind::Other => self.single(message, TraceKind::Other),
+        }
+    }
+
+    fn intern(&mut self, text: &Arc<str>) -> Arc<str> {
+        if let Some(known) = self.topics.get(text) {
+            return known.clone();
+        }
+        self.topics.insert(text.clone());
+        text.clone()
+    }
+
+    fn open(&mut self, kind: TraceKind, status: TraceStatus, message: &MessageEvent) -> Trace {
+        self.counters.traces += 1;
+        let mut trace = Trace::new(kind, status, message.at);
+        trace.topic = message.topic.clone();
+        trace.sender = message.sender.clone();
+        trace
+    }
+
+    fn request(&mut self, message: MessageEvent) -> Update {
+        let kind = if message.kind == EventKind::HealthPing {
+            TraceKind::Health
+        } else {
+            TraceKind::Request
+        };
+        // A request with this sender whose reply came first (the capture started
+        // between them) completes that orphan.
+        if let Some(id) = self.store.by_sender(&message.sender)
+            && let Some(trace) = self.store.get_mut(id)
+            && trace.status == TraceStatus::Orphan
+            && trace.request.is_none()
+        {
+            let code = trace.code();
+            trace.kind = kind;
+            trace.started = message.at;
+            trace.status = code.map_or(TraceStatus::Pending, status_of);
+            let topic = message.topic.clone();
+            trace.request = Some(message);
+            self.counters.orphans = self.counters.orphans.saturating_sub(1);
+            self.store.set_topic(id, topic);
+            return Update::Changed(id);
+        }
+        if message.sender.is_empty() {
+            // Without a sender there is no reply channel: it can never be answered.
+            let mut trace = self.open(kind, TraceStatus::Unanswered, &message);
+            self.counters.unanswered += 1;
+            trace.request = Some(message);
+            return Update::Completed(self.store.push(trace));
+        }
+        let mut trace = self.open(kind, TraceStatus::Pending, &message);
+        trace.request = Some(message);
+        let id = self.store.push(trace);
+        self.pending.push_back(id);
+        Update::Opened(id)
+    }
+
+    fn reply(&mut self, mut message: MessageEvent) -> Update {
+        let found = self.store.by_sender(&message.sender).filter(|id| {
+            self.store
+                .get(*id)
+                .is_some_and(|trace| matches!(trace.kind, TraceKind::Request | TraceKind::Health))
+        });
+        let Some(id) = found else {
+            self.counters.orphans += 1;
+            let mut trace = self.open(TraceKind::Request, TraceStatus::Orphan, &message);
+            trace.reply = Some(message);
+            return Update::Completed(self.store.push(trace));
+        };
+        let Some(trace) = self.store.get_mut(id) else {
+            return Update::Changed(id);
+        };
+        message.kind = trace.reply_kind();
+        message.sender = trace.sender.clone();
+        if trace.reply.is_some() {
+            trace.later_replies.push(message);
+            return Update::Changed(id);
+        }
+        let code = message.code.unwrap_or(crate::protocol::Code::OK);
+        // A reply after the unanswered window corrects the status; the trace was
+        // already reported complete.
+        let was_unanswered = trace.status == TraceStatus::Unanswered;
+        trace.status = status_of(code);
+        trace.reply = Some(message);
+        match trace.status {
+            TraceStatus::Error => self.counters.errors += 1,
+            TraceStatus::Timeout => self.counters.timeouts += 1,
+            _ => {}
+        }
+        if was_unanswered {
+            self.counters.unanswered -= 1;
+            return Update::Changed(id);
+        }
+        Update::Completed(id)
+    }
+
+    fn error(&mut self, message: MessageEvent) -> Update {
+        if !message.sender.is_empty()
+            && let Some(id) = self.store.by_sender(&message.sender)
+            && let Some(trace) = self.store.get_mut(id)
+        {
+            trace.errors.push(message);
+            return Update::Changed(id);
+        }
+        self.counters.errors += 1;
+        let mut trace = self.open(TraceKind::Error, TraceStatus::Error, &message);
+        trace.errors.push(message);
+        Update::Completed(self.store.push(trace))
+    }
+
+    fn single(&mut self, message: MessageEvent, kind: TraceKind) -> Update {
+        let status = status_of(message.code.unwrap_or(crate::protocol::Code::OK));
+        let mut trace = self.open(kind, status, &message);
+        trace.request = Some(message);
+        Update::Completed(self.store.push(trace))
+    }
+
+    fn gap(&mut self, gap: GapEvent) -> Update {
+        self.lost_since = None;
+        self.counters.gaps += 1;
+        self.counters.traces += 1;
+        let mut trace = Trace::new(TraceKind::Gap, TraceStatus::Error, gap.since);
+        trace.gap = Some(Box::new(gap));
+        Update::Completed(self.store.push(trace))
+    }
+}

@@ -1,0 +1,244 @@
+//! Statistics per topic and over all traffic: counts, rates over the last 1, 10 and 60
+//! seconds, error rate, and latency quantiles of paired traces (hdrhistogram).
+//!
+//! Time is the traces' own (their start), so a capture file replayed offline gives the
+//! rates it had live.
+
+use super::filter::{TraceKind, TraceStatus};
+use super::trace::Trace;
+use chrono::{DateTime, Utc};
+use hdrhistogram::Histogram;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Seconds of per-second counts kept for rates and sparklines.
+pub const WINDOW_SECONDS: usize = 60;
+
+/// The figures of one topic (or of all traffic) at one moment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    /// The topic; empty for all traffic.
+    pub topic: Arc<str>,
+    /// Traces counted.
+    pub count: u64,
+    /// Traces that ended in an error or timeout.
+    pub errors: u64,
+    /// Traces per second over the last complete second.
+    pub rate_1s: f64,
+    /// Traces per second over the last 10 complete seconds.
+    pub rate_10s: f64,
+    /// Traces per second over the last 60 complete seconds.
+    pub rate_60s: f64,
+    /// Latency quantiles of paired traces: p50, p90, p99 and max; `None` before any.
+    pub latency: Option<Latency>,
+}
+
+impl Summary {
+    /// The share of traces that failed, 0 to 1.
+    pub fn error_rate(&self) -> f64 {
+        if self.count == 0 {
+            0.0
+        } else {
+            self.errors as f64 / self.count as f64
+        }
+    }
+}
+
+/// Latency quantiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Latency {
+    /// Median.
+    pub p50: Duration,
+    /// 90th percentile.
+    pub p90: Duration,
+    /// 99th percentile.
+    pub p99: Duration,
+    /// Slowest.
+    pub max: Duration,
+}
+
+/// Running figures of one topic.
+#[derive(Debug, Clone)]
+struct Meter {
+    count: u64,
+    errors: u64,
+    latencies: Histogram<u32>,
+    /// (second, count) per slot `second % WINDOW_SECONDS`.
+    seconds: [(i64, u32); WINDOW_SECONDS],
+}
+
+impl Meter {
+    fn new() -> Self {
+        Meter {
+            count: 0,
+            errors: 0,
+            // 1 µs to one hour at 2 significant digits: constant, valid bounds.
+            latencies: Histogram::new_with_bounds(1, 3_600_000_000, 2)
+                .expect("valid histogram bounds"),
+            seconds: [(i64::MIN, 0); WINDOW_SECONDS],
+        }
+    }
+
+    fn count(&mut self, at: DateTime<Utc>, failed: bool) {
+        self.count += 1;
+        if failed {
+            self.errors += 1;
+        }
+        let second = at.timestamp();
+        let slot = &mut self.seconds[second.rem_euclid(WINDOW_SECONDS as i64) as usize];
+        if slot.0 == second {
+            slot.1 = slot.1.saturating_add(1);
+        } else {
+            *slot = (second, 1);
+        }
+    }
+
+    fn latency(&mut self, latency: Duration) {
+        let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+        self.latencies.saturating_record(micros.max(1));
+    }
+
+    /// Per-second counts for the last `seconds` complete seconds before `now`, oldest
+    /// first.
+    fn per_second(&self, now: DateTime<Utc>, seconds: usize) -> impl Iterator<Item = u32> + '_ {
+        let current = now.timestamp();
+        let seconds = seconds.min(WINDOW_SECONDS) as i64;
+        (current - seconds..current).map(move |second| {
+            let (stored, count) = self.seconds[second.rem_euclid(WINDOW_SECONDS as i64) as usize];
+            if stored == second { count } else { 0 }
+        })
+    }
+
+    fn rate(&self, now: DateTime<Utc>, seconds: usize) -> f64 {
+        let total: u64 = self.per_second(now, seconds).map(u64::from).sum();
+        total as f64 / seconds as f64
+    }
+
+    fn summary(&self, topic: Arc<str>, now: DateTime<Utc>) -> Summary {
+        let quantile = |q: f64| Duration::from_micros(self.latencies.value_at_quantile(q));
+        Summary {
+            topic,
+            count: self.count,
+            errors: self.errors,
+            rate_1s: self.rate(now, 1),
+            rate_10s: self.rate(now, 10),
+            rate_60s: self.rate(now, 60),
+            latency: (!self.latencies.is_empty()).then(|| Latency {
+                p50: quantile(0.5),
+                p90: quantile(0.9),
+                p99: quantile(0.99),
+                max: Duration::from_micros(self.latencies.max()),
+            }),
+        }
+    }
+}
+
+/// Statistics over completed traces.
+#[derive(Debug, Clone)]
+pub struct Stats {
+    topics: HashMap<Arc<str>, Meter>,
+    all: Meter,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            topics: HashMap::new(),
+            all: Meter::new(),
+        }
+    }
+}
+
+impl Stats {
+    /// Counts a completed trace (gaps are not traffic and are left out).
+    pub fn record(&mut self, trace: &Trace) {
+        if trace.kind == TraceKind::Gap {
+            return;
+        }
+        let failed = matches!(trace.status, TraceStatus::Error | TraceStatus::Timeout);
+        let latency = trace.latency();
+        let meter = self
+            .topics
+            .entry(trace.topic.clone())
+            .or_insert_with(Meter::new);
+        for meter in [meter, &mut self.all] {
+            meter.count(trace.started, failed);
+            if let Some(latency) = latency {
+                meter.latency(latency);
+            }
+        }
+    }
+
+    /// One topic's figures.
+    pub fn topic(&self, topic: &str, now: DateTime<Utc>) -> Option<Summary> {
+        let (name, meter) = self.topics.get_key_value(topic)?;
+        Some(meter.summary(name.clone(), now))
+    }
+
+    /// Every topic's figures, busiest first.
+    pub fn topics(&self, now: DateTime<Utc>) -> Vec<Summary> {
+        let mut summaries: Vec<Summary> = self
+            .topics
+            .iter()
+            .map(|(topic, meter)| meter.summary(topic.clone(), now))
+            .collect();
+        summaries.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.topic.cmp(&b.topic)));
+        summaries
+    }
+
+    /// The figures over all traffic.
+    pub fn overall(&self, now: DateTime<Utc>) -> Summary {
+        self.all.summary(Arc::from(""), now)
+    }
+
+    /// A topic's per-second counts over the last minute, oldest first (for sparklines).
+    pub fn recent(&self, topic: &str, now: DateTime<Utc>) -> Vec<u32> {
+        match self.topics.get(topic) {
+            Some(meter) => meter.per_second(now, WINDOW_SECONDS).collect(),
+            None => vec![0; WINDOW_SECONDS],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn trace(topic: &str, second: i64, status: TraceStatus) -> Trace {
+        let at = Utc.timestamp_opt(second, 0).single().expect("time");
+        let mut trace = Trace::new(TraceKind::Request, status, at);
+        trace.topic = Arc::from(topic);
+        trace
+    }
+
+    #[test]
+    fn counts_rates_and_errors() {
+        let mut stats = Stats::default();
+        for second in 100..110 {
+            for _ in 0..3 {
+                stats.record(&trace("a", second, TraceStatus::Ok));
+            }
+        }
+        stats.record(&trace("a", 109, TraceStatus::Error));
+        stats.record(&trace("b", 109, TraceStatus::Timeout));
+        let now = Utc.timestamp_opt(110, 500_000_000).single().expect("time");
+        let a = stats.topic("a", now).expect("a");
+        assert_eq!((a.count, a.errors), (31, 1));
+        assert_eq!(a.rate_1s, 4.0);
+        assert_eq!(a.rate_10s, 3.1);
+        assert!((a.rate_60s - 31.0 / 60.0).abs() < 1e-9);
+        assert!((a.error_rate() - 1.0 / 31.0).abs() < 1e-9);
+        assert_eq!(stats.overall(now).count, 32);
+        let recent = stats.recent("a", now);
+        assert_eq!(recent.len(), 60);
+        assert_eq!(&recent[50..], &[3, 3, 3, 3, 3, 3, 3, 3, 3, 4]);
+        let names: Vec<String> = stats
+            .topics(now)
+            .iter()
+            .map(|s| s.topic.to_string())
+            .collect();
+        assert_eq!(names, ["a", "b"]);
+    }
+}
