@@ -25,7 +25,9 @@
 //! `RecordedBatch[a, b, c]`, while `record((a ; b))` is `RecordedBatch[Batch[a, b]]`.
 //! A keyword not followed by `(` is an ordinary topic.
 //!
-//! Step timeouts have no text form: they are dropped when printing.
+//! Step timeouts have no text form: they are dropped when printing. Nor have lambdas (Rust
+//! functions): a lambda prints as `<lambda NAME>`, which `parse` rejects with a message
+//! saying so, so a printed tree that holds one can be shown but not parsed back.
 
 mod parser;
 mod printer;
@@ -36,6 +38,7 @@ pub use parser::parse;
 
 use std::str::FromStr;
 
+use crate::compose::lambda::Lambda;
 use crate::compose::tree::{Composition, Step};
 
 /// Deepest nesting of brackets and function forms accepted, so that hostile input cannot
@@ -154,14 +157,14 @@ impl Op {
 /// What the printer and parser need to know about a composition.
 enum Shape<'a> {
     Step(&'a Step),
+    Lambda(&'a Lambda),
     Node(Op, &'a [Composition]),
 }
 
 fn shape(composition: &Composition) -> Shape<'_> {
     match composition {
-        // The planned `Lambda` leaf gets its own `Shape` variant here: it has no text form,
-        // so the printer will render it as something `parse` rejects (e.g. `<lambda>`).
         Composition::Step(step) => Shape::Step(step),
+        Composition::Lambda(lambda) => Shape::Lambda(lambda),
         Composition::Pipe(children) => Shape::Node(Op::Pipe, children),
         Composition::AndAnd(children) => Shape::Node(Op::AndAnd, children),
         Composition::OrOr(children) => Shape::Node(Op::OrOr, children),

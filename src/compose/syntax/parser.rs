@@ -456,6 +456,12 @@ fn chain(op: Op, mut operands: Vec<Composition>) -> Composition {
 }
 
 fn unexpected_character(c: char) -> String {
+    if c == '<' {
+        // What the printer writes for a lambda.
+        return "lambdas have no text form: `<lambda …>` stands for a Rust function \
+                and cannot be parsed"
+            .to_owned();
+    }
     format!("unexpected character '{c}' (a topic is letters, digits, '.', '_', '-' and ':')")
 }
 

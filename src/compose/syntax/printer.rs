@@ -10,6 +10,8 @@ impl fmt::Display for Composition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (op, children) = match shape(self) {
             Shape::Step(step) => return write_step(f, step),
+            // Starts with a character no topic has, so `parse` stops there and says why.
+            Shape::Lambda(lambda) => return write!(f, "<lambda {}>", lambda.name()),
             Shape::Node(op, children) => (op, children),
         };
         match op {

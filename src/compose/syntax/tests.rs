@@ -359,6 +359,20 @@ fn deep_nesting_is_an_error_not_a_crash() {
 }
 
 #[test]
+fn lambdas_print_but_do_not_parse_back() {
+    let lambda: Composition = Lambda::sync("upper", |message| message).into();
+    let tree = Composition::pipe([s("a"), Composition::parallel([lambda.clone(), s("b")])]);
+    let printed = tree.to_string();
+    assert_eq!(printed, "a | [<lambda upper>, b]");
+    let message = "lambdas have no text form: `<lambda …>` stands for a Rust function \
+                   and cannot be parsed"
+        .to_owned();
+    assert_eq!(err(&printed), (message.clone(), 6));
+    assert_eq!(err(&lambda.to_string()), (message.clone(), 1));
+    assert_eq!(err("a <lambda upper>"), (message, 3));
+}
+
+#[test]
 fn from_str_is_parse() {
     assert_eq!("a | b".parse::<Composition>(), parse("a | b"));
 }
