@@ -266,3 +266,72 @@ fn bench_reports_json_figures_and_spends_at_most_5_commands_per_request() {
             > 0.0
     );
 }
+
+#[test]
+fn compose_runs_a_pipe_into_a_parallel_of_shell_services() {
+    let server = RedisServer::shared();
+    let _upper = Background::serving(server, &["reply", "upper", "--exec", "tr a-z A-Z"]);
+    let _lower = Background::serving(server, &["reply", "lower", "--exec", "tr A-Z a-z"]);
+    let output = run(
+        server,
+        &["compose", "upper | [upper, lower] ", "\"Hello\"", "--steps"],
+    );
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(text(&output.stdout), "[\"HELLO\",\"hello\"]\n");
+    // `--steps`: code, milliseconds, topic, in the order the steps started.
+    let mut steps: Vec<(String, String)> = stderr
+        .lines()
+        .map(
+            |line| match line.split_whitespace().collect::<Vec<_>>()[..] {
+                [code, ms, "ms", topic] if ms.parse::<f64>().is_ok() => {
+                    (code.to_owned(), topic.to_owned())
+                }
+                _ => panic!("not a step line: {line:?}"),
+            },
+        )
+        .collect();
+    assert_eq!(steps.first(), Some(&("200".to_owned(), "upper".to_owned())));
+    steps[1..].sort();
+    assert_eq!(
+        steps,
+        [("200", "upper"), ("200", "lower"), ("200", "upper")]
+            .map(|(code, topic)| (code.to_owned(), topic.to_owned()))
+    );
+
+    let output = run(server, &["compose", "upper | cli.nobody", "x"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        text(&output.stderr),
+        "gilmour: the composition answered 404: \"no active listeners for `cli.nobody`\"\n"
+    );
+    assert!(output.stdout.is_empty());
+    let output = run(server, &["compose", "cli.nobody || lower", "ABC"]);
+    assert_eq!(text(&output.stdout), "\"abc\"\n");
+}
+
+#[test]
+fn compose_syntax_error_exits_2_with_a_caret_before_connecting() {
+    let server = RedisServer::shared();
+    let output = gilmour(server)
+        .args(["--redis", "redis://127.0.0.1:1", "compose", "upper |", "x"])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        text(&output.stderr),
+        "gilmour: expected a topic after '|' at column 8\n  upper |\n         ^\n"
+    );
+    assert!(output.stdout.is_empty());
+
+    let output = gilmour(server)
+        .args(["--redis", "redis://127.0.0.1:1", "compose", "upper | lower"])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).starts_with("gilmour: cannot connect to Redis at redis://127.0.0.1:1"),
+        "{}",
+        text(&output.stderr)
+    );
+}

@@ -4,6 +4,7 @@
 //! code, 2 it could not be made (nobody listens, Redis unreachable, bad input).
 
 mod bench;
+mod compose;
 mod data;
 mod record;
 mod reply;
@@ -75,6 +76,8 @@ fn parse_policy(text: &str) -> Result<ErrorPolicy, String> {
 enum Command {
     /// Send a request and print the reply data as JSON.
     Request(request::RequestArgs),
+    /// Run a composition of requests (`a | b`, `a && b`, `[a, b]`, …) and print its data.
+    Compose(compose::ComposeArgs),
     /// Publish a signal and print its sender id.
     Signal(signal::SignalArgs),
     /// Serve a topic from the shell: echo, or run a command per request.
@@ -113,6 +116,7 @@ impl Serving {
 pub async fn run(cli: Cli) -> ExitCode {
     let outcome = match cli.command {
         Some(Command::Request(args)) => request::run(&cli.connection, args).await,
+        Some(Command::Compose(args)) => compose::run(&cli.connection, args).await,
         Some(Command::Signal(args)) => signal::run(&cli.connection, args).await,
         Some(Command::Reply(args)) => reply::run(&cli.connection, args).await,
         Some(Command::Slot(args)) => slot::run(&cli.connection, args).await,

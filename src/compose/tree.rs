@@ -1,19 +1,24 @@
 //! The composition tree: how requests to several topics are chained, combined and run
-//! side by side. It is pure data; the executor walks it and the text syntax
-//! ([`crate::compose::syntax`]) reads and prints it.
+//! side by side. It is data (its only code is in [`Lambda`] leaves); the executor walks it
+//! and the text syntax ([`crate::compose::syntax`]) reads and prints it.
 
 use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-/// A composition of services: a single request, or an operator over child compositions.
+use crate::compose::lambda::Lambda;
+
+/// A composition of services: a single request or lambda, or an operator over child
+/// compositions.
 ///
 /// Every `match` on this enum in the crate is exhaustive (no `_` arm) on purpose: adding a
-/// variant, such as the planned `Lambda` leaf, makes the compiler list each place to update.
+/// variant makes the compiler list each place to update.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Composition {
     /// One request to a topic.
     Step(Step),
+    /// A local function in place of a service (see [`Lambda`] for how it compares).
+    Lambda(Lambda),
     /// `a | b | c`: each child's reply becomes the next child's request data.
     Pipe(Vec<Composition>),
     /// `a && b`: run the next child only if the previous one succeeded.
@@ -70,6 +75,12 @@ impl From<Step> for Composition {
     }
 }
 
+impl From<Lambda> for Composition {
+    fn from(lambda: Lambda) -> Self {
+        Self::Lambda(lambda)
+    }
+}
+
 impl Composition {
     /// A single request to `topic`, with no extra data.
     pub fn step(topic: impl Into<String>) -> Self {
@@ -109,7 +120,7 @@ impl Composition {
     /// The direct children of an operator node; empty for a leaf.
     pub fn children(&self) -> &[Composition] {
         match self {
-            Self::Step(_) => &[],
+            Self::Step(_) | Self::Lambda(_) => &[],
             Self::Pipe(children)
             | Self::AndAnd(children)
             | Self::OrOr(children)
@@ -119,7 +130,8 @@ impl Composition {
         }
     }
 
-    /// Every [`Step`] in the tree, depth first, left to right (the order they appear in text).
+    /// Every [`Step`] in the tree, depth first, left to right (the order they appear in
+    /// text); lambdas are left out.
     pub fn steps(&self) -> Steps<'_> {
         Steps {
             stack: vec![std::slice::from_ref(self).iter()],
@@ -150,8 +162,7 @@ impl<'a> Iterator for Steps<'a> {
                     self.stack.pop();
                 }
                 Some(Composition::Step(step)) => return Some(step),
-                // Leaves without a topic (the planned `Lambda`) have no children and so are
-                // skipped here by pushing an empty level.
+                // A lambda has no topic and no children: pushing its empty level skips it.
                 Some(node) => self.stack.push(node.children().iter()),
             }
         }
@@ -192,5 +203,10 @@ mod tests {
         assert_eq!(tree.topics().collect::<Vec<_>>(), ["a", "b", "c", "d", "e"]);
         assert_eq!(Composition::step("x").topics().collect::<Vec<_>>(), ["x"]);
         assert_eq!(tree.children().len(), 4);
+        let with_lambda = Composition::pipe([
+            Lambda::sync("id", |message| message).into(),
+            Composition::step("f"),
+        ]);
+        assert_eq!(with_lambda.topics().collect::<Vec<_>>(), ["f"]);
     }
 }

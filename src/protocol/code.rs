@@ -21,6 +21,8 @@ impl Code {
     pub const TIMEOUT: Code = Code(499);
     /// The handler failed or panicked.
     pub const INTERNAL: Code = Code(500);
+    /// Redis could not be reached, or the link dropped while waiting for the reply.
+    pub const UNAVAILABLE: Code = Code(503);
     /// A handler timeout as Ruby and Java report it.
     pub const GATEWAY_TIMEOUT: Code = Code(504);
 
