@@ -335,3 +335,112 @@ fn compose_syntax_error_exits_2_with_a_caret_before_connecting() {
         text(&output.stderr)
     );
 }
+
+#[test]
+fn tail_prints_one_line_per_request_and_json_for_jq() {
+    let server = RedisServer::start();
+    let _echo = Background::serving(&server, &["reply", "echo"]);
+    let tail = Background::start(&server, &["tail"]);
+    assert!(tail.stderr_line().contains("tailing gilmour.*"));
+    let json = Background::start(&server, &["tail", "--json", "--filter", "topic:echo"]);
+    assert!(json.stderr_line().contains("tailing"));
+    for word in ["hello", "world"] {
+        assert!(run(&server, &["request", "echo", word]).status.success());
+    }
+    for word in ["hello", "world"] {
+        let line = tail.stdout_line();
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(fields[1..4], ["req", "echo", "200"], "{line}");
+        assert!(fields[4].ends_with("ms"), "latency in {line}");
+        assert_eq!(fields[5], "ok");
+        assert!(line.ends_with(&format!("\"{word}\"")), "{line}");
+        let object: serde_json::Value =
+            serde_json::from_str(&json.stdout_line()).expect("one JSON object per line");
+        assert_eq!(object["kind"], "req");
+        assert_eq!(object["status"], "ok");
+        assert_eq!(object["code"], 200);
+        assert_eq!(object["request"]["payload"]["data"], word);
+        assert_eq!(object["reply"]["payload"]["data"], word);
+        assert!(object["latency_ms"].as_f64().expect("latency") >= 0.0);
+    }
+}
+
+#[test]
+fn tail_ends_with_a_summary_on_interrupt() {
+    let server = RedisServer::start();
+    let _echo = Background::serving(&server, &["reply", "echo"]);
+    let mut tail = Background::start(&server, &["tail"]);
+    assert!(tail.stderr_line().contains("tailing"));
+    assert!(run(&server, &["request", "echo", "x"]).status.success());
+    tail.stdout_line();
+    assert!(tail.terminate().success());
+    assert_eq!(
+        tail.stderr_line(),
+        "gilmour: 1 traces, 0 errors, 0 timeouts, 0 unanswered, 0 orphans, 0 evicted, 0 dropped, 0 gaps"
+    );
+}
+
+#[test]
+fn record_then_tail_read_replays_offline() {
+    let server = RedisServer::start();
+    let dir = std::env::temp_dir().join(format!("gilmour-record-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("capture.jsonl");
+    let path_text = path.to_str().expect("utf-8 path");
+    let _echo = Background::serving(&server, &["reply", "echo"]);
+    let mut record = Background::start(&server, &["record", path_text]);
+    assert!(record.stderr_line().contains("recording"));
+    assert!(run(&server, &["request", "echo", "one"]).status.success());
+    let output = run(&server, &["request", "nobody-home", "x"]);
+    assert_eq!(output.status.code(), Some(2));
+    server.command(&["PUBLISH", "gilmour.slot.news", "\u{1b}]0;pwned\u{7}"]);
+    // Both the request and reply were captured once the slot message is in the file.
+    let deadline = std::time::Instant::now() + LINE_WAIT;
+    while std::fs::read_to_string(&path).map_or(0, |text| text.lines().count()) < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "record wrote too little"
+        );
+        std::thread::yield_now();
+    }
+    assert!(record.terminate().success());
+    let output = run(
+        &server,
+        &[
+            "tail",
+            "--read",
+            path_text,
+            "--redis",
+            "redis://127.0.0.1:1",
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(
+        lines[0].contains(" req ") && lines[0].contains("\"one\""),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].contains(" slot ") && lines[1].contains("news"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        !stdout.contains('\u{1b}'),
+        "escape sequences never reach the terminal"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn tail_rejects_a_bad_filter_with_the_column() {
+    let server = RedisServer::shared();
+    let output = run(server, &["tail", "--filter", "code:>>400"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(stderr.starts_with("gilmour: invalid filter: "), "{stderr}");
+    assert!(stderr.contains('^'), "{stderr}");
+}
