@@ -444,3 +444,32 @@ fn tail_rejects_a_bad_filter_with_the_column() {
     assert!(stderr.starts_with("gilmour: invalid filter: "), "{stderr}");
     assert!(stderr.contains('^'), "{stderr}");
 }
+
+#[test]
+fn bench_ingest_reports_json_figures_with_nothing_lost() {
+    let server = RedisServer::start();
+    let output = run(
+        &server,
+        &[
+            "bench",
+            "ingest",
+            "--messages",
+            "2000",
+            "--traces",
+            "500",
+            "--rate",
+            "20000",
+            "--json",
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json report");
+    assert_eq!(report["live"]["published"], 2000);
+    assert_eq!(report["live"]["received"], 2000);
+    assert_eq!(report["live"]["dropped"], 0);
+    assert_eq!(report["traces_stored"], 500);
+    let filters = report["filters"].as_array().expect("filters");
+    assert_eq!(filters[0]["filter"], "topic:bench.t1*");
+    assert_eq!(filters[0]["matched"], 50, "one topic in ten");
+    assert_eq!(filters[1]["matched"], 5, "one 500 in a hundred");
+}

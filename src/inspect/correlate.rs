@@ -63,7 +63,7 @@ pub struct Correlator {
     /// Pending requests in the order they were opened, to mark the unanswered.
     pending: VecDeque<TraceId>,
     counters: Counters,
-    /// Topics seen, shared so each trace of a topic points at one string.
+    /// Topics and channels seen, shared so each trace points at one string.
     topics: HashSet<Arc<str>>,
     /// When the capture lost its link, while it is down.
     lost_since: Option<DateTime<Utc>>,
@@ -135,6 +135,11 @@ impl Correlator {
             self.counters.malformed += 1;
         }
         message.topic = self.intern(&message.topic);
+        // Reply channels are unique per sender; every other channel is shared by many
+        // messages and kept once.
+        if message.kind != EventKind::Response {
+            message.channel = self.intern(&message.channel);
+        }
         match message.kind {
             EventKind::Request | EventKind::HealthPing => self.request(message),
             EventKind::Response | EventKind::HealthReply => self.reply(message),

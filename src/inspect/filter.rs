@@ -190,9 +190,9 @@ pub trait FilterSubject {
     fn sender(&self) -> &str;
     /// Time from request to reply, once known.
     fn latency(&self) -> Option<Duration>;
-    /// Whether the payload text (request or reply data, as JSON text) contains `needle`,
-    /// ignoring ASCII case. `needle` is passed as the user typed it.
-    fn data_contains(&self, needle: &str) -> bool;
+    /// Whether the payload (request or reply, as it came over the wire) contains
+    /// `needle` (see [`Needle::is_in`]).
+    fn payload_contains(&self, needle: &Needle) -> bool;
 }
 
 /// Why a filter could not be parsed, and where; displayed like the composition parser's
@@ -287,7 +287,7 @@ pub enum Test {
     /// `latency:>100ms`; a trace without a latency never matches.
     Latency(Comparison, Duration),
     /// `data:"text"`: the payload contains this, ignoring ASCII case.
-    Data(String),
+    Data(Needle),
 }
 
 impl Test {
@@ -303,7 +303,7 @@ impl Test {
             Test::Latency(comparison, latency) => subject
                 .latency()
                 .is_some_and(|actual| comparison.holds(actual, *latency)),
-            Test::Data(needle) => subject.data_contains(needle),
+            Test::Data(needle) => subject.payload_contains(needle),
         }
     }
 }
@@ -330,6 +330,45 @@ impl TopicPattern {
                 pattern.regex.is_match(topic)
             }
         }
+    }
+}
+
+/// Text to find in payloads, ignoring ASCII case, compiled once into a byte searcher
+/// (SIMD-accelerated literal search, so a full store can be searched quickly). Two
+/// needles are equal when their text is.
+#[derive(Debug, Clone)]
+pub struct Needle {
+    text: String,
+    searcher: regex::bytes::Regex,
+}
+
+impl Needle {
+    /// A needle for `text`.
+    pub fn new(text: &str) -> Result<Self, regex::Error> {
+        let searcher = regex::bytes::RegexBuilder::new(&regex::escape(text))
+            .case_insensitive(true)
+            .unicode(false)
+            .build()?;
+        Ok(Needle {
+            text: text.to_owned(),
+            searcher,
+        })
+    }
+
+    /// The text as typed.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether `haystack` contains the text, ignoring ASCII case.
+    pub fn is_in(&self, haystack: &[u8]) -> bool {
+        self.searcher.is_match(haystack)
+    }
+}
+
+impl PartialEq for Needle {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
     }
 }
 
@@ -527,7 +566,7 @@ impl fmt::Display for Test {
             }
             Test::Data(needle) => {
                 f.write_str("data:")?;
-                write_value(f, needle, Position::FieldValue)
+                write_value(f, needle.text(), Position::FieldValue)
             }
         }
     }
@@ -821,7 +860,13 @@ impl<'a> Lexer<'a> {
                 let (comparison, length) = Comparison::split(&value.text);
                 Ok(Test::Latency(comparison, latency(input, &value, length)?))
             }
-            Field::Data => Ok(Test::Data(value.text)),
+            Field::Data => Needle::new(&value.text).map(Test::Data).map_err(|why| {
+                error(
+                    input,
+                    value.at(0),
+                    format!("cannot search for this text: {why}"),
+                )
+            }),
         }
     }
 
@@ -1187,10 +1232,8 @@ mod tests {
         fn latency(&self) -> Option<Duration> {
             self.latency
         }
-        fn data_contains(&self, needle: &str) -> bool {
-            self.data
-                .to_ascii_lowercase()
-                .contains(&needle.to_ascii_lowercase())
+        fn payload_contains(&self, needle: &Needle) -> bool {
+            needle.is_in(self.data.as_bytes())
         }
     }
 
@@ -1637,7 +1680,8 @@ mod tests {
                 let nanos = nanos / 10u64.pow(3 * scale) * 10u64.pow(3 * scale);
                 Test::Latency(c, Duration::from_nanos(nanos))
             }),
-            arb_text().prop_map(Test::Data),
+            arb_text()
+                .prop_map(|text| Test::Data(Needle::new(&text).expect("any text is searchable"))),
         ]
     }
 

@@ -2,7 +2,7 @@
 //! orphan reply, a standalone error record, a health ping, or a gap in the capture.
 
 use super::event::{EventKind, GapEvent, MessageEvent};
-use super::filter::{FilterSubject, TraceKind, TraceStatus};
+use super::filter::{FilterSubject, Needle, TraceKind, TraceStatus};
 use crate::protocol::Code;
 use chrono::{DateTime, Utc};
 use std::fmt;
@@ -164,22 +164,12 @@ impl FilterSubject for Trace {
         Trace::latency(self)
     }
 
-    fn data_contains(&self, needle: &str) -> bool {
-        let needle = needle.as_bytes();
+    fn payload_contains(&self, needle: &Needle) -> bool {
         self.request
             .iter()
             .chain(self.reply.iter())
-            .any(|event| contains_ignoring_ascii_case(&event.payload, needle))
+            .any(|event| needle.is_in(&event.payload))
     }
-}
-
-fn contains_ignoring_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
-    if needle.is_empty() {
-        return true;
-    }
-    haystack
-        .windows(needle.len())
-        .any(|window| window.eq_ignore_ascii_case(needle))
 }
 
 #[cfg(test)]
@@ -196,9 +186,19 @@ mod tests {
     }
 
     #[test]
-    fn substring_ignoring_case() {
-        assert!(contains_ignoring_ascii_case(b"Hello World", b"world"));
-        assert!(!contains_ignoring_ascii_case(b"Hello", b"help"));
-        assert!(contains_ignoring_ascii_case(b"x", b""));
+    fn needles_ignore_ascii_case() {
+        let needle = Needle::new("World").expect("needle");
+        assert!(needle.is_in(b"hello wORLD"));
+        assert!(!needle.is_in(b"hello"));
+        assert!(Needle::new("").expect("empty").is_in(b"x"));
+        assert!(
+            Needle::new("a.b").expect("dot").is_in(b"xa.by")
+                && !Needle::new("a.b").expect("dot").is_in(b"axb")
+        );
+        assert!(
+            Needle::new("café ☃")
+                .expect("unicode")
+                .is_in("CAFé ☃".as_bytes())
+        );
     }
 }

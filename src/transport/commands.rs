@@ -69,6 +69,25 @@ impl Commands {
             .await
     }
 
+    /// Many `PUBLISH`es in one pipeline (one round trip), in order.
+    pub async fn publish_all(&self, messages: &[(String, String)]) -> Result<(), TransportError> {
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let mut pipeline = redis::pipe();
+        for (channel, payload) in messages {
+            pipeline.cmd("PUBLISH").arg(channel).arg(payload).ignore();
+        }
+        let mut connection = self.connection.clone();
+        pipeline
+            .query_async::<()>(&mut connection)
+            .await
+            .map_err(|source| TransportError::Command {
+                command: "PUBLISH",
+                source,
+            })
+    }
+
     /// `PUBSUB NUMSUB` for one channel: exact subscribers only, patterns are not counted.
     pub async fn numsub(&self, channel: &str) -> Result<usize, TransportError> {
         let counts = self.numsub_many(&[channel]).await?;

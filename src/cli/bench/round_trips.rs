@@ -2,7 +2,7 @@
 //! responder it starts itself, next to a plain Redis PUBLISH baseline measured in the
 //! same run, so that the figures mean something on any machine.
 
-use super::Connection;
+use crate::cli::Connection;
 use anyhow::Context;
 use clap::Args;
 use gilmour::engine::{Engine, HandlerOptions, Reply, Request, RequestOptions};
@@ -15,9 +15,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
-/// Arguments of `gilmour bench`.
+/// Arguments of `gilmour bench` (round trips).
 #[derive(Debug, Args)]
-pub struct BenchArgs {
+pub struct RoundTripArgs {
     /// Seconds each measurement runs.
     #[arg(long, default_value_t = 3.0)]
     seconds: f64,
@@ -58,7 +58,7 @@ struct Report {
 }
 
 /// Runs `gilmour bench`.
-pub async fn run(connection: &Connection, args: BenchArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(connection: &Connection, args: RoundTripArgs) -> anyhow::Result<ExitCode> {
     let window =
         Duration::try_from_secs_f64(args.seconds).context("--seconds must be a positive number")?;
     let topic = format!("bench.echo.{}", uuid::Uuid::new_v4().simple());
