@@ -199,9 +199,31 @@ impl RawSubscriber {
         subscriber
     }
 
-    /// The next message: (channel, payload).
+    /// Subscribes to one channel (counted by `PUBSUB NUMSUB`, unlike a pattern) and waits
+    /// for the confirmation.
+    pub fn subscribe(server: &RedisServer, channel: &str) -> RawSubscriber {
+        let mut stream = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        stream
+            .write_all(&resp(&["SUBSCRIBE", channel]))
+            .expect("write");
+        let mut subscriber = RawSubscriber {
+            reader: BufReader::new(stream),
+        };
+        let confirmation = read_reply(&mut subscriber.reader);
+        assert!(confirmation.starts_with("subscribe"), "{confirmation}");
+        subscriber
+    }
+
+    /// The next message: (channel, payload), from a pattern or a channel subscription.
     pub fn next(&mut self) -> (String, String) {
         let reply = read_reply(&mut self.reader);
+        if let Some(rest) = reply.strip_prefix("message\n") {
+            let (channel, payload) = rest.split_once('\n').expect("channel and payload");
+            return (channel.to_owned(), payload.to_owned());
+        }
         let mut parts = reply.splitn(4, '\n');
         assert_eq!(parts.next(), Some("pmessage"), "{reply}");
         let _pattern = parts.next();
