@@ -12,17 +12,56 @@ use std::time::{Duration, Instant};
 pub struct RedisServer {
     port: u16,
     child: Mutex<Child>,
+    /// Extra redis-server arguments (TLS, passwords), kept for restarts.
+    extra: Vec<String>,
+    tls: bool,
 }
 
 impl RedisServer {
     /// Starts a new server on a free port. It is stopped when dropped, and also when the
     /// test process dies (its watchdog reads our pipe and stops the server on EOF).
     pub fn start() -> RedisServer {
+        RedisServer::start_with(&[])
+    }
+
+    /// Starts a server with extra redis-server arguments.
+    pub fn start_with(extra: &[&str]) -> RedisServer {
         let port = free_port();
-        let child = spawn(port);
+        let extra: Vec<String> = extra.iter().map(|arg| (*arg).to_owned()).collect();
+        let child = spawn(port, &extra, false);
         let server = RedisServer {
             port,
             child: Mutex::new(child),
+            extra,
+            tls: false,
+        };
+        server.wait_ready();
+        server
+    }
+
+    /// Starts a server that speaks only TLS, with the given PEM files. Its `url()` is
+    /// `rediss://`; `command()` is not available on it.
+    pub fn start_tls(cert: &str, key: &str, ca: &str) -> RedisServer {
+        let port = free_port();
+        let extra: Vec<String> = [
+            "--tls-cert-file",
+            cert,
+            "--tls-key-file",
+            key,
+            "--tls-ca-cert-file",
+            ca,
+            "--tls-auth-clients",
+            "no",
+        ]
+        .iter()
+        .map(|arg| (*arg).to_owned())
+        .collect();
+        let child = spawn(port, &extra, true);
+        let server = RedisServer {
+            port,
+            child: Mutex::new(child),
+            extra,
+            tls: true,
         };
         server.wait_ready();
         server
@@ -37,7 +76,8 @@ impl RedisServer {
 
     /// The server's URL.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        let scheme = if self.tls { "rediss" } else { "redis" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     /// The server's port.
@@ -49,7 +89,7 @@ impl RedisServer {
     pub fn restart(&self) {
         let mut child = self.child.lock().expect("server lock");
         stop(&mut child);
-        *child = spawn(self.port);
+        *child = spawn(self.port, &self.extra, self.tls);
         drop(child);
         self.wait_ready();
     }
@@ -73,12 +113,17 @@ impl RedisServer {
     fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
-            if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) {
+            if self.tls {
+                // Listening is all a plain socket can tell about a TLS server.
+                if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                    return;
+                }
+            } else if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) {
                 let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
                 if stream.write_all(b"PING\r\n").is_ok() {
                     let mut line = String::new();
                     if BufReader::new(stream).read_line(&mut line).is_ok()
-                        && line.starts_with("+PONG")
+                        && (line.starts_with("+PONG") || line.starts_with("-NOAUTH"))
                     {
                         return;
                     }
@@ -106,7 +151,7 @@ fn free_port() -> u16 {
     listener.local_addr().expect("local address").port()
 }
 
-fn spawn(port: u16) -> Child {
+fn spawn(port: u16, extra: &[String], tls: bool) -> Child {
     if Command::new("redis-server")
         .arg("--version")
         .output()
@@ -119,14 +164,21 @@ fn spawn(port: u16) -> Child {
     }
     // The shell waits on its stdin, our pipe: when this test process exits, however it
     // exits, the pipe closes and the server goes with it.
+    let ports = if tls {
+        format!("--port 0 --tls-port {port}")
+    } else {
+        format!("--port {port}")
+    };
     let script = format!(
-        "redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no \
-         --daemonize no --loglevel warning & server=$!; \
+        "redis-server {ports} --bind 127.0.0.1 --save '' --appendonly no \
+         --daemonize no --loglevel warning \"$@\" & server=$!; \
          cat >/dev/null; kill $server 2>/dev/null; wait $server"
     );
     Command::new("sh")
         .arg("-c")
         .arg(script)
+        .arg("redis-server")
+        .args(extra)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
