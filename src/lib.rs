@@ -9,6 +9,7 @@
 //! [`engine`], [`compose`], [`inspect`]. No module imports one above it.
 
 pub mod compose;
+pub mod diagnostic;
 pub mod engine;
 pub mod inspect;
 pub mod protocol;

@@ -36,6 +36,7 @@ mod tests;
 
 pub use parser::parse;
 
+use crate::diagnostic::excerpt;
 use std::str::FromStr;
 
 use crate::compose::lambda::Lambda;
@@ -63,18 +64,6 @@ pub struct ParseError {
     pub column: usize,
     /// The whole input that was being parsed.
     pub input: String,
-}
-
-/// Two lines showing `input` with a caret under the 1-based character `column`, both
-/// indented by two spaces. Whitespace (tabs, newlines) is shown as a single space so the
-/// caret lines up. The inspector's filter errors use it too.
-pub fn excerpt(input: &str, column: usize) -> String {
-    let line: String = input
-        .chars()
-        .map(|c| if c.is_whitespace() { ' ' } else { c })
-        .collect();
-    let caret_indent = column.saturating_sub(1).min(line.chars().count());
-    format!("  {line}\n  {}^", " ".repeat(caret_indent))
 }
 
 impl FromStr for Composition {
