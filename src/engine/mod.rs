@@ -11,28 +11,33 @@
 //! sender-id prefix, made once at start: a request costs NUMSUB and PUBLISH and no
 //! subscription round trip, and a reply can never beat its subscription.
 
+mod builder;
 mod handler;
 mod options;
 mod report;
+mod router;
 mod routes;
 mod serve;
+mod subscription;
 
+pub use builder::EngineBuilder;
 pub use handler::{Reply, Request, Response};
 pub use options::{
     DEFAULT_GROUP, DEFAULT_HANDLER_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, ErrorPolicy, HEALTH_GROUP,
     HandlerOptions, RequestOptions,
 };
+pub use subscription::Subscription;
 
 use crate::protocol::{self, Channels, Code, Ident, Message, Sender, TopicError};
 use crate::transport::{
-    Commands, ConnectionEvent, Incoming, RedisConfig, Subscriber, Target, TransportError,
+    Commands, ConnectionEvent, RedisConfig, Subscriber, Target, TransportError,
 };
 use report::Failure;
 use routes::{Handler, Route, Routes};
 use serde_json::Value;
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 use thiserror::Error;
 use tokio::sync::broadcast;
@@ -107,169 +112,6 @@ struct Inner {
 #[derive(Clone)]
 pub struct Engine {
     inner: Arc<Inner>,
-}
-
-/// Configures an [`Engine`] before it connects.
-#[derive(Debug, Clone)]
-pub struct EngineBuilder {
-    redis: RedisConfig,
-    prefix: String,
-    error_channel: Option<String>,
-    error_queue: Option<String>,
-    policy: ErrorPolicy,
-    health: bool,
-    shutdown_timeout: Duration,
-}
-
-impl EngineBuilder {
-    /// The channel prefix (default `gilmour`).
-    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
-        self
-    }
-
-    /// The error policy (default [`ErrorPolicy::Ignore`], as Go).
-    pub fn error_policy(mut self, policy: ErrorPolicy) -> Self {
-        self.policy = policy;
-        self
-    }
-
-    /// The channel the publish policy uses (default `<prefix>.errors`).
-    pub fn error_channel(mut self, channel: impl Into<String>) -> Self {
-        self.error_channel = Some(channel.into());
-        self
-    }
-
-    /// The list the queue policy uses (default `<prefix>.errorqueue`).
-    pub fn error_queue(mut self, queue: impl Into<String>) -> Self {
-        self.error_queue = Some(queue.into());
-        self
-    }
-
-    /// Whether to announce a health ident and answer health pings (default off).
-    pub fn health(mut self, on: bool) -> Self {
-        self.health = on;
-        self
-    }
-
-    /// How long `shutdown` waits for running handlers (default 10 s).
-    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
-        self.shutdown_timeout = timeout;
-        self
-    }
-
-    /// Changes the Redis timeouts, heartbeat and backoff.
-    pub fn redis(mut self, change: impl FnOnce(&mut RedisConfig)) -> Self {
-        change(&mut self.redis);
-        self
-    }
-
-    /// The Redis settings this builder will use.
-    pub fn redis_config(&self) -> RedisConfig {
-        self.redis.clone()
-    }
-
-    /// The channel names this builder will use.
-    pub fn channels(&self) -> Channels {
-        let mut channels = Channels::new(&self.prefix);
-        if let Some(channel) = &self.error_channel {
-            channels = channels.with_error_channel(channel);
-        }
-        if let Some(queue) = &self.error_queue {
-            channels = channels.with_error_queue(queue);
-        }
-        channels
-    }
-
-    /// Connects both Redis connections and subscribes to this engine's replies.
-    pub async fn connect(self) -> Result<Engine, EngineError> {
-        let channels = self.channels();
-        let commands = Commands::connect(&self.redis).await?;
-        let core = Arc::new(Core {
-            channels,
-            commands,
-            policy: self.policy,
-            tracker: TaskTracker::new(),
-        });
-        let routes = Arc::new(Routes::default());
-        let sender_prefix = uuid::Uuid::new_v4().simple().to_string();
-        let reply_pattern = core.channels.response_pattern(&format!("{sender_prefix}-"));
-        let router = Router {
-            core: core.clone(),
-            routes: routes.clone(),
-            reply_pattern: reply_pattern.clone(),
-        };
-        let subscriber = Subscriber::start(self.redis.clone(), move |incoming| {
-            router.route(incoming);
-        })
-        .await?;
-        subscriber.subscribe(Target::Pattern(reply_pattern)).await?;
-        let ident = self.health.then(Ident::for_this_process);
-        let engine = Engine {
-            inner: Arc::new(Inner {
-                core,
-                routes,
-                subscriber,
-                redis: self.redis,
-                sender_prefix,
-                next_sender: AtomicU64::new(1),
-                next_route: AtomicU64::new(1),
-                ident,
-                closing: AtomicBool::new(false),
-                shutdown_timeout: self.shutdown_timeout,
-            }),
-        };
-        if let Some(ident) = &engine.inner.ident {
-            engine.start_health(ident.clone()).await?;
-        }
-        Ok(engine)
-    }
-}
-
-/// Routes what the subscriber receives: replies to the waiting requests, everything else
-/// to a task per matching handler.
-struct Router {
-    core: Arc<Core>,
-    routes: Arc<Routes>,
-    reply_pattern: String,
-}
-
-impl Router {
-    fn route(&self, incoming: Incoming) {
-        let delivery = match incoming {
-            Incoming::Message(delivery) => delivery,
-            Incoming::Event(ConnectionEvent::Disconnected { reason, .. }) => {
-                self.routes.fail_waiting(|| EngineError::Disconnected {
-                    reason: reason.clone(),
-                });
-                return;
-            }
-            Incoming::Event(_) => return,
-        };
-        if delivery.pattern.as_deref() == Some(self.reply_pattern.as_str()) {
-            let (_, sender) = self.core.channels.classify(&delivery.channel);
-            let (reply, _) = Message::parse_lenient(&delivery.payload);
-            self.routes.deliver_reply(sender, reply);
-            return;
-        }
-        let routes = self
-            .routes
-            .lookup(&delivery.channel, delivery.pattern.as_deref());
-        if routes.is_empty() {
-            return;
-        }
-        let (message, payload) = Message::parse_lenient(&delivery.payload);
-        let (_, topic) = self.core.channels.classify(&delivery.channel);
-        let request = Request {
-            topic: topic.to_owned(),
-            channel: delivery.channel.clone(),
-            message,
-        };
-        for route in routes {
-            let work = serve::serve(self.core.clone(), route, request.clone(), payload);
-            self.core.tracker.spawn(work);
-        }
-    }
 }
 
 impl Engine {
@@ -609,34 +451,6 @@ impl Engine {
                 .commands
                 .hash_delete(self.channels().health_hash(), ident.as_str())
                 .await?;
-        }
-        Ok(())
-    }
-}
-
-/// A handler's subscription. Dropping it keeps the handler; call
-/// [`Subscription::unsubscribe`] to remove it.
-pub struct Subscription {
-    engine: Weak<Inner>,
-    target: Target,
-    id: u64,
-}
-
-impl Subscription {
-    /// The channel or pattern subscribed to.
-    pub fn channel(&self) -> &str {
-        match &self.target {
-            Target::Channel(name) | Target::Pattern(name) => name,
-        }
-    }
-
-    /// Removes the handler; the channel is unsubscribed when it was the last one on it.
-    pub async fn unsubscribe(self) -> Result<(), EngineError> {
-        let Some(inner) = self.engine.upgrade() else {
-            return Ok(());
-        };
-        if inner.routes.remove(&self.target, self.id) {
-            inner.subscriber.unsubscribe(self.target).await?;
         }
         Ok(())
     }

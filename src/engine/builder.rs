@@ -1,0 +1,128 @@
+//! Configuring an engine and connecting it.
+
+use super::router::Router;
+use super::routes::Routes;
+use super::{Core, Engine, EngineError, ErrorPolicy, Inner};
+use crate::protocol::{Channels, Ident};
+use crate::transport::{Commands, RedisConfig, Subscriber, Target};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::time::Duration;
+use tokio_util::task::TaskTracker;
+
+/// Configures an [`Engine`] before it connects.
+#[derive(Debug, Clone)]
+pub struct EngineBuilder {
+    pub(super) redis: RedisConfig,
+    pub(super) prefix: String,
+    pub(super) error_channel: Option<String>,
+    pub(super) error_queue: Option<String>,
+    pub(super) policy: ErrorPolicy,
+    pub(super) health: bool,
+    pub(super) shutdown_timeout: Duration,
+}
+
+impl EngineBuilder {
+    /// The channel prefix (default `gilmour`).
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// The error policy (default [`ErrorPolicy::Ignore`], as Go).
+    pub fn error_policy(mut self, policy: ErrorPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The channel the publish policy uses (default `<prefix>.errors`).
+    pub fn error_channel(mut self, channel: impl Into<String>) -> Self {
+        self.error_channel = Some(channel.into());
+        self
+    }
+
+    /// The list the queue policy uses (default `<prefix>.errorqueue`).
+    pub fn error_queue(mut self, queue: impl Into<String>) -> Self {
+        self.error_queue = Some(queue.into());
+        self
+    }
+
+    /// Whether to announce a health ident and answer health pings (default off).
+    pub fn health(mut self, on: bool) -> Self {
+        self.health = on;
+        self
+    }
+
+    /// How long `shutdown` waits for running handlers (default 10 s).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Changes the Redis timeouts, heartbeat and backoff.
+    pub fn redis(mut self, change: impl FnOnce(&mut RedisConfig)) -> Self {
+        change(&mut self.redis);
+        self
+    }
+
+    /// The Redis settings this builder will use.
+    pub fn redis_config(&self) -> RedisConfig {
+        self.redis.clone()
+    }
+
+    /// The channel names this builder will use.
+    pub fn channels(&self) -> Channels {
+        let mut channels = Channels::new(&self.prefix);
+        if let Some(channel) = &self.error_channel {
+            channels = channels.with_error_channel(channel);
+        }
+        if let Some(queue) = &self.error_queue {
+            channels = channels.with_error_queue(queue);
+        }
+        channels
+    }
+
+    /// Connects both Redis connections and subscribes to this engine's replies.
+    pub async fn connect(self) -> Result<Engine, EngineError> {
+        let channels = self.channels();
+        let commands = Commands::connect(&self.redis).await?;
+        let core = Arc::new(Core {
+            channels,
+            commands,
+            policy: self.policy,
+            tracker: TaskTracker::new(),
+        });
+        let routes = Arc::new(Routes::default());
+        let sender_prefix = uuid::Uuid::new_v4().simple().to_string();
+        let reply_pattern = core.channels.response_pattern(&format!("{sender_prefix}-"));
+        let router = Router {
+            core: core.clone(),
+            routes: routes.clone(),
+            reply_pattern: reply_pattern.clone(),
+        };
+        let subscriber = Subscriber::start(self.redis.clone(), move |incoming| {
+            router.route(incoming);
+        })
+        .await?;
+        subscriber.subscribe(Target::Pattern(reply_pattern)).await?;
+        let ident = self.health.then(Ident::for_this_process);
+        let engine = Engine {
+            inner: Arc::new(Inner {
+                core,
+                routes,
+                subscriber,
+                redis: self.redis,
+                sender_prefix,
+                next_sender: AtomicU64::new(1),
+                next_route: AtomicU64::new(1),
+                ident,
+                closing: AtomicBool::new(false),
+                shutdown_timeout: self.shutdown_timeout,
+            }),
+        };
+        if let Some(ident) = &engine.inner.ident {
+            engine.start_health(ident.clone()).await?;
+        }
+        Ok(engine)
+    }
+}
