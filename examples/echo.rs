@@ -12,9 +12,11 @@ async fn main() -> Result<(), EngineError> {
     // The service: any number of processes may run it; one answers each request.
     let service = Engine::connect(&url).await?;
     service
-        .reply_to("echo", HandlerOptions::default(), |request: Request| async move {
-            Reply::ok(request.into_data())
-        })
+        .reply_to(
+            "echo",
+            HandlerOptions::default(),
+            |request: Request| async move { Reply::ok(request.into_data()) },
+        )
         .await?;
 
     // The caller: no address, no registry — just the topic.
