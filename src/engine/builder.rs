@@ -95,17 +95,18 @@ impl EngineBuilder {
         let routes = Arc::new(Routes::default());
         let sender_prefix = uuid::Uuid::new_v4().simple().to_string();
         let reply_pattern = core.channels.response_pattern(&format!("{sender_prefix}-"));
+        let ident = self.health.then(Ident::for_this_process);
         let router = Router {
             core: core.clone(),
             routes: routes.clone(),
             reply_pattern: reply_pattern.clone(),
+            ident: ident.clone(),
         };
         let subscriber = Subscriber::start(self.redis.clone(), move |incoming| {
             router.route(incoming);
         })
         .await?;
         subscriber.subscribe(Target::Pattern(reply_pattern)).await?;
-        let ident = self.health.then(Ident::for_this_process);
         let engine = Engine {
             inner: Arc::new(Inner {
                 core,

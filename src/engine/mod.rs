@@ -158,6 +158,11 @@ impl Engine {
         self.inner.subscriber.events()
     }
 
+    /// How many of this engine's requests are waiting for their reply.
+    pub fn waiting_requests(&self) -> usize {
+        self.inner.routes.waiting()
+    }
+
     /// Whether the subscriber connection is up and subscribed.
     pub fn is_connected(&self) -> bool {
         self.inner.subscriber.is_connected()
@@ -259,13 +264,13 @@ impl Engine {
         options: RequestOptions,
     ) -> Result<Response, EngineError> {
         protocol::check_reply_topic(topic)?;
+        if self.inner.closing.load(Ordering::Acquire) {
+            return Err(EngineError::ShuttingDown);
+        }
         let channel = self.channels().request(topic);
-        if !self
-            .inner
-            .subscriber
-            .wait_connected(options.timeout.min(self.inner.redis.command_timeout))
-            .await
-        {
+        let subscriber = &self.inner.subscriber;
+        let patience = options.timeout.min(self.inner.redis.command_timeout);
+        if !subscriber.wait_connected(patience).await {
             return Err(EngineError::NotConnected);
         }
         let commands = &self.inner.core.commands;
@@ -276,30 +281,45 @@ impl Engine {
         }
         let sender = self.next_sender();
         let message = Message::new(data.into(), sender.clone());
-        let reply = self.inner.routes.await_reply(sender.as_str());
-        let started = Instant::now();
-        if let Err(error) = commands.publish(&channel, &message.to_json()).await {
-            self.inner.routes.forget_reply(sender.as_str());
-            return Err(error.into());
+        let mut waiting = Waiting::new(&self.inner.routes, message.sender.as_str());
+        // Registered first, checked second: a loss of the link from now on fails the
+        // waiter, and one that happened before is seen here.
+        if !subscriber.is_connected() {
+            return Err(EngineError::NotConnected);
         }
-        match tokio::time::timeout(options.timeout, reply).await {
-            Ok(Ok(Ok(reply))) => Ok(Response {
-                reply,
-                sender,
-                elapsed: started.elapsed(),
-            }),
-            Ok(Ok(Err(error))) => Err(error),
+        let started = Instant::now();
+        // The responder may have left between NUMSUB and now; Redis says so (unless a
+        // pattern subscriber such as an inspector also received it).
+        if commands.publish(&channel, &message.to_json()).await? == 0 {
+            return Err(EngineError::NoListeners {
+                topic: topic.to_owned(),
+            });
+        }
+        let outcome = match tokio::time::timeout(options.timeout, &mut waiting.reply).await {
+            Ok(Ok(outcome)) => outcome,
             Ok(Err(_)) => Err(EngineError::ShuttingDown),
             Err(_) => {
                 self.inner.routes.forget_reply(sender.as_str());
-                let reply = self.time_out(&channel, &message).await;
-                Ok(Response {
-                    reply,
-                    sender,
-                    elapsed: started.elapsed(),
-                })
+                // The reply may have landed just as the timer fired.
+                match waiting.reply.try_recv() {
+                    Ok(outcome) => outcome,
+                    Err(_) => {
+                        let reply = self.time_out(&channel, &message).await;
+                        return Ok(Response {
+                            reply,
+                            sender,
+                            elapsed: started.elapsed(),
+                        });
+                    }
+                }
             }
-        }
+        };
+        let payload = outcome?;
+        Ok(Response {
+            reply: Message::parse_lenient(&payload).0,
+            sender,
+            elapsed: started.elapsed(),
+        })
     }
 
     /// Publishes the 499 of a request whose client timeout fired, and reports it.
@@ -313,7 +333,7 @@ impl Engine {
         let core = &self.inner.core;
         if let Err(error) = core
             .commands
-            .publish(&response_channel, &reply.to_json())
+            .publish_retrying(&response_channel, &reply.to_json())
             .await
         {
             tracing::warn!(%error, "could not publish a client timeout");
@@ -453,5 +473,30 @@ impl Engine {
                 .await?;
         }
         Ok(())
+    }
+}
+
+/// A request's place in the reply multiplexer, given up when the request ends however it
+/// ends (a caller may drop the request future), so that the map never keeps strangers.
+struct Waiting<'a> {
+    routes: &'a Routes,
+    sender: &'a str,
+    reply: tokio::sync::oneshot::Receiver<routes::ReplyOutcome>,
+}
+
+impl<'a> Waiting<'a> {
+    fn new(routes: &'a Routes, sender: &'a str) -> Self {
+        let reply = routes.await_reply(sender);
+        Waiting {
+            routes,
+            sender,
+            reply,
+        }
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.routes.forget_reply(self.sender);
     }
 }

@@ -41,7 +41,7 @@ pub(crate) async fn report(
     let result = match policy {
         ErrorPolicy::Ignore => return,
         ErrorPolicy::Publish => commands
-            .publish(channels.error_channel(), &failure.record().to_json())
+            .publish_retrying(channels.error_channel(), &failure.record().to_json())
             .await
             .map(drop),
         ErrorPolicy::Queue => {

@@ -1,19 +1,20 @@
 //! Routing what the subscriber receives: replies to the requests waiting for them,
 //! everything else to a task per matching handler.
 
-use super::handler::Request;
 use super::routes::Routes;
 use super::{Core, EngineError, serve};
-use crate::protocol::Message;
+use crate::protocol::Ident;
 use crate::transport::{ConnectionEvent, Incoming};
 use std::sync::Arc;
 
 /// Routes what the subscriber receives: replies to the waiting requests, everything else
-/// to a task per matching handler.
+/// to a task per matching handler. It runs on the subscriber task, so it parses nothing:
+/// payloads are read by whoever receives them.
 pub(super) struct Router {
     pub(super) core: Arc<Core>,
     pub(super) routes: Arc<Routes>,
     pub(super) reply_pattern: String,
+    pub(super) ident: Option<Ident>,
 }
 
 impl Router {
@@ -26,12 +27,15 @@ impl Router {
                 });
                 return;
             }
-            Incoming::Event(_) => return,
+            Incoming::Event(ConnectionEvent::Resubscribed { .. }) => {
+                self.announce_again();
+                return;
+            }
+            Incoming::Event(ConnectionEvent::Connected { .. }) => return,
         };
         if delivery.pattern.as_deref() == Some(self.reply_pattern.as_str()) {
             let (_, sender) = self.core.channels.classify(&delivery.channel);
-            let (reply, _) = Message::parse_lenient(&delivery.payload);
-            self.routes.deliver_reply(sender, reply);
+            self.routes.deliver_reply(sender, delivery.payload);
             return;
         }
         let routes = self
@@ -40,16 +44,30 @@ impl Router {
         if routes.is_empty() {
             return;
         }
-        let (message, payload) = Message::parse_lenient(&delivery.payload);
-        let (_, topic) = self.core.channels.classify(&delivery.channel);
-        let request = Request {
-            topic: topic.to_owned(),
-            channel: delivery.channel.clone(),
-            message,
-        };
+        let channel: Arc<str> = Arc::from(delivery.channel);
         for route in routes {
-            let work = serve::serve(self.core.clone(), route, request.clone(), payload);
+            let work = serve::serve(
+                self.core.clone(),
+                route,
+                channel.clone(),
+                delivery.payload.clone(),
+            );
             self.core.tracker.spawn(work);
         }
+    }
+
+    /// After a reconnect the server may be a new one (a restart) that lost the health
+    /// hash: announce the ident again.
+    fn announce_again(&self) {
+        let Some(ident) = self.ident.clone() else {
+            return;
+        };
+        let core = self.core.clone();
+        tokio::spawn(async move {
+            let hash = core.channels.health_hash();
+            if let Err(error) = core.commands.hash_set(hash, ident.as_str(), "true").await {
+                tracing::warn!(%error, "could not announce the health ident again");
+            }
+        });
     }
 }

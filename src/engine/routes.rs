@@ -3,7 +3,6 @@
 
 use super::EngineError;
 use super::handler::{Reply, Request};
-use crate::protocol::Message;
 use crate::transport::Target;
 use futures_util::future::BoxFuture;
 use std::collections::HashMap;
@@ -33,7 +32,9 @@ pub(crate) struct Route {
 }
 
 type RouteTable = RwLock<HashMap<String, Vec<Arc<Route>>>>;
-type Waiter = oneshot::Sender<Result<Message, EngineError>>;
+/// What a waiting request receives: the reply's payload, or why it will never come.
+pub(crate) type ReplyOutcome = Result<Arc<[u8]>, EngineError>;
+type Waiter = oneshot::Sender<ReplyOutcome>;
 
 #[derive(Default)]
 pub(crate) struct Routes {
@@ -71,6 +72,17 @@ impl Routes {
         }
         routes.push(Arc::new(route));
         Ok(routes.len() == 1)
+    }
+
+    /// Whether the route is the only one on its target.
+    pub fn is_only(&self, target: &Target, id: u64) -> bool {
+        let (table, name) = self.table(target);
+        let table = table
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        table
+            .get(name)
+            .is_some_and(|routes| routes.len() == 1 && routes[0].id == id)
     }
 
     /// Removes a route; returns true when it was the last on its target.
@@ -131,7 +143,7 @@ impl Routes {
     }
 
     /// Starts waiting for the reply to `sender`.
-    pub fn await_reply(&self, sender: &str) -> oneshot::Receiver<Result<Message, EngineError>> {
+    pub fn await_reply(&self, sender: &str) -> oneshot::Receiver<ReplyOutcome> {
         let (waiter, reply) = oneshot::channel();
         self.waiters().insert(sender.to_owned(), waiter);
         reply
@@ -144,10 +156,15 @@ impl Routes {
 
     /// Hands a reply to whoever waits for it; a reply nobody waits for (late, or for
     /// another process using the same prefix) is dropped.
-    pub fn deliver_reply(&self, sender: &str, reply: Message) {
+    pub fn deliver_reply(&self, sender: &str, reply: Arc<[u8]>) {
         if let Some(waiter) = self.waiters().remove(sender) {
             let _ = waiter.send(Ok(reply));
         }
+    }
+
+    /// How many requests wait for their reply.
+    pub fn waiting(&self) -> usize {
+        self.waiters().len()
     }
 
     /// Fails every request still waiting for its reply.

@@ -15,16 +15,29 @@ use std::sync::Arc;
 pub(crate) const TIMED_OUT: &str = "Execution timed out";
 
 /// Handles one message for one route.
-pub(crate) async fn serve(core: Arc<Core>, route: Arc<Route>, request: Request, payload: Payload) {
+pub(crate) async fn serve(
+    core: Arc<Core>,
+    route: Arc<Route>,
+    channel: Arc<str>,
+    payload: Arc<[u8]>,
+) {
+    let (message, shape) = Message::parse_lenient(&payload);
+    let (_, topic) = core.channels.classify(&channel);
+    let request = Request {
+        topic: topic.to_owned(),
+        channel: channel.to_string(),
+        message,
+    };
     let is_reply = matches!(route.handler, Handler::Reply(_));
     let group = match (&route.group, is_reply) {
         (Some(group), _) => Some(group.as_str()),
         (None, true) => Some(DEFAULT_GROUP),
         (None, false) => None,
     };
-    if request.message.sender.as_str().is_empty() {
-        // Without a sender there is no reply channel and no lock key: say so loudly.
-        refuse_unanswerable(&core, &request, payload, is_reply).await;
+    if request.message.sender.as_str().is_empty() && group.is_some() {
+        // Without a sender there is no reply channel and no lock key: say so loudly. (A
+        // slot without a group needs neither and takes bare values as Ruby sends them.)
+        refuse_unanswerable(&core, &request, shape, is_reply).await;
         return;
     }
     if let Some(group) = group {
@@ -43,7 +56,10 @@ pub(crate) async fn serve(core: Arc<Core>, route: Arc<Route>, request: Request, 
     }
     match &route.handler {
         Handler::Reply(handler) => {
-            let outcome = run(route.timeout, handler(request.clone())).await;
+            let handler = handler.clone();
+            let input = request.clone();
+            // The closure itself runs inside the task, so a panic in it is caught too.
+            let outcome = run(route.timeout, async move { handler(input).await }).await;
             let reply = match &outcome {
                 Outcome::Done(reply) => reply.clone(),
                 Outcome::TimedOut => Reply::with_code(Code::TIMEOUT, TIMED_OUT),
@@ -62,23 +78,27 @@ pub(crate) async fn serve(core: Arc<Core>, route: Arc<Route>, request: Request, 
                 Message::with_code(reply.data, reply.code, Sender(response_channel.clone()));
             if let Err(error) = core
                 .commands
-                .publish(&response_channel, &message.to_json())
+                .publish_retrying(&response_channel, &message.to_json())
                 .await
             {
                 tracing::warn!(%error, channel = request.channel, "could not publish a reply");
             }
         }
-        Handler::Slot(handler) => match run(route.timeout, handler(request.clone())).await {
-            Outcome::Done(()) => {}
-            Outcome::TimedOut => {
-                let data = Value::from(TIMED_OUT);
-                report_failure(&core, &request, &data, Code::TIMEOUT, None).await;
+        Handler::Slot(handler) => {
+            let handler = handler.clone();
+            let input = request.clone();
+            match run(route.timeout, async move { handler(input).await }).await {
+                Outcome::Done(()) => {}
+                Outcome::TimedOut => {
+                    let data = Value::from(TIMED_OUT);
+                    report_failure(&core, &request, &data, Code::TIMEOUT, None).await;
+                }
+                Outcome::Panicked(why) => {
+                    let data = Value::from(why.clone());
+                    report_failure(&core, &request, &data, Code::INTERNAL, Some(why)).await;
+                }
             }
-            Outcome::Panicked(why) => {
-                let data = Value::from(why.clone());
-                report_failure(&core, &request, &data, Code::INTERNAL, Some(why)).await;
-            }
-        },
+        }
     }
 }
 

@@ -21,13 +21,18 @@ impl Subscription {
     }
 
     /// Removes the handler; the channel is unsubscribed when it was the last one on it.
+    /// The handler keeps serving until Redis has confirmed the unsubscribe and every
+    /// message that arrived before it has been handed over, so that no request that
+    /// counted this process as a listener is dropped.
     pub async fn unsubscribe(self) -> Result<(), EngineError> {
         let Some(inner) = self.engine.upgrade() else {
             return Ok(());
         };
-        if inner.routes.remove(&self.target, self.id) {
-            inner.subscriber.unsubscribe(self.target).await?;
+        if inner.routes.is_only(&self.target, self.id) {
+            inner.subscriber.unsubscribe(self.target.clone()).await?;
+            inner.subscriber.flush().await?;
         }
+        inner.routes.remove(&self.target, self.id);
         Ok(())
     }
 }

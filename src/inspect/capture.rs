@@ -48,7 +48,7 @@ impl Capture {
                             &channels,
                             Utc::now(),
                             &delivery.channel,
-                            Arc::from(delivery.payload),
+                            delivery.payload,
                         ))
                     }
                     Incoming::Event(ConnectionEvent::Disconnected { at, reason }) => {

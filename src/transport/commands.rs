@@ -37,10 +37,21 @@ impl Commands {
         Ok(Commands { connection })
     }
 
+    /// Runs a command, retrying it on a fresh socket when the connection was found dead.
+    /// Only for commands whose repetition is harmless.
     async fn run<T: redis::FromRedisValue>(
         &self,
         command: &'static str,
         cmd: &redis::Cmd,
+    ) -> Result<T, TransportError> {
+        self.attempt(command, cmd, ATTEMPTS).await
+    }
+
+    async fn attempt<T: redis::FromRedisValue>(
+        &self,
+        command: &'static str,
+        cmd: &redis::Cmd,
+        attempts: u32,
     ) -> Result<T, TransportError> {
         let mut connection = self.connection.clone();
         let mut attempt = 1;
@@ -51,7 +62,7 @@ impl Commands {
                 // reconnect; the retry waits for the new socket. A timeout is not retried:
                 // the command may have run.
                 Err(source)
-                    if attempt < ATTEMPTS
+                    if attempt < attempts
                         && (source.is_connection_dropped() || source.is_io_error())
                         && !source.is_timeout() =>
                 {
@@ -63,8 +74,26 @@ impl Commands {
         }
     }
 
-    /// `PUBLISH`: returns how many subscribers received it (pattern subscribers included).
+    /// `PUBLISH`, tried once: returns how many subscribers received it (pattern
+    /// subscribers included). A dead socket is an error rather than a retry, because the
+    /// message may have gone out before the socket died and a request or signal must not
+    /// be delivered twice.
     pub async fn publish(&self, channel: &str, payload: &str) -> Result<usize, TransportError> {
+        self.attempt(
+            "PUBLISH",
+            redis::cmd("PUBLISH").arg(channel).arg(payload),
+            1,
+        )
+        .await
+    }
+
+    /// `PUBLISH` of a message whose duplicate does no harm (a reply: the first one wins;
+    /// an error record), retried on a fresh socket when the connection was found dead.
+    pub async fn publish_retrying(
+        &self,
+        channel: &str,
+        payload: &str,
+    ) -> Result<usize, TransportError> {
         self.run("PUBLISH", redis::cmd("PUBLISH").arg(channel).arg(payload))
             .await
     }

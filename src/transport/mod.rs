@@ -63,8 +63,11 @@ pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    match rest.split_once('@') {
+    // The credentials end at the last `@` before the path: a password may contain `@`.
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rsplit_once('@') {
         Some((credentials, host)) => {
+            let host = format!("{host}{}", &rest[authority_end..]);
             let user = credentials.split(':').next().unwrap_or_default();
             if credentials.contains(':') {
                 format!("{scheme}://{user}:***@{host}")
@@ -91,5 +94,7 @@ mod tests {
             "rediss://user:***@host"
         );
         assert_eq!(redact_url("redis://host"), "redis://host");
+        assert_eq!(redact_url("redis://:p@ss@host/0"), "redis://:***@host/0");
+        assert_eq!(redact_url("redis://host/0?a=b@c"), "redis://host/0?a=b@c");
     }
 }

@@ -36,8 +36,8 @@ pub struct Delivery {
     pub channel: String,
     /// The pattern that matched it, for pattern subscriptions.
     pub pattern: Option<String>,
-    /// The payload bytes, untouched.
-    pub payload: Vec<u8>,
+    /// The payload bytes, untouched (shared, so handing them on copies nothing).
+    pub payload: Arc<[u8]>,
 }
 
 /// A change in the state of the subscriber connection.
@@ -462,6 +462,6 @@ fn delivery(message: &redis::Msg) -> Delivery {
     Delivery {
         channel: message.get_channel_name().to_owned(),
         pattern,
-        payload: message.get_payload_bytes().to_vec(),
+        payload: Arc::from(message.get_payload_bytes()),
     }
 }
