@@ -473,3 +473,27 @@ fn bench_ingest_reports_json_figures_with_nothing_lost() {
     assert_eq!(filters[0]["matched"], 50, "one topic in ten");
     assert_eq!(filters[1]["matched"], 5, "one 500 in a hundred");
 }
+
+#[test]
+fn reply_exec_streams_big_payloads_both_ways() {
+    let server = RedisServer::shared();
+    let _cat = Background::serving(server, &["reply", "cli.cat", "--exec", "cat"]);
+    let big = format!("\"{}\"", "x".repeat(300_000));
+    let output = gilmour(server)
+        .args(["request", "cli.cat", "-", "--timeout", "20"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(big.as_bytes())?;
+            child.wait_with_output()
+        })
+        .expect("run");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout).trim_end(), big);
+}

@@ -6,21 +6,21 @@ mod support;
 use chrono::Utc;
 use gilmour::engine::{Engine, ErrorPolicy, HandlerOptions, Reply, Request, RequestOptions};
 use gilmour::inspect::{
-    Capture, Event, EventKind, Inspector, InspectorOptions, Trace, TraceKind, TraceStatus, capture,
+    Capture, CaptureEvents, EventKind, Inspector, InspectorOptions, Trace, TraceKind, TraceStatus,
+    capture,
 };
 use gilmour::protocol::{Channels, Code, Payload};
 use gilmour::transport::RedisConfig;
 use serde_json::json;
 use std::time::Duration;
 use support::RedisServer;
-use tokio::sync::mpsc;
 
 const WAIT: Duration = Duration::from_secs(10);
 
 /// A live capture feeding an inspector, for one prefix.
 struct Watch {
     inspector: Inspector,
-    events: mpsc::Receiver<Event>,
+    events: CaptureEvents,
     capture: Capture,
 }
 
@@ -405,4 +405,44 @@ async fn the_store_keeps_its_bound_and_counts_evictions() {
         .expect("newest");
     assert_eq!(&*newest.sender, "s24");
     assert_eq!(watch.capture.dropped(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_buffer_drops_messages_but_never_the_news_of_a_gap() {
+    let server = RedisServer::start();
+    let mut redis = RedisConfig::new(server.url());
+    redis.min_backoff = Duration::from_millis(20);
+    let (capture, mut events) = Capture::start(redis, Channels::default(), 1)
+        .await
+        .expect("capture");
+    for n in 0..5 {
+        let payload = json!({"data": n, "sender": format!("f{n}")}).to_string();
+        server.command(&["PUBLISH", "gilmour.slot.flood", &payload]);
+    }
+    assert_eq!(server.command(&["CLIENT", "KILL", "TYPE", "pubsub"]), "1");
+    let mut seen = Vec::new();
+    while !seen
+        .iter()
+        .any(|event| matches!(event, gilmour::inspect::Event::Gap(_)))
+    {
+        let event = tokio::time::timeout(WAIT, events.recv())
+            .await
+            .expect("events keep coming")
+            .expect("capture running");
+        seen.push(event);
+    }
+    assert!(
+        seen.iter()
+            .any(|event| matches!(event, gilmour::inspect::Event::Lost { .. }))
+    );
+    assert!(capture.dropped() >= 3, "{} dropped", capture.dropped());
+    let messages = seen
+        .iter()
+        .filter(|event| matches!(event, gilmour::inspect::Event::Message(_)))
+        .count() as u64;
+    assert_eq!(
+        messages + capture.dropped(),
+        5,
+        "every message is either delivered or counted"
+    );
 }

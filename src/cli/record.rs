@@ -55,7 +55,7 @@ pub async fn run(connection: &Connection, args: RecordArgs) -> anyhow::Result<Ex
             () = &mut stop => break,
         }
     }
-    while let Ok(event) = events.try_recv() {
+    while let Some(event) = events.try_recv() {
         file::write_event(&mut out, &event)?;
         written += 1;
     }

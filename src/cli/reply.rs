@@ -78,12 +78,18 @@ async fn run_command(command: &str, request: &Request) -> Reply {
             return Reply::with_code(Code::INTERNAL, format!("cannot run `{command}`: {error}"));
         }
     };
-    if let Some(mut stdin) = child.stdin.take() {
-        let input = request.data().to_string();
-        // A command that does not read its input closes the pipe early; that is fine.
-        let _ = stdin.write_all(input.as_bytes()).await;
-    }
-    match child.wait_with_output().await {
+    let stdin = child.stdin.take();
+    let input = request.data().to_string();
+    // Written while the output is read: a command that answers before it has read all
+    // its input would otherwise block on a full pipe, and so would we.
+    let feed = async move {
+        if let Some(mut stdin) = stdin {
+            // A command that does not read its input closes the pipe early; that is fine.
+            let _ = stdin.write_all(input.as_bytes()).await;
+        }
+    };
+    let ((), output) = tokio::join!(feed, child.wait_with_output());
+    match output {
         Ok(output) if output.status.success() => {
             Reply::ok(data::from_text(&String::from_utf8_lossy(&output.stdout)))
         }

@@ -31,8 +31,9 @@ impl Capture {
         redis: RedisConfig,
         channels: Channels,
         buffer: usize,
-    ) -> Result<(Capture, mpsc::Receiver<Event>), TransportError> {
-        let (events, receiver) = mpsc::channel(buffer.max(1));
+    ) -> Result<(Capture, CaptureEvents), TransportError> {
+        let (events, messages) = mpsc::channel(buffer.max(1));
+        let (overflow, control) = mpsc::unbounded_channel();
         let dropped = Arc::new(AtomicU64::new(0));
         let received = Arc::new(AtomicU64::new(0));
         let pattern = channels.everything_pattern();
@@ -51,11 +52,11 @@ impl Capture {
                             delivery.payload,
                         ))
                     }
-                    Incoming::Event(ConnectionEvent::Disconnected { at, reason }) => {
+                    Incoming::Event(ConnectionEvent::Disconnected { since, reason, .. }) => {
                         if let Ok(mut last) = last_reason.lock() {
                             last.clone_from(&reason);
                         }
-                        Event::Lost { at, reason }
+                        Event::Lost { at: since, reason }
                     }
                     Incoming::Event(ConnectionEvent::Resubscribed { at, outage, .. }) => {
                         let reason = last_reason
@@ -71,8 +72,15 @@ impl Capture {
                     }
                     Incoming::Event(ConnectionEvent::Connected { .. }) => return,
                 };
-                if events.try_send(event).is_err() {
-                    dropped.fetch_add(1, Ordering::Relaxed);
+                let is_message = matches!(event, Event::Message(_));
+                if let Err(full) = events.try_send(event) {
+                    if is_message {
+                        dropped.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        // A loss or a gap is never dropped: it is how the reader learns
+                        // that messages may be missing.
+                        let _ = overflow.send(full.into_inner());
+                    }
                 }
             }
         };
@@ -86,7 +94,7 @@ impl Capture {
             received,
             pattern,
         };
-        Ok((capture, receiver))
+        Ok((capture, CaptureEvents { messages, control }))
     }
 
     /// Events dropped because the reader fell behind.
@@ -112,5 +120,53 @@ impl Capture {
     /// Stops capturing.
     pub async fn close(&self) {
         self.subscriber.close().await;
+    }
+}
+
+/// The events of a capture, in order. Connection events that found the buffer full wait
+/// on a side channel that is never dropped and are handed over first.
+pub struct CaptureEvents {
+    messages: mpsc::Receiver<Event>,
+    control: mpsc::UnboundedReceiver<Event>,
+}
+
+impl CaptureEvents {
+    /// Waits for events and moves up to `limit` of them into `buffer`; 0 when the
+    /// capture has ended.
+    pub async fn recv_many(&mut self, buffer: &mut Vec<Event>, limit: usize) -> usize {
+        let mut moved = 0;
+        while moved < limit
+            && let Ok(event) = self.control.try_recv()
+        {
+            buffer.push(event);
+            moved += 1;
+        }
+        if moved > 0 {
+            return moved;
+        }
+        tokio::select! {
+            received = self.messages.recv_many(buffer, limit) => received,
+            Some(event) = self.control.recv() => {
+                buffer.push(event);
+                1
+            }
+        }
+    }
+
+    /// Waits for the next event; `None` when the capture has ended.
+    pub async fn recv(&mut self) -> Option<Event> {
+        let mut buffer = Vec::with_capacity(1);
+        match self.recv_many(&mut buffer, 1).await {
+            0 => None,
+            _ => buffer.pop(),
+        }
+    }
+
+    /// The next event if one is waiting.
+    pub fn try_recv(&mut self) -> Option<Event> {
+        self.control
+            .try_recv()
+            .ok()
+            .or_else(|| self.messages.try_recv().ok())
     }
 }

@@ -13,6 +13,7 @@ use super::event::{Event, EventKind, GapEvent, MessageEvent};
 use super::filter::{TraceKind, TraceStatus};
 use super::store::TraceStore;
 use super::trace::{Trace, TraceId, status_of};
+use crate::protocol::Code;
 use chrono::{DateTime, Utc};
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
@@ -171,20 +172,34 @@ impl Correlator {
         } else {
             TraceKind::Request
         };
-        // A request with this sender whose reply came first (the capture started
-        // between them) completes that orphan.
-        if let Some(id) = self.store.by_sender(&message.sender)
+        // A trace with this sender but no request yet (its reply or an error record came
+        // first, because the capture started between them) is this request's.
+        if !message.sender.is_empty()
+            && let Some(id) = self.store.by_sender(&message.sender)
             && let Some(trace) = self.store.get_mut(id)
-            && trace.status == TraceStatus::Orphan
             && trace.request.is_none()
         {
-            let code = trace.code();
+            if trace.status == TraceStatus::Orphan {
+                self.counters.orphans = self.counters.orphans.saturating_sub(1);
+            } else if trace.kind == TraceKind::Error {
+                // It was counted as a standalone error; its reply will say how it ended.
+                self.counters.errors = self.counters.errors.saturating_sub(1);
+            }
+            let reply_code = trace
+                .reply
+                .as_ref()
+                .map(|reply| reply.code.unwrap_or(Code::OK));
             trace.kind = kind;
             trace.started = message.at;
-            trace.status = code.map_or(TraceStatus::Pending, status_of);
+            trace.status = reply_code.map_or(TraceStatus::Pending, status_of);
+            match trace.status {
+                TraceStatus::Error => self.counters.errors += 1,
+                TraceStatus::Timeout => self.counters.timeouts += 1,
+                TraceStatus::Pending => self.pending.push_back(id),
+                _ => {}
+            }
             let topic = message.topic.clone();
             trace.request = Some(message);
-            self.counters.orphans = self.counters.orphans.saturating_sub(1);
             self.store.set_topic(id, topic);
             return Update::Changed(id);
         }
@@ -223,7 +238,7 @@ impl Correlator {
             trace.later_replies.push(message);
             return Update::Changed(id);
         }
-        let code = message.code.unwrap_or(crate::protocol::Code::OK);
+        let code = message.code.unwrap_or(Code::OK);
         // A reply after the unanswered window corrects the status; the trace was
         // already reported complete.
         let was_unanswered = trace.status == TraceStatus::Unanswered;
@@ -256,7 +271,7 @@ impl Correlator {
     }
 
     fn single(&mut self, message: MessageEvent, kind: TraceKind) -> Update {
-        let status = status_of(message.code.unwrap_or(crate::protocol::Code::OK));
+        let status = status_of(message.code.unwrap_or(Code::OK));
         let mut trace = self.open(kind, status, &message);
         trace.request = Some(message);
         Update::Completed(self.store.push(trace))
@@ -269,5 +284,130 @@ impl Correlator {
         let mut trace = Trace::new(TraceKind::Gap, TraceStatus::Error, gap.since);
         trace.gap = Some(Box::new(gap));
         Update::Completed(self.store.push(trace))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Channels;
+    use std::sync::Arc;
+
+    fn event(channel: &str, payload: &str) -> Event {
+        Event::Message(MessageEvent::read(
+            &Channels::default(),
+            chrono::Utc::now(),
+            channel,
+            Arc::from(payload.as_bytes()),
+        ))
+    }
+
+    fn correlator() -> Correlator {
+        Correlator::new(100, DEFAULT_UNANSWERED_AFTER)
+    }
+
+    fn only(correlator: &Correlator) -> &Trace {
+        assert_eq!(correlator.store().len(), 1);
+        correlator.store().newest_first().next().expect("a trace")
+    }
+
+    const RECORD: &str = r#"{"topic":"gilmour.request.t","request_data":"1","user_data":"x","sender":"s","multi_process":false,"timestamp":"t","backtrace":null,"code":500}"#;
+
+    #[test]
+    fn an_error_record_before_its_request_is_adopted() {
+        let mut correlator = correlator();
+        correlator.ingest(event("gilmour.errors", RECORD));
+        assert_eq!(only(&correlator).kind, TraceKind::Error);
+        correlator.ingest(event("gilmour.request.t", r#"{"data":1,"sender":"s"}"#));
+        assert_eq!(only(&correlator).status, TraceStatus::Pending);
+        let update = correlator.ingest(event("gilmour.response.s", r#"{"data":"x","code":500}"#));
+        assert!(matches!(update, Update::Completed(_)));
+        let trace = only(&correlator);
+        assert_eq!(
+            (trace.kind, trace.status, trace.errors.len()),
+            (TraceKind::Request, TraceStatus::Error, 1)
+        );
+        assert_eq!(correlator.counters().errors, 1, "counted once");
+    }
+
+    #[test]
+    fn a_broadcast_reply_finds_the_request_not_the_signal() {
+        let mut correlator = correlator();
+        correlator.ingest(event("gilmour.request.t", r#"{"data":1,"sender":"b"}"#));
+        correlator.ingest(event("gilmour.slot.t", r#"{"data":1,"sender":"b"}"#));
+        correlator.ingest(event("gilmour.response.b", r#"{"data":1,"code":200}"#));
+        let kinds: Vec<(TraceKind, TraceStatus)> = correlator
+            .store()
+            .newest_first()
+            .map(|trace| (trace.kind, trace.status))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (TraceKind::Signal, TraceStatus::Ok),
+                (TraceKind::Request, TraceStatus::Ok)
+            ]
+        );
+        assert_eq!(correlator.counters().orphans, 0);
+    }
+
+    #[test]
+    fn a_request_after_a_signal_with_its_sender_still_gets_its_reply() {
+        let mut correlator = correlator();
+        correlator.ingest(event("gilmour.slot.t", r#"{"data":1,"sender":"x"}"#));
+        correlator.ingest(event("gilmour.request.t", r#"{"data":1,"sender":"x"}"#));
+        correlator.ingest(event("gilmour.response.x", r#"{"data":1}"#));
+        let newest = correlator.store().newest_first().next().expect("request");
+        assert_eq!(
+            (newest.kind, newest.status),
+            (TraceKind::Request, TraceStatus::Ok)
+        );
+    }
+
+    #[test]
+    fn a_failed_orphan_completed_by_its_request_counts_as_an_error() {
+        let mut correlator = correlator();
+        correlator.ingest(event("gilmour.response.o", r#"{"data":"x","code":503}"#));
+        assert_eq!(correlator.counters().orphans, 1);
+        correlator.ingest(event("gilmour.request.t", r#"{"data":1,"sender":"o"}"#));
+        let trace = only(&correlator);
+        assert_eq!((trace.status, &*trace.topic), (TraceStatus::Error, "t"));
+        let counters = correlator.counters();
+        assert_eq!((counters.orphans, counters.errors), (0, 1));
+    }
+
+    #[test]
+    fn filters_select_real_traces() {
+        let mut correlator = correlator();
+        correlator.ingest(event(
+            "gilmour.request.echo",
+            r#"{"data":"Hello","sender":"a"}"#,
+        ));
+        correlator.ingest(event(
+            "gilmour.response.a",
+            r#"{"data":"Hello","code":200}"#,
+        ));
+        correlator.ingest(event("gilmour.request.fail", r#"{"data":1,"sender":"b"}"#));
+        correlator.ingest(event("gilmour.response.b", r#"{"data":"boom","code":500}"#));
+        correlator.ingest(event(
+            "gilmour.slot.user.new",
+            r#"{"data":{"id":7},"sender":"c"}"#,
+        ));
+        let select = |text: &str| -> Vec<String> {
+            let filter: crate::inspect::Filter = text.parse().expect("filter");
+            correlator
+                .store()
+                .newest_first()
+                .rev()
+                .filter(|trace| filter.matches(*trace))
+                .map(|trace| trace.topic.to_string())
+                .collect()
+        };
+        assert_eq!(select("code:>=500"), ["fail"]);
+        assert_eq!(select("kind:slot"), ["user.new"]);
+        assert_eq!(select("status:ok kind:req"), ["echo"]);
+        assert_eq!(select("data:hello"), ["echo"]);
+        assert_eq!(select("not topic:user.*"), ["echo", "fail"]);
+        assert_eq!(select("sender:b or sender:c"), ["fail", "user.new"]);
     }
 }

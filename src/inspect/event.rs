@@ -4,10 +4,12 @@
 //! correlator needs, read leniently: an envelope, a bare JSON value, raw text or a
 //! non-UTF-8 blob all become events, flagged, never errors.
 
+use crate::protocol::message::code_of;
 use crate::protocol::{ChannelKind, Channels, Code, ErrorRecord, Payload};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
@@ -114,13 +116,32 @@ impl Event {
     }
 }
 
-/// Just the fields the correlator needs; `data` is skipped, not parsed.
+/// Just the fields the correlator needs, as raw JSON so that any type is accepted (a
+/// numeric sender, a code as text); `data` is skipped, not parsed.
 #[derive(Deserialize)]
 struct Peek<'a> {
     #[serde(default, borrow)]
-    sender: Option<Cow<'a, str>>,
-    #[serde(default)]
-    code: Option<Value>,
+    sender: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    code: Option<&'a RawValue>,
+}
+
+impl Peek<'_> {
+    fn sender(&self) -> Option<Cow<'_, str>> {
+        let raw = self.sender?.get();
+        if raw.starts_with('"') {
+            serde_json::from_str::<Cow<'_, str>>(raw).ok()
+        } else if raw == "null" {
+            None
+        } else {
+            Some(Cow::Borrowed(raw))
+        }
+    }
+
+    fn code(&self) -> Option<Code> {
+        let value: Value = serde_json::from_str(self.code?.get()).ok()?;
+        code_of(&value)
+    }
 }
 
 impl MessageEvent {
@@ -133,12 +154,9 @@ impl MessageEvent {
     ) -> MessageEvent {
         let (channel_kind, name) = channels.classify(channel);
         let (peek, shape) = peek(&payload);
-        let payload_sender = peek.as_ref().and_then(|peek| peek.sender.as_deref());
-        let code = peek
-            .as_ref()
-            .and_then(|peek| peek.code.as_ref())
-            .and_then(|code| code.as_i64().or_else(|| code.as_f64().map(|f| f as i64)))
-            .map(Code);
+        let payload_sender = peek.as_ref().and_then(Peek::sender);
+        let payload_sender = payload_sender.as_deref();
+        let code = peek.as_ref().and_then(Peek::code);
         let (kind, topic, sender, code) = match channel_kind {
             ChannelKind::Request => (EventKind::Request, name, payload_sender, code),
             ChannelKind::Slot => (EventKind::Slot, name, payload_sender, code),
@@ -268,6 +286,22 @@ mod tests {
             (signal.kind, &*signal.topic),
             (EventKind::Slot, "user.created")
         );
+    }
+
+    #[test]
+    fn any_sender_type_and_codes_as_text() {
+        let numeric = read(
+            "gilmour.request.echo",
+            r#"{"data":1,"sender":12,"code":"0"}"#,
+        );
+        assert_eq!(
+            (&*numeric.sender, numeric.code, numeric.shape),
+            ("12", Some(Code(0)), Payload::Envelope)
+        );
+        let escaped = read("gilmour.request.echo", r#"{"sender":"a\"b"}"#);
+        assert_eq!(&*escaped.sender, "a\"b");
+        let reply = read("gilmour.response.s", r#"{"data":1,"code":"500"}"#);
+        assert_eq!(reply.code, Some(Code::INTERNAL));
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub mod stats;
 pub mod store;
 pub mod trace;
 
-pub use capture::Capture;
+pub use capture::{Capture, CaptureEvents};
 pub use correlate::{Correlator, Counters, DEFAULT_UNANSWERED_AFTER, Update};
 pub use event::{Event, EventKind, GapEvent, MessageEvent};
 pub use filter::{Filter, FilterError, TraceKind, TraceStatus};

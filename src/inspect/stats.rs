@@ -151,13 +151,22 @@ impl Default for Stats {
 }
 
 impl Stats {
-    /// Counts a completed trace (gaps are not traffic and are left out).
+    /// Counts a completed trace. Gaps are not traffic and are left out; health pings
+    /// count in the overall figures but get no topic of their own (each process has its
+    /// own ident, so they would make a topic per process ever seen).
     pub fn record(&mut self, trace: &Trace) {
         if trace.kind == TraceKind::Gap {
             return;
         }
         let failed = matches!(trace.status, TraceStatus::Error | TraceStatus::Timeout);
         let latency = trace.latency();
+        if trace.kind == TraceKind::Health {
+            self.all.count(trace.started, failed);
+            if let Some(latency) = latency {
+                self.all.latency(latency);
+            }
+            return;
+        }
         let meter = self
             .topics
             .entry(trace.topic.clone())

@@ -2,6 +2,7 @@
 //! the lookups the correlator and the screens need (by id, by sender, newest first, by
 //! topic).
 
+use super::filter::TraceKind;
 use super::trace::{Trace, TraceId};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -48,7 +49,14 @@ impl TraceStore {
         let id = TraceId(self.first + self.traces.len() as u64);
         trace.id = id;
         if !trace.sender.is_empty() {
-            self.by_sender.entry(trace.sender.clone()).or_insert(id);
+            // A request (or health ping) owns its sender: its reply must find it, even
+            // when a signal or error record with the same sender came first.
+            let expects_reply = matches!(trace.kind, TraceKind::Request | TraceKind::Health);
+            if expects_reply {
+                self.by_sender.insert(trace.sender.clone(), id);
+            } else {
+                self.by_sender.entry(trace.sender.clone()).or_insert(id);
+            }
         }
         if !trace.topic.is_empty() {
             self.index_topic(&trace.topic.clone(), id);
@@ -158,7 +166,7 @@ impl TraceStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inspect::filter::{TraceKind, TraceStatus};
+    use crate::inspect::filter::TraceStatus;
     use chrono::Utc;
 
     fn trace(sender: &str, topic: &str) -> Trace {

@@ -1,5 +1,6 @@
 //! The error record that the publish and queue error policies send.
 
+use super::message::code_of;
 use super::{Code, Sender};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -52,7 +53,7 @@ impl ErrorRecord {
     }
 
     fn from_value(value: Value) -> Option<ErrorRecord> {
-        let Value::Object(map) = &value else {
+        let Value::Object(map) = value else {
             return None;
         };
         let is_record = map.contains_key("topic") || map.contains_key("request_data");
@@ -63,7 +64,32 @@ impl ErrorRecord {
                 _ => None,
             };
         }
-        serde_json::from_value(value).ok()
+        Some(Self::from_fields(map))
+    }
+
+    /// Field by field and leniently: one oddly typed field (a numeric sender, a code as
+    /// text) must not cost the whole record, since the sender ties it to its trace.
+    fn from_fields(mut map: serde_json::Map<String, Value>) -> ErrorRecord {
+        let text = |value: Option<Value>| match value {
+            Some(Value::String(text)) => text,
+            Some(Value::Null) | None => String::new(),
+            Some(other) => other.to_string(),
+        };
+        let user_data = map
+            .remove("user_data")
+            .or_else(|| map.remove("userdata"))
+            .unwrap_or(Value::Null);
+        let code = map.get("code").and_then(code_of).unwrap_or(Code::INTERNAL);
+        ErrorRecord {
+            topic: text(map.remove("topic")),
+            request_data: map.remove("request_data").unwrap_or(Value::Null),
+            user_data,
+            sender: Sender(text(map.remove("sender"))),
+            multi_process: matches!(map.get("multi_process"), Some(Value::Bool(true))),
+            timestamp: text(map.remove("timestamp")),
+            backtrace: map.remove("backtrace").unwrap_or(Value::Null),
+            code,
+        }
     }
 }
 
@@ -120,5 +146,8 @@ mod tests {
             Some(record())
         );
         assert_eq!(ErrorRecord::parse(b"garbage"), None);
+        let odd = json!({"topic": "t", "sender": 42, "code": "503", "multi_process": "no"});
+        let odd = ErrorRecord::parse(odd.to_string().as_bytes()).expect("lenient");
+        assert_eq!((odd.sender.as_str(), odd.code), ("42", Code(503)));
     }
 }

@@ -99,7 +99,8 @@ impl Message {
     }
 }
 
-fn code_of(value: &Value) -> Option<Code> {
+/// A code from any JSON a peer may send: an integer, a float, or a number as text.
+pub(crate) fn code_of(value: &Value) -> Option<Code> {
     match value {
         Value::Number(number) => number
             .as_i64()

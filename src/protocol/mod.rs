@@ -6,7 +6,7 @@ mod channels;
 mod code;
 mod error_record;
 mod ident;
-mod message;
+pub(crate) mod message;
 mod sender;
 
 pub use channels::{ChannelKind, Channels, TopicError, is_pattern};

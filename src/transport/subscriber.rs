@@ -52,6 +52,9 @@ pub enum ConnectionEvent {
     Disconnected {
         /// When the loss was noticed.
         at: DateTime<Utc>,
+        /// The last sign of life before it (a message or an answered heartbeat): nothing
+        /// published after this moment is sure to have arrived.
+        since: DateTime<Utc>,
         /// Why the link counts as lost.
         reason: String,
     },
@@ -63,7 +66,7 @@ pub enum ConnectionEvent {
         channels: usize,
         /// How many patterns were subscribed again.
         patterns: usize,
-        /// How long the link was down.
+        /// How long the link was down, from its last sign of life.
         outage: Duration,
     },
 }
@@ -120,6 +123,7 @@ impl Subscriber {
             connected: connected_tx,
             events: events.clone(),
             registry: HashMap::new(),
+            last_seen: Instant::now(),
         };
         tokio::spawn(task.run(link));
         let subscriber = Subscriber {
@@ -206,6 +210,8 @@ struct Task {
     connected: watch::Sender<bool>,
     events: broadcast::Sender<ConnectionEvent>,
     registry: HashMap<Target, usize>,
+    /// The last sign of life of the link: a message or an answered heartbeat.
+    last_seen: Instant,
 }
 
 impl Task {
@@ -236,6 +242,7 @@ impl Task {
                 continue;
             }
             backoff = self.config.min_backoff;
+            self.last_seen = Instant::now();
             self.connected.send_replace(true);
             let event = match down_since.take() {
                 None => ConnectionEvent::Connected { at: Utc::now() },
@@ -255,9 +262,13 @@ impl Task {
                 Ended::Lost(reason) => {
                     tracing::warn!(%reason, "lost the subscriber connection to Redis");
                     self.connected.send_replace(false);
-                    down_since = Some(Instant::now());
+                    down_since = Some(self.last_seen);
+                    let now = Utc::now();
+                    let silent =
+                        chrono::Duration::from_std(self.last_seen.elapsed()).unwrap_or_default();
                     self.announce(ConnectionEvent::Disconnected {
-                        at: Utc::now(),
+                        at: now,
+                        since: now - silent,
                         reason,
                     });
                     if self.pause(&mut backoff).await {
@@ -277,7 +288,10 @@ impl Task {
         loop {
             tokio::select! {
                 message = stream.next() => match message {
-                    Some(message) => (self.deliver)(Incoming::Message(delivery(&message))),
+                    Some(message) => {
+                        self.last_seen = Instant::now();
+                        (self.deliver)(Incoming::Message(delivery(&message)));
+                    }
                     None => return Ended::Lost("the connection was closed".to_owned()),
                 },
                 command = self.commands.recv() => {
@@ -303,6 +317,7 @@ impl Task {
                     if let Err(reason) = result {
                         return Ended::Lost(reason);
                     }
+                    self.last_seen = Instant::now();
                 }
             }
         }
