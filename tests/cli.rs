@@ -7,9 +7,9 @@ use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::Duration;
-use support::RedisServer;
+use support::{Backend, Server};
 
-fn gilmour(server: &RedisServer) -> Command {
+fn gilmour(server: &Server) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_gilmour"));
     command
         .env("REDIS_URL", server.url())
@@ -17,7 +17,7 @@ fn gilmour(server: &RedisServer) -> Command {
     command
 }
 
-fn run(server: &RedisServer, args: &[&str]) -> Output {
+fn run(server: &Server, args: &[&str]) -> Output {
     gilmour(server).args(args).output().expect("run gilmour")
 }
 
@@ -50,7 +50,7 @@ fn lines(stream: impl Read + Send + 'static) -> Receiver<String> {
 
 impl Background {
     /// Starts it and waits for the line on stderr that says it is serving.
-    fn serving(server: &RedisServer, args: &[&str]) -> Background {
+    fn serving(server: &Server, args: &[&str]) -> Background {
         let background = Background::start(server, args);
         let line = background.stderr_line();
         assert!(
@@ -60,7 +60,7 @@ impl Background {
         background
     }
 
-    fn start(server: &RedisServer, args: &[&str]) -> Background {
+    fn start(server: &Server, args: &[&str]) -> Background {
         let mut child = gilmour(server)
             .args(args)
             .stdin(Stdio::null())
@@ -109,7 +109,7 @@ impl Drop for Background {
 
 #[test]
 fn reply_echo_and_request_hello() {
-    let server = RedisServer::shared();
+    let server = Server::shared(Backend::Redis);
     let _echo = Background::serving(server, &["reply", "cli.echo"]);
     let output = run(server, &["request", "cli.echo", "hello"]);
     assert_eq!(text(&output.stdout), "\"hello\"\n");
@@ -130,7 +130,7 @@ fn reply_echo_and_request_hello() {
 
 #[test]
 fn request_nobody_listens_exits_2() {
-    let server = RedisServer::shared();
+    let server = Server::shared(Backend::Redis);
     let output = run(server, &["request", "cli.nobody", "x"]);
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(
@@ -142,7 +142,7 @@ fn request_nobody_listens_exits_2() {
 
 #[test]
 fn unreachable_redis_exits_2_with_one_line() {
-    let server = RedisServer::shared();
+    let server = Server::shared(Backend::Redis);
     let output = gilmour(server)
         .args(["--redis", "redis://127.0.0.1:1", "request", "x"])
         .output()
@@ -158,7 +158,7 @@ fn unreachable_redis_exits_2_with_one_line() {
 
 #[test]
 fn reply_exec_runs_the_command_per_request() {
-    let server = RedisServer::shared();
+    let server = Server::shared(Backend::Redis);
     let _upper = Background::serving(server, &["reply", "cli.upper", "--exec", "tr a-z A-Z"]);
     let output = run(server, &["request", "cli.upper", "hello"]);
     assert_eq!(text(&output.stdout), "\"HELLO\"\n");
@@ -169,7 +169,7 @@ fn reply_exec_runs_the_command_per_request() {
 
 #[test]
 fn reply_exec_failure_is_500_with_stderr() {
-    let server = RedisServer::shared();
+    let server = Server::shared(Backend::Redis);
     let _failing = Background::serving(
         server,
         &["reply", "cli.fail", "--exec", "echo broken >&2; exit 3"],
@@ -184,7 +184,7 @@ fn reply_exec_failure_is_500_with_stderr() {
 
 #[test]
 fn request_timeout_exits_1_with_499() {
-    let server = RedisServer::shared();
+    let server = Server::shared(Backend::Redis);
     let _slow = Background::serving(server, &["reply", "cli.slow", "--exec", "sleep 5"]);
     let output = run(server, &["request", "cli.slow", "--timeout", "0.2"]);
     assert_eq!(output.status.code(), Some(1));
@@ -196,7 +196,7 @@ fn request_timeout_exits_1_with_499() {
 
 #[test]
 fn signal_and_slot() {
-    let server = RedisServer::shared();
+    let server = Server::shared(Backend::Redis);
     let output = run(server, &["signal", "cli.event", "x"]);
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(
@@ -217,7 +217,7 @@ fn signal_and_slot() {
 
 #[test]
 fn reply_stops_cleanly_on_sigterm_and_removes_its_health_ident() {
-    let server = RedisServer::start();
+    let server = Server::start(Backend::Redis);
     let mut echo = Background::serving(&server, &["reply", "cli.health", "--health"]);
     let idents = server.command(&["HKEYS", "gilmour.known_host.health"]);
     assert_eq!(idents.lines().count(), 1, "{idents}");
@@ -231,7 +231,7 @@ fn reply_stops_cleanly_on_sigterm_and_removes_its_health_ident() {
 
 #[test]
 fn bench_reports_json_figures_and_spends_at_most_5_commands_per_request() {
-    let server = RedisServer::start();
+    let server = Server::start(Backend::Redis);
     let output = run(
         &server,
         &[
@@ -269,7 +269,7 @@ fn bench_reports_json_figures_and_spends_at_most_5_commands_per_request() {
 
 #[test]
 fn compose_runs_a_pipe_into_a_parallel_of_shell_services() {
-    let server = RedisServer::shared();
+    let server = Server::shared(Backend::Redis);
     let _upper = Background::serving(server, &["reply", "upper", "--exec", "tr a-z A-Z"]);
     let _lower = Background::serving(server, &["reply", "lower", "--exec", "tr A-Z a-z"]);
     let output = run(
@@ -312,7 +312,7 @@ fn compose_runs_a_pipe_into_a_parallel_of_shell_services() {
 
 #[test]
 fn compose_syntax_error_exits_2_with_a_caret_before_connecting() {
-    let server = RedisServer::shared();
+    let server = Server::shared(Backend::Redis);
     let output = gilmour(server)
         .args(["--redis", "redis://127.0.0.1:1", "compose", "upper |", "x"])
         .output()

@@ -1,6 +1,7 @@
 //! Losing Redis must not kill the engine: it notices (socket closed, or a heartbeat that
 //! goes unanswered), fails what waits instead of hanging, reconnects and re-subscribes.
-//! Each test has its own redis-server, since they kill connections and restart it.
+//! Each test has its own server, since they kill connections and restart it; the tests
+//! run against both backends where the broker has what they need.
 
 mod support;
 
@@ -8,12 +9,12 @@ use gilmour::engine::{Engine, EngineError, HandlerOptions, Reply, Request, Reque
 use gilmour::transport::ConnectionEvent;
 use serde_json::json;
 use std::time::Duration;
-use support::RedisServer;
+use support::{Backend, Server, on_both_backends};
 use tokio::sync::broadcast;
 
 const WAIT: Duration = Duration::from_secs(15);
 
-async fn engine(server: &RedisServer) -> Engine {
+async fn engine(server: &Server) -> Engine {
     Engine::builder(&server.url())
         .redis(|redis| {
             redis.heartbeat_interval = Duration::from_millis(100);
@@ -59,13 +60,17 @@ async fn wait_for(
     .expect("event did not come in time")
 }
 
+on_both_backends! {
+    client_kill_pubsub_fails_the_waiting_request_and_resubscribes,
+    redis_restart_is_survived,
+}
+
 fn is_resubscribed(event: &ConnectionEvent) -> bool {
     matches!(event, ConnectionEvent::Resubscribed { .. })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn client_kill_pubsub_fails_the_waiting_request_and_resubscribes() {
-    let server = RedisServer::start();
+async fn client_kill_pubsub_fails_the_waiting_request_and_resubscribes(backend: Backend) {
+    let server = Server::start(backend);
     let responder = engine(&server).await;
     serve_echo(&responder, "slow").await;
     let caller = engine(&server).await;
@@ -122,9 +127,8 @@ async fn client_kill_pubsub_fails_the_waiting_request_and_resubscribes() {
     assert_eq!(response.data(), &json!(0));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_restart_is_survived() {
-    let server = RedisServer::start();
+async fn redis_restart_is_survived(backend: Backend) {
+    let server = Server::start(backend);
     let responder = engine(&server).await;
     serve_echo(&responder, "echo").await;
     let caller = engine(&server).await;
@@ -157,9 +161,11 @@ async fn redis_restart_is_survived() {
     assert_eq!(response.data(), &json!("back"));
 }
 
+/// Redis only: the test makes the link half-open with CLIENT PAUSE, which the built-in
+/// broker does not have (see `broker_cannot_pause_clients` below).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unanswered_heartbeat_counts_as_a_lost_link() {
-    let server = RedisServer::start();
+    let server = Server::start(Backend::Redis);
     let engine = engine(&server).await;
     serve_echo(&engine, "paused").await;
     let mut events = engine.events();
@@ -181,3 +187,9 @@ async fn an_unanswered_heartbeat_counts_as_a_lost_link() {
     assert!(outage > Duration::ZERO);
     assert!(engine.is_connected());
 }
+
+/// The heartbeat test above cannot run on the built-in broker: it has no CLIENT PAUSE to
+/// make a link half-open. Listed here so that every run reports the gap.
+#[test]
+#[ignore = "the built-in broker has no CLIENT PAUSE, which the heartbeat test needs"]
+fn broker_cannot_pause_clients() {}

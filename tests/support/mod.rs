@@ -1,38 +1,94 @@
-//! Test support: a private redis-server on a free loopback port, started for the test run
-//! and gone when the test process exits (never the shared instance on 6379).
-#![allow(dead_code)]
+//! Test support: the server a test talks to, started for the test run and gone when the
+//! test process exits (never the shared instance on 6379). There are two backends: a
+//! private redis-server on a free loopback port, and the crate's built-in broker. Tests
+//! written once as `async fn NAME(backend: Backend)` run on both through
+//! [`on_both_backends!`], so the broker cannot drift from Redis.
+// Each test binary uses its own part of this module.
+#![allow(dead_code, unused_imports, unused_macros)]
 
+use gilmour::broker::Broker;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-/// A redis-server owned by this test process.
-pub struct RedisServer {
-    port: u16,
-    child: Mutex<Child>,
+/// Which server a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A real redis-server.
+    Redis,
+    /// The built-in broker (`gilmour::broker`).
+    Broker,
 }
 
-impl RedisServer {
+/// Runs each listed `async fn NAME(backend: Backend)` of the calling file as two tests,
+/// `redis::NAME` and `broker::NAME`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod redis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::support::Backend::Redis).await
+                }
+            )*
+        }
+        mod broker {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::support::Backend::Broker).await
+                }
+            )*
+        }
+    };
+}
+pub(crate) use on_both_backends;
+
+enum Process {
+    Redis(Child),
+    Broker(Broker),
+    Stopped,
+}
+
+/// A server owned by this test process.
+pub struct Server {
+    backend: Backend,
+    port: u16,
+    process: Mutex<Process>,
+}
+
+impl Server {
     /// Starts a new server on a free port. It is stopped when dropped, and also when the
-    /// test process dies (its watchdog reads our pipe and stops the server on EOF).
-    pub fn start() -> RedisServer {
+    /// test process dies (a redis-server's watchdog reads our pipe and stops the server on
+    /// EOF; the broker is a thread of this process).
+    pub fn start(backend: Backend) -> Server {
         let port = free_port();
-        let child = spawn(port);
-        let server = RedisServer {
+        let server = Server {
+            backend,
             port,
-            child: Mutex::new(child),
+            process: Mutex::new(launch(backend, port)),
         };
         server.wait_ready();
         server
     }
 
-    /// One server shared by all the tests of this test binary; each test uses its own
-    /// topic names.
-    pub fn shared() -> &'static RedisServer {
-        static SHARED: OnceLock<RedisServer> = OnceLock::new();
-        SHARED.get_or_init(RedisServer::start)
+    /// One server per backend shared by all the tests of this test binary; each test uses
+    /// its own topic names.
+    pub fn shared(backend: Backend) -> &'static Server {
+        static REDIS: OnceLock<Server> = OnceLock::new();
+        static BROKER: OnceLock<Server> = OnceLock::new();
+        let cell = match backend {
+            Backend::Redis => &REDIS,
+            Backend::Broker => &BROKER,
+        };
+        cell.get_or_init(|| Server::start(backend))
+    }
+
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// The server's URL.
@@ -47,21 +103,21 @@ impl RedisServer {
 
     /// Stops the server and starts a new one on the same port (a Redis restart).
     pub fn restart(&self) {
-        let mut child = self.child.lock().expect("server lock");
-        stop(&mut child);
-        *child = spawn(self.port);
-        drop(child);
+        let mut process = self.process.lock().expect("server lock");
+        halt(&mut process);
+        *process = launch(self.backend, self.port);
+        drop(process);
         self.wait_ready();
     }
 
     /// Stops the server (it can be started again with `restart`).
     pub fn stop(&self) {
-        stop(&mut self.child.lock().expect("server lock"));
+        halt(&mut self.process.lock().expect("server lock"));
     }
 
     /// Runs one command over a raw RESP connection and returns the reply line(s) as text.
     pub fn command(&self, args: &[&str]) -> String {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to redis");
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to server");
         stream
             .set_read_timeout(Some(Duration::from_secs(5)))
             .expect("timeout");
@@ -87,17 +143,34 @@ impl RedisServer {
             std::thread::sleep(Duration::from_millis(20));
         }
         panic!(
-            "redis-server on port {} did not answer PING within 10 s",
-            self.port
+            "{:?} server on port {} did not answer PING within 10 s",
+            self.backend, self.port
         );
     }
 }
 
-impl Drop for RedisServer {
+impl Drop for Server {
     fn drop(&mut self) {
-        if let Ok(mut child) = self.child.lock() {
-            stop(&mut child);
+        if let Ok(mut process) = self.process.lock() {
+            halt(&mut process);
         }
+    }
+}
+
+fn launch(backend: Backend, port: u16) -> Process {
+    match backend {
+        Backend::Redis => Process::Redis(spawn(port)),
+        Backend::Broker => {
+            Process::Broker(Broker::start(("127.0.0.1", port)).expect("start the broker"))
+        }
+    }
+}
+
+fn halt(process: &mut Process) {
+    match std::mem::replace(process, Process::Stopped) {
+        Process::Redis(mut child) => stop(&mut child),
+        Process::Broker(broker) => broker.stop(),
+        Process::Stopped => {}
     }
 }
 
@@ -183,7 +256,7 @@ pub struct RawSubscriber {
 
 impl RawSubscriber {
     /// Pattern-subscribes to `pattern` and waits for the confirmation.
-    pub fn psubscribe(server: &RedisServer, pattern: &str) -> RawSubscriber {
+    pub fn psubscribe(server: &Server, pattern: &str) -> RawSubscriber {
         let mut stream = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
