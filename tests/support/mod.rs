@@ -6,6 +6,10 @@
 // Each test binary uses its own part of this module.
 #![allow(dead_code, unused_imports, unused_macros)]
 
+mod raw;
+
+pub use raw::{RawConnection, request};
+
 use gilmour::broker::Broker;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
