@@ -152,18 +152,26 @@ pub fn init_logging(verbose: u8) {
         .init();
 }
 
-/// Waits for Ctrl-C or SIGTERM.
-pub async fn interrupted() {
+/// Waits for Ctrl-C or SIGTERM. The handlers are installed when this is called, not when
+/// the future is first polled: call it before announcing that the command is running, so
+/// that a signal sent right after the announcement is never met by the default action.
+pub fn interrupted() -> impl Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = terminate.recv() => {}
-            }
-            return;
+        if let (Ok(mut interrupt), Ok(mut terminate)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            return futures_util::future::Either::Left(async move {
+                tokio::select! {
+                    _ = interrupt.recv() => {}
+                    _ = terminate.recv() => {}
+                }
+            });
         }
     }
-    let _ = tokio::signal::ctrl_c().await;
+    futures_util::future::Either::Right(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
