@@ -1,5 +1,6 @@
-//! The `gilmour` binary against a real redis-server: serve from the shell in one process,
-//! call from another.
+//! The `gilmour` binary against a real redis-server (and the built-in broker where it
+//! matters): serve from the shell in one process, call from another; run the broker and
+//! the demo.
 
 mod support;
 
@@ -10,10 +11,12 @@ use std::time::Duration;
 use support::{Backend, Server};
 
 fn gilmour(server: &Server) -> Command {
+    gilmour_at(&server.url())
+}
+
+fn gilmour_at(url: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_gilmour"));
-    command
-        .env("REDIS_URL", server.url())
-        .env_remove("RUST_LOG");
+    command.env("REDIS_URL", url).env_remove("RUST_LOG");
     command
 }
 
@@ -51,7 +54,11 @@ fn lines(stream: impl Read + Send + 'static) -> Receiver<String> {
 impl Background {
     /// Starts it and waits for the line on stderr that says it is serving.
     fn serving(server: &Server, args: &[&str]) -> Background {
-        let background = Background::start(server, args);
+        Background::serving_at(&server.url(), args)
+    }
+
+    fn serving_at(url: &str, args: &[&str]) -> Background {
+        let background = Background::start_at(url, args);
         let line = background.stderr_line();
         assert!(
             line.contains("serving") || line.contains("listening"),
@@ -61,7 +68,11 @@ impl Background {
     }
 
     fn start(server: &Server, args: &[&str]) -> Background {
-        let mut child = gilmour(server)
+        Background::start_at(&server.url(), args)
+    }
+
+    fn start_at(url: &str, args: &[&str]) -> Background {
+        let mut child = gilmour_at(url)
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -231,7 +242,16 @@ fn reply_stops_cleanly_on_sigterm_and_removes_its_health_ident() {
 
 #[test]
 fn bench_reports_json_figures_and_spends_at_most_5_commands_per_request() {
-    let server = Server::start(Backend::Redis);
+    bench_on(Backend::Redis);
+}
+
+#[test]
+fn bench_counts_commands_on_the_broker_too() {
+    bench_on(Backend::Broker);
+}
+
+fn bench_on(backend: Backend) {
+    let server = Server::start(backend);
     let output = run(
         &server,
         &[
@@ -334,4 +354,89 @@ fn compose_syntax_error_exits_2_with_a_caret_before_connecting() {
         "{}",
         text(&output.stderr)
     );
+}
+
+#[test]
+fn broker_carries_reply_and_request_between_processes() {
+    // The URL is only known once the broker runs: nothing is listening there yet.
+    let broker = Background::start_at("redis://127.0.0.1:1", &["broker", "--port", "0"]);
+    let url = broker.stdout_line();
+    assert!(url.starts_with("redis://127.0.0.1:"), "{url}");
+    assert!(broker.stderr_line().contains("broker listening on"));
+    let _echo = Background::serving_at(&url, &["reply", "cli.broker-echo"]);
+    let output = gilmour_at(&url)
+        .args(["request", "cli.broker-echo", r#"{"via":"broker"}"#])
+        .output()
+        .expect("run gilmour");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout), "{\"via\":\"broker\"}\n");
+}
+
+#[test]
+fn broker_refuses_a_port_in_use() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("address").port().to_string();
+    let output = gilmour_at("redis://127.0.0.1:1")
+        .args(["broker", "--port", &port])
+        .output()
+        .expect("run gilmour");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).starts_with(&format!("gilmour: cannot listen on 127.0.0.1:{port}")),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn demo_no_tui_prints_the_url_and_serves_the_talk() {
+    let server = Server::start(Backend::Redis);
+    let mut demo = Background::start(
+        &server,
+        &["demo", "--no-tui", "--rate", "0", "--prefix", "clidemo"],
+    );
+    assert_eq!(demo.stdout_line(), server.url());
+    let note = demo.stderr_line();
+    assert!(
+        note.starts_with("gilmour: demo services and traffic (0 actions/s) on "),
+        "{note}"
+    );
+    assert!(note.contains("(the Redis given)"), "{note}");
+    let output = run(&server, &["request", "echo", "hi", "--prefix", "clidemo"]);
+    assert_eq!(
+        text(&output.stdout),
+        "\"Pong hi\"\n",
+        "{}",
+        text(&output.stderr)
+    );
+    let output = run(
+        &server,
+        &[
+            "compose",
+            gilmour::demo::WORD_COUNT,
+            "\"any url\"",
+            "--prefix",
+            "clidemo",
+        ],
+    );
+    assert_eq!(
+        text(&output.stdout),
+        "[{\"count\":2,\"word\":\"far\"},{\"count\":8,\"word\":\"here\"},{\"count\":3,\"word\":\"great\"}]\n",
+        "{}",
+        text(&output.stderr)
+    );
+    assert_eq!(server.command(&["HLEN", "clidemo.known_host.health"]), "6");
+    assert!(demo.terminate().success());
+    assert_eq!(server.command(&["HLEN", "clidemo.known_host.health"]), "0");
+}
+
+#[test]
+fn demo_without_no_tui_says_it_runs_headless_for_now() {
+    let server = Server::start(Backend::Broker);
+    let demo = Background::start(&server, &["demo", "--rate", "0", "--prefix", "clinote"]);
+    assert_eq!(
+        demo.stderr_line(),
+        "gilmour: the terminal UI is not available yet; running as --no-tui"
+    );
+    assert_eq!(demo.stdout_line(), server.url());
 }

@@ -252,7 +252,7 @@ async fn live(
     eprintln!(
         "gilmour: tailing {} on {} (Ctrl-C to stop)",
         capture.pattern(),
-        gilmour::transport::redact_url(&connection.url)
+        gilmour::transport::redact_url(connection.url())
     );
     let mut batch = Vec::with_capacity(1024);
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
