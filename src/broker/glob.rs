@@ -195,4 +195,18 @@ mod tests {
             "a".repeat(1_100).as_bytes()
         ));
     }
+
+    proptest::proptest! {
+        /// Any pattern against any string answers without panicking, and a pattern
+        /// without special characters matches exactly itself.
+        #[test]
+        fn any_pattern_answers(
+            pattern in proptest::collection::vec(proptest::sample::select(b"ab*?[]^-\\\xc3".to_vec()), 0..24),
+            string in proptest::collection::vec(proptest::sample::select(b"ab*?[]^-\\\xc3".to_vec()), 0..24),
+            literal in "[a-z.]{0,12}",
+        ) {
+            let _ = matches(&pattern, &string);
+            proptest::prop_assert!(matches(literal.as_bytes(), literal.as_bytes()));
+        }
+    }
 }

@@ -86,14 +86,7 @@ impl Broker {
             .build()?;
         let (stop, stopped) = oneshot::channel();
         let shared = Arc::new(Shared {
-            state: Mutex::new(State {
-                keys: Keyspace::default(),
-                clients: Clients::default(),
-                stats: Stats::default(),
-                started: Instant::now(),
-                port: addr.port(),
-                output_limit: config.output_limit,
-            }),
+            state: Mutex::new(State::new(addr.port(), config.output_limit)),
             next_id: AtomicU64::new(1),
         });
         let thread = std::thread::Builder::new()
@@ -176,6 +169,19 @@ struct State {
     started: Instant,
     port: u16,
     output_limit: usize,
+}
+
+impl State {
+    fn new(port: u16, output_limit: usize) -> State {
+        State {
+            keys: Keyspace::default(),
+            clients: Clients::default(),
+            stats: Stats::default(),
+            started: Instant::now(),
+            port,
+            output_limit,
+        }
+    }
 }
 
 /// Calls per command, for `INFO commandstats` (what `gilmour bench` reads).

@@ -244,6 +244,34 @@ impl Write for Vec<u8> {
     }
 }
 
+/// How many bytes the reply at the start of `bytes` takes; `None` when it is not one
+/// whole, well-formed RESP2 reply.
+#[cfg(test)]
+pub(crate) fn reply_length(bytes: &[u8]) -> Option<usize> {
+    let (header, body) = line(bytes, 0)?;
+    let (&kind, rest) = header.split_first()?;
+    match kind {
+        b'+' | b'-' => Some(body),
+        b':' => number(rest).map(|_| body),
+        b'$' => match number(rest)? {
+            -1 => Some(body),
+            length if length >= 0 => {
+                let end = body + length as usize;
+                (bytes.get(end..end + 2)? == b"\r\n").then_some(end + 2)
+            }
+            _ => None,
+        },
+        b'*' => {
+            let mut at = body;
+            for _ in 0..number(rest)?.max(0) {
+                at += reply_length(bytes.get(at..)?)?;
+            }
+            Some(at)
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,6 +344,23 @@ mod tests {
             parse(&[b'x'; MAX_INLINE + 1]),
             Parsed::Error("ERR Protocol error: too big inline request".into())
         );
+    }
+
+    proptest::proptest! {
+        /// Any bytes at all: a request, a wait for more, or a protocol error; never a
+        /// panic, and a request never claims more bytes than there are.
+        #[test]
+        fn any_input_parses_or_fails_cleanly(input in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::sample::select(b"*$\r\n0123456789- \"'\\x".to_vec()),
+                proptest::arbitrary::any::<u8>(),
+            ],
+            0..64,
+        )) {
+            if let Parsed::Request(_, used) = parse(&input) {
+                proptest::prop_assert!(used > 0 && used <= input.len());
+            }
+        }
     }
 
     #[test]

@@ -232,6 +232,9 @@ fn integer(bytes: &[u8]) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::broker::clients::Outbox;
+    use proptest::prelude::*;
+    use tokio_util::sync::CancellationToken;
 
     #[test]
     fn integers_are_read_like_redis() {
@@ -263,5 +266,83 @@ mod tests {
         let long: Vec<Vec<u8>> = vec![b"x".to_vec(), vec![b'y'; 200], b"z".to_vec()];
         let text = unknown_command(&long);
         assert!(text.ends_with(&format!("'{}' ", "y".repeat(128))), "{text}");
+    }
+
+    /// A request: a known command name (any case) or garbage, then arguments that are
+    /// numbers, names, option words or random bytes.
+    fn request() -> impl Strategy<Value = Vec<Vec<u8>>> {
+        let names: Vec<Vec<u8>> = COMMANDS
+            .iter()
+            .map(|spec| spec.name.as_bytes().to_vec())
+            .chain([b"SeT".to_vec(), b"nope".to_vec(), vec![]])
+            .collect();
+        let name = prop::sample::select(names);
+        let arg = prop_oneof![
+            prop::sample::select(vec![
+                b"0".to_vec(),
+                b"-1".to_vec(),
+                b"1".to_vec(),
+                b"2".to_vec(),
+                b"-9223372036854775808".to_vec(),
+                b"9223372036854775807".to_vec(),
+                b"k".to_vec(),
+                b"h".to_vec(),
+                b"l".to_vec(),
+                b"*".to_vec(),
+                b"k*".to_vec(),
+                b"NX".to_vec(),
+                b"XX".to_vec(),
+                b"EX".to_vec(),
+                b"PX".to_vec(),
+                b"KILL".to_vec(),
+                b"TYPE".to_vec(),
+                b"pubsub".to_vec(),
+                b"ID".to_vec(),
+                b"SETNAME".to_vec(),
+                b"AUTH".to_vec(),
+                b"default".to_vec(),
+                b"CHANNELS".to_vec(),
+                b"NUMSUB".to_vec(),
+                b"NUMPAT".to_vec(),
+                b"SKIPME".to_vec(),
+                b"no".to_vec(),
+                b"[".to_vec(),
+                b"\\".to_vec(),
+            ]),
+            prop::collection::vec(any::<u8>(), 0..8),
+        ];
+        (name, prop::collection::vec(arg, 0..7)).prop_map(|(name, mut args)| {
+            args.insert(0, name);
+            args
+        })
+    }
+
+    proptest! {
+        /// Whatever arrives, every request gets a well-formed reply and nothing panics.
+        #[test]
+        fn any_requests_get_replies_and_never_panic(
+            requests in prop::collection::vec(request(), 1..40)
+        ) {
+            let mut state = State::new(6379, 1024);
+            let (outbox, _drain) = Outbox::new(CancellationToken::new());
+            state.clients.add(1, outbox, "127.0.0.1:1".parse().expect("address"));
+            let mut session = Session { id: 1, db: 0 };
+            let now = Instant::now();
+            for args in &requests {
+                let mut out = Vec::new();
+                let flow = execute(&mut state, &mut session, args, &mut out, now);
+                prop_assert!(!out.is_empty(), "no reply to {:?}", args);
+                let mut rest = out.as_slice();
+                while !rest.is_empty() {
+                    match crate::broker::resp::reply_length(rest) {
+                        Some(length) => rest = &rest[length..],
+                        None => prop_assert!(false, "malformed reply {:?}", String::from_utf8_lossy(&out)),
+                    }
+                }
+                if flow == Flow::Close {
+                    break;
+                }
+            }
+        }
     }
 }
