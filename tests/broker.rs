@@ -401,6 +401,34 @@ fn a_slow_subscriber_is_cut_off_without_slowing_publishers_or_fast_subscribers()
 }
 
 #[test]
+fn a_client_may_write_a_whole_pipeline_before_reading_any_reply() {
+    // 32 MB of PINGs whose replies are as big: a server that stopped reading while
+    // replies wait would leave both sides blocked on a full socket.
+    let message = vec![b'm'; 32 * 1024];
+    let count = 1000;
+    let pipeline: Vec<u8> = (0..count)
+        .flat_map(|_| request(&[b"PING", &message]))
+        .collect();
+    for backend in [Backend::Redis, Backend::Broker] {
+        let server = Server::start(backend);
+        let mut stream = TcpStream::connect(("127.0.0.1", server.port())).expect("connect");
+        stream.set_write_timeout(Some(WAIT)).expect("timeout");
+        stream.set_read_timeout(Some(WAIT)).expect("timeout");
+        stream
+            .write_all(&pipeline)
+            .unwrap_or_else(|error| panic!("{backend:?} stopped reading: {error}"));
+        let mut replies = BufReader::new(stream);
+        let mut body = vec![0; message.len() + 2];
+        for _ in 0..count {
+            let mut header = String::new();
+            replies.read_line(&mut header).expect("a reply");
+            assert_eq!(header, format!("${}\r\n", message.len()));
+            replies.read_exact(&mut body).expect("its body");
+        }
+    }
+}
+
+#[test]
 fn hello_speaks_resp2_and_refuses_resp3() {
     let server = Server::start(Backend::Broker);
     let mut connection = RawConnection::open(&server);

@@ -11,7 +11,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// A connection's number, unique for the life of the broker (CLIENT ID).
@@ -22,7 +22,6 @@ pub(crate) type ClientId = u64;
 pub(crate) struct Outbox {
     frames: mpsc::UnboundedSender<Vec<u8>>,
     queued: Arc<AtomicUsize>,
-    drained: Arc<Notify>,
     kill: CancellationToken,
 }
 
@@ -32,14 +31,12 @@ pub(crate) struct Drain {
     /// Frames to write, in order.
     pub frames: mpsc::UnboundedReceiver<Vec<u8>>,
     queued: Arc<AtomicUsize>,
-    drained: Arc<Notify>,
 }
 
 impl Drain {
     /// Records that `bytes` were written.
     pub(crate) fn written(&self, bytes: usize) {
         self.queued.fetch_sub(bytes, Ordering::AcqRel);
-        self.drained.notify_waiters();
     }
 }
 
@@ -48,17 +45,14 @@ impl Outbox {
     pub(crate) fn new(kill: CancellationToken) -> (Outbox, Drain) {
         let (frames, receiver) = mpsc::unbounded_channel();
         let queued = Arc::new(AtomicUsize::new(0));
-        let drained = Arc::new(Notify::new());
         let outbox = Outbox {
             frames,
             queued: queued.clone(),
-            drained: drained.clone(),
             kill,
         };
         let drain = Drain {
             frames: receiver,
             queued,
-            drained,
         };
         (outbox, drain)
     }
@@ -89,23 +83,6 @@ impl Outbox {
     /// Bytes queued and not yet written.
     pub(crate) fn queued(&self) -> usize {
         self.queued.load(Ordering::Acquire)
-    }
-
-    /// Waits until the writer has written at most `bytes` are left, or the connection is
-    /// closing.
-    pub(crate) async fn wait_below(&self, bytes: usize) {
-        loop {
-            let drained = self.drained.notified();
-            tokio::pin!(drained);
-            drained.as_mut().enable();
-            if self.queued() <= bytes || self.kill.is_cancelled() {
-                return;
-            }
-            tokio::select! {
-                () = drained => {}
-                () = self.kill.cancelled() => return,
-            }
-        }
     }
 
     /// Closes the connection at once, dropping what is queued.

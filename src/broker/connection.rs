@@ -9,8 +9,9 @@
 //!
 //! The requests of one read run under one lock and their replies enter the outbox before
 //! the lock is released, so a subscription's confirmation always precedes the messages
-//! it brings. A client that pipelines faster than it reads its replies is simply not read
-//! from until its outbox drains.
+//! it brings. Like Redis, the broker never stops reading a client: replies wait in its
+//! outbox however many there are (only subscribers have an output limit), so a client
+//! that writes a whole pipeline before reading a reply cannot deadlock with us.
 
 use super::Shared;
 use super::clients::{ClientId, Drain, Outbox};
@@ -24,8 +25,6 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio_util::sync::CancellationToken;
 
-/// Replies queued beyond this stop the reading of more requests.
-const REPLY_BACKLOG: usize = 1024 * 1024;
 /// How much the writer gathers into one write.
 const WRITE_BATCH: usize = 64 * 1024;
 /// How much is read at a time.
@@ -55,7 +54,6 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, addr: SocketAd
         if run_requests(&shared, &mut session, &mut input, &outbox) == Flow::Close {
             break;
         }
-        outbox.wait_below(REPLY_BACKLOG).await;
     }
     shared.lock().clients.remove(id);
     // With the registry's copy gone, dropping ours ends the writer once it has written
