@@ -6,8 +6,10 @@
 // Each test binary uses its own part of this module.
 #![allow(dead_code, unused_imports, unused_macros)]
 
+mod proxy;
 mod raw;
 
+pub use proxy::Proxy;
 pub use raw::{RawConnection, request};
 
 use gilmour::broker::Broker;
