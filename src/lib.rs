@@ -6,9 +6,13 @@
 //! terminal UI on top of them.
 //!
 //! Modules, from the bottom up: [`protocol`] (pure data), [`transport`] (all Redis I/O),
-//! [`engine`], [`compose`], [`inspect`]. No module imports one above it.
+//! [`engine`], [`compose`], [`inspect`]. No module imports one above it. [`broker`] stands
+//! apart: a Redis stand-in for machines without Redis, importing nothing of the crate.
+//! [`demo`] sits on top: the talk's services, written as a user would write them.
 
+pub mod broker;
 pub mod compose;
+pub mod demo;
 pub mod diagnostic;
 pub mod engine;
 pub mod inspect;

@@ -1,5 +1,6 @@
-//! The `gilmour` binary against a real redis-server: serve from the shell in one process,
-//! call from another.
+//! The `gilmour` binary against a real redis-server (and the built-in broker where it
+//! matters): serve from the shell in one process, call from another; run the broker and
+//! the demo.
 
 mod support;
 
@@ -7,17 +8,19 @@ use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::Duration;
-use support::RedisServer;
+use support::{Backend, Server};
 
-fn gilmour(server: &RedisServer) -> Command {
+fn gilmour(server: &Server) -> Command {
+    gilmour_at(&server.url())
+}
+
+fn gilmour_at(url: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_gilmour"));
-    command
-        .env("REDIS_URL", server.url())
-        .env_remove("RUST_LOG");
+    command.env("REDIS_URL", url).env_remove("RUST_LOG");
     command
 }
 
-fn run(server: &RedisServer, args: &[&str]) -> Output {
+fn run(server: &Server, args: &[&str]) -> Output {
     gilmour(server).args(args).output().expect("run gilmour")
 }
 
@@ -50,8 +53,12 @@ fn lines(stream: impl Read + Send + 'static) -> Receiver<String> {
 
 impl Background {
     /// Starts it and waits for the line on stderr that says it is serving.
-    fn serving(server: &RedisServer, args: &[&str]) -> Background {
-        let background = Background::start(server, args);
+    fn serving(server: &Server, args: &[&str]) -> Background {
+        Background::serving_at(&server.url(), args)
+    }
+
+    fn serving_at(url: &str, args: &[&str]) -> Background {
+        let background = Background::start_at(url, args);
         let line = background.stderr_line();
         assert!(
             line.contains("serving") || line.contains("listening"),
@@ -60,8 +67,12 @@ impl Background {
         background
     }
 
-    fn start(server: &RedisServer, args: &[&str]) -> Background {
-        let mut child = gilmour(server)
+    fn start(server: &Server, args: &[&str]) -> Background {
+        Background::start_at(&server.url(), args)
+    }
+
+    fn start_at(url: &str, args: &[&str]) -> Background {
+        let mut child = gilmour_at(url)
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -109,7 +120,7 @@ impl Drop for Background {
 
 #[test]
 fn reply_echo_and_request_hello() {
-    let server = RedisServer::shared();
+    let server = Server::shared(Backend::Redis);
     let _echo = Background::serving(server, &["reply", "cli.echo"]);
     let output = run(server, &["request", "cli.echo", "hello"]);
     assert_eq!(text(&output.stdout), "\"hello\"\n");
@@ -130,7 +141,7 @@ fn reply_echo_and_request_hello() {
 
 #[test]
 fn request_nobody_listens_exits_2() {
-    let server = RedisServer::shared();
+    let server = Server::shared(Backend::Redis);
     let output = run(server, &["request", "cli.nobody", "x"]);
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(
@@ -142,7 +153,7 @@ fn request_nobody_listens_exits_2() {
 
 #[test]
 fn unreachable_redis_exits_2_with_one_line() {
-    let server = RedisServer::shared();
+    let server = Server::shared(Backend::Redis);
     let output = gilmour(server)
         .args(["--redis", "redis://127.0.0.1:1", "request", "x"])
         .output()
@@ -158,7 +169,7 @@ fn unreachable_redis_exits_2_with_one_line() {
 
 #[test]
 fn reply_exec_runs_the_command_per_request() {
-    let server = RedisServer::shared();
+    let server = Server::shared(Backend::Redis);
     let _upper = Background::serving(server, &["reply", "cli.upper", "--exec", "tr a-z A-Z"]);
     let output = run(server, &["request", "cli.upper", "hello"]);
     assert_eq!(text(&output.stdout), "\"HELLO\"\n");
@@ -169,7 +180,7 @@ fn reply_exec_runs_the_command_per_request() {
 
 #[test]
 fn reply_exec_failure_is_500_with_stderr() {
-    let server = RedisServer::shared();
+    let server = Server::shared(Backend::Redis);
     let _failing = Background::serving(
         server,
         &["reply", "cli.fail", "--exec", "echo broken >&2; exit 3"],
@@ -184,7 +195,7 @@ fn reply_exec_failure_is_500_with_stderr() {
 
 #[test]
 fn request_timeout_exits_1_with_499() {
-    let server = RedisServer::shared();
+    let server = Server::shared(Backend::Redis);
     let _slow = Background::serving(server, &["reply", "cli.slow", "--exec", "sleep 5"]);
     let output = run(server, &["request", "cli.slow", "--timeout", "0.2"]);
     assert_eq!(output.status.code(), Some(1));
@@ -196,7 +207,7 @@ fn request_timeout_exits_1_with_499() {
 
 #[test]
 fn signal_and_slot() {
-    let server = RedisServer::shared();
+    let server = Server::shared(Backend::Redis);
     let output = run(server, &["signal", "cli.event", "x"]);
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(
@@ -217,7 +228,7 @@ fn signal_and_slot() {
 
 #[test]
 fn reply_stops_cleanly_on_sigterm_and_removes_its_health_ident() {
-    let server = RedisServer::start();
+    let server = Server::start(Backend::Redis);
     let mut echo = Background::serving(&server, &["reply", "cli.health", "--health"]);
     let idents = server.command(&["HKEYS", "gilmour.known_host.health"]);
     assert_eq!(idents.lines().count(), 1, "{idents}");
@@ -231,7 +242,16 @@ fn reply_stops_cleanly_on_sigterm_and_removes_its_health_ident() {
 
 #[test]
 fn bench_reports_json_figures_and_spends_at_most_5_commands_per_request() {
-    let server = RedisServer::start();
+    bench_on(Backend::Redis);
+}
+
+#[test]
+fn bench_counts_commands_on_the_broker_too() {
+    bench_on(Backend::Broker);
+}
+
+fn bench_on(backend: Backend) {
+    let server = Server::start(backend);
     let output = run(
         &server,
         &[
@@ -269,7 +289,7 @@ fn bench_reports_json_figures_and_spends_at_most_5_commands_per_request() {
 
 #[test]
 fn compose_runs_a_pipe_into_a_parallel_of_shell_services() {
-    let server = RedisServer::shared();
+    let server = Server::shared(Backend::Redis);
     let _upper = Background::serving(server, &["reply", "upper", "--exec", "tr a-z A-Z"]);
     let _lower = Background::serving(server, &["reply", "lower", "--exec", "tr A-Z a-z"]);
     let output = run(
@@ -312,7 +332,7 @@ fn compose_runs_a_pipe_into_a_parallel_of_shell_services() {
 
 #[test]
 fn compose_syntax_error_exits_2_with_a_caret_before_connecting() {
-    let server = RedisServer::shared();
+    let server = Server::shared(Backend::Redis);
     let output = gilmour(server)
         .args(["--redis", "redis://127.0.0.1:1", "compose", "upper |", "x"])
         .output()
@@ -338,7 +358,7 @@ fn compose_syntax_error_exits_2_with_a_caret_before_connecting() {
 
 #[test]
 fn tail_prints_one_line_per_request_and_json_for_jq() {
-    let server = RedisServer::start();
+    let server = Server::start(Backend::Redis);
     let _echo = Background::serving(&server, &["reply", "echo"]);
     let tail = Background::start(&server, &["tail"]);
     assert!(tail.stderr_line().contains("tailing gilmour.*"));
@@ -367,7 +387,7 @@ fn tail_prints_one_line_per_request_and_json_for_jq() {
 
 #[test]
 fn tail_ends_with_a_summary_on_interrupt() {
-    let server = RedisServer::start();
+    let server = Server::start(Backend::Redis);
     let _echo = Background::serving(&server, &["reply", "echo"]);
     let mut tail = Background::start(&server, &["tail"]);
     assert!(tail.stderr_line().contains("tailing"));
@@ -382,7 +402,7 @@ fn tail_ends_with_a_summary_on_interrupt() {
 
 #[test]
 fn record_then_tail_read_replays_offline() {
-    let server = RedisServer::start();
+    let server = Server::start(Backend::Redis);
     let dir = std::env::temp_dir().join(format!("gilmour-record-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join("capture.jsonl");
@@ -437,7 +457,7 @@ fn record_then_tail_read_replays_offline() {
 
 #[test]
 fn tail_rejects_a_bad_filter_with_the_column() {
-    let server = RedisServer::shared();
+    let server = Server::shared(Backend::Redis);
     let output = run(server, &["tail", "--filter", "code:>>400"]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = text(&output.stderr);
@@ -447,7 +467,7 @@ fn tail_rejects_a_bad_filter_with_the_column() {
 
 #[test]
 fn bench_ingest_reports_json_figures_with_nothing_lost() {
-    let server = RedisServer::start();
+    let server = Server::start(Backend::Redis);
     let output = run(
         &server,
         &[
@@ -476,7 +496,7 @@ fn bench_ingest_reports_json_figures_with_nothing_lost() {
 
 #[test]
 fn reply_exec_streams_big_payloads_both_ways() {
-    let server = RedisServer::shared();
+    let server = Server::shared(Backend::Redis);
     let _cat = Background::serving(server, &["reply", "cli.cat", "--exec", "cat"]);
     let big = format!("\"{}\"", "x".repeat(300_000));
     let output = gilmour(server)
@@ -496,4 +516,89 @@ fn reply_exec_streams_big_payloads_both_ways() {
         .expect("run");
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(text(&output.stdout).trim_end(), big);
+}
+
+#[test]
+fn broker_carries_reply_and_request_between_processes() {
+    // The URL is only known once the broker runs: nothing is listening there yet.
+    let broker = Background::start_at("redis://127.0.0.1:1", &["broker", "--port", "0"]);
+    let url = broker.stdout_line();
+    assert!(url.starts_with("redis://127.0.0.1:"), "{url}");
+    assert!(broker.stderr_line().contains("broker listening on"));
+    let _echo = Background::serving_at(&url, &["reply", "cli.broker-echo"]);
+    let output = gilmour_at(&url)
+        .args(["request", "cli.broker-echo", r#"{"via":"broker"}"#])
+        .output()
+        .expect("run gilmour");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout), "{\"via\":\"broker\"}\n");
+}
+
+#[test]
+fn broker_refuses_a_port_in_use() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("address").port().to_string();
+    let output = gilmour_at("redis://127.0.0.1:1")
+        .args(["broker", "--port", &port])
+        .output()
+        .expect("run gilmour");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).starts_with(&format!("gilmour: cannot listen on 127.0.0.1:{port}")),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn demo_no_tui_prints_the_url_and_serves_the_talk() {
+    let server = Server::start(Backend::Redis);
+    let mut demo = Background::start(
+        &server,
+        &["demo", "--no-tui", "--rate", "0", "--prefix", "clidemo"],
+    );
+    assert_eq!(demo.stdout_line(), server.url());
+    let note = demo.stderr_line();
+    assert!(
+        note.starts_with("gilmour: demo services and traffic (0 actions/s) on "),
+        "{note}"
+    );
+    assert!(note.contains("(the Redis given)"), "{note}");
+    let output = run(&server, &["request", "echo", "hi", "--prefix", "clidemo"]);
+    assert_eq!(
+        text(&output.stdout),
+        "\"Pong hi\"\n",
+        "{}",
+        text(&output.stderr)
+    );
+    let output = run(
+        &server,
+        &[
+            "compose",
+            gilmour::demo::WORD_COUNT,
+            "\"any url\"",
+            "--prefix",
+            "clidemo",
+        ],
+    );
+    assert_eq!(
+        text(&output.stdout),
+        "[{\"count\":2,\"word\":\"far\"},{\"count\":8,\"word\":\"here\"},{\"count\":3,\"word\":\"great\"}]\n",
+        "{}",
+        text(&output.stderr)
+    );
+    assert_eq!(server.command(&["HLEN", "clidemo.known_host.health"]), "6");
+    assert!(demo.terminate().success());
+    assert_eq!(server.command(&["HLEN", "clidemo.known_host.health"]), "0");
+}
+
+#[test]
+fn demo_without_no_tui_says_it_runs_headless_for_now() {
+    let server = Server::start(Backend::Broker);
+    let demo = Background::start(&server, &["demo", "--rate", "0", "--prefix", "clinote"]);
+    assert_eq!(
+        demo.stderr_line(),
+        "gilmour: the terminal UI is not available yet; running as --no-tui"
+    );
+    assert_eq!(demo.stdout_line(), server.url());
 }

@@ -8,7 +8,7 @@ use gilmour::engine::{Engine, HandlerOptions, Reply, Request, RequestOptions};
 use gilmour::protocol::Code;
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::{RawSubscriber, RedisServer};
+use support::{Backend, RawSubscriber, Server};
 
 fn quick() -> RequestOptions {
     RequestOptions::timeout(Duration::from_secs(5))
@@ -16,7 +16,7 @@ fn quick() -> RequestOptions {
 
 /// Calls a topic the way a Go caller does: NUMSUB, subscribe to its own reply channel,
 /// publish `{"data":…,"code":200,"sender":"<uuid v4>"}`; returns the reply payload.
-fn go_style_request(server: &RedisServer, topic: &str, data: &str) -> Value {
+fn go_style_request(server: &Server, topic: &str, data: &str) -> Value {
     let sender = "6ba7b810-9dad-41d1-80b4-00c04fd430c8";
     let channel = format!("gilmour.request.{topic}");
     assert_eq!(
@@ -38,7 +38,7 @@ fn go_style_request(server: &RedisServer, topic: &str, data: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_go_caller_calls_our_service() {
-    let server = RedisServer::shared();
+    let server = Server::shared(Backend::Redis);
     let engine = Engine::connect(&server.url()).await.expect("connect");
     engine
         .reply_to(
@@ -51,7 +51,7 @@ async fn a_go_caller_calls_our_service() {
     // Go's encoding/json escapes <, > and & in strings.
     let reply = tokio::task::spawn_blocking(|| {
         go_style_request(
-            RedisServer::shared(),
+            Server::shared(Backend::Redis),
             "compat.echo",
             r#""\u003cb\u003e \u0026""#,
         )
@@ -75,7 +75,7 @@ async fn a_go_caller_calls_our_service() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ruby_caller_with_code_0_and_a_hex_sender_calls_our_service() {
-    let server = RedisServer::shared();
+    let server = Server::shared(Backend::Redis);
     let engine = Engine::connect(&server.url()).await.expect("connect");
     engine
         .reply_to(
@@ -86,7 +86,7 @@ async fn a_ruby_caller_with_code_0_and_a_hex_sender_calls_our_service() {
         .await
         .expect("reply_to");
     let reply = tokio::task::spawn_blocking(|| {
-        let server = RedisServer::shared();
+        let server = Server::shared(Backend::Redis);
         let sender = "0f8fad5bd9cb469fa16570867728950e";
         let mut replies = RawSubscriber::psubscribe(server, &format!("gilmour.response.{sender}"));
         let request = format!(r#"{{"data":{{"a":1}},"code":0,"sender":"{sender}"}}"#);
@@ -104,7 +104,7 @@ async fn a_ruby_caller_with_code_0_and_a_hex_sender_calls_our_service() {
 
 /// Serves one request the way a Go responder does: lock with the sender and group, reply
 /// with the reply channel as sender.
-fn go_style_responder(server: &RedisServer, mut requests: RawSubscriber, code: i64) {
+fn go_style_responder(server: &Server, mut requests: RawSubscriber, code: i64) {
     let (_, payload) = requests.next();
     let request: Value = serde_json::from_str(&payload).expect("our request is JSON");
     let keys: Vec<&str> = request
@@ -128,10 +128,10 @@ fn go_style_responder(server: &RedisServer, mut requests: RawSubscriber, code: i
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn we_call_a_go_service() {
-    let server = RedisServer::shared();
+    let server = Server::shared(Backend::Redis);
     let requests = RawSubscriber::subscribe(server, "gilmour.request.compat.go-service");
     let responder = std::thread::spawn(move || {
-        go_style_responder(RedisServer::shared(), requests, 200);
+        go_style_responder(Server::shared(Backend::Redis), requests, 200);
     });
     let engine = Engine::connect(&server.url()).await.expect("connect");
     let response = engine
@@ -145,7 +145,7 @@ async fn we_call_a_go_service() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pattern_subscriber_is_not_a_listener() {
-    let server = RedisServer::shared();
+    let server = Server::shared(Backend::Redis);
     // Like an inspector's PSUBSCRIBE: NUMSUB does not count it, so nothing is published.
     let _watcher = RawSubscriber::psubscribe(server, "gilmour.request.compat.watched*");
     let engine = Engine::connect(&server.url()).await.expect("connect");
@@ -161,10 +161,10 @@ async fn a_pattern_subscriber_is_not_a_listener() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_go_service_reaches_us_as_its_code() {
-    let server = RedisServer::shared();
+    let server = Server::shared(Backend::Redis);
     let requests = RawSubscriber::subscribe(server, "gilmour.request.compat.go-fail");
     let responder = std::thread::spawn(move || {
-        go_style_responder(RedisServer::shared(), requests, 503);
+        go_style_responder(Server::shared(Backend::Redis), requests, 503);
     });
     let engine = Engine::connect(&server.url()).await.expect("connect");
     let response = engine

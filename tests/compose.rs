@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
-use support::RedisServer;
+use support::{Backend, Server};
 use tokio::sync::{Barrier, Notify, mpsc};
 
 /// Long enough never to fire on a healthy run; a step that hits it shows up as a 499.
@@ -31,7 +31,7 @@ struct Services {
 
 impl Services {
     async fn start() -> Services {
-        let engine = Engine::connect(&RedisServer::shared().url())
+        let engine = Engine::connect(&Server::shared(Backend::Redis).url())
             .await
             .expect("connect");
         let (log, calls) = mpsc::unbounded_channel();
@@ -917,7 +917,7 @@ async fn step_records_tie_each_step_to_its_request_and_time() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_down_gives_failure_codes_not_a_hang() {
-    let server = RedisServer::start();
+    let server = Server::start(Backend::Redis);
     let engine = Engine::builder(&server.url())
         .redis(|redis| {
             redis.command_timeout = Duration::from_millis(500);

@@ -1,10 +1,35 @@
-//! The engine against a real redis-server: every behaviour PROTOCOL.md lists, checked on
-//! the wire where it matters.
+//! The engine against both backends, a real redis-server and the built-in broker: every
+//! behaviour PROTOCOL.md lists, checked on the wire where it matters.
 
 mod support;
 
 // Every test runs on two worker threads: the raw subscriber blocks its thread while it
 // waits, and the engines under test must keep running meanwhile.
+
+on_both_backends! {
+    request_returns_the_reply,
+    typed_data_round_trip,
+    request_with_no_listener_fails_before_publishing,
+    client_timeout_resolves_499_and_publishes_it_only_when_it_fires,
+    handler_timeout_replies_499,
+    handler_panic_replies_500,
+    handler_chooses_its_code,
+    wildcard_reply_refused_wildcard_slot_accepted,
+    wildcard_slot_receives_matching_signals_with_the_real_topic,
+    signal_with_no_receiver_is_an_error,
+    unsubscribe_removes_the_channel,
+    duplicate_group_in_one_process_refused,
+    slots_without_group_all_receive_and_groups_receive_once,
+    two_engines_in_one_group_answer_each_of_1000_requests_exactly_once,
+    the_wire_carries_the_exact_fields_channels_and_lock,
+    publish_policy_sends_a_record_with_named_fields,
+    queue_policy_pushes_and_trims_and_ignore_does_nothing,
+    malformed_json_is_reported_and_the_engine_keeps_serving,
+    health_ident_hash_entry_and_reply_listing_topics,
+    reply_keeps_its_options,
+    shutdown_waits_for_running_handlers,
+    broadcast_reaches_responders_and_slots,
+}
 
 use gilmour::engine::{
     Engine, EngineError, ErrorPolicy, HandlerOptions, Reply, Request, RequestOptions,
@@ -16,13 +41,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use support::{RawSubscriber, RedisServer};
+use support::{Backend, RawSubscriber, Server, on_both_backends};
 use tokio::sync::mpsc;
 
 const WAIT: Duration = Duration::from_secs(10);
 
-async fn connect() -> Engine {
-    Engine::connect(&RedisServer::shared().url())
+async fn connect(backend: Backend) -> Engine {
+    Engine::connect(&Server::shared(backend).url())
         .await
         .expect("connect")
 }
@@ -49,9 +74,8 @@ async fn recv<T>(rx: &mut mpsc::UnboundedReceiver<T>) -> T {
         .expect("channel closed")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn request_returns_the_reply() {
-    let engine = connect().await;
+async fn request_returns_the_reply(backend: Backend) {
+    let engine = connect(backend).await;
     echo(&engine, "t.echo").await;
     let response = engine
         .request("t.echo", json!({"hello": "world"}), quick())
@@ -73,9 +97,8 @@ struct Point {
     label: String,
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn typed_data_round_trip() {
-    let engine = connect().await;
+async fn typed_data_round_trip(backend: Backend) {
+    let engine = connect(backend).await;
     engine
         .reply_to(
             "t.typed",
@@ -114,10 +137,9 @@ async fn typed_data_round_trip() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn request_with_no_listener_fails_before_publishing() {
-    let server = RedisServer::shared();
-    let engine = connect().await;
+async fn request_with_no_listener_fails_before_publishing(backend: Backend) {
+    let server = Server::shared(backend);
+    let engine = connect(backend).await;
     let mut raw = RawSubscriber::psubscribe(server, "gilmour.request.t.nobody*");
     let error = engine
         .request("t.nobody", json!(1), quick())
@@ -130,10 +152,9 @@ async fn request_with_no_listener_fails_before_publishing() {
     assert_eq!(raw.next().0, "gilmour.request.t.nobody.marker");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn client_timeout_resolves_499_and_publishes_it_only_when_it_fires() {
-    let server = RedisServer::shared();
-    let engine = engine_with(ErrorPolicy::Ignore, "ctimeout").await;
+async fn client_timeout_resolves_499_and_publishes_it_only_when_it_fires(backend: Backend) {
+    let server = Server::shared(backend);
+    let engine = engine_with(backend, ErrorPolicy::Ignore, "ctimeout").await;
     engine
         .reply_to(
             "t.slow",
@@ -181,9 +202,8 @@ async fn client_timeout_resolves_499_and_publishes_it_only_when_it_fires() {
     assert_eq!(channel, format!("ctimeout.response.{}", timed.sender));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn handler_timeout_replies_499() {
-    let engine = connect().await;
+async fn handler_timeout_replies_499(backend: Backend) {
+    let engine = connect(backend).await;
     let options = HandlerOptions::default().timeout(Duration::from_millis(50));
     engine
         .reply_to(
@@ -204,9 +224,8 @@ async fn handler_timeout_replies_499() {
     assert_eq!(response.data(), &json!("Execution timed out"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn handler_panic_replies_500() {
-    let engine = connect().await;
+async fn handler_panic_replies_500(backend: Backend) {
+    let engine = connect(backend).await;
     engine
         .reply_to(
             "t.panic",
@@ -231,9 +250,8 @@ async fn handler_panic_replies_500() {
     assert_eq!(again.code(), Code::INTERNAL);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn handler_chooses_its_code() {
-    let engine = connect().await;
+async fn handler_chooses_its_code(backend: Backend) {
+    let engine = connect(backend).await;
     engine
         .reply_to(
             "t.code",
@@ -252,9 +270,8 @@ async fn handler_chooses_its_code() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wildcard_reply_refused_wildcard_slot_accepted() {
-    let engine = connect().await;
+async fn wildcard_reply_refused_wildcard_slot_accepted(backend: Backend) {
+    let engine = connect(backend).await;
     let error = engine
         .reply_to(
             "t.wild.*",
@@ -276,9 +293,8 @@ async fn wildcard_reply_refused_wildcard_slot_accepted() {
     assert_eq!(subscription.channel(), "gilmour.slot.t.wild.*");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wildcard_slot_receives_matching_signals_with_the_real_topic() {
-    let engine = connect().await;
+async fn wildcard_slot_receives_matching_signals_with_the_real_topic(backend: Backend) {
+    let engine = connect(backend).await;
     let (tx, mut rx) = mpsc::unbounded_channel();
     engine
         .slot(
@@ -308,9 +324,8 @@ async fn wildcard_slot_receives_matching_signals_with_the_real_topic() {
     assert!(matches!(error, EngineError::NoReceivers { .. }));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn signal_with_no_receiver_is_an_error() {
-    let engine = connect().await;
+async fn signal_with_no_receiver_is_an_error(backend: Backend) {
+    let engine = connect(backend).await;
     let error = engine
         .signal("t.nobody-hears", json!("hi"))
         .await
@@ -321,10 +336,9 @@ async fn signal_with_no_receiver_is_an_error() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unsubscribe_removes_the_channel() {
-    let server = RedisServer::shared();
-    let engine = connect().await;
+async fn unsubscribe_removes_the_channel(backend: Backend) {
+    let server = Server::shared(backend);
+    let engine = connect(backend).await;
     let subscription = engine
         .reply_to(
             "t.unsub",
@@ -349,9 +363,8 @@ async fn unsubscribe_removes_the_channel() {
     assert!(matches!(error, EngineError::NoListeners { .. }));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn duplicate_group_in_one_process_refused() {
-    let engine = connect().await;
+async fn duplicate_group_in_one_process_refused(backend: Backend) {
+    let engine = connect(backend).await;
     let options = HandlerOptions::default().group("g1");
     engine
         .reply_to("t.dup", options.clone(), |_request: Request| async move {
@@ -403,8 +416,7 @@ fn counting_slot(
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn slots_without_group_all_receive_and_groups_receive_once() {
+async fn slots_without_group_all_receive_and_groups_receive_once(backend: Backend) {
     let names = ["free-a", "free-b", "g1-a", "g1-b", "g2-a"];
     let counts: Arc<HashMap<&'static str, AtomicUsize>> = Arc::new(
         names
@@ -413,7 +425,7 @@ async fn slots_without_group_all_receive_and_groups_receive_once() {
             .collect(),
     );
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let engines = [connect().await, connect().await];
+    let engines = [connect(backend).await, connect(backend).await];
     let topic = "t.slots";
     // Two ungrouped slots in one process; group g1 in two processes; group g2 in one.
     engines[0]
@@ -457,7 +469,7 @@ async fn slots_without_group_all_receive_and_groups_receive_once() {
         .await
         .expect("slot");
     let signals = 20;
-    let caller = connect().await;
+    let caller = connect(backend).await;
     for n in 0..signals {
         caller.signal(topic, json!(n)).await.expect("signal");
     }
@@ -480,11 +492,10 @@ async fn slots_without_group_all_receive_and_groups_receive_once() {
     assert_eq!(count("g2-a"), signals);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_engines_in_one_group_answer_each_of_1000_requests_exactly_once() {
+async fn two_engines_in_one_group_answer_each_of_1000_requests_exactly_once(backend: Backend) {
     let handled: Arc<[AtomicUsize; 2]> = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
     let per_sender: Arc<std::sync::Mutex<HashMap<String, usize>>> = Arc::default();
-    let responders = [connect().await, connect().await];
+    let responders = [connect(backend).await, connect(backend).await];
     for (index, responder) in responders.iter().enumerate() {
         let handled = handled.clone();
         let per_sender = per_sender.clone();
@@ -505,7 +516,7 @@ async fn two_engines_in_one_group_answer_each_of_1000_requests_exactly_once() {
             .await
             .expect("reply_to");
     }
-    let caller = connect().await;
+    let caller = connect(backend).await;
     let mut tasks = tokio::task::JoinSet::new();
     for n in 0..1000 {
         let caller = caller.clone();
@@ -525,10 +536,9 @@ async fn two_engines_in_one_group_answer_each_of_1000_requests_exactly_once() {
     assert!(per_sender.values().all(|count| *count == 1));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_wire_carries_the_exact_fields_channels_and_lock() {
-    let server = RedisServer::shared();
-    let engine = connect().await;
+async fn the_wire_carries_the_exact_fields_channels_and_lock(backend: Backend) {
+    let server = Server::shared(backend);
+    let engine = connect(backend).await;
     echo(&engine, "t.wire").await;
     let mut raw = RawSubscriber::psubscribe(server, "gilmour.*");
     let response = engine
@@ -569,8 +579,8 @@ async fn the_wire_carries_the_exact_fields_channels_and_lock() {
     );
 }
 
-async fn engine_with(policy: ErrorPolicy, prefix: &str) -> Engine {
-    Engine::builder(&RedisServer::shared().url())
+async fn engine_with(backend: Backend, policy: ErrorPolicy, prefix: &str) -> Engine {
+    Engine::builder(&Server::shared(backend).url())
         .prefix(prefix)
         .error_policy(policy)
         .connect()
@@ -578,10 +588,9 @@ async fn engine_with(policy: ErrorPolicy, prefix: &str) -> Engine {
         .expect("connect")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn publish_policy_sends_a_record_with_named_fields() {
-    let server = RedisServer::shared();
-    let engine = engine_with(ErrorPolicy::Publish, "pubpol").await;
+async fn publish_policy_sends_a_record_with_named_fields(backend: Backend) {
+    let server = Server::shared(backend);
+    let engine = engine_with(backend, ErrorPolicy::Publish, "pubpol").await;
     engine
         .reply_to(
             "fail",
@@ -609,10 +618,9 @@ async fn publish_policy_sends_a_record_with_named_fields() {
     assert!(chrono::DateTime::parse_from_rfc3339(value["timestamp"].as_str().expect("ts")).is_ok());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn queue_policy_pushes_and_trims_and_ignore_does_nothing() {
-    let server = RedisServer::shared();
-    let engine = engine_with(ErrorPolicy::Queue, "qpol").await;
+async fn queue_policy_pushes_and_trims_and_ignore_does_nothing(backend: Backend) {
+    let server = Server::shared(backend);
+    let engine = engine_with(backend, ErrorPolicy::Queue, "qpol").await;
     engine
         .reply_to(
             "boom",
@@ -634,7 +642,7 @@ async fn queue_policy_pushes_and_trims_and_ignore_does_nothing() {
     assert_eq!(record.sender, response.sender);
     assert_eq!(record.backtrace, json!("handler panicked: exploded"));
 
-    let quiet = engine_with(ErrorPolicy::Ignore, "ipol").await;
+    let quiet = engine_with(backend, ErrorPolicy::Ignore, "ipol").await;
     quiet
         .reply_to(
             "boom",
@@ -650,10 +658,9 @@ async fn queue_policy_pushes_and_trims_and_ignore_does_nothing() {
     assert_eq!(server.command(&["LLEN", "ipol.errorqueue"]), "0");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn malformed_json_is_reported_and_the_engine_keeps_serving() {
-    let server = RedisServer::shared();
-    let engine = engine_with(ErrorPolicy::Queue, "malformed").await;
+async fn malformed_json_is_reported_and_the_engine_keeps_serving(backend: Backend) {
+    let server = Server::shared(backend);
+    let engine = engine_with(backend, ErrorPolicy::Queue, "malformed").await;
     echo(&engine, "echo").await;
     server.command(&["PUBLISH", "malformed.request.echo", "{not json"]);
     let response = engine
@@ -668,9 +675,8 @@ async fn malformed_json_is_reported_and_the_engine_keeps_serving() {
     assert_eq!(record.request_data, json!("\"{not json\""));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn health_ident_hash_entry_and_reply_listing_topics() {
-    let server = RedisServer::shared();
+async fn health_ident_hash_entry_and_reply_listing_topics(backend: Backend) {
+    let server = Server::shared(backend);
     let engine = Engine::builder(&server.url())
         .prefix("health")
         .health(true)
@@ -712,9 +718,8 @@ async fn health_ident_hash_entry_and_reply_listing_topics() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reply_keeps_its_options() {
-    let engine = connect().await;
+async fn reply_keeps_its_options(backend: Backend) {
+    let engine = connect(backend).await;
     let options = HandlerOptions::default()
         .group("keepers")
         .timeout(Duration::from_millis(40));
@@ -749,9 +754,8 @@ async fn reply_keeps_its_options() {
     assert_eq!(fast.code(), Code::OK);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn shutdown_waits_for_running_handlers() {
-    let engine = connect().await;
+async fn shutdown_waits_for_running_handlers(backend: Backend) {
+    let engine = connect(backend).await;
     let (started_tx, mut started) = mpsc::unbounded_channel();
     let finished = Arc::new(AtomicUsize::new(0));
     let done = finished.clone();
@@ -772,7 +776,7 @@ async fn shutdown_waits_for_running_handlers() {
         )
         .await
         .expect("reply_to");
-    let caller = connect().await;
+    let caller = connect(backend).await;
     let call = tokio::spawn({
         let caller = caller.clone();
         async move { caller.request("t.graceful", 1, quick()).await }
@@ -794,9 +798,8 @@ async fn shutdown_waits_for_running_handlers() {
     assert!(matches!(error, EngineError::ShuttingDown));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn broadcast_reaches_responders_and_slots() {
-    let engine = connect().await;
+async fn broadcast_reaches_responders_and_slots(backend: Backend) {
+    let engine = connect(backend).await;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let tx_reply = tx.clone();
     engine

@@ -8,13 +8,13 @@ use gilmour::engine::{Engine, EngineError, HandlerOptions, Reply, Request, Reque
 use gilmour::protocol::Code;
 use serde_json::json;
 use std::time::Duration;
-use support::RedisServer;
+use support::{Backend, Server};
 use tokio::sync::mpsc;
 
 const WAIT: Duration = Duration::from_secs(10);
 
 async fn connect() -> Engine {
-    Engine::connect(&RedisServer::shared().url())
+    Engine::connect(&Server::shared(Backend::Redis).url())
         .await
         .expect("connect")
 }
@@ -34,7 +34,7 @@ async fn an_ungrouped_slot_takes_a_bare_value_without_a_sender() {
         )
         .await
         .expect("slot");
-    RedisServer::shared().command(&["PUBLISH", "gilmour.slot.edges.bare", "\"hi\""]);
+    Server::shared(Backend::Redis).command(&["PUBLISH", "gilmour.slot.edges.bare", "\"hi\""]);
     let data = tokio::time::timeout(WAIT, rx.recv())
         .await
         .expect("in time")
@@ -185,7 +185,7 @@ async fn unsubscribing_under_load_drops_no_request() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_health_ident_is_announced_again_after_a_restart() {
-    let server = RedisServer::start();
+    let server = Server::start(Backend::Redis);
     let engine = Engine::builder(&server.url())
         .health(true)
         .redis(|redis| {

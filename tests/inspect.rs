@@ -13,7 +13,7 @@ use gilmour::protocol::{Channels, Code, Payload};
 use gilmour::transport::RedisConfig;
 use serde_json::json;
 use std::time::Duration;
-use support::RedisServer;
+use support::{Backend, Server};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -25,11 +25,11 @@ struct Watch {
 }
 
 impl Watch {
-    async fn start(server: &RedisServer, prefix: &str) -> Watch {
+    async fn start(server: &Server, prefix: &str) -> Watch {
         Watch::with(server, prefix, InspectorOptions::default()).await
     }
 
-    async fn with(server: &RedisServer, prefix: &str, options: InspectorOptions) -> Watch {
+    async fn with(server: &Server, prefix: &str, options: InspectorOptions) -> Watch {
         let mut redis = RedisConfig::new(server.url());
         redis.heartbeat_interval = Duration::from_millis(100);
         redis.min_backoff = Duration::from_millis(20);
@@ -69,7 +69,7 @@ impl Watch {
     }
 }
 
-async fn engine(server: &RedisServer, prefix: &str, policy: ErrorPolicy) -> Engine {
+async fn engine(server: &Server, prefix: &str, policy: ErrorPolicy) -> Engine {
     Engine::builder(&server.url())
         .prefix(prefix)
         .error_policy(policy)
@@ -84,7 +84,7 @@ fn quick() -> RequestOptions {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_and_its_reply_make_one_trace() {
-    let server = RedisServer::shared();
+    let server = Server::shared(Backend::Redis);
     let mut watch = Watch::start(server, "i1").await;
     let engine = engine(server, "i1", ErrorPolicy::Ignore).await;
     engine
@@ -130,7 +130,7 @@ async fn a_request_and_its_reply_make_one_trace() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_timeout_is_a_timeout_and_the_late_reply_is_kept() {
-    let server = RedisServer::shared();
+    let server = Server::shared(Backend::Redis);
     let mut watch = Watch::start(server, "i2").await;
     let engine = engine(server, "i2", ErrorPolicy::Ignore).await;
     engine
@@ -170,7 +170,7 @@ async fn a_client_timeout_is_a_timeout_and_the_late_reply_is_kept() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn error_records_attach_to_their_trace_in_both_formats() {
-    let server = RedisServer::shared();
+    let server = Server::shared(Backend::Redis);
     let mut watch = Watch::start(server, "i3").await;
     let engine = engine(server, "i3", ErrorPolicy::Publish).await;
     engine
@@ -218,7 +218,7 @@ async fn error_records_attach_to_their_trace_in_both_formats() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signals_wildcard_slots_orphans_and_malformed_payloads() {
-    let server = RedisServer::shared();
+    let server = Server::shared(Backend::Redis);
     let mut watch = Watch::start(server, "i4").await;
     let engine = engine(server, "i4", ErrorPolicy::Ignore).await;
     engine
@@ -278,7 +278,7 @@ async fn signals_wildcard_slots_orphans_and_malformed_payloads() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unanswered_requests_are_marked_after_the_window() {
-    let server = RedisServer::shared();
+    let server = Server::shared(Backend::Redis);
     let options = InspectorOptions {
         unanswered_after: Duration::from_secs(5),
         ..InspectorOptions::default()
@@ -318,7 +318,7 @@ async fn unanswered_requests_are_marked_after_the_window() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_pings_are_health_traces() {
-    let server = RedisServer::shared();
+    let server = Server::shared(Backend::Redis);
     let mut watch = Watch::start(server, "i6").await;
     let service = Engine::builder(&server.url())
         .prefix("i6")
@@ -351,7 +351,7 @@ async fn health_pings_are_health_traces() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reconnect_is_a_gap_and_capture_resumes() {
-    let server = RedisServer::start();
+    let server = Server::start(Backend::Redis);
     let mut watch = Watch::start(&server, "gilmour").await;
     assert_eq!(server.command(&["CLIENT", "KILL", "TYPE", "pubsub"]), "1");
     watch
@@ -381,7 +381,7 @@ async fn a_reconnect_is_a_gap_and_capture_resumes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_store_keeps_its_bound_and_counts_evictions() {
-    let server = RedisServer::shared();
+    let server = Server::shared(Backend::Redis);
     let options = InspectorOptions {
         capacity: 10,
         ..InspectorOptions::default()
@@ -409,7 +409,7 @@ async fn the_store_keeps_its_bound_and_counts_evictions() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_buffer_drops_messages_but_never_the_news_of_a_gap() {
-    let server = RedisServer::start();
+    let server = Server::start(Backend::Redis);
     let mut redis = RedisConfig::new(server.url());
     redis.min_backoff = Duration::from_millis(20);
     let (capture, mut events) = Capture::start(redis, Channels::default(), 1)
@@ -418,6 +418,16 @@ async fn a_full_buffer_drops_messages_but_never_the_news_of_a_gap() {
     for n in 0..5 {
         let payload = json!({"data": n, "sender": format!("f{n}")}).to_string();
         server.command(&["PUBLISH", "gilmour.slot.flood", &payload]);
+    }
+    // Redis may discard what it has not yet written to a client it kills: let all five
+    // reach the capture first.
+    let deadline = std::time::Instant::now() + WAIT;
+    while capture.received() < 5 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the messages did not arrive"
+        );
+        tokio::task::yield_now().await;
     }
     assert_eq!(server.command(&["CLIENT", "KILL", "TYPE", "pubsub"]), "1");
     let mut seen = Vec::new();

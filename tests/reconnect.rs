@@ -1,6 +1,7 @@
 //! Losing Redis must not kill the engine: it notices (socket closed, or a heartbeat that
 //! goes unanswered), fails what waits instead of hanging, reconnects and re-subscribes.
-//! Each test has its own redis-server, since they kill connections and restart it.
+//! Each test has its own server, since they kill connections and restart it; every test
+//! runs against both backends.
 
 mod support;
 
@@ -8,13 +9,17 @@ use gilmour::engine::{Engine, EngineError, HandlerOptions, Reply, Request, Reque
 use gilmour::transport::ConnectionEvent;
 use serde_json::json;
 use std::time::Duration;
-use support::RedisServer;
+use support::{Backend, Proxy, Server, on_both_backends};
 use tokio::sync::broadcast;
 
 const WAIT: Duration = Duration::from_secs(15);
 
-async fn engine(server: &RedisServer) -> Engine {
-    Engine::builder(&server.url())
+async fn engine(server: &Server) -> Engine {
+    engine_at(&server.url()).await
+}
+
+async fn engine_at(url: &str) -> Engine {
+    Engine::builder(url)
         .redis(|redis| {
             redis.heartbeat_interval = Duration::from_millis(100);
             redis.heartbeat_timeout = Duration::from_millis(400);
@@ -59,13 +64,18 @@ async fn wait_for(
     .expect("event did not come in time")
 }
 
+on_both_backends! {
+    client_kill_pubsub_fails_the_waiting_request_and_resubscribes,
+    redis_restart_is_survived,
+    an_unanswered_heartbeat_counts_as_a_lost_link,
+}
+
 fn is_resubscribed(event: &ConnectionEvent) -> bool {
     matches!(event, ConnectionEvent::Resubscribed { .. })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn client_kill_pubsub_fails_the_waiting_request_and_resubscribes() {
-    let server = RedisServer::start();
+async fn client_kill_pubsub_fails_the_waiting_request_and_resubscribes(backend: Backend) {
+    let server = Server::start(backend);
     let responder = engine(&server).await;
     serve_echo(&responder, "slow").await;
     let caller = engine(&server).await;
@@ -122,9 +132,8 @@ async fn client_kill_pubsub_fails_the_waiting_request_and_resubscribes() {
     assert_eq!(response.data(), &json!(0));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_restart_is_survived() {
-    let server = RedisServer::start();
+async fn redis_restart_is_survived(backend: Backend) {
+    let server = Server::start(backend);
     let responder = engine(&server).await;
     serve_echo(&responder, "echo").await;
     let caller = engine(&server).await;
@@ -157,15 +166,15 @@ async fn redis_restart_is_survived() {
     assert_eq!(response.data(), &json!("back"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unanswered_heartbeat_counts_as_a_lost_link() {
-    let server = RedisServer::start();
-    let engine = engine(&server).await;
+async fn an_unanswered_heartbeat_counts_as_a_lost_link(backend: Backend) {
+    let server = Server::start(backend);
+    let proxy = Proxy::start(server.port());
+    let engine = engine_at(&proxy.url()).await;
     serve_echo(&engine, "paused").await;
     let mut events = engine.events();
-    // The server stops answering everyone for 1.5 s; the socket stays open, as with a
-    // half-open connection.
-    assert_eq!(server.command(&["CLIENT", "PAUSE", "1500", "ALL"]), "OK");
+    // The links stop carrying anything for 1.5 s while their sockets stay open, as with
+    // a half-open connection: only the heartbeat can tell.
+    proxy.stall_open_links(Duration::from_millis(1500));
     let lost = wait_for(&mut events, |event| {
         matches!(event, ConnectionEvent::Disconnected { .. })
     })

@@ -6,7 +6,7 @@ use gilmour::engine::{Engine, HandlerOptions, Reply, Request, RequestOptions};
 use serde_json::json;
 use std::process::Command;
 use std::time::Duration;
-use support::RedisServer;
+use support::Server;
 
 async fn echo_round_trip(url: &str) {
     let engine = Engine::connect(url).await.expect("connect");
@@ -32,7 +32,7 @@ async fn echo_round_trip(url: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn password_acl_user_and_database_index() {
-    let server = RedisServer::start_with(&["--requirepass", "s3cret"]);
+    let server = Server::start_with(&["--requirepass", "s3cret"]);
     let port = server.port();
     echo_round_trip(&format!("redis://:s3cret@127.0.0.1:{port}")).await;
 
@@ -150,7 +150,7 @@ impl Drop for Pki {
 #[test]
 fn tls_with_a_trusted_ca_and_with_insecure() {
     let pki = Pki::new();
-    let server = RedisServer::start_tls(
+    let server = Server::start_tls(
         &pki.path("server.pem"),
         &pki.path("server.key"),
         &pki.path("ca.pem"),

@@ -4,8 +4,10 @@
 //! code, 2 it could not be made (nobody listens, Redis unreachable, bad input).
 
 mod bench;
+mod broker;
 mod compose;
 mod data;
+mod demo;
 mod record;
 mod reply;
 mod request;
@@ -35,17 +37,16 @@ pub struct Cli {
     command: Option<Command>,
 }
 
+/// The Redis URL when none is given.
+pub const DEFAULT_URL: &str = "redis://127.0.0.1:6379";
+
 /// Where Redis is and how channels are named.
 #[derive(Debug, Clone, Args)]
 pub struct Connection {
-    /// Redis URL: redis://[user][:password]@host:port/db, rediss:// for TLS.
-    #[arg(
-        long = "redis",
-        env = "REDIS_URL",
-        default_value = "redis://127.0.0.1:6379",
-        global = true
-    )]
-    pub url: String,
+    /// Redis URL: redis://[user][:password]@host:port/db, rediss:// for TLS
+    /// [default: redis://127.0.0.1:6379; `demo` looks further].
+    #[arg(long = "redis", env = "REDIS_URL", global = true)]
+    pub given_url: Option<String>,
     /// Channel prefix.
     #[arg(long, env = "GILMOUR_PREFIX", default_value = "gilmour", global = true)]
     pub prefix: String,
@@ -90,12 +91,22 @@ enum Command {
     Record(record::RecordArgs),
     /// Measure round trips and signals per second against this Redis.
     Bench(bench::BenchArgs),
+    /// Run the services from the Gilmour talk with generated traffic, on any Redis there
+    /// is (down to the built-in broker).
+    Demo(demo::DemoArgs),
+    /// Run the built-in broker alone: a small Redis stand-in for Gilmour.
+    Broker(broker::BrokerArgs),
 }
 
 impl Connection {
+    /// The Redis URL: the one given, or the default.
+    pub fn url(&self) -> &str {
+        self.given_url.as_deref().unwrap_or(DEFAULT_URL)
+    }
+
     /// An engine builder for this connection.
     pub fn builder(&self) -> EngineBuilder {
-        Engine::builder(&self.url).prefix(&self.prefix)
+        Engine::builder(self.url()).prefix(&self.prefix)
     }
 }
 
@@ -123,6 +134,8 @@ pub async fn run(cli: Cli) -> ExitCode {
         Some(Command::Tail(args)) => tail::run(&cli.connection, args).await,
         Some(Command::Record(args)) => record::run(&cli.connection, args).await,
         Some(Command::Bench(args)) => bench::run(&cli.connection, args).await,
+        Some(Command::Demo(args)) => demo::run(&cli.connection, args).await,
+        Some(Command::Broker(args)) => broker::run(args).await,
         None => {
             use clap::CommandFactory;
             // Printing help can only fail when stdout is gone.
@@ -152,18 +165,26 @@ pub fn init_logging(verbose: u8) {
         .init();
 }
 
-/// Waits for Ctrl-C or SIGTERM.
-pub async fn interrupted() {
+/// Waits for Ctrl-C or SIGTERM. The handlers are installed when this is called, not when
+/// the future is first polled: call it before announcing that the command is running, so
+/// that a signal sent right after the announcement is never met by the default action.
+pub fn interrupted() -> impl Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = terminate.recv() => {}
-            }
-            return;
+        if let (Ok(mut interrupt), Ok(mut terminate)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            return futures_util::future::Either::Left(async move {
+                tokio::select! {
+                    _ = interrupt.recv() => {}
+                    _ = terminate.recv() => {}
+                }
+            });
         }
     }
-    let _ = tokio::signal::ctrl_c().await;
+    futures_util::future::Either::Right(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }

@@ -31,6 +31,7 @@ pub async fn run(connection: &Connection, args: RecordArgs) -> anyhow::Result<Ex
     let channels = Channels::new(&connection.prefix);
     let redis = connection.builder().redis_config();
     let (capture, mut events) = Capture::start(redis, channels, capture::DEFAULT_BUFFER).await?;
+    let stop = interrupted();
     eprintln!(
         "gilmour: recording {} to {} (Ctrl-C to stop)",
         capture.pattern(),
@@ -38,7 +39,6 @@ pub async fn run(connection: &Connection, args: RecordArgs) -> anyhow::Result<Ex
     );
     let mut written = 0u64;
     let mut batch = Vec::with_capacity(1024);
-    let stop = interrupted();
     tokio::pin!(stop);
     loop {
         tokio::select! {

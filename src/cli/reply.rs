@@ -49,12 +49,13 @@ pub async fn run(connection: &Connection, args: ReplyArgs) -> anyhow::Result<Exi
             }
         })
         .await?;
+    let stop = interrupted();
     eprintln!(
         "gilmour: serving {} on {} (Ctrl-C to stop)",
         args.topic,
         engine.redis().display_url()
     );
-    interrupted().await;
+    stop.await;
     engine.shutdown().await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -38,12 +38,13 @@ pub async fn run(connection: &Connection, args: SlotArgs) -> anyhow::Result<Exit
             let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
         })
         .await?;
+    let stop = interrupted();
     eprintln!(
         "gilmour: listening for signals on {} at {} (Ctrl-C to stop)",
         args.topic,
         engine.redis().display_url()
     );
-    interrupted().await;
+    stop.await;
     engine.shutdown().await?;
     Ok(ExitCode::SUCCESS)
 }

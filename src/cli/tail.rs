@@ -248,14 +248,14 @@ async fn live(
 ) -> anyhow::Result<u64> {
     let redis = connection.builder().redis_config();
     let (capture, mut events) = Capture::start(redis, channels, capture::DEFAULT_BUFFER).await?;
+    let stop = interrupted();
     eprintln!(
         "gilmour: tailing {} on {} (Ctrl-C to stop)",
         capture.pattern(),
-        gilmour::transport::redact_url(&connection.url)
+        gilmour::transport::redact_url(connection.url())
     );
     let mut batch = Vec::with_capacity(1024);
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
-    let stop = interrupted();
     tokio::pin!(stop);
     loop {
         tokio::select! {

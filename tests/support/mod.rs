@@ -1,49 +1,92 @@
-//! Test support: a private redis-server on a free loopback port, started for the test run
-//! and gone when the test process exits (never the shared instance on 6379).
-#![allow(dead_code)]
+//! Test support: the server a test talks to, started for the test run and gone when the
+//! test process exits (never the shared instance on 6379). There are two backends: a
+//! private redis-server on a free loopback port, and the crate's built-in broker. Tests
+//! written once as `async fn NAME(backend: Backend)` run on both through
+//! [`on_both_backends!`], so the broker cannot drift from Redis.
+// Each test binary uses its own part of this module.
+#![allow(dead_code, unused_imports, unused_macros)]
 
+mod proxy;
+mod raw;
+
+pub use proxy::Proxy;
+pub use raw::{RawConnection, request};
+
+use gilmour::broker::Broker;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-/// A redis-server owned by this test process.
-pub struct RedisServer {
+/// Which server a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A real redis-server.
+    Redis,
+    /// The built-in broker (`gilmour::broker`).
+    Broker,
+}
+
+/// Runs each listed `async fn NAME(backend: Backend)` of the calling file as two tests,
+/// `redis::NAME` and `broker::NAME`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod redis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::support::Backend::Redis).await
+                }
+            )*
+        }
+        mod broker {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::support::Backend::Broker).await
+                }
+            )*
+        }
+    };
+}
+pub(crate) use on_both_backends;
+
+enum Process {
+    /// The watchdog shell and the pid of the redis-server it started.
+    Redis(Child, u32),
+    Broker(Broker),
+    Stopped,
+}
+
+/// A server owned by this test process.
+pub struct Server {
+    backend: Backend,
     port: u16,
-    child: Mutex<Child>,
-    /// Extra redis-server arguments (TLS, passwords), kept for restarts.
+    process: Mutex<Process>,
+    /// Extra redis-server arguments (passwords, TLS files), kept for restarts.
     extra: Vec<String>,
     tls: bool,
 }
 
-impl RedisServer {
+impl Server {
     /// Starts a new server on a free port. It is stopped when dropped, and also when the
-    /// test process dies (its watchdog reads our pipe and stops the server on EOF).
-    pub fn start() -> RedisServer {
-        RedisServer::start_with(&[])
+    /// test process dies (a redis-server's watchdog reads our pipe and stops the server on
+    /// EOF; the broker is a thread of this process).
+    pub fn start(backend: Backend) -> Server {
+        Server::launch_with(backend, Vec::new(), false)
     }
 
-    /// Starts a server with extra redis-server arguments.
-    pub fn start_with(extra: &[&str]) -> RedisServer {
-        let port = free_port();
-        let extra: Vec<String> = extra.iter().map(|arg| (*arg).to_owned()).collect();
-        let child = spawn(port, &extra, false);
-        let server = RedisServer {
-            port,
-            child: Mutex::new(child),
-            extra,
-            tls: false,
-        };
-        server.wait_ready();
-        server
+    /// Starts a redis-server with extra arguments (a password, say).
+    pub fn start_with(extra: &[&str]) -> Server {
+        let extra = extra.iter().map(|arg| (*arg).to_owned()).collect();
+        Server::launch_with(Backend::Redis, extra, false)
     }
 
-    /// Starts a server that speaks only TLS, with the given PEM files. Its `url()` is
-    /// `rediss://`; `command()` is not available on it.
-    pub fn start_tls(cert: &str, key: &str, ca: &str) -> RedisServer {
-        let port = free_port();
-        let extra: Vec<String> = [
+    /// Starts a redis-server that speaks only TLS, with the given PEM files. Its `url()`
+    /// is `rediss://`; `command()` is not available on it.
+    pub fn start_tls(cert: &str, key: &str, ca: &str) -> Server {
+        let extra = [
             "--tls-cert-file",
             cert,
             "--tls-key-file",
@@ -56,22 +99,54 @@ impl RedisServer {
         .iter()
         .map(|arg| (*arg).to_owned())
         .collect();
-        let child = spawn(port, &extra, true);
-        let server = RedisServer {
-            port,
-            child: Mutex::new(child),
-            extra,
-            tls: true,
-        };
-        server.wait_ready();
-        server
+        Server::launch_with(Backend::Redis, extra, true)
     }
 
-    /// One server shared by all the tests of this test binary; each test uses its own
-    /// topic names.
-    pub fn shared() -> &'static RedisServer {
-        static SHARED: OnceLock<RedisServer> = OnceLock::new();
-        SHARED.get_or_init(RedisServer::start)
+    /// Starts the server on a free port. A free port can be taken by another test between
+    /// finding it and binding it, so a redis-server that fails to start (or a port that
+    /// turns out to answer for another server) is retried on a new port; the broker binds
+    /// port 0 itself and cannot race.
+    fn launch_with(backend: Backend, extra: Vec<String>, tls: bool) -> Server {
+        for _ in 0..5 {
+            let (port, process) = match backend {
+                Backend::Broker => {
+                    let broker = Broker::start(("127.0.0.1", 0)).expect("start the broker");
+                    (broker.port(), Process::Broker(broker))
+                }
+                Backend::Redis => {
+                    let port = free_port();
+                    (port, launch(backend, port, &extra, tls))
+                }
+            };
+            let server = Server {
+                backend,
+                port,
+                process: Mutex::new(process),
+                extra: extra.clone(),
+                tls,
+            };
+            if server.wait_ready() {
+                return server;
+            }
+        }
+        panic!("{backend:?} server did not start on any of 5 free ports");
+    }
+
+    /// One server per backend shared by all the tests of this test binary; each test uses
+    /// its own topic names.
+    pub fn shared(backend: Backend) -> &'static Server {
+        static REDIS: OnceLock<Server> = OnceLock::new();
+        static BROKER: OnceLock<Server> = OnceLock::new();
+        let cell = match backend {
+            Backend::Redis => &REDIS,
+            Backend::Broker => &BROKER,
+        };
+        cell.get_or_init(|| Server::start(backend))
+    }
+
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// The server's URL.
@@ -87,21 +162,25 @@ impl RedisServer {
 
     /// Stops the server and starts a new one on the same port (a Redis restart).
     pub fn restart(&self) {
-        let mut child = self.child.lock().expect("server lock");
-        stop(&mut child);
-        *child = spawn(self.port, &self.extra, self.tls);
-        drop(child);
-        self.wait_ready();
+        let mut process = self.process.lock().expect("server lock");
+        halt(&mut process);
+        *process = launch(self.backend, self.port, &self.extra, self.tls);
+        drop(process);
+        assert!(
+            self.wait_ready(),
+            "the server did not come back on port {}",
+            self.port
+        );
     }
 
     /// Stops the server (it can be started again with `restart`).
     pub fn stop(&self) {
-        stop(&mut self.child.lock().expect("server lock"));
+        halt(&mut self.process.lock().expect("server lock"));
     }
 
     /// Runs one command over a raw RESP connection and returns the reply line(s) as text.
     pub fn command(&self, args: &[&str]) -> String {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to redis");
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to server");
         stream
             .set_read_timeout(Some(Duration::from_secs(5)))
             .expect("timeout");
@@ -110,39 +189,101 @@ impl RedisServer {
         read_reply(&mut reader)
     }
 
-    fn wait_ready(&self) {
+    /// Waits until the server answers on its port and is ours; false when it died or the
+    /// port answers for someone else.
+    fn wait_ready(&self) -> bool {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
-            if self.tls {
-                // Listening is all a plain socket can tell about a TLS server.
-                if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                    return;
-                }
-            } else if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) {
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
-                if stream.write_all(b"PING\r\n").is_ok() {
-                    let mut line = String::new();
-                    if BufReader::new(stream).read_line(&mut line).is_ok()
-                        && (line.starts_with("+PONG") || line.starts_with("-NOAUTH"))
-                    {
-                        return;
+            match &mut *self.process.lock().expect("server lock") {
+                Process::Broker(_) => return true,
+                Process::Stopped => return false,
+                Process::Redis(child, _) => {
+                    if !matches!(child.try_wait(), Ok(None)) {
+                        return false;
                     }
                 }
             }
+            if self.tls {
+                // Listening is all a plain socket can tell about a TLS server; a live
+                // process that bound the port is the rest.
+                if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                    return self.still_running();
+                }
+            } else if let Some(answer) = self.ask(b"INFO server\r\n") {
+                if answer.starts_with("-NOAUTH") {
+                    return self.still_running();
+                }
+                let pid = answer
+                    .lines()
+                    .find_map(|line| line.strip_prefix("process_id:"))
+                    .and_then(|pid| pid.trim().parse::<u32>().ok());
+                return pid == self.redis_pid();
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!(
-            "redis-server on port {} did not answer PING within 10 s",
-            self.port
-        );
+        false
+    }
+
+    fn still_running(&self) -> bool {
+        // Give a server that failed to bind the moment it needs to exit.
+        std::thread::sleep(Duration::from_millis(100));
+        match &mut *self.process.lock().expect("server lock") {
+            Process::Redis(child, _) => matches!(child.try_wait(), Ok(None)),
+            Process::Broker(_) => true,
+            Process::Stopped => false,
+        }
+    }
+
+    fn redis_pid(&self) -> Option<u32> {
+        match &*self.process.lock().expect("server lock") {
+            Process::Redis(_, pid) => Some(*pid),
+            _ => None,
+        }
+    }
+
+    /// Sends an inline command and reads one reply (a bulk reply whole).
+    fn ask(&self, command: &[u8]) -> Option<String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(1))).ok()?;
+        stream.write_all(command).ok()?;
+        let mut reader = BufReader::new(stream);
+        let mut line = String::new();
+        reader.read_line(&mut line).ok()?;
+        if let Some(length) = line.strip_prefix('$') {
+            let length: usize = length.trim().parse().ok()?;
+            let mut body = vec![0; length];
+            std::io::Read::read_exact(&mut reader, &mut body).ok()?;
+            return Some(String::from_utf8_lossy(&body).into_owned());
+        }
+        Some(line)
     }
 }
 
-impl Drop for RedisServer {
+impl Drop for Server {
     fn drop(&mut self) {
-        if let Ok(mut child) = self.child.lock() {
-            stop(&mut child);
+        if let Ok(mut process) = self.process.lock() {
+            halt(&mut process);
         }
+    }
+}
+
+fn launch(backend: Backend, port: u16, extra: &[String], tls: bool) -> Process {
+    match backend {
+        Backend::Redis => {
+            let (child, pid) = spawn(port, extra, tls);
+            Process::Redis(child, pid)
+        }
+        Backend::Broker => {
+            Process::Broker(Broker::start(("127.0.0.1", port)).expect("start the broker"))
+        }
+    }
+}
+
+fn halt(process: &mut Process) {
+    match std::mem::replace(process, Process::Stopped) {
+        Process::Redis(mut child, _) => stop(&mut child),
+        Process::Broker(broker) => broker.stop(),
+        Process::Stopped => {}
     }
 }
 
@@ -151,7 +292,8 @@ fn free_port() -> u16 {
     listener.local_addr().expect("local address").port()
 }
 
-fn spawn(port: u16, extra: &[String], tls: bool) -> Child {
+/// Starts redis-server under a watchdog shell; returns the shell and the server's pid.
+fn spawn(port: u16, extra: &[String], tls: bool) -> (Child, u32) {
     if Command::new("redis-server")
         .arg("--version")
         .output()
@@ -171,19 +313,25 @@ fn spawn(port: u16, extra: &[String], tls: bool) -> Child {
     };
     let script = format!(
         "redis-server {ports} --bind 127.0.0.1 --save '' --appendonly no \
-         --daemonize no --loglevel warning \"$@\" & server=$!; \
-         cat >/dev/null; kill $server 2>/dev/null; wait $server"
+         --daemonize no --loglevel warning \"$@\" >/dev/null & server=$!; \
+         echo $server; cat >/dev/null; kill $server 2>/dev/null; wait $server"
     );
-    Command::new("sh")
+    let mut child = Command::new("sh")
         .arg("-c")
         .arg(script)
         .arg("redis-server")
         .args(extra)
         .stdin(Stdio::piped())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .expect("start redis-server")
+        .expect("start redis-server");
+    let mut pid = String::new();
+    if let Some(stdout) = child.stdout.take() {
+        let _ = BufReader::new(stdout).read_line(&mut pid);
+    }
+    let pid = pid.trim().parse().unwrap_or(0);
+    (child, pid)
 }
 
 fn stop(child: &mut Child) {
@@ -235,7 +383,7 @@ pub struct RawSubscriber {
 
 impl RawSubscriber {
     /// Pattern-subscribes to `pattern` and waits for the confirmation.
-    pub fn psubscribe(server: &RedisServer, pattern: &str) -> RawSubscriber {
+    pub fn psubscribe(server: &Server, pattern: &str) -> RawSubscriber {
         let mut stream = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
@@ -253,7 +401,7 @@ impl RawSubscriber {
 
     /// Subscribes to one channel (counted by `PUBSUB NUMSUB`, unlike a pattern) and waits
     /// for the confirmation.
-    pub fn subscribe(server: &RedisServer, channel: &str) -> RawSubscriber {
+    pub fn subscribe(server: &Server, channel: &str) -> RawSubscriber {
         let mut stream = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))

@@ -1,0 +1,125 @@
+//! One client connection: a reader that runs requests and a writer that drains the
+//! connection's outbox.
+//!
+//! ```text
+//!   socket ──read──▶ parse ──▶ execute (state locked) ──replies──▶ outbox ──▶ writer ──▶ socket
+//!                                   │ PUBLISH                        ▲
+//!                                   └──── other clients' outboxes ───┘
+//! ```
+//!
+//! The requests of one read run under one lock and their replies enter the outbox before
+//! the lock is released, so a subscription's confirmation always precedes the messages
+//! it brings. Like Redis, the broker never stops reading a client: replies wait in its
+//! outbox however many there are (only subscribers have an output limit), so a client
+//! that writes a whole pipeline before reading a reply cannot deadlock with us.
+
+use super::Shared;
+use super::clients::{ClientId, Drain, Outbox};
+use super::commands::{self, Flow, Session};
+use super::resp::{self, Parsed, Write};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio_util::sync::CancellationToken;
+
+/// How much the writer gathers into one write.
+const WRITE_BATCH: usize = 64 * 1024;
+/// How much is read at a time.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Serves one connection until the client leaves, breaks the protocol, quits or is
+/// killed.
+pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, addr: SocketAddr, id: ClientId) {
+    let _ = stream.set_nodelay(true);
+    let (mut reader, writer) = stream.into_split();
+    let kill = CancellationToken::new();
+    let (outbox, drain) = Outbox::new(kill.clone());
+    shared.lock().clients.add(id, outbox.clone(), addr);
+    let writing = tokio::spawn(write(writer, drain, kill.clone()));
+    let mut session = Session { id, db: 0 };
+    let mut input = Vec::with_capacity(READ_CHUNK);
+    loop {
+        input.reserve(READ_CHUNK);
+        let read = tokio::select! {
+            () = kill.cancelled() => break,
+            read = reader.read_buf(&mut input) => read,
+        };
+        match read {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        if run_requests(&shared, &mut session, &mut input, &outbox) == Flow::Close {
+            break;
+        }
+    }
+    shared.lock().clients.remove(id);
+    // With the registry's copy gone, dropping ours ends the writer once it has written
+    // what is queued (a QUIT's OK, a protocol error). A killed client closes at once.
+    drop(outbox);
+    if kill.is_cancelled() {
+        writing.abort();
+    }
+    let _ = writing.await;
+}
+
+/// Runs every whole request in `input`, removing them from it.
+fn run_requests(
+    shared: &Shared,
+    session: &mut Session,
+    input: &mut Vec<u8>,
+    outbox: &Outbox,
+) -> Flow {
+    let mut out = Vec::new();
+    let mut used = 0;
+    let mut flow = Flow::Continue;
+    let mut state = shared.lock();
+    let now = Instant::now();
+    while flow == Flow::Continue {
+        match resp::parse(&input[used..]) {
+            Parsed::Incomplete => break,
+            Parsed::Request(args, length) => {
+                used += length;
+                flow = commands::execute(&mut state, session, &args, &mut out, now);
+            }
+            Parsed::Error(message) => {
+                tracing::debug!(%message, "closing a connection that broke the protocol");
+                out.error(&message);
+                flow = Flow::Close;
+            }
+        }
+    }
+    outbox.push(out);
+    drop(state);
+    input.drain(..used);
+    flow
+}
+
+/// Writes what the outbox holds, in order, gathering small frames into one write.
+async fn write(mut writer: OwnedWriteHalf, mut drain: Drain, kill: CancellationToken) {
+    loop {
+        let first = tokio::select! {
+            () = kill.cancelled() => return,
+            frame = drain.frames.recv() => frame,
+        };
+        let Some(mut batch) = first else { break };
+        while batch.len() < WRITE_BATCH {
+            match drain.frames.try_recv() {
+                Ok(frame) => batch.extend_from_slice(&frame),
+                Err(_) => break,
+            }
+        }
+        let written = tokio::select! {
+            () = kill.cancelled() => return,
+            written = writer.write_all(&batch) => written,
+        };
+        drain.written(batch.len());
+        if written.is_err() {
+            kill.cancel();
+            return;
+        }
+    }
+    let _ = writer.shutdown().await;
+}

@@ -1,0 +1,380 @@
+//! RESP2 on the wire: reading requests (arrays of bulk strings, and the inline form a
+//! person types into a raw socket) and writing replies.
+//!
+//! Errors are Redis's own words, because clients and people match on them. The parser
+//! never trusts a length it reads: nothing is allocated ahead of the bytes arriving.
+
+/// A request: the command name and its arguments, as bytes.
+pub(crate) type Args = Vec<Vec<u8>>;
+
+/// Longest inline request or length header, as in Redis.
+const MAX_INLINE: usize = 64 * 1024;
+/// Longest bulk string, as Redis's default `proto-max-bulk-len`.
+const MAX_BULK: usize = 512 * 1024 * 1024;
+/// Most arguments in one request.
+const MAX_ARGS: usize = 1024 * 1024;
+
+/// What the start of the input buffer holds.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Parsed {
+    /// A whole request and how many bytes it took (an empty request, such as a blank
+    /// line or `*0`, has no arguments).
+    Request(Args, usize),
+    /// Not a whole request yet: read more.
+    Incomplete,
+    /// The input breaks the protocol: reply this error and close the connection.
+    Error(String),
+}
+
+/// Reads one request from the start of `input`.
+pub(crate) fn parse(input: &[u8]) -> Parsed {
+    match input.first() {
+        None => Parsed::Incomplete,
+        Some(b'*') => parse_multibulk(input),
+        Some(_) => parse_inline(input),
+    }
+}
+
+fn protocol_error(what: impl std::fmt::Display) -> Parsed {
+    Parsed::Error(format!("ERR Protocol error: {what}"))
+}
+
+/// The line starting at `from`, without its `\r\n`, and where the next one starts.
+fn line(input: &[u8], from: usize) -> Option<(&[u8], usize)> {
+    let end = input[from..].windows(2).position(|pair| pair == b"\r\n")?;
+    Some((&input[from..from + end], from + end + 2))
+}
+
+fn number(text: &[u8]) -> Option<i64> {
+    std::str::from_utf8(text).ok()?.parse().ok()
+}
+
+fn parse_multibulk(input: &[u8]) -> Parsed {
+    let Some((header, mut at)) = line(input, 0) else {
+        return if input.len() > MAX_INLINE {
+            protocol_error("too big mbulk count string")
+        } else {
+            Parsed::Incomplete
+        };
+    };
+    let count = match number(&header[1..]) {
+        Some(count) if count <= MAX_ARGS as i64 => count,
+        _ => return protocol_error("invalid multibulk length"),
+    };
+    let mut args = Vec::new();
+    for _ in 0..count.max(0) {
+        let Some(&first) = input.get(at) else {
+            return Parsed::Incomplete;
+        };
+        if first != b'$' {
+            return protocol_error(format_args!("expected '$', got '{}'", first as char));
+        }
+        let Some((header, body)) = line(input, at) else {
+            return if input.len() - at > MAX_INLINE {
+                protocol_error("too big bulk count string")
+            } else {
+                Parsed::Incomplete
+            };
+        };
+        let length = match number(&header[1..]) {
+            Some(length) if (0..=MAX_BULK as i64).contains(&length) => length as usize,
+            _ => return protocol_error("invalid bulk length"),
+        };
+        // Redis skips the two bytes after the body without looking at them.
+        if input.len() < body + length + 2 {
+            return Parsed::Incomplete;
+        }
+        args.push(input[body..body + length].to_vec());
+        at = body + length + 2;
+    }
+    Parsed::Request(args, at)
+}
+
+fn parse_inline(input: &[u8]) -> Parsed {
+    let Some(newline) = input.iter().position(|&byte| byte == b'\n') else {
+        return if input.len() > MAX_INLINE {
+            protocol_error("too big inline request")
+        } else {
+            Parsed::Incomplete
+        };
+    };
+    let mut text = &input[..newline];
+    if let Some(stripped) = text.strip_suffix(b"\r") {
+        text = stripped;
+    }
+    match split_args(text) {
+        Some(args) => Parsed::Request(args, newline + 1),
+        None => protocol_error("unbalanced quotes in request"),
+    }
+}
+
+/// Splits an inline request into arguments the way Redis's `sdssplitargs` does: quotes,
+/// `\n`-style and `\xHH` escapes inside double quotes, `\'` inside single quotes. A NUL
+/// byte ends the line, as it ends a C string. `None` when the quotes do not balance.
+fn split_args(line: &[u8]) -> Option<Args> {
+    let at = |index: usize| line.get(index).copied().unwrap_or(0);
+    let is_space = |byte: u8| matches!(byte, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+    let mut args = Vec::new();
+    let mut p = 0;
+    loop {
+        while is_space(at(p)) {
+            p += 1;
+        }
+        if at(p) == 0 {
+            return Some(args);
+        }
+        let mut current = Vec::new();
+        let (mut double, mut single) = (false, false);
+        loop {
+            let byte = at(p);
+            if double {
+                let escaped_hex = (byte == b'\\' && at(p + 1) == b'x')
+                    .then(|| hex(at(p + 2)).zip(hex(at(p + 3))))
+                    .flatten();
+                if let Some((high, low)) = escaped_hex {
+                    current.push(high * 16 + low);
+                    p += 3;
+                } else if byte == b'\\' && at(p + 1) != 0 {
+                    p += 1;
+                    current.push(match at(p) {
+                        b'n' => b'\n',
+                        b'r' => b'\r',
+                        b't' => b'\t',
+                        b'b' => 0x08,
+                        b'a' => 0x07,
+                        other => other,
+                    });
+                } else if byte == b'"' {
+                    // A closing quote must be followed by a space or the end.
+                    if at(p + 1) != 0 && !is_space(at(p + 1)) {
+                        return None;
+                    }
+                    p += 1;
+                    break;
+                } else if byte == 0 {
+                    return None;
+                } else {
+                    current.push(byte);
+                }
+            } else if single {
+                if byte == b'\\' && at(p + 1) == b'\'' {
+                    p += 1;
+                    current.push(b'\'');
+                } else if byte == b'\'' {
+                    if at(p + 1) != 0 && !is_space(at(p + 1)) {
+                        return None;
+                    }
+                    p += 1;
+                    break;
+                } else if byte == 0 {
+                    return None;
+                } else {
+                    current.push(byte);
+                }
+            } else {
+                match byte {
+                    b' ' | b'\n' | b'\r' | b'\t' | 0 => break,
+                    b'"' => double = true,
+                    b'\'' => single = true,
+                    other => current.push(other),
+                }
+            }
+            p += 1;
+        }
+        args.push(current);
+    }
+}
+
+fn hex(byte: u8) -> Option<u8> {
+    (byte as char).to_digit(16).map(|digit| digit as u8)
+}
+
+/// Writing RESP2 replies into an output buffer.
+pub(crate) trait Write {
+    /// `+text`.
+    fn simple(&mut self, text: &str);
+    /// `-text` (the text starts with the error code, such as `ERR`).
+    fn error(&mut self, text: &str);
+    /// `:n`.
+    fn integer(&mut self, n: i64);
+    /// `$len` and the bytes.
+    fn bulk(&mut self, bytes: &[u8]);
+    /// `$-1`.
+    fn nil(&mut self);
+    /// `*len`; the elements follow.
+    fn array(&mut self, len: usize);
+}
+
+impl Write for Vec<u8> {
+    fn simple(&mut self, text: &str) {
+        self.push(b'+');
+        self.extend_from_slice(text.as_bytes());
+        self.extend_from_slice(b"\r\n");
+    }
+
+    fn error(&mut self, text: &str) {
+        self.push(b'-');
+        // An error is one line: a newline from user input would split it.
+        self.extend(text.bytes().map(|byte| {
+            if byte == b'\r' || byte == b'\n' {
+                b' '
+            } else {
+                byte
+            }
+        }));
+        self.extend_from_slice(b"\r\n");
+    }
+
+    fn integer(&mut self, n: i64) {
+        self.extend_from_slice(format!(":{n}\r\n").as_bytes());
+    }
+
+    fn bulk(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(format!("${}\r\n", bytes.len()).as_bytes());
+        self.extend_from_slice(bytes);
+        self.extend_from_slice(b"\r\n");
+    }
+
+    fn nil(&mut self) {
+        self.extend_from_slice(b"$-1\r\n");
+    }
+
+    fn array(&mut self, len: usize) {
+        self.extend_from_slice(format!("*{len}\r\n").as_bytes());
+    }
+}
+
+/// How many bytes the reply at the start of `bytes` takes; `None` when it is not one
+/// whole, well-formed RESP2 reply.
+#[cfg(test)]
+pub(crate) fn reply_length(bytes: &[u8]) -> Option<usize> {
+    let (header, body) = line(bytes, 0)?;
+    let (&kind, rest) = header.split_first()?;
+    match kind {
+        b'+' | b'-' => Some(body),
+        b':' => number(rest).map(|_| body),
+        b'$' => match number(rest)? {
+            -1 => Some(body),
+            length if length >= 0 => {
+                let end = body + length as usize;
+                (bytes.get(end..end + 2)? == b"\r\n").then_some(end + 2)
+            }
+            _ => None,
+        },
+        b'*' => {
+            let mut at = body;
+            for _ in 0..number(rest)?.max(0) {
+                at += reply_length(bytes.get(at..)?)?;
+            }
+            Some(at)
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Args {
+        list.iter().map(|arg| arg.as_bytes().to_vec()).collect()
+    }
+
+    #[test]
+    fn multibulk_whole_and_in_pieces() {
+        let input = b"*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n*1\r\n";
+        assert_eq!(parse(input), Parsed::Request(args(&["GET", "key"]), 22));
+        for cut in 0..22 {
+            assert_eq!(parse(&input[..cut]), Parsed::Incomplete, "cut at {cut}");
+        }
+        assert_eq!(parse(b"*0\r\n"), Parsed::Request(vec![], 4));
+        assert_eq!(parse(b"*-1\r\n"), Parsed::Request(vec![], 5));
+        assert_eq!(
+            parse(b"*1\r\n$0\r\n\r\n"),
+            Parsed::Request(vec![vec![]], 10)
+        );
+        // Binary-safe bodies, and the two bytes after a body are not checked (as Redis).
+        assert_eq!(
+            parse(b"*1\r\n$4\r\na\r\nbxx"),
+            Parsed::Request(vec![b"a\r\nb".to_vec()], 14)
+        );
+    }
+
+    #[test]
+    fn multibulk_errors_use_redis_words() {
+        let error = |text: &str| Parsed::Error(format!("ERR Protocol error: {text}"));
+        assert_eq!(parse(b"*abc\r\n"), error("invalid multibulk length"));
+        assert_eq!(parse(b"*1\r\nfoo\r\n"), error("expected '$', got 'f'"));
+        assert_eq!(parse(b"*1\r\n$x\r\n"), error("invalid bulk length"));
+        assert_eq!(parse(b"*1\r\n$-5\r\n"), error("invalid bulk length"));
+        assert_eq!(parse(b"*1\r\n$600000000\r\n"), error("invalid bulk length"));
+        assert_eq!(
+            parse(b"*99999999999\r\n"),
+            error("invalid multibulk length")
+        );
+        let long = [b"*".as_slice(), &[b'1'; MAX_INLINE + 1]].concat();
+        assert_eq!(parse(&long), error("too big mbulk count string"));
+    }
+
+    #[test]
+    fn inline_requests_split_like_redis() {
+        assert_eq!(parse(b"PING\r\n"), Parsed::Request(args(&["PING"]), 6));
+        assert_eq!(parse(b"PING\n"), Parsed::Request(args(&["PING"]), 5));
+        assert_eq!(parse(b"\r\n"), Parsed::Request(vec![], 2));
+        assert_eq!(parse(b"PING"), Parsed::Incomplete);
+        assert_eq!(
+            parse(b"set \"a b\" \"c\\x41\\n\" 'it\\'s'  x\r\n"),
+            Parsed::Request(args(&["set", "a b", "cA\n", "it's", "x"]), 32)
+        );
+        assert_eq!(
+            parse(b"a\"b c\"d\r\n"),
+            Parsed::Error("ERR Protocol error: unbalanced quotes in request".into())
+        );
+        assert_eq!(parse(b"a\"b c\"\r\n"), Parsed::Request(args(&["ab c"]), 8));
+        assert_eq!(
+            parse(b"SET \"a b\r\n"),
+            Parsed::Error("ERR Protocol error: unbalanced quotes in request".into())
+        );
+        assert_eq!(
+            parse(b"a\0b c\r\n"),
+            Parsed::Request(args(&["a"]), 7),
+            "a NUL ends the line"
+        );
+        assert_eq!(
+            parse(&[b'x'; MAX_INLINE + 1]),
+            Parsed::Error("ERR Protocol error: too big inline request".into())
+        );
+    }
+
+    proptest::proptest! {
+        /// Any bytes at all: a request, a wait for more, or a protocol error; never a
+        /// panic, and a request never claims more bytes than there are.
+        #[test]
+        fn any_input_parses_or_fails_cleanly(input in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::sample::select(b"*$\r\n0123456789- \"'\\x".to_vec()),
+                proptest::arbitrary::any::<u8>(),
+            ],
+            0..64,
+        )) {
+            if let Parsed::Request(_, used) = parse(&input) {
+                proptest::prop_assert!(used > 0 && used <= input.len());
+            }
+        }
+    }
+
+    #[test]
+    fn replies_encode_as_resp2() {
+        let mut out = Vec::new();
+        out.array(5);
+        out.simple("OK");
+        out.error("ERR bad\r\nthing");
+        out.integer(-3);
+        out.bulk(b"hi");
+        out.nil();
+        assert_eq!(
+            out,
+            b"*5\r\n+OK\r\n-ERR bad  thing\r\n:-3\r\n$2\r\nhi\r\n$-1\r\n"
+        );
+    }
+}

@@ -1,0 +1,515 @@
+//! The built-in broker against a real redis-server, byte for byte: the same requests, sent
+//! to both on fresh servers, must get the same bytes back. Then what only the broker can
+//! be asked: its own limits, its HELLO, starting and stopping.
+
+mod support;
+
+use gilmour::broker::{Broker, BrokerConfig};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use support::{Backend, RawConnection, Server, request};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Everything a server writes back for `script` sent in one go (pipelined) and then QUIT,
+/// until it closes the connection.
+fn transcript(server: &Server, script: &[&[&str]]) -> String {
+    let mut connection = RawConnection::open(server);
+    let mut bytes = Vec::new();
+    for args in script {
+        let args: Vec<&[u8]> = args.iter().map(|arg| arg.as_bytes()).collect();
+        bytes.extend(request(&args));
+    }
+    bytes.extend(request(&[b"QUIT"]));
+    connection.send_raw(&bytes);
+    readable(&connection.until_closed())
+}
+
+fn readable(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).replace("\r\n", "⏎\n")
+}
+
+/// Runs the script on a fresh redis-server and a fresh broker and compares the bytes.
+fn same_as_redis(script: &[&[&str]]) {
+    let redis = transcript(&Server::start(Backend::Redis), script);
+    let broker = transcript(&Server::start(Backend::Broker), script);
+    assert_eq!(broker, redis, "broker (left) and redis (right) differ");
+}
+
+#[test]
+fn strings_and_expiry_options_match_redis() {
+    same_as_redis(&[
+        &["SET", "a", "1"],
+        &["GET", "a"],
+        &["SET", "a", "2", "NX"],
+        &["SET", "a", "3", "xx"],
+        &["GET", "a"],
+        &["SET", "b", "1", "XX"],
+        &["GET", "b"],
+        &["SET", "b", "1", "NX", "EX", "100"],
+        &["TTL", "b"],
+        &["SET", "c", "v", "PX", "100000"],
+        &["TTL", "c"],
+        &["TTL", "a"],
+        &["TTL", "nokey"],
+        &["SET", "d", "v", "EX", "0"],
+        &["SET", "d", "v", "PX", "-1"],
+        &["SET", "d", "v", "EX", "x"],
+        &["SET", "d", "v", "EX", "01"],
+        &["SET", "d", "v", "EX", "+1"],
+        &["SET", "d", "v", "NX", "XX"],
+        &["SET", "d", "v", "EX", "10", "PX", "10"],
+        &["SET", "d", "v", "FOO"],
+        &["SET", "d", "v", "EX"],
+        &["SET", "d"],
+        &["GET"],
+        &["GET", "d"],
+        &["DEL", "a", "b", "nokey", "a"],
+        &["EXISTS", "a", "c", "c", "nokey"],
+        &["DBSIZE"],
+        &["SET", "", ""],
+        &["GET", ""],
+    ]);
+}
+
+#[test]
+fn lists_match_redis() {
+    same_as_redis(&[
+        &["LPUSH", "l", "a", "b", "c", "b"],
+        &["LRANGE", "l", "0", "-1"],
+        &["LRANGE", "l", "-2", "-1"],
+        &["LRANGE", "l", "-100", "1"],
+        &["LRANGE", "l", "5", "10"],
+        &["LRANGE", "l", "2", "1"],
+        &["LRANGE", "l", "0", "x"],
+        &["LLEN", "l"],
+        &["LINDEX", "l", "0"],
+        &["LINDEX", "l", "-1"],
+        &["LINDEX", "l", "9"],
+        &["LINDEX", "l", "-9"],
+        &["LINDEX", "l", "x"],
+        &["LREM", "l", "0", "b"],
+        &["LPUSH", "l", "a", "x", "a"],
+        &["LREM", "l", "1", "a"],
+        &["LRANGE", "l", "0", "-1"],
+        &["LREM", "l", "-1", "a"],
+        &["LRANGE", "l", "0", "-1"],
+        &["LREM", "l", "1", "zzz"],
+        &["LTRIM", "l", "1", "-1"],
+        &["LRANGE", "l", "0", "-1"],
+        &["LTRIM", "l", "0", "x"],
+        &["LTRIM", "l", "5", "10"],
+        &["EXISTS", "l"],
+        &["LLEN", "l"],
+        &["LRANGE", "nokey", "0", "-1"],
+        &["LTRIM", "nokey", "0", "1"],
+        &["LREM", "nokey", "0", "a"],
+        &["LINDEX", "nokey", "0"],
+        &["SET", "s", "v"],
+        &["LPUSH", "s", "x"],
+        &["LLEN", "s"],
+        &["LRANGE", "s", "0", "1"],
+        &["LPUSH", "q", "r1"],
+        &["LPUSH", "q", "r2"],
+        &["LTRIM", "q", "0", "0"],
+        &["LRANGE", "q", "0", "-1"],
+        &["GET", "q"],
+        &["LPUSH", "q"],
+    ]);
+}
+
+#[test]
+fn hashes_match_redis() {
+    same_as_redis(&[
+        &["HSET", "h", "f", "v"],
+        &["HSET", "h", "f", "w", "g", "x"],
+        &["HSET", "h", "f"],
+        &["HSET", "h", "f", "v", "g"],
+        &["HGET", "h", "f"],
+        &["HGET", "h", "nope"],
+        &["HGET", "nokey", "f"],
+        &["HLEN", "h"],
+        &["HEXISTS", "h", "f"],
+        &["HEXISTS", "h", "z"],
+        &["HDEL", "h", "f", "nope", "f"],
+        &["HKEYS", "h"],
+        &["HGETALL", "h"],
+        &["HDEL", "h", "g"],
+        &["EXISTS", "h"],
+        &["HGETALL", "h"],
+        &["HKEYS", "h"],
+        &["HLEN", "h"],
+        &["HDEL", "h", "g"],
+        &["SET", "s", "v"],
+        &["HSET", "s", "f", "v"],
+        &["HGET", "s", "f"],
+        &["HGETALL", "s"],
+        &["HDEL", "s", "f"],
+        &["HEXISTS", "s", "f"],
+        &["GET", "s"],
+    ]);
+}
+
+#[test]
+fn connection_commands_and_errors_match_redis() {
+    same_as_redis(&[
+        &["PING"],
+        &["ping", "hello there"],
+        &["PING", "a", "b"],
+        &["SELECT", "1"],
+        &["SET", "x", "1"],
+        &["DBSIZE"],
+        &["SELECT", "0"],
+        &["GET", "x"],
+        &["DBSIZE"],
+        &["SELECT", "16"],
+        &["SELECT", "-1"],
+        &["SELECT", "x"],
+        &["AUTH", "secret"],
+        &["AUTH", "default", "anything"],
+        &["AUTH", "bob", "secret"],
+        &["AUTH", "a", "b", "c"],
+        &["CLIENT", "GETNAME"],
+        &["CLIENT", "SETNAME", "has space"],
+        &["CLIENT", "SETNAME", "me"],
+        &["CLIENT", "GETNAME"],
+        &["CLIENT", "SETNAME", ""],
+        &["CLIENT", "GETNAME"],
+        &["CLIENT", "SETNAME"],
+        &["CLIENT", "FOO"],
+        &["CLIENT"],
+        &["CLIENT", "KILL", "TYPE", "bogus"],
+        &["CLIENT", "KILL", "ID", "0"],
+        &["CLIENT", "KILL", "ID", "99999"],
+        &["CLIENT", "KILL", "TYPE", "pubsub"],
+        &["CLIENT", "KILL", "TYPE", "master"],
+        &["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "maybe"],
+        &["CLIENT", "KILL", "1.2.3.4:5"],
+        &["CLIENT", "KILL", "a", "b", "c"],
+        &["FOO", "a", "b"],
+        &["foo"],
+        &["DBSIZE", "x"],
+        &["PUBSUB"],
+        &["PUBSUB", "FOO"],
+        &["PUBSUB", "NUMPAT", "x"],
+        &["PUBSUB", "CHANNELS", "a", "b"],
+        &["PUBSUB", "NUMSUB"],
+        &["PUBSUB", "NUMPAT"],
+        &["PUBSUB", "CHANNELS"],
+        &["PUBLISH", "nobody", "m"],
+        &["HELLO", "x"],
+        &["HELLO", "4"],
+        &["HELLO", "2", "FOO"],
+        &["HELLO", "2", "AUTH", "bob", "x"],
+        &["HELLO", "2", "SETNAME", "a b"],
+    ]);
+}
+
+#[test]
+fn subscribed_mode_matches_redis() {
+    same_as_redis(&[
+        &["UNSUBSCRIBE"],
+        &["PUNSUBSCRIBE"],
+        &["SUBSCRIBE", "a", "b", "a"],
+        &["GET", "x"],
+        &["CLIENT", "GETNAME"],
+        &["PING"],
+        &["PING", "hi"],
+        &["PSUBSCRIBE", "p*"],
+        &["UNSUBSCRIBE", "b"],
+        &["UNSUBSCRIBE", "zz"],
+        &["UNSUBSCRIBE"],
+        &["UNSUBSCRIBE"],
+        &["PUNSUBSCRIBE", "zz"],
+        &["PUNSUBSCRIBE"],
+        &["PUNSUBSCRIBE"],
+        &["GET", "x"],
+        &["PING"],
+    ]);
+}
+
+#[test]
+fn messages_reach_channel_then_pattern_subscribers_and_kill_closes_them() {
+    fn run(server: &Server) -> Vec<String> {
+        let mut both = RawConnection::open(server);
+        both.call(&[b"SUBSCRIBE", b"x"]);
+        both.call(&[b"PSUBSCRIBE", b"x*"]);
+        both.call(&[b"PSUBSCRIBE", b"y*"]);
+        let mut pattern = RawConnection::open(server);
+        pattern.call(&[b"PSUBSCRIBE", b"x*"]);
+        let mut publisher = RawConnection::open(server);
+        let mut seen = Vec::new();
+        let mut ask = |args: &[&[u8]]| readable(&publisher.call(args));
+        seen.push(ask(&[b"PUBLISH", b"x", b"hi"]));
+        seen.push(ask(&[b"PUBLISH", b"y1", b"m"]));
+        seen.push(ask(&[b"PUBLISH", b"z", b"m"]));
+        seen.push(ask(&[b"PUBSUB", b"NUMSUB", b"x", b"y1"]));
+        seen.push(ask(&[b"PUBSUB", b"NUMPAT"]));
+        seen.push(ask(&[b"PUBSUB", b"CHANNELS"]));
+        seen.push(ask(&[b"PUBSUB", b"CHANNELS", b"y*"]));
+        for _ in 0..3 {
+            seen.push(readable(&both.reply()));
+        }
+        seen.push(readable(&pattern.reply()));
+        // Killed clients are gone at once: the next command no longer counts them.
+        seen.push(ask(&[b"CLIENT", b"KILL", b"TYPE", b"pubsub"]));
+        seen.push(ask(&[b"PUBSUB", b"NUMPAT"]));
+        seen.push(readable(&both.until_closed()));
+        seen.push(readable(&pattern.until_closed()));
+        seen
+    }
+    let redis = run(&Server::start(Backend::Redis));
+    let broker = run(&Server::start(Backend::Broker));
+    assert_eq!(broker, redis);
+    assert_eq!(redis[7], "*3⏎\n$7⏎\nmessage⏎\n$1⏎\nx⏎\n$2⏎\nhi⏎\n");
+    assert_eq!(redis[11..], [":2⏎\n", ":0⏎\n", "", ""]);
+}
+
+#[test]
+fn protocol_errors_are_answered_and_close_the_connection_like_redis() {
+    let inputs: &[&[u8]] = &[
+        b"*abc\r\n",
+        b"*1\r\nfoo\r\n",
+        b"*1\r\n$x\r\n",
+        b"*1\r\n$-5\r\n",
+        b"*2\r\n$4\r\nECHO\r\n$600000000\r\n",
+        b"SET \"a b\r\n",
+        b"PING\r\nSET 'a\r\nPING\r\n",
+        b"set \"a b\" \"c\\x41\\n\"\r\nget \"a b\"\r\n\r\n*0\r\n*-1\r\n*1\r\n$4\r\nPINGxxQUIT\r\n",
+        b"ping\nQUIT\n",
+    ];
+    for input in inputs {
+        let mut got = Vec::new();
+        for backend in [Backend::Redis, Backend::Broker] {
+            let server = Server::start(backend);
+            let mut connection = RawConnection::open(&server);
+            connection.send_raw(input);
+            got.push(readable(&connection.until_closed()));
+        }
+        assert_eq!(got[1], got[0], "for {:?}", String::from_utf8_lossy(input));
+    }
+}
+
+#[test]
+fn keys_expire_when_read_and_when_nobody_reads_them() {
+    for backend in [Backend::Redis, Backend::Broker] {
+        let server = Server::start(backend);
+        assert_eq!(server.command(&["SET", "read", "v", "PX", "100"]), "OK");
+        assert_eq!(server.command(&["SET", "unread", "v", "PX", "100"]), "OK");
+        assert_eq!(server.command(&["SET", "stays", "v", "EX", "100"]), "OK");
+        assert_eq!(server.command(&["EXISTS", "read"]), "1");
+        let deadline = Instant::now() + WAIT;
+        while server.command(&["GET", "read"]) != "(nil)" {
+            assert!(
+                Instant::now() < deadline,
+                "{backend:?}: `read` never expired"
+            );
+        }
+        assert_eq!(server.command(&["TTL", "read"]), "-2");
+        // Nothing reads `unread`: the server's own sweep must remove it.
+        while server.command(&["DBSIZE"]) != "1" {
+            assert!(
+                Instant::now() < deadline,
+                "{backend:?}: `unread` never swept"
+            );
+        }
+        assert_eq!(server.command(&["TTL", "stays"]), "100");
+    }
+}
+
+#[test]
+fn a_slow_subscriber_is_cut_off_without_slowing_publishers_or_fast_subscribers() {
+    let broker = Broker::start_with(
+        "127.0.0.1:0",
+        BrokerConfig {
+            output_limit: 2 * 1024 * 1024,
+        },
+    )
+    .expect("broker");
+    let connect = || {
+        let stream = TcpStream::connect(broker.addr()).expect("connect");
+        stream.set_read_timeout(Some(WAIT)).expect("timeout");
+        stream
+    };
+    // The slow one subscribes and then never reads again.
+    let mut slow = connect();
+    slow.write_all(&request(&[b"SUBSCRIBE", b"feed"]))
+        .expect("write");
+    let mut confirmation = [0; 32];
+    let read = slow.read(&mut confirmation).expect("confirmation");
+    assert!(confirmation[..read].starts_with(b"*3\r\n$9\r\nsubscribe"));
+    // The fast one reports every message it reads.
+    let mut fast = BufReader::new(connect());
+    fast.get_mut()
+        .write_all(&request(&[b"SUBSCRIBE", b"feed"]))
+        .expect("write");
+    let (seen, seen_rx) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut line = Vec::new();
+        let mut count = 0;
+        loop {
+            line.clear();
+            if fast.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
+                return count;
+            }
+            if line.starts_with(b"$32768") {
+                let mut body = vec![0; 32768 + 2];
+                fast.read_exact(&mut body).expect("payload");
+                count += 1;
+                if seen.send(count).is_err() {
+                    return count;
+                }
+            }
+        }
+    });
+    let payload = vec![b'p'; 32768];
+    let mut publisher = BufReader::new(connect());
+    let mut receivers = Vec::new();
+    let messages = 1000;
+    for n in 1..=messages {
+        let started = Instant::now();
+        publisher
+            .get_mut()
+            .write_all(&request(&[b"PUBLISH", b"feed", &payload]))
+            .expect("publish");
+        let mut reply = String::new();
+        publisher.read_line(&mut reply).expect("a reply to PUBLISH");
+        assert!(started.elapsed() < WAIT, "PUBLISH waited on a subscriber");
+        receivers.push(reply);
+        // Keep the fast subscriber at most 16 messages behind.
+        if n % 16 == 0 {
+            while seen_rx.recv_timeout(WAIT).expect("fast subscriber reads") < n - 16 {}
+        }
+    }
+    assert_eq!(receivers.first().map(String::as_str), Some(":2\r\n"));
+    assert_eq!(
+        receivers.last().map(String::as_str),
+        Some(":1\r\n"),
+        "slow one cut"
+    );
+    let mut rest = Vec::new();
+    slow.read_to_end(&mut rest)
+        .expect("the slow subscriber's connection is closed, not just quiet");
+    publisher
+        .get_mut()
+        .write_all(&request(&[b"QUIT"]))
+        .expect("quit");
+    drop(broker);
+    assert_eq!(reader.join().expect("reader"), messages, "fast one got all");
+}
+
+#[test]
+fn a_client_may_write_a_whole_pipeline_before_reading_any_reply() {
+    // 32 MB of PINGs whose replies are as big: a server that stopped reading while
+    // replies wait would leave both sides blocked on a full socket.
+    let message = vec![b'm'; 32 * 1024];
+    let count = 1000;
+    let pipeline: Vec<u8> = (0..count)
+        .flat_map(|_| request(&[b"PING", &message]))
+        .collect();
+    for backend in [Backend::Redis, Backend::Broker] {
+        let server = Server::start(backend);
+        let mut stream = TcpStream::connect(("127.0.0.1", server.port())).expect("connect");
+        stream.set_write_timeout(Some(WAIT)).expect("timeout");
+        stream.set_read_timeout(Some(WAIT)).expect("timeout");
+        stream
+            .write_all(&pipeline)
+            .unwrap_or_else(|error| panic!("{backend:?} stopped reading: {error}"));
+        let mut replies = BufReader::new(stream);
+        let mut body = vec![0; message.len() + 2];
+        for _ in 0..count {
+            let mut header = String::new();
+            replies.read_line(&mut header).expect("a reply");
+            assert_eq!(header, format!("${}\r\n", message.len()));
+            replies.read_exact(&mut body).expect("its body");
+        }
+    }
+}
+
+#[test]
+fn hello_speaks_resp2_and_refuses_resp3() {
+    let server = Server::start(Backend::Broker);
+    let mut connection = RawConnection::open(&server);
+    let id = connection.call(&[b"CLIENT", b"ID"]);
+    let id = String::from_utf8_lossy(&id[1..id.len() - 2]).into_owned();
+    let hello = connection.call(&[b"HELLO", b"2", b"AUTH", b"default", b"x", b"SETNAME", b"n1"]);
+    assert_eq!(
+        readable(&hello),
+        readable(
+            format!(
+                "*14\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$5\r\n7.0.0\r\n\
+                 $5\r\nproto\r\n:2\r\n$2\r\nid\r\n:{id}\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n\
+                 $4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n"
+            )
+            .as_bytes()
+        )
+    );
+    assert_eq!(connection.call(&[b"CLIENT", b"GETNAME"]), b"$2\r\nn1\r\n");
+    assert_eq!(
+        connection.call(&[b"HELLO", b"3"]),
+        b"-NOPROTO unsupported protocol version\r\n"
+    );
+    assert_eq!(
+        connection.call(&[b"CLIENT", b"SETINFO", b"LIB-NAME", b"redis-rs"]),
+        b"+OK\r\n"
+    );
+    assert_eq!(connection.call(&[b"HELLO"]).first(), Some(&b'*'));
+}
+
+#[test]
+fn info_counts_commands_for_gilmour_bench() {
+    let server = Server::start(Backend::Broker);
+    server.command(&["PUBLISH", "a", "1"]);
+    server.command(&["PUBLISH", "a", "2"]);
+    server.command(&["GET"]);
+    let info = server.command(&["INFO", "commandstats"]);
+    assert!(
+        info.contains("cmdstat_publish:calls=2,usec=0,usec_per_call=0.00,rejected_calls=0"),
+        "{info}"
+    );
+    assert!(info.contains("cmdstat_get:calls=0,"), "{info}");
+    assert!(!info.contains("# Server"), "{info}");
+    let default = server.command(&["INFO"]);
+    assert!(default.contains("redis_version:7.0.0"), "{default}");
+    assert!(!default.contains("cmdstat_"), "{default}");
+}
+
+#[tokio::test]
+async fn redis_rs_selects_a_database_from_the_url() {
+    let server = Server::start(Backend::Broker);
+    let client = redis::Client::open(format!("{}/3", server.url())).expect("url");
+    let mut connection = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect");
+    let () = redis::cmd("SET")
+        .arg("k")
+        .arg("v")
+        .query_async(&mut connection)
+        .await
+        .expect("set");
+    assert_eq!(server.command(&["DBSIZE"]), "0");
+    let mut raw = RawConnection::open(&server);
+    raw.call(&[b"SELECT", b"3"]);
+    assert_eq!(raw.call(&[b"GET", b"k"]), b"$1\r\nv\r\n");
+}
+
+#[test]
+fn stopping_closes_every_connection_and_frees_the_port() {
+    let broker = Broker::start("127.0.0.1:0").expect("broker");
+    assert_eq!(broker.url(), format!("redis://127.0.0.1:{}", broker.port()));
+    let mut client = TcpStream::connect(broker.addr()).expect("connect");
+    client.set_read_timeout(Some(WAIT)).expect("timeout");
+    client
+        .write_all(&request(&[b"SUBSCRIBE", b"c"]))
+        .expect("write");
+    let mut buffer = [0; 64];
+    assert!(client.read(&mut buffer).expect("confirmation") > 0);
+    let port = broker.port();
+    broker.stop();
+    assert_eq!(client.read(&mut buffer).expect("closed, not timed out"), 0);
+    let again = Broker::start(("127.0.0.1", port)).expect("the port is free again");
+    assert_eq!(again.port(), port);
+}
