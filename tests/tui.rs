@@ -1,0 +1,202 @@
+//! The terminal app end to end: the real binary in a tmux pane against a real
+//! redis-server with traffic; type a filter, open a trace, quit. Every wait polls the pane
+//! until the expected text is there, with a deadline, never a fixed sleep.
+
+mod support;
+
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use support::RedisServer;
+
+const DEADLINE: Duration = Duration::from_secs(20);
+
+/// A tmux server of our own (its own socket), so a developer's tmux is never touched.
+struct Tmux {
+    socket: String,
+    session: &'static str,
+}
+
+impl Tmux {
+    fn start(command: &str) -> Tmux {
+        let tmux = Tmux {
+            socket: format!("gilmour-test-{}", std::process::id()),
+            session: "tui",
+        };
+        let output = tmux.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            tmux.session,
+            "-x",
+            "160",
+            "-y",
+            "45",
+            command,
+        ]);
+        assert!(
+            output.status.success(),
+            "tmux new-session: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        tmux
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .unwrap_or_else(|error| {
+                panic!(
+                    "tmux is not installed ({error}): .ci/run installs it (apt-get install tmux)"
+                )
+            })
+    }
+
+    fn screen(&self) -> String {
+        let output = self.run(&["capture-pane", "-p", "-t", self.session]);
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", self.session];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    fn type_text(&self, text: &str) {
+        self.run(&["send-keys", "-t", self.session, "-l", text]);
+    }
+
+    /// Waits until the pane shows a screen for which `ready` holds; the screen.
+    fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if ready(&screen) {
+                return screen;
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "waited {DEADLINE:?} for {what}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn alive(&self) -> bool {
+        self.run(&["has-session", "-t", self.session])
+            .status
+            .success()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+/// A `gilmour reply` killed when dropped.
+struct Responder(Child);
+
+impl Responder {
+    fn echo(server: &RedisServer, topic: &str) -> Responder {
+        let child = Command::new(env!("CARGO_BIN_EXE_gilmour"))
+            .args(["reply", topic])
+            .env("REDIS_URL", server.url())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start gilmour reply");
+        let channel = format!("gilmour.request.{topic}");
+        let start = Instant::now();
+        while server.command(&["PUBSUB", "NUMSUB", &channel]) != format!("{channel}\n1") {
+            assert!(
+                start.elapsed() < DEADLINE,
+                "{topic} never got its responder"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Responder(child)
+    }
+}
+
+impl Drop for Responder {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn request(server: &RedisServer, topic: &str, data: &str) {
+    let output = Command::new(env!("CARGO_BIN_EXE_gilmour"))
+        .args(["request", topic, data])
+        .env("REDIS_URL", server.url())
+        .output()
+        .expect("run gilmour request");
+    assert!(output.status.success(), "{output:?}");
+}
+
+#[test]
+fn watch_filter_open_a_trace_and_quit() {
+    let server = RedisServer::start();
+    let _echo = Responder::echo(&server, "tui.echo");
+    let _other = Responder::echo(&server, "tui.other");
+    let command = format!(
+        "env REDIS_URL={} {}",
+        server.url(),
+        env!("CARGO_BIN_EXE_gilmour")
+    );
+    let tmux = Tmux::start(&command);
+    tmux.wait_for("the app to be live", |screen| screen.contains("● live"));
+
+    for n in 1..=3 {
+        request(&server, "tui.echo", &format!(r#"{{"n":{n}}}"#));
+    }
+    request(&server, "tui.other", r#""elsewhere""#);
+    let screen = tmux.wait_for("four traces", |screen| screen.contains("4 shown"));
+    assert!(
+        screen.contains("tui.other") && screen.contains(r#"{"n":3}"#),
+        "{screen}"
+    );
+
+    tmux.keys(&["/"]);
+    tmux.type_text("topic:tui.echo and (");
+    tmux.wait_for("the parse error", |screen| {
+        screen.contains("expected a filter after '('")
+    });
+    for _ in 0..6 {
+        tmux.keys(&["BSpace"]);
+    }
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("the filter to apply", |screen| {
+        screen.contains("filter topic:tui.echo") && screen.contains("3 shown")
+    });
+    assert!(!screen.contains("elsewhere"), "{screen}");
+
+    tmux.keys(&["Down", "Enter"]);
+    let screen = tmux.wait_for("the detail", |screen| {
+        screen.contains("Request  on gilmour.request.tui.echo")
+    });
+    assert!(
+        screen.contains(r#""n": 2"#),
+        "the second newest trace: {screen}"
+    );
+    assert!(screen.contains("Reply  on gilmour.response."), "{screen}");
+
+    tmux.keys(&["q"]);
+    let start = Instant::now();
+    while tmux.alive() {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "the app did not quit:\n{}",
+            tmux.screen()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
