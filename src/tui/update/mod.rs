@@ -54,6 +54,12 @@ pub fn update(app: &mut App, action: Action) {
 }
 
 fn tick(app: &mut App, probe: Probe) {
+    let before = (
+        app.rate,
+        app.dropped,
+        app.source.clone(),
+        app.status.is_some(),
+    );
     app.wall = probe.now;
     if app.online {
         app.now = probe.now;
@@ -63,12 +69,12 @@ fn tick(app: &mut App, probe: Probe) {
     }
     app.dropped = probe.dropped;
     let messages = app.inspector.counters().messages;
-    let (before, at) = app.messages_at_tick;
+    let (counted, at) = app.messages_at_tick;
     if let Some(at) = at
         && let Ok(elapsed) = (probe.now - at).to_std()
         && !elapsed.is_zero()
     {
-        app.rate = messages.saturating_sub(before) as f64 / elapsed.as_secs_f64();
+        app.rate = messages.saturating_sub(counted) as f64 / elapsed.as_secs_f64();
     }
     app.messages_at_tick = (messages, Some(probe.now));
     if app.online {
@@ -76,14 +82,22 @@ fn tick(app: &mut App, probe: Probe) {
     }
     screens::tick(app);
     if app.status.as_ref().is_some_and(|status| {
-        (app.now - status.at)
+        (app.wall - status.at)
             .to_std()
             .is_ok_and(|age| age > STATUS_FOR)
     }) {
         app.status = None;
     }
-    // The clock, the rate and the counters are on screen.
-    app.dirty = true;
+    // An idle app is not redrawn: only what a tick changed on screen asks for a frame.
+    let after = (
+        app.rate,
+        app.dropped,
+        app.source.clone(),
+        app.status.is_some(),
+    );
+    if after != before || app.screen == Screen::Topics {
+        app.dirty = true;
+    }
 }
 
 fn key_pressed(app: &mut App, key: KeyEvent) {

@@ -439,3 +439,25 @@ fn help_and_quit() {
     update(&mut app, key(KeyCode::Char('q')));
     assert!(app.quit);
 }
+
+#[test]
+fn an_idle_tick_draws_nothing() {
+    let mut app = busy(100, 20);
+    let tick = |ms| {
+        Action::Tick(Probe {
+            now: at(ms),
+            connected: Some(true),
+            dropped: 0,
+        })
+    };
+    update(&mut app, tick(10_000));
+    app.dirty = false;
+    update(&mut app, tick(11_000));
+    assert!(!app.dirty, "nothing on screen changed");
+    update(
+        &mut app,
+        Action::Events(vec![request(11_100, "x", "s-x", "1")]),
+    );
+    update(&mut app, tick(12_000));
+    assert!(app.dirty);
+}

@@ -42,6 +42,9 @@ pub fn sweep(app: &mut App) {
     let mut touched = Vec::new();
     app.inspector
         .sweep(app.now, |update| touched.extend(touched_by(update)));
+    if touched.is_empty() {
+        return;
+    }
     let detail_changed = touched
         .iter()
         .any(|id| app.detail.as_ref().is_some_and(|d| d.id == *id));
