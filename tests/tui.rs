@@ -200,3 +200,34 @@ fn watch_filter_open_a_trace_and_quit() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn conflicting_key_bindings_are_reported_at_start() {
+    let dir = std::env::temp_dir().join(format!("gilmour-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let keys = dir.join("keys.toml");
+    std::fs::write(&keys, "[traces]\nreplay = \"m\"\n").expect("write keys.toml");
+    let output = Command::new(env!("CARGO_BIN_EXE_gilmour"))
+        .arg("--keys")
+        .arg(&keys)
+        .output()
+        .expect("run gilmour");
+    let _ = std::fs::remove_dir_all(&dir);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("[traces] `m` is bound to both replay and mark"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn without_a_terminal_it_says_so() {
+    let output = Command::new(env!("CARGO_BIN_EXE_gilmour"))
+        .arg("tui")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run gilmour");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("needs a terminal"));
+}

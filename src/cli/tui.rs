@@ -33,10 +33,7 @@ pub struct TuiArgs {
 
 /// Runs the app.
 pub async fn run(connection: &Connection, args: TuiArgs) -> anyhow::Result<ExitCode> {
-    if !std::io::stdout().is_terminal() {
-        eprintln!("gilmour: the terminal app needs a terminal; try `gilmour tail` in a pipe");
-        return Ok(ExitCode::from(EXIT_UNAVAILABLE));
-    }
+    // Bad bindings are reported before anything else, terminal or not.
     let keymap = match load_keys(args.keys.as_deref()) {
         Ok(keymap) => keymap,
         Err(error) => {
@@ -44,6 +41,10 @@ pub async fn run(connection: &Connection, args: TuiArgs) -> anyhow::Result<ExitC
             return Ok(ExitCode::from(EXIT_UNAVAILABLE));
         }
     };
+    if !std::io::stdout().is_terminal() {
+        eprintln!("gilmour: the terminal app needs a terminal; try `gilmour tail` in a pipe");
+        return Ok(ExitCode::from(EXIT_UNAVAILABLE));
+    }
     let unanswered_after = Duration::try_from_secs_f64(args.unanswered_after)
         .context("--unanswered-after must be a positive number of seconds")?;
     let builder = connection.builder();
