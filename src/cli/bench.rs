@@ -4,7 +4,7 @@
 
 use super::Connection;
 use anyhow::Context;
-use clap::Args;
+use clap::{Args, Subcommand};
 use gilmour::engine::{Engine, HandlerOptions, Reply, Request, RequestOptions};
 use gilmour::transport::Commands;
 use hdrhistogram::Histogram;
@@ -17,7 +17,10 @@ use tokio::task::JoinSet;
 
 /// Arguments of `gilmour bench`.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BenchArgs {
+    #[command(subcommand)]
+    what: Option<BenchWhat>,
     /// Seconds each measurement runs.
     #[arg(long, default_value_t = 3.0)]
     seconds: f64,
@@ -30,6 +33,59 @@ pub struct BenchArgs {
     /// Print every figure as one JSON object.
     #[arg(long)]
     json: bool,
+}
+
+/// Other things to measure.
+#[derive(Debug, Subcommand)]
+enum BenchWhat {
+    /// Frame times of the terminal app with a full store while traffic arrives (no
+    /// Redis needed; build with --release for figures that mean something).
+    Render(RenderArgs),
+}
+
+/// Arguments of `gilmour bench render`.
+#[derive(Debug, Args)]
+struct RenderArgs {
+    /// Traces in the store.
+    #[arg(long, default_value_t = 1_000_000)]
+    traces: usize,
+    /// Events per second arriving while frames are drawn.
+    #[arg(long, default_value_t = 10_000)]
+    rate: usize,
+    /// Frames measured per scenario.
+    #[arg(long, default_value_t = 300)]
+    frames: usize,
+    /// Print the figures as one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+fn render(args: &RenderArgs) -> anyhow::Result<ExitCode> {
+    let report = crate::tui::bench::measure(crate::tui::bench::Options {
+        traces: args.traces,
+        rate: args.rate,
+        frames: args.frames,
+        size: (160, 45),
+    });
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{} traces (filled in {:.1} s), {} events/s = {} events per frame at 30 fps, 160x45:",
+        report.traces, report.fill_seconds, report.rate, report.events_per_frame
+    );
+    for figures in &report.scenarios {
+        println!(
+            "  {:<24} update {:>6.2} ms   draw p50 {:>6.2} ms  p99 {:>6.2} ms   slowest frame {:>6.2} ms",
+            figures.scenario,
+            figures.update_mean_ms,
+            figures.draw_p50_ms,
+            figures.draw_p99_ms,
+            figures.frame_max_ms
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Round trips at one concurrency.
@@ -59,6 +115,9 @@ struct Report {
 
 /// Runs `gilmour bench`.
 pub async fn run(connection: &Connection, args: BenchArgs) -> anyhow::Result<ExitCode> {
+    if let Some(BenchWhat::Render(render_args)) = &args.what {
+        return render(render_args);
+    }
     let window =
         Duration::try_from_secs_f64(args.seconds).context("--seconds must be a positive number")?;
     let topic = format!("bench.echo.{}", uuid::Uuid::new_v4().simple());

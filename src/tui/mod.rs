@@ -15,6 +15,7 @@
 
 pub mod action;
 pub mod app;
+pub mod bench;
 pub mod detail;
 pub mod event_loop;
 pub mod forms;

@@ -12,6 +12,7 @@ mod traces;
 
 #[cfg(test)]
 pub use detail::open as open_detail;
+pub use traces::apply_filter;
 
 use super::action::{Action, Done, Failure, Probe};
 use super::app::{App, Modal, Screen, Source};
