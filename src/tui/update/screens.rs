@@ -43,9 +43,13 @@ fn stale(app: &App, refreshed: Option<chrono::DateTime<chrono::Utc>>) -> bool {
 /// Reads the topics' figures from the statistics (cached: the view does not compute).
 pub fn refresh_topics(app: &mut App) {
     let stats = app.inspector.stats();
+    let store = app.inspector.store();
+    // Health pings are named after idents; they show only when health is shown.
+    let is_health = |topic: &str| store.by_topic(topic).next().is_some_and(|t| t.is_health());
     app.topics.rows = stats
         .topics(app.now)
         .into_iter()
+        .filter(|summary| app.traces.show_health || !is_health(&summary.topic))
         .map(|summary| TopicRow {
             recent: stats.recent(&summary.topic, app.now),
             summary,

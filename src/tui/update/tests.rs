@@ -461,3 +461,33 @@ fn an_idle_tick_draws_nothing() {
     update(&mut app, tick(12_000));
     assert!(app.dirty);
 }
+
+#[test]
+fn health_pings_stay_out_of_the_topics_until_shown() {
+    let mut app = busy(100, 20);
+    update(
+        &mut app,
+        Action::Events(vec![
+            super::super::fixture::message(
+                9_700,
+                "gilmour.health.host-1",
+                r#"{"data":null,"code":200,"sender":"s-h"}"#,
+            ),
+            reply(9_701, "s-h", 200, "[]"),
+        ]),
+    );
+    run(&mut app, Command::ShowTopics);
+    let topics = |app: &super::super::app::App| -> Vec<String> {
+        app.topics
+            .rows
+            .iter()
+            .map(|row| row.summary.topic.to_string())
+            .collect()
+    };
+    assert!(!topics(&app).contains(&"host-1".to_owned()));
+    run(&mut app, Command::ShowTraces);
+    update(&mut app, key(KeyCode::Char('H')));
+    assert_eq!(app.shown(), 8, "the health ping is listed");
+    run(&mut app, Command::ShowTopics);
+    assert!(topics(&app).contains(&"host-1".to_owned()));
+}
