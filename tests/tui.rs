@@ -231,3 +231,17 @@ fn without_a_terminal_it_says_so() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("needs a terminal"));
 }
+
+#[test]
+fn bench_render_reports_every_scenario_as_json() {
+    // Global options before the command are fine; no Redis is needed.
+    let output = Command::new(env!("CARGO_BIN_EXE_gilmour"))
+        .args(["--redis", "redis://127.0.0.1:1", "bench", "render"])
+        .args(["--traces", "500", "--frames", "2", "--json"])
+        .output()
+        .expect("run gilmour bench render");
+    assert!(output.status.success(), "{output:?}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(report["traces"], 500);
+    assert_eq!(report["scenarios"].as_array().map(Vec::len), Some(5));
+}

@@ -17,7 +17,6 @@ use tokio::task::JoinSet;
 
 /// Arguments of `gilmour bench`.
 #[derive(Debug, Args)]
-#[command(args_conflicts_with_subcommands = true)]
 pub struct BenchArgs {
     #[command(subcommand)]
     what: Option<BenchWhat>,

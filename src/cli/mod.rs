@@ -26,7 +26,7 @@ pub const EXIT_UNAVAILABLE: u8 = 2;
 /// Gilmour microservices over Redis: call, serve and watch them. With no command, opens
 /// the terminal app.
 #[derive(Debug, Parser)]
-#[command(name = "gilmour", version, about, long_about = None, args_conflicts_with_subcommands = true)]
+#[command(name = "gilmour", version, about, long_about = None)]
 pub struct Cli {
     #[command(flatten)]
     pub connection: Connection,
