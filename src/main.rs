@@ -1,6 +1,8 @@
-//! The `gilmour` binary: parses the command line and hands over to [`cli`].
+//! The `gilmour` binary: parses the command line and hands over to [`cli`], which runs a
+//! subcommand or the terminal app ([`tui`]).
 
 mod cli;
+mod tui;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -593,12 +593,12 @@ fn demo_no_tui_prints_the_url_and_serves_the_talk() {
 }
 
 #[test]
-fn demo_without_no_tui_says_it_runs_headless_for_now() {
+fn demo_off_a_terminal_runs_headless_and_says_so() {
     let server = Server::start(Backend::Broker);
     let demo = Background::start(&server, &["demo", "--rate", "0", "--prefix", "clinote"]);
     assert_eq!(
         demo.stderr_line(),
-        "gilmour: the terminal UI is not available yet; running as --no-tui"
+        "gilmour: not on a terminal, so running as --no-tui"
     );
     assert_eq!(demo.stdout_line(), server.url());
 }

@@ -2,10 +2,12 @@
 //! the Redis given, else one already running, else a private redis-server, else the
 //! built-in broker.
 
+use super::tui::{self, TuiArgs};
 use super::{Connection, interrupted};
 use anyhow::Context;
 use clap::Args;
 use gilmour::demo::{DEFAULT_RATE, Demo, DemoOptions, find_redis};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 /// Arguments of `gilmour demo`.
@@ -34,12 +36,18 @@ pub async fn run(connection: &Connection, args: DemoArgs) -> anyhow::Result<Exit
     let demo = Demo::start(&source.url(), options)
         .await
         .with_context(|| format!("cannot start the demo services on {source}"))?;
-    let stop = interrupted();
-    // The TUI is built elsewhere: until it lands here, `gilmour demo` runs headless and
-    // says so. Switching over means opening the TUI in this branch instead.
-    if !args.no_tui {
-        eprintln!("gilmour: the terminal UI is not available yet; running as --no-tui");
+    let on_a_terminal = std::io::stdout().is_terminal();
+    if !args.no_tui && !on_a_terminal {
+        eprintln!("gilmour: not on a terminal, so running as --no-tui");
     }
+    if !args.no_tui && on_a_terminal {
+        let label = source.to_string();
+        let outcome = tui::run_on(connection, &source.url(), label, TuiArgs::default()).await;
+        demo.shutdown().await;
+        tokio::task::spawn_blocking(move || drop(source)).await?;
+        return outcome;
+    }
+    let stop = interrupted();
     println!("{}", source.url());
     eprintln!(
         "gilmour: demo services and traffic ({} actions/s) on {source} (Ctrl-C to stop); \

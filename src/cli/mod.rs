@@ -14,6 +14,7 @@ mod request;
 mod signal;
 mod slot;
 mod tail;
+mod tui;
 
 use clap::{Args, Parser, Subcommand};
 use gilmour::engine::{Engine, EngineBuilder, ErrorPolicy};
@@ -24,7 +25,8 @@ pub const EXIT_FAILED: u8 = 1;
 /// Exit code for a call that could not be made.
 pub const EXIT_UNAVAILABLE: u8 = 2;
 
-/// Gilmour microservices over Redis: call, serve and watch them.
+/// Gilmour microservices over Redis: call, serve and watch them. With no command, opens
+/// the terminal app.
 #[derive(Debug, Parser)]
 #[command(name = "gilmour", version, about, long_about = None)]
 pub struct Cli {
@@ -33,6 +35,8 @@ pub struct Cli {
     /// Log more (repeat for even more); logs go to stderr.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    #[command(flatten)]
+    tui: tui::TuiArgs,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -96,6 +100,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Run the built-in broker alone: a small Redis stand-in for Gilmour.
     Broker(broker::BrokerArgs),
+    /// The terminal app (what `gilmour` alone opens): live traces, topics, errors, services.
+    Tui(tui::TuiArgs),
 }
 
 impl Connection {
@@ -136,12 +142,8 @@ pub async fn run(cli: Cli) -> ExitCode {
         Some(Command::Bench(args)) => bench::run(&cli.connection, args).await,
         Some(Command::Demo(args)) => demo::run(&cli.connection, args).await,
         Some(Command::Broker(args)) => broker::run(args).await,
-        None => {
-            use clap::CommandFactory;
-            // Printing help can only fail when stdout is gone.
-            let _ = Cli::command().print_help();
-            Ok(ExitCode::SUCCESS)
-        }
+        Some(Command::Tui(args)) => tui::run(&cli.connection, args).await,
+        None => tui::run(&cli.connection, cli.tui).await,
     };
     outcome.unwrap_or_else(|error| {
         eprintln!("gilmour: {error:#}");

@@ -101,15 +101,8 @@ fn line(trace: &Trace) -> String {
         code,
         latency,
         trace.status.as_str(),
-        clean_bytes(short(&trace.sender).as_bytes(), 8),
+        clean_bytes(gilmour::protocol::short_sender(&trace.sender).as_bytes(), 8),
     )
-}
-
-fn short(sender: &str) -> &str {
-    sender
-        .char_indices()
-        .nth(8)
-        .map_or(sender, |(at, _)| &sender[..at])
 }
 
 fn format_latency(latency: Duration) -> String {

@@ -130,6 +130,14 @@ pub struct CaptureEvents {
     control: mpsc::UnboundedReceiver<Event>,
 }
 
+impl From<mpsc::Receiver<Event>> for CaptureEvents {
+    /// Events from anywhere else (a capture file being read), with the same interface.
+    fn from(messages: mpsc::Receiver<Event>) -> Self {
+        let (_, control) = mpsc::unbounded_channel();
+        CaptureEvents { messages, control }
+    }
+}
+
 impl CaptureEvents {
     /// Waits for events and moves up to `limit` of them into `buffer`; 0 when the
     /// capture has ended.

@@ -12,6 +12,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The most topics that get figures of their own (about 14 KB each).
+pub const MAX_TOPICS: usize = 5_000;
+
 /// Seconds of per-second counts kept for rates and sparklines.
 pub const WINDOW_SECONDS: usize = 60;
 
@@ -139,6 +142,7 @@ impl Meter {
 pub struct Stats {
     topics: HashMap<Arc<str>, Meter>,
     all: Meter,
+    untracked: u64,
 }
 
 impl Default for Stats {
@@ -146,37 +150,44 @@ impl Default for Stats {
         Stats {
             topics: HashMap::new(),
             all: Meter::new(),
+            untracked: 0,
         }
     }
 }
 
 impl Stats {
-    /// Counts a completed trace. Gaps are not traffic and are left out; health pings
-    /// count in the overall figures but get no topic of their own (each process has its
-    /// own ident, so they would make a topic per process ever seen).
+    /// Counts a completed trace (gaps are not traffic and are left out). At most
+    /// [`MAX_TOPICS`] topics get figures of their own (health idents, one per process
+    /// ever seen, or per-entity topics could otherwise grow without bound); traces of
+    /// topics past that count in the overall figures and in [`Stats::untracked`].
     pub fn record(&mut self, trace: &Trace) {
         if trace.kind == TraceKind::Gap {
             return;
         }
         let failed = matches!(trace.status, TraceStatus::Error | TraceStatus::Timeout);
         let latency = trace.latency();
-        if trace.kind == TraceKind::Health {
-            self.all.count(trace.started, failed);
-            if let Some(latency) = latency {
-                self.all.latency(latency);
-            }
-            return;
-        }
-        let meter = self
-            .topics
-            .entry(trace.topic.clone())
-            .or_insert_with(Meter::new);
-        for meter in [meter, &mut self.all] {
+        let known = self.topics.contains_key(&trace.topic);
+        if known || self.topics.len() < MAX_TOPICS {
+            let meter = self
+                .topics
+                .entry(trace.topic.clone())
+                .or_insert_with(Meter::new);
             meter.count(trace.started, failed);
             if let Some(latency) = latency {
                 meter.latency(latency);
             }
+        } else {
+            self.untracked += 1;
         }
+        self.all.count(trace.started, failed);
+        if let Some(latency) = latency {
+            self.all.latency(latency);
+        }
+    }
+
+    /// Traces whose topic got no figures of its own because [`MAX_TOPICS`] were tracked.
+    pub fn untracked(&self) -> u64 {
+        self.untracked
     }
 
     /// One topic's figures.
@@ -249,5 +260,19 @@ mod tests {
             .map(|s| s.topic.to_string())
             .collect();
         assert_eq!(names, ["a", "b"]);
+    }
+
+    #[test]
+    fn topics_past_the_cap_count_only_overall() {
+        let mut stats = Stats::default();
+        for n in 0..MAX_TOPICS + 3 {
+            stats.record(&trace(&format!("t{n}"), 100, TraceStatus::Ok));
+        }
+        stats.record(&trace("t0", 100, TraceStatus::Ok));
+        let now = Utc.timestamp_opt(101, 0).single().expect("time");
+        assert_eq!(stats.topics(now).len(), MAX_TOPICS);
+        assert_eq!(stats.untracked(), 3);
+        assert_eq!(stats.overall(now).count, MAX_TOPICS as u64 + 4);
+        assert_eq!(stats.topic("t0", now).map(|summary| summary.count), Some(2));
     }
 }

@@ -15,4 +15,4 @@ pub use code::Code;
 pub use error_record::ErrorRecord;
 pub use ident::Ident;
 pub use message::{Message, Payload};
-pub use sender::Sender;
+pub use sender::{Sender, short_sender};

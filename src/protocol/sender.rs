@@ -22,12 +22,10 @@ impl Sender {
         &self.0
     }
 
-    /// The first eight characters, for lists where the whole id would not fit.
+    /// The last eight characters, for lists where the whole id would not fit (see
+    /// [`short_sender`]).
     pub fn short(&self) -> &str {
-        match self.0.char_indices().nth(8) {
-            Some((at, _)) => &self.0[..at],
-            None => &self.0,
-        }
+        short_sender(&self.0)
     }
 
     /// The lock key that makes a group exclusive for this sender: the sender and the
@@ -37,6 +35,16 @@ impl Sender {
         key.push_str(&self.0);
         key.push_str(group);
         key
+    }
+}
+
+/// The last eight characters of a sender id: where ids differ, whatever their shape
+/// (random UUIDs and hex ids anywhere, ours — `<engine id>-<n>` — at the end).
+pub fn short_sender(sender: &str) -> &str {
+    let count = sender.chars().count();
+    match sender.char_indices().nth(count.saturating_sub(8)) {
+        Some((at, _)) => &sender[at..],
+        None => sender,
     }
 }
 
@@ -74,5 +82,6 @@ mod tests {
         assert_ne!(sender, Sender::random());
         assert_eq!(sender.short().len(), 8);
         assert_eq!(Sender::from("ab").short(), "ab");
+        assert_eq!(short_sender("0123456789abcdef-42"), "bcdef-42");
     }
 }

@@ -19,7 +19,7 @@
 //! | `code:500`, `code:>=400`     | the code compares so (`=`, `!=`, `<`, `<=`, `>`, `>=`); never when there is no code |
 //! | `kind:req\|slot`             | the kind is one of the alternatives (`req`, `slot`, `err`, `health`, `gap`, `other`) |
 //! | `status:ok\|timeout`         | the status is one of `ok`, `error`, `timeout`, `pending`, `unanswered`, `orphan` |
-//! | `sender:abc`                 | the sender starts with the text                          |
+//! | `sender:abc`                 | the sender contains the text (lists show its last 8 characters) |
 //! | `latency:>100ms`             | the latency compares so (units `us`, `ms`, `s`, decimals allowed); never while unknown |
 //! | `data:"text"`, `data:word`   | the request or reply payload contains the text, ignoring ASCII case |
 //!
@@ -290,7 +290,7 @@ pub enum Test {
     Kind(Vec<TraceKind>),
     /// `status:ok|error`: the status is one of these (non-empty).
     Status(Vec<TraceStatus>),
-    /// `sender:abc`: the sender starts with this.
+    /// `sender:abc`: the sender contains this.
     Sender(String),
     /// `latency:>100ms`; a trace without a latency never matches.
     Latency(Comparison, Duration),
@@ -307,7 +307,7 @@ impl Test {
                 .is_some_and(|actual| comparison.holds(actual, *code)),
             Test::Kind(kinds) => kinds.contains(&subject.kind()),
             Test::Status(statuses) => statuses.contains(&subject.status()),
-            Test::Sender(prefix) => subject.sender().starts_with(prefix.as_str()),
+            Test::Sender(part) => subject.sender().contains(part.as_str()),
             Test::Latency(comparison, latency) => subject
                 .latency()
                 .is_some_and(|actual| comparison.holds(actual, *latency)),

@@ -211,7 +211,7 @@ fn kind_and_status() {
 }
 
 #[test]
-fn sender_is_a_prefix() {
+fn sender_matches_any_part() {
     assert_eq!(
         hits("sender:abc"),
         ["echo.hello", "user:created", "gilmour.error"]
@@ -220,7 +220,13 @@ fn sender_is_a_prefix() {
         hits("sender:ab"),
         ["echo.hello", "echo.slow", "user:created", "gilmour.error"]
     );
-    assert_eq!(hits("sender:bc"), Vec::<&str>::new());
+    assert_eq!(
+        hits("sender:bc"),
+        ["echo.hello", "user:created", "gilmour.error"],
+        "the end of a sender is what lists show"
+    );
+    assert_eq!(hits("sender:777"), ["user:created"]);
+    assert_eq!(hits("sender:qq"), Vec::<&str>::new());
 }
 
 #[test]

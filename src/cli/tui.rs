@@ -1,0 +1,178 @@
+//! `gilmour` (no subcommand) and `gilmour tui`: the terminal app, live on Redis or
+//! offline on a capture file.
+
+use super::{Connection, EXIT_UNAVAILABLE};
+use crate::tui::app::{App, Settings, Source};
+use crate::tui::keymap::KeyMap;
+use crate::tui::{self, Sources};
+use anyhow::Context;
+use clap::Args;
+use gilmour::inspect::{Capture, InspectorOptions, capture, file};
+use std::io::{BufRead, BufReader, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Arguments of the terminal app.
+#[derive(Debug, Clone, Args)]
+pub struct TuiArgs {
+    /// Open a capture file (from `gilmour record`, or `w` in the app) instead of Redis.
+    #[arg(long, value_name = "FILE")]
+    read: Option<String>,
+    /// Key bindings [default: ~/.config/gilmour/keys.toml, when it exists].
+    #[arg(long, value_name = "FILE")]
+    keys: Option<PathBuf>,
+    /// The most traces kept (the oldest are evicted, and counted).
+    #[arg(long, default_value_t = gilmour::inspect::DEFAULT_CAPACITY)]
+    capacity: usize,
+    /// Seconds a request may wait for its reply before it is shown as unanswered.
+    #[arg(long, default_value_t = 30.0)]
+    unanswered_after: f64,
+}
+
+impl Default for TuiArgs {
+    fn default() -> Self {
+        TuiArgs {
+            read: None,
+            keys: None,
+            capacity: gilmour::inspect::DEFAULT_CAPACITY,
+            unanswered_after: 30.0,
+        }
+    }
+}
+
+/// Runs the app.
+pub async fn run(connection: &Connection, args: TuiArgs) -> anyhow::Result<ExitCode> {
+    let label = gilmour::transport::redact_url(connection.url());
+    run_on(connection, connection.url(), label, args).await
+}
+
+/// Runs the app on the Redis at `url`, described in the header as `label` (the demo says
+/// which Redis it found or started).
+pub async fn run_on(
+    connection: &Connection,
+    url: &str,
+    label: String,
+    args: TuiArgs,
+) -> anyhow::Result<ExitCode> {
+    // Bad bindings are reported before anything else, terminal or not.
+    let keymap = match load_keys(args.keys.as_deref()) {
+        Ok(keymap) => keymap,
+        Err(error) => {
+            eprintln!("gilmour: {error:#}");
+            return Ok(ExitCode::from(EXIT_UNAVAILABLE));
+        }
+    };
+    if !std::io::stdout().is_terminal() {
+        eprintln!("gilmour: the terminal app needs a terminal; try `gilmour tail` in a pipe");
+        return Ok(ExitCode::from(EXIT_UNAVAILABLE));
+    }
+    let unanswered_after = Duration::try_from_secs_f64(args.unanswered_after)
+        .context("--unanswered-after must be a positive number of seconds")?;
+    let builder = gilmour::engine::Engine::builder(url).prefix(&connection.prefix);
+    let channels = builder.channels();
+    let (source, sources) = match &args.read {
+        Some(path) => {
+            let (events, reader) = read_file(path, channels.clone())?;
+            let source = Source::File {
+                path: path.clone(),
+                done: false,
+            };
+            let sources = Sources {
+                events: events.into(),
+                capture: None,
+                engine: None,
+                file: Some(reader),
+            };
+            (source, sources)
+        }
+        None => {
+            let engine = builder.clone().connect().await?;
+            let (capture, events) = Capture::start(
+                builder.redis_config(),
+                channels.clone(),
+                capture::DEFAULT_BUFFER,
+            )
+            .await?;
+            let source = Source::Live {
+                url: label,
+                connected: true,
+            };
+            let sources = Sources {
+                events,
+                capture: Some(capture),
+                engine: Some(engine),
+                file: None,
+            };
+            (source, sources)
+        }
+    };
+    let app = App::new(Settings {
+        source,
+        inspector: InspectorOptions {
+            capacity: args.capacity,
+            unanswered_after,
+        },
+        channels,
+        keymap,
+        tz: *chrono::Local::now().offset(),
+        external_editor: std::env::var_os("EDITOR").is_some_and(|editor| !editor.is_empty()),
+        now: chrono::Utc::now(),
+        size: (80, 24),
+    });
+    tui::run(app, sources).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The key map: defaults, with the overrides of `--keys FILE` or of the default file.
+fn load_keys(explicit: Option<&std::path::Path>) -> anyhow::Result<KeyMap> {
+    let path = match explicit {
+        Some(path) => path.to_owned(),
+        None => {
+            let config = std::env::var_os("XDG_CONFIG_HOME")
+                .map(PathBuf::from)
+                .or_else(|| {
+                    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".config"))
+                });
+            match config.map(|dir| dir.join("gilmour").join("keys.toml")) {
+                Some(path) if path.exists() => path,
+                _ => return Ok(KeyMap::default()),
+            }
+        }
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read the key bindings in {}", path.display()))?;
+    KeyMap::from_toml(&text).with_context(|| format!("in {}", path.display()))
+}
+
+type FileReader = tokio::task::JoinHandle<Option<String>>;
+
+/// Reads a capture file in a blocking task; its events arrive on the receiver, and the
+/// task's result says whether the file could be read to the end.
+fn read_file(
+    path: &str,
+    channels: gilmour::protocol::Channels,
+) -> anyhow::Result<(mpsc::Receiver<gilmour::inspect::Event>, FileReader)> {
+    let input: Box<dyn BufRead + Send> = if path == "-" {
+        anyhow::bail!("the terminal app reads its keys from stdin: give it a file, not `-`");
+    } else {
+        let file = std::fs::File::open(path).with_context(|| format!("cannot open {path}"))?;
+        Box::new(BufReader::new(file))
+    };
+    let (events, receiver) = mpsc::channel(capture::DEFAULT_BUFFER);
+    let reader = tokio::task::spawn_blocking(move || {
+        for event in file::read_events(input, channels) {
+            match event {
+                Ok(event) => {
+                    if events.blocking_send(event).is_err() {
+                        return None;
+                    }
+                }
+                Err(error) => return Some(error.to_string()),
+            }
+        }
+        None
+    });
+    Ok((receiver, reader))
+}

@@ -1,0 +1,161 @@
+//! What happens to the app ([`Action`]), what it asks the event loop to do ([`Effect`]),
+//! and what that work brings back ([`Done`]).
+
+use super::app::{Fire, Host};
+use chrono::{DateTime, Utc};
+use crossterm::event::{KeyEvent, MouseEvent};
+use gilmour::inspect::{Event, TraceId};
+use std::time::Duration;
+
+/// Everything that changes the app's state.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// A key press.
+    Key(KeyEvent),
+    /// A click or the wheel.
+    Mouse(MouseEvent),
+    /// The terminal's new size.
+    Resize(u16, u16),
+    /// A batch of captured events.
+    Events(Vec<Event>),
+    /// A second went by: the clock and what the capture reports about itself.
+    Tick(Probe),
+    /// A capture file has been read to the end (or could not be read further).
+    FileDone(Option<String>),
+    /// Background work finished.
+    Done(Done),
+}
+
+/// What the capture reports, read by the event loop once a second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Probe {
+    /// The time.
+    pub now: DateTime<Utc>,
+    /// Whether the capture connection is up (`None` offline).
+    pub connected: Option<bool>,
+    /// Events dropped so far.
+    pub dropped: u64,
+}
+
+/// Work the app asks for; the event loop runs it in a task (or, for the terminal, itself).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Send a request, signal or composition; `original` is the trace it replays.
+    Fire(Fire, Option<TraceId>),
+    /// Count the listeners of what a send would reach, before sending it.
+    CheckListeners(Fire, Option<TraceId>),
+    /// Load a page of the error queue.
+    LoadErrors {
+        /// The page (0 is the newest).
+        page: usize,
+    },
+    /// Remove one entry of the error queue.
+    DeleteError(String),
+    /// Keep only the newest entries of the error queue.
+    TrimErrors(usize),
+    /// Read the health hash, ping every host, count listeners.
+    RefreshServices,
+    /// Remove an ident from the health hash.
+    RemoveIdent(String),
+    /// Put text on the clipboard (OSC 52).
+    Copy(String),
+    /// Write events to a capture file.
+    Write {
+        /// The file.
+        path: String,
+        /// The events, oldest first.
+        events: Vec<Event>,
+    },
+    /// Edit text in `$EDITOR`, then replay the trace with it as data.
+    Edit {
+        /// The trace to replay.
+        original: TraceId,
+        /// The data as pretty JSON.
+        text: String,
+    },
+}
+
+/// What background work brought back.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Done {
+    /// A request or signal went out (or could not).
+    Sent {
+        /// The trace it replays.
+        original: Option<TraceId>,
+        /// What was sent, for the status line.
+        what: String,
+        /// The sender id, once published.
+        sender: Option<String>,
+        /// The outcome: a line for the status bar, or why it failed.
+        result: Result<String, String>,
+    },
+    /// A composition ran.
+    Composed {
+        /// Its text.
+        text: String,
+        /// Each step that ran: topic, sender, code.
+        steps: Vec<(String, Option<String>, i64)>,
+        /// The final code.
+        code: i64,
+        /// The final data, compact.
+        data: String,
+        /// How long it took.
+        elapsed: Duration,
+    },
+    /// Listeners counted: the topics nobody listens on (empty: go ahead).
+    Listeners {
+        /// What is to be sent.
+        fire: Fire,
+        /// The trace it replays.
+        original: Option<TraceId>,
+        /// Topics without a listener.
+        silent: Vec<String>,
+    },
+    /// A page of the error queue.
+    Errors {
+        /// The page.
+        page: usize,
+        /// The queue's length.
+        total: usize,
+        /// The entries, newest first.
+        entries: Vec<String>,
+    },
+    /// The queue changed (an entry deleted, the queue trimmed): what happened.
+    QueueChanged(String),
+    /// A refresh of the services screen.
+    Services {
+        /// Known hosts, pinged.
+        hosts: Vec<Host>,
+        /// Request channels with listeners.
+        listened: Vec<(String, usize)>,
+    },
+    /// An ident was removed from the health hash.
+    IdentRemoved(String),
+    /// A capture file was written.
+    Written {
+        /// The file.
+        path: String,
+        /// How many events.
+        events: usize,
+    },
+    /// The editor closed: replay with this text as data.
+    Edited {
+        /// The trace to replay.
+        original: TraceId,
+        /// The edited text.
+        text: String,
+    },
+    /// Something failed: which screen it concerns, and why.
+    Failed(Failure, String),
+}
+
+/// Where a failure is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// The status line.
+    Status,
+    /// The errors screen.
+    Errors,
+    /// The services screen.
+    Services,
+}

@@ -1,0 +1,366 @@
+//! The text of the detail view, built once when a trace is opened (and again when it
+//! changes), never per frame: headings, fields, pretty and highlighted JSON, raw payloads.
+//! Every piece of untrusted text goes through `sanitize` here, so the view draws it as is.
+//! Huge payloads are cut to [`MAX_LINES`] lines per message; the view pages through them.
+
+use super::app::{App, Links};
+use super::theme::Tone;
+use gilmour::inspect::sanitize::{clean, clean_bytes};
+use gilmour::inspect::{EventKind, MessageEvent, Trace, TraceStore};
+use gilmour::protocol::ErrorRecord;
+
+/// The most lines one message's pretty data takes.
+pub const MAX_LINES: usize = 5_000;
+/// Raw payloads are shown in lines of this many characters.
+const RAW_WIDTH: usize = 120;
+/// The most raw characters shown per message.
+const MAX_RAW: usize = 64 * 1024;
+
+/// One line of the detail view: pieces of text and how they look.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DetailLine {
+    /// The pieces.
+    pub spans: Vec<(Tone, String)>,
+}
+
+impl DetailLine {
+    fn push(mut self, tone: Tone, text: impl Into<String>) -> Self {
+        self.spans.push((tone, text.into()));
+        self
+    }
+
+    /// The line's text, for search.
+    pub fn text(&self) -> String {
+        self.spans.iter().map(|(_, text)| text.as_str()).collect()
+    }
+}
+
+fn line(tone: Tone, text: impl Into<String>) -> DetailLine {
+    DetailLine::default().push(tone, text)
+}
+
+fn field(name: &str, value: impl Into<String>) -> DetailLine {
+    DetailLine::default()
+        .push(Tone::Dim, format!("  {name:<12}"))
+        .push(Tone::Plain, value)
+}
+
+/// Builds the text of a trace's detail.
+pub fn build(app: &App, trace: &Trace) -> Vec<DetailLine> {
+    let mut lines = Vec::new();
+    let code = trace
+        .code()
+        .map_or_else(|| "-".to_owned(), |code| code.to_string());
+    let latency = trace
+        .latency()
+        .map_or_else(|| "-".to_owned(), super::view::format_latency);
+    lines.push(
+        DetailLine::default()
+            .push(
+                Tone::Heading,
+                format!("{} {} ", trace.id, trace.kind.as_str()),
+            )
+            .push(Tone::Plain, clean(&trace.topic, 200))
+            .push(Tone::Dim, "  status ")
+            .push(tone_of_status(trace), trace.status.as_str().to_owned())
+            .push(Tone::Dim, format!("  code {code}  latency {latency}")),
+    );
+    if !trace.sender.is_empty() {
+        lines.push(field("sender", clean(&trace.sender, 200)));
+    }
+    lines.push(field("started", stamp(app, trace.started)));
+    lines.push(field("size", format!("{} bytes", trace.size())));
+    links(&app.links, app.inspector.store(), trace, &mut lines);
+    if let Some(gap) = &trace.gap {
+        lines.push(DetailLine::default());
+        lines.push(line(
+            Tone::Bad,
+            "Gap: the capture was disconnected; messages may be missing",
+        ));
+        lines.push(field("since", stamp(app, gap.since)));
+        lines.push(field("until", stamp(app, gap.until)));
+        lines.push(field("lost", format!("{:.1} s", gap.lost().as_secs_f64())));
+        lines.push(field("reason", clean(&gap.reason, 500)));
+    }
+    let start = trace.request.as_ref().map(|request| request.at);
+    if let Some(request) = &trace.request {
+        message(app, "Request", request, start, &mut lines);
+    }
+    if let Some(reply) = &trace.reply {
+        message(app, "Reply", reply, start, &mut lines);
+    }
+    for (n, reply) in trace.later_replies.iter().enumerate() {
+        message(
+            app,
+            &format!("Later reply {}", n + 1),
+            reply,
+            start,
+            &mut lines,
+        );
+    }
+    for (n, error) in trace.errors.iter().enumerate() {
+        message(
+            app,
+            &format!("Error record {}", n + 1),
+            error,
+            start,
+            &mut lines,
+        );
+        if let Some(record) = ErrorRecord::parse(&error.payload) {
+            record_fields(&record, &mut lines);
+        }
+    }
+    lines
+}
+
+fn tone_of_status(trace: &Trace) -> Tone {
+    use gilmour::inspect::TraceStatus::*;
+    match trace.status {
+        Ok => Tone::Good,
+        Error => Tone::Bad,
+        Timeout | Unanswered => Tone::Warn,
+        Pending | Orphan => Tone::Dim,
+    }
+}
+
+fn stamp(app: &App, at: chrono::DateTime<chrono::Utc>) -> String {
+    at.with_timezone(&app.tz)
+        .format("%Y-%m-%d %H:%M:%S%.6f")
+        .to_string()
+}
+
+fn links(links: &Links, store: &TraceStore, trace: &Trace, lines: &mut Vec<DetailLine>) {
+    if let Some(original) = links.replay_of.get(&trace.id) {
+        lines.push(field("replay of", original.to_string()));
+    }
+    if let Some(replays) = links.replays.get(&trace.id) {
+        let ids: Vec<String> = replays.iter().map(ToString::to_string).collect();
+        lines.push(field("replayed as", ids.join(", ")));
+    }
+    let Some(&index) = links.step_of.get(&trace.sender) else {
+        return;
+    };
+    let Some(composition) = links.compositions.get(index) else {
+        return;
+    };
+    lines.push(field("composition", clean(&composition.text, 200)));
+    for (topic, sender, code) in &composition.steps {
+        let this = sender.as_deref() == Some(&*trace.sender);
+        let id = sender
+            .as_deref()
+            .and_then(|sender| store.by_sender(sender))
+            .map_or_else(|| "-".to_owned(), |id| id.to_string());
+        let marker = if this { "▶" } else { " " };
+        lines.push(
+            DetailLine::default()
+                .push(Tone::Dim, format!("  {marker} step      "))
+                .push(
+                    if this { Tone::Heading } else { Tone::Plain },
+                    clean(topic, 80),
+                )
+                .push(Tone::Dim, format!("  {code}  {id}")),
+        );
+    }
+}
+
+fn message(
+    app: &App,
+    title: &str,
+    event: &MessageEvent,
+    start: Option<chrono::DateTime<chrono::Utc>>,
+    lines: &mut Vec<DetailLine>,
+) {
+    lines.push(DetailLine::default());
+    let offset = start
+        .and_then(|start| (event.at - start).to_std().ok())
+        .filter(|offset| !offset.is_zero())
+        .map(|offset| format!(" (+{})", super::view::format_latency(offset)))
+        .unwrap_or_default();
+    lines.push(
+        DetailLine::default()
+            .push(Tone::Heading, title.to_owned())
+            .push(Tone::Dim, "  on ")
+            .push(Tone::Plain, clean(&event.channel, 200))
+            .push(
+                Tone::Dim,
+                format!(
+                    "  at {}{offset}  {} bytes",
+                    event.at.with_timezone(&app.tz).format("%H:%M:%S%.6f"),
+                    event.payload.len()
+                ),
+            ),
+    );
+    if let Some(code) = event.code {
+        lines.push(field("code", code.to_string()));
+    }
+    // An error record is not an envelope: its fields follow the raw payload.
+    if event.kind != EventKind::Error {
+        lines.push(line(Tone::Dim, "  data"));
+        pretty(&event.message().data, lines);
+    }
+    lines.push(line(Tone::Dim, "  raw"));
+    let raw = clean_bytes(&event.payload, MAX_RAW);
+    let chars: Vec<char> = raw.chars().collect();
+    for chunk in chars.chunks(RAW_WIDTH) {
+        lines.push(line(
+            Tone::Dim,
+            format!("    {}", chunk.iter().collect::<String>()),
+        ));
+    }
+}
+
+fn record_fields(record: &ErrorRecord, lines: &mut Vec<DetailLine>) {
+    lines.push(field("topic", clean(&record.topic, 200)));
+    lines.push(field("code", record.code.to_string()));
+    lines.push(field("sender", clean(record.sender.as_str(), 200)));
+    lines.push(field("timestamp", clean(&record.timestamp, 100)));
+    lines.push(line(Tone::Dim, "  request data"));
+    pretty(&request_data(record), lines);
+    lines.push(line(Tone::Dim, "  user data"));
+    pretty(&record.user_data, lines);
+    if !record.backtrace.is_null() {
+        lines.push(line(Tone::Dim, "  backtrace"));
+        let text = match &record.backtrace {
+            serde_json::Value::String(text) => text.clone(),
+            other => other.to_string(),
+        };
+        for text_line in text.lines().take(MAX_LINES) {
+            lines.push(line(Tone::Plain, format!("    {}", clean(text_line, 500))));
+        }
+    }
+}
+
+/// A record's request data: JSON text in a string (Go), or JSON (others).
+pub fn request_data(record: &ErrorRecord) -> serde_json::Value {
+    match &record.request_data {
+        serde_json::Value::String(text) => {
+            serde_json::from_str(text).unwrap_or_else(|_| record.request_data.clone())
+        }
+        other => other.clone(),
+    }
+}
+
+/// The record's lines, for the errors screen's record dialog.
+pub fn record_lines(record: &ErrorRecord) -> Vec<DetailLine> {
+    let mut lines = Vec::new();
+    record_fields(record, &mut lines);
+    lines
+}
+
+/// Appends `value` as pretty JSON, highlighted, at most [`MAX_LINES`] lines.
+pub fn pretty(value: &serde_json::Value, lines: &mut Vec<DetailLine>) {
+    let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string());
+    let total = text.lines().count();
+    for text_line in text.lines().take(MAX_LINES) {
+        lines.push(highlight(text_line));
+    }
+    if total > MAX_LINES {
+        lines.push(line(
+            Tone::Warn,
+            format!(
+                "    … {} more lines not shown (w writes the trace to a file)",
+                total - MAX_LINES
+            ),
+        ));
+    }
+}
+
+/// One line of pretty JSON, in tones: keys, strings, numbers, literals.
+fn highlight(text: &str) -> DetailLine {
+    let mut out = DetailLine::default().push(Tone::Plain, "    ");
+    let mut rest = text;
+    while !rest.is_empty() {
+        let first = rest.chars().next().unwrap_or(' ');
+        let (token, tone) = if first == '"' {
+            let end = string_end(rest);
+            let token = &rest[..end];
+            let is_key = rest[end..].starts_with(':');
+            (token, if is_key { Tone::Key } else { Tone::Str })
+        } else if first == '-' || first.is_ascii_digit() {
+            let end = rest
+                .find(|c: char| !(c.is_ascii_digit() || "+-.eE".contains(c)))
+                .unwrap_or(rest.len());
+            (&rest[..end], Tone::Num)
+        } else if let Some(word) = ["true", "false", "null"]
+            .into_iter()
+            .find(|word| rest.starts_with(word))
+        {
+            (&rest[..word.len()], Tone::Literal)
+        } else {
+            let end = rest
+                .find(|c: char| c == '"' || c == '-' || c.is_ascii_alphanumeric())
+                .unwrap_or(rest.len());
+            // At least one character, so that the scan always moves on.
+            let end = if end == 0 { first.len_utf8() } else { end };
+            (&rest[..end], Tone::Plain)
+        };
+        // serde_json escapes control characters but not bidi or zero-width ones.
+        out = out.push(tone, clean(token, usize::MAX));
+        rest = &rest[token.len()..];
+    }
+    out
+}
+
+/// The byte just past the closing quote of the JSON string `text` starts with.
+fn string_end(text: &str) -> usize {
+    let mut escaped = false;
+    for (at, c) in text.char_indices().skip(1) {
+        match c {
+            '\\' if !escaped => escaped = true,
+            '"' if !escaped => return at + 1,
+            _ => escaped = false,
+        }
+    }
+    text.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn tones(line: &DetailLine) -> Vec<(Tone, &str)> {
+        line.spans
+            .iter()
+            .map(|(tone, text)| (*tone, text.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn highlights_keys_strings_numbers_and_literals() {
+        let line = highlight(r#"  "a\"b": [1.5e3, "x", true, null],"#);
+        assert_eq!(
+            tones(&line),
+            [
+                (Tone::Plain, "    "),
+                (Tone::Plain, "  "),
+                (Tone::Key, r#""a\"b""#),
+                (Tone::Plain, ": ["),
+                (Tone::Num, "1.5e3"),
+                (Tone::Plain, ", "),
+                (Tone::Str, r#""x""#),
+                (Tone::Plain, ", "),
+                (Tone::Literal, "true"),
+                (Tone::Plain, ", "),
+                (Tone::Literal, "null"),
+                (Tone::Plain, "],"),
+            ]
+        );
+    }
+
+    #[test]
+    fn hostile_text_is_escaped_and_huge_data_cut() {
+        let mut lines = Vec::new();
+        pretty(&json!({"k": "\u{1b}[2J\u{202e}evil"}), &mut lines);
+        let text: String = lines.iter().map(DetailLine::text).collect();
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{202e}'),
+            "{text}"
+        );
+        assert!(text.contains("\\u{202e}"), "{text}");
+        let mut lines = Vec::new();
+        pretty(&json!((0..MAX_LINES * 2).collect::<Vec<_>>()), &mut lines);
+        assert_eq!(lines.len(), MAX_LINES + 1);
+        assert!(lines[MAX_LINES].text().contains("more lines not shown"));
+    }
+}

@@ -1,0 +1,126 @@
+//! The event loop: one task owns the state. It waits on terminal input, batches of
+//! captured events (`recv_many`), results of background work and a one-second tick; each
+//! becomes an [`Action`] for `update`. It draws only when something changed, and at most
+//! [`FPS`] times a second, however fast events arrive.
+
+use super::action::{Action, Done, Effect, Failure, Probe};
+use super::app::App;
+use super::tasks::Worker;
+use super::terminal::{self, Screen};
+use super::{Sources, update, view};
+use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
+use futures_util::StreamExt;
+use gilmour::inspect::Event;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
+
+/// The most frames per second.
+pub const FPS: u32 = 30;
+/// How many captured events one action carries at most.
+const BATCH: usize = 4096;
+
+/// Runs until the user quits.
+pub async fn run(mut app: App, screen: &mut Screen, sources: Sources) -> anyhow::Result<()> {
+    let Sources {
+        mut events,
+        capture,
+        engine,
+        file,
+    } = sources;
+    let mut file = file;
+    let (results_tx, mut results) = mpsc::unbounded_channel::<Done>();
+    let shutdown = engine.clone();
+    let worker = Worker::new(engine, results_tx);
+    let mut input = EventStream::new();
+    let mut ticker = interval(Duration::from_secs(1));
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let frame = Duration::from_secs(1) / FPS;
+    let mut last_draw = Instant::now() - frame;
+    let mut batch: Vec<Event> = Vec::with_capacity(BATCH);
+    let mut events_open = true;
+    let size = screen.size()?;
+    update::update(&mut app, Action::Resize(size.width, size.height));
+
+    while !app.quit {
+        if app.dirty && last_draw.elapsed() >= frame {
+            screen.draw(|frame| view::draw(frame, &app))?;
+            app.dirty = false;
+            last_draw = Instant::now();
+        }
+        let action = tokio::select! {
+            input = input.next() => match input {
+                Some(Ok(event)) => match terminal_action(event) {
+                    Some(action) => action,
+                    None => continue,
+                },
+                Some(Err(error)) => return Err(error.into()),
+                None => break,
+            },
+            received = events.recv_many(&mut batch, BATCH), if events_open => {
+                if received > 0 {
+                    Action::Events(std::mem::take(&mut batch))
+                } else {
+                    events_open = false;
+                    match file.take() {
+                        Some(reader) => Action::FileDone(reader.await.unwrap_or_else(|error| Some(error.to_string()))),
+                        None => Action::Done(Done::Failed(Failure::Status, "the capture stopped".to_owned())),
+                    }
+                }
+            },
+            Some(done) = results.recv() => Action::Done(done),
+            _ = ticker.tick() => Action::Tick(Probe {
+                now: chrono::Utc::now(),
+                connected: capture.as_ref().map(|capture| capture.is_connected()),
+                dropped: capture.as_ref().map_or(0, |capture| capture.dropped()),
+            }),
+            () = sleep_until(last_draw + frame), if app.dirty => continue,
+        };
+        update::update(&mut app, action);
+        // Carrying out an effect can make more (an edit ends in a replay).
+        loop {
+            let effects = std::mem::take(&mut app.effects);
+            if effects.is_empty() {
+                break;
+            }
+            for effect in effects {
+                match effect {
+                    Effect::Copy(text) => {
+                        if let Err(error) = terminal::copy(&text) {
+                            app.complain(format!("cannot copy: {error}"));
+                        }
+                    }
+                    Effect::Edit { original, text } => {
+                        let editor = std::env::var("EDITOR").unwrap_or_else(|_| "vi".to_owned());
+                        // The input stream would read the keys meant for the editor.
+                        drop(input);
+                        let done = match terminal::edit(screen, &editor, &text) {
+                            Ok(text) => Done::Edited { original, text },
+                            Err(why) => Done::Failed(Failure::Status, why),
+                        };
+                        input = EventStream::new();
+                        update::update(&mut app, Action::Done(done));
+                    }
+                    other => worker.start(other),
+                }
+            }
+        }
+    }
+    if let Some(capture) = capture {
+        capture.close().await;
+    }
+    if let Some(engine) = shutdown {
+        // Nothing is served: this only closes the connections.
+        let _ = engine.shutdown().await;
+    }
+    Ok(())
+}
+
+fn terminal_action(event: TermEvent) -> Option<Action> {
+    match event {
+        TermEvent::Key(key) if key.kind != KeyEventKind::Release => Some(Action::Key(key)),
+        TermEvent::Mouse(mouse) => Some(Action::Mouse(mouse)),
+        TermEvent::Resize(width, height) => Some(Action::Resize(width, height)),
+        _ => None,
+    }
+}

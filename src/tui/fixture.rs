@@ -1,0 +1,167 @@
+//! Test fixtures: an app fed with fixed events (fixed times, senders and time zone), so
+//! that snapshots are the same on every machine without redacting anything.
+
+use super::action::Action;
+use super::app::{App, Settings, Source};
+use super::keymap::KeyMap;
+use super::update::update;
+use super::view;
+use chrono::{DateTime, Duration, Offset, TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use gilmour::inspect::{Event, GapEvent, InspectorOptions, MessageEvent};
+use gilmour::protocol::Channels;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use std::sync::Arc;
+
+/// The fixtures' epoch: every event is at a fixed offset from it.
+pub fn epoch() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 29, 21, 0, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+/// A time `ms` milliseconds after the epoch.
+pub fn at(ms: i64) -> DateTime<Utc> {
+    epoch() + Duration::milliseconds(ms)
+}
+
+/// An app of `width` × `height`, live, empty.
+pub fn app(width: u16, height: u16) -> App {
+    with_source(
+        width,
+        height,
+        Source::Live {
+            url: "redis://127.0.0.1:6379".to_owned(),
+            connected: true,
+        },
+    )
+}
+
+/// An app reading a capture file.
+pub fn offline(width: u16, height: u16) -> App {
+    with_source(
+        width,
+        height,
+        Source::File {
+            path: "capture.jsonl".to_owned(),
+            done: false,
+        },
+    )
+}
+
+fn with_source(width: u16, height: u16, source: Source) -> App {
+    App::new(Settings {
+        source,
+        inspector: InspectorOptions::default(),
+        channels: Channels::default(),
+        keymap: KeyMap::default(),
+        tz: Utc.fix(),
+        external_editor: false,
+        now: at(10_000),
+        size: (width, height),
+    })
+}
+
+/// A message on a channel at `ms`.
+pub fn message(ms: i64, channel: &str, payload: &str) -> Event {
+    Event::Message(MessageEvent::read(
+        &Channels::default(),
+        at(ms),
+        channel,
+        Arc::from(payload.as_bytes()),
+    ))
+}
+
+/// A request from `sender` on `topic`.
+pub fn request(ms: i64, topic: &str, sender: &str, data: &str) -> Event {
+    message(
+        ms,
+        &format!("gilmour.request.{topic}"),
+        &format!(r#"{{"data":{data},"code":200,"sender":"{sender}"}}"#),
+    )
+}
+
+/// The reply to `sender`.
+pub fn reply(ms: i64, sender: &str, code: i64, data: &str) -> Event {
+    message(
+        ms,
+        &format!("gilmour.response.{sender}"),
+        &format!(r#"{{"data":{data},"code":{code},"sender":"gilmour.response.{sender}"}}"#),
+    )
+}
+
+/// An error record for `sender`'s request on `topic`, as the publish policy sends it.
+pub fn error_record(ms: i64, topic: &str, sender: &str, code: i64) -> String {
+    format!(
+        r#"{{"topic":"gilmour.request.{topic}","request_data":"{{\"city\":\"Pune\"}}","user_data":"boom","sender":"{sender}","multi_process":false,"timestamp":"{}","backtrace":"at handler\nat main","code":{code}}}"#,
+        at(ms).to_rfc3339()
+    )
+}
+
+/// A little of everything: requests answered, failed and timed out, one pending, a
+/// signal, an error record, a gap and a hostile payload.
+pub fn traffic() -> Vec<Event> {
+    vec![
+        request(100, "weather.fetch", "s-fetch-1", r#"{"city":"Pune"}"#),
+        reply(
+            101,
+            "s-fetch-1",
+            200,
+            r#"{"temp":[21.5,23.0],"ok":true,"note":null}"#,
+        ),
+        request(200, "weather.group", "s-group-1", "[1,2,3]"),
+        reply(215, "s-group-1", 500, r#""division by zero""#),
+        message(
+            216,
+            "gilmour.errors",
+            &error_record(216, "weather.group", "s-group-1", 500),
+        ),
+        message(
+            300,
+            "gilmour.slot.user.created",
+            r#"{"data":{"id":7},"code":200,"sender":"s-sig-1"}"#,
+        ),
+        Event::Gap(GapEvent {
+            since: at(400),
+            until: at(3_600),
+            reason: "the connection was closed".to_owned(),
+        }),
+        request(4_000, "echo", "s-echo-1", "\"\\u001b[2J\u{202e}evil\""),
+        reply(4_001, "s-echo-1", 200, "\"\\u001b[2J\u{202e}evil\""),
+        request(5_000, "slow.thing", "s-slow-1", "null"),
+        reply(6_000, "s-slow-1", 499, r#""Execution timed out""#),
+        request(9_000, "weather.fetch", "s-fetch-2", r#"{"city":"Oslo"}"#),
+    ]
+}
+
+/// The app with [`traffic`] in it.
+pub fn busy(width: u16, height: u16) -> App {
+    let mut app = app(width, height);
+    update(&mut app, Action::Events(traffic()));
+    app
+}
+
+/// A key press.
+pub fn key(code: KeyCode) -> Action {
+    Action::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+/// Presses a key for each character.
+pub fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        update(app, key(KeyCode::Char(c)));
+    }
+}
+
+/// The app drawn on a test terminal of its size.
+pub fn render(app: &App) -> TestBackend {
+    let (width, height) = app.size;
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap_or_else(|e| {
+        panic!("a test terminal: {e}");
+    });
+    terminal
+        .draw(|frame| view::draw(frame, app))
+        .unwrap_or_else(|e| panic!("drawing: {e}"));
+    terminal.backend().clone()
+}

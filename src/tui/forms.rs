@@ -1,0 +1,277 @@
+//! The fire form and the data editor: their fields and their validation, checked as the
+//! user types (composition syntax, JSON data, timeout) so that Enter only ever sends
+//! something well-formed.
+
+use super::app::Fire;
+use super::input::LineInput;
+use gilmour::inspect::TraceId;
+use serde_json::Value;
+use std::time::Duration;
+
+/// What the fire form sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FireKind {
+    /// A request, waiting for its reply.
+    Request,
+    /// A signal.
+    Signal,
+    /// A composition of requests.
+    Compose,
+}
+
+impl FireKind {
+    /// Every kind, in the order ←/→ cycles them.
+    pub const ALL: [FireKind; 3] = [FireKind::Request, FireKind::Signal, FireKind::Compose];
+
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        match self {
+            FireKind::Request => "request",
+            FireKind::Signal => "signal",
+            FireKind::Compose => "composition",
+        }
+    }
+}
+
+/// The fields of the fire form, top to bottom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FireField {
+    /// Request, signal or composition.
+    Kind,
+    /// The topic, or the composition text.
+    Target,
+    /// The data, JSON.
+    Data,
+    /// Seconds to wait.
+    Timeout,
+}
+
+impl FireField {
+    const ORDER: [FireField; 4] = [
+        FireField::Kind,
+        FireField::Target,
+        FireField::Data,
+        FireField::Timeout,
+    ];
+
+    /// The next field down (or up), wrapping.
+    pub fn step(self, down: bool) -> FireField {
+        let at = Self::ORDER.iter().position(|f| *f == self).unwrap_or(0);
+        let len = Self::ORDER.len();
+        Self::ORDER[if down {
+            (at + 1) % len
+        } else {
+            (at + len - 1) % len
+        }]
+    }
+}
+
+/// The fire form.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FireForm {
+    /// What to send.
+    pub kind: FireKind,
+    /// The topic or composition text.
+    pub target: LineInput,
+    /// The data.
+    pub data: LineInput,
+    /// The timeout, in seconds.
+    pub timeout: LineInput,
+    /// The field being edited.
+    pub focus: FireField,
+    /// Seen topics that complete what is typed.
+    pub suggestions: Vec<String>,
+}
+
+impl Default for FireForm {
+    fn default() -> Self {
+        FireForm {
+            kind: FireKind::Request,
+            target: LineInput::default(),
+            data: LineInput::default(),
+            timeout: LineInput::new("30"),
+            focus: FireField::Target,
+            suggestions: Vec::new(),
+        }
+    }
+}
+
+/// JSON text as a value: empty is `null`.
+pub fn parse_data(text: &str) -> Result<Value, String> {
+    if text.trim().is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_json::from_str(text).map_err(|error| format!("not JSON: {error}"))
+}
+
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
+        .filter(|timeout| !timeout.is_zero())
+        .ok_or_else(|| "the timeout must be a positive number of seconds".to_owned())
+}
+
+/// Characters a topic is made of (as the composition syntax reads them), plus `*`.
+fn is_topic_char(c: char) -> bool {
+    c.is_alphanumeric() || "._-:*".contains(c)
+}
+
+impl FireForm {
+    /// Why the target cannot be sent, if it cannot.
+    pub fn target_error(&self) -> Option<String> {
+        let text = self.target.text().trim();
+        match self.kind {
+            _ if text.is_empty() => Some("type a topic".to_owned()),
+            FireKind::Request if text.contains('*') => {
+                Some("a request topic may not contain `*`".to_owned())
+            }
+            FireKind::Compose => gilmour::compose::parse(text)
+                .err()
+                .map(|error| format!("{} at column {}", error.message, error.column)),
+            _ => None,
+        }
+    }
+
+    /// Why the data cannot be sent, if it cannot.
+    pub fn data_error(&self) -> Option<String> {
+        parse_data(self.data.text()).err()
+    }
+
+    /// Why the timeout cannot be used, if it cannot.
+    pub fn timeout_error(&self) -> Option<String> {
+        match self.kind {
+            FireKind::Signal => None,
+            _ => parse_timeout(self.timeout.text()).err(),
+        }
+    }
+
+    /// What to send, or the first reason it cannot be.
+    pub fn to_fire(&self) -> Result<Fire, String> {
+        if let Some(error) = self
+            .target_error()
+            .or_else(|| self.data_error())
+            .or_else(|| self.timeout_error())
+        {
+            return Err(error);
+        }
+        let target = self.target.text().trim().to_owned();
+        let data = parse_data(self.data.text())?;
+        Ok(match self.kind {
+            FireKind::Request => Fire::Request {
+                topic: target,
+                data,
+                timeout: parse_timeout(self.timeout.text())?,
+            },
+            FireKind::Signal => Fire::Signal {
+                topic: target,
+                data,
+            },
+            FireKind::Compose => Fire::Compose {
+                text: target,
+                data,
+                timeout: parse_timeout(self.timeout.text())?,
+            },
+        })
+    }
+
+    /// The topic being typed: the whole target, or a composition's last word.
+    fn word(&self) -> &str {
+        let text = self.target.text();
+        let start = text
+            .char_indices()
+            .rev()
+            .find(|(_, c)| !is_topic_char(*c))
+            .map_or(0, |(at, c)| at + c.len_utf8());
+        &text[start..]
+    }
+
+    /// Finds the seen topics that start with the word being typed (at most 5).
+    pub fn suggest<'a>(&mut self, topics: impl Iterator<Item = &'a str>) {
+        let word = self.word();
+        let mut found: Vec<String> = topics
+            .filter(|topic| topic.starts_with(word) && *topic != word && !topic.is_empty())
+            .map(str::to_owned)
+            .collect();
+        found.sort();
+        found.truncate(5);
+        self.suggestions = found;
+    }
+
+    /// Completes the word being typed with the first suggestion; false when there is none.
+    pub fn complete(&mut self) -> bool {
+        let Some(topic) = self.suggestions.first().cloned() else {
+            return false;
+        };
+        let text = self.target.text();
+        let kept = &text[..text.len() - self.word().len()];
+        self.target.set(format!("{kept}{topic}"));
+        self.suggestions.clear();
+        true
+    }
+}
+
+/// Editing a trace's data before replaying it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EditForm {
+    /// The trace to replay.
+    pub original: TraceId,
+    /// What it is (`request echo`), for the title.
+    pub what: String,
+    /// The data, compact JSON.
+    pub data: LineInput,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validates_as_typed() {
+        let mut form = FireForm::default();
+        assert_eq!(form.target_error().as_deref(), Some("type a topic"));
+        form.target.set("echo");
+        form.data.set("{\"a\":");
+        assert!(
+            form.data_error()
+                .is_some_and(|error| error.starts_with("not JSON"))
+        );
+        form.data.set("{\"a\": 1}");
+        assert_eq!(
+            form.to_fire(),
+            Ok(Fire::Request {
+                topic: "echo".into(),
+                data: serde_json::json!({"a": 1}),
+                timeout: Duration::from_secs(30),
+            })
+        );
+        form.kind = FireKind::Compose;
+        form.target.set("fetch | ");
+        assert!(
+            form.target_error()
+                .is_some_and(|error| error.contains("at column")),
+            "{:?}",
+            form.target_error()
+        );
+        form.timeout.set("0");
+        form.kind = FireKind::Signal;
+        form.target.set("user.*");
+        assert!(form.to_fire().is_ok(), "signals need no timeout");
+    }
+
+    #[test]
+    fn completes_the_last_word_from_seen_topics() {
+        let mut form = FireForm {
+            kind: FireKind::Compose,
+            ..FireForm::default()
+        };
+        form.target.set("weather.fetch | wea");
+        let seen = ["weather.fetch", "weather.group", "echo"];
+        form.suggest(seen.into_iter());
+        assert_eq!(form.suggestions, ["weather.fetch", "weather.group"]);
+        assert!(form.complete());
+        assert_eq!(form.target.text(), "weather.fetch | weather.fetch");
+        assert!(!form.complete());
+    }
+}

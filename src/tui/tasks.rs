@@ -1,0 +1,304 @@
+//! Background work: each [`Effect`] that needs Redis or the disk runs in its own task and
+//! sends a [`Done`] back to the event loop. Nothing here touches the state.
+
+use super::action::{Done, Effect, Failure};
+use super::app::{ERRORS_PAGE, Fire, Health, Host};
+use super::view::format_latency;
+use gilmour::compose::{ExecuteOptions, parse};
+use gilmour::engine::{Engine, EngineError, RequestOptions};
+use gilmour::inspect::file::write_event;
+use gilmour::inspect::sanitize::clean;
+use gilmour::protocol::{Ident, is_pattern};
+use serde_json::Value;
+use std::io::Write;
+use std::time::Duration;
+use tokio::sync::mpsc::UnboundedSender;
+
+/// How long a health ping may take before the host counts as dead.
+const PING_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Runs effects in tasks; results come back on a channel.
+#[derive(Clone)]
+pub struct Worker {
+    engine: Option<Engine>,
+    results: UnboundedSender<Done>,
+}
+
+impl Worker {
+    /// A worker; without an engine (offline) network work fails at once.
+    pub fn new(engine: Option<Engine>, results: UnboundedSender<Done>) -> Self {
+        Worker { engine, results }
+    }
+
+    /// Starts the work of an effect (not the terminal's: the loop does those itself).
+    pub fn start(&self, effect: Effect) {
+        let results = self.results.clone();
+        if let Effect::Write { path, events } = effect {
+            tokio::task::spawn_blocking(move || {
+                let done = match write_file(&path, &events) {
+                    Ok(()) => Done::Written {
+                        path,
+                        events: events.len(),
+                    },
+                    Err(error) => Done::Failed(
+                        Failure::Status,
+                        format!("cannot write {}: {error}", clean(&path, 100)),
+                    ),
+                };
+                let _ = results.send(done);
+            });
+            return;
+        }
+        let Some(engine) = self.engine.clone() else {
+            let _ = results.send(Done::Failed(
+                Failure::Status,
+                "offline: that needs Redis".to_owned(),
+            ));
+            return;
+        };
+        tokio::spawn(async move {
+            let done = work(&engine, effect).await;
+            // The loop has quit when the channel is closed: nobody wants the result.
+            let _ = results.send(done);
+        });
+    }
+}
+
+fn write_file(path: &str, events: &[gilmour::inspect::Event]) -> std::io::Result<()> {
+    let file = std::fs::File::create(path)?;
+    let mut out = std::io::BufWriter::new(file);
+    for event in events {
+        write_event(&mut out, event)?;
+    }
+    out.flush()
+}
+
+async fn work(engine: &Engine, effect: Effect) -> Done {
+    let failed = |failure, error: &dyn std::fmt::Display| Done::Failed(failure, error.to_string());
+    let commands = engine.commands();
+    let channels = engine.channels();
+    match effect {
+        Effect::Fire(fire, original) => send(engine, fire, original).await,
+        Effect::CheckListeners(fire, original) => match silent(engine, &fire).await {
+            Ok(silent) => Done::Listeners {
+                fire,
+                original,
+                silent,
+            },
+            Err(error) => failed(Failure::Status, &error),
+        },
+        Effect::LoadErrors { page } => {
+            let queue = channels.error_queue();
+            let start = (page * ERRORS_PAGE) as isize;
+            let stop = start + ERRORS_PAGE as isize - 1;
+            let loaded = async {
+                let total = commands.length(queue).await?;
+                let entries = commands.range(queue, start, stop).await?;
+                Ok::<_, gilmour::transport::TransportError>(Done::Errors {
+                    page,
+                    total,
+                    entries,
+                })
+            };
+            loaded
+                .await
+                .unwrap_or_else(|error| failed(Failure::Errors, &error))
+        }
+        Effect::DeleteError(raw) => match commands.remove_one(channels.error_queue(), &raw).await {
+            Ok(true) => Done::QueueChanged("deleted one entry".to_owned()),
+            Ok(false) => Done::QueueChanged("that entry was already gone".to_owned()),
+            Err(error) => failed(Failure::Errors, &error),
+        },
+        Effect::TrimErrors(keep) => {
+            let stop = keep as isize - 1;
+            match commands.trim(channels.error_queue(), 0, stop).await {
+                Ok(()) => Done::QueueChanged(format!("kept the {keep} newest entries")),
+                Err(error) => failed(Failure::Errors, &error),
+            }
+        }
+        Effect::RefreshServices => services(engine)
+            .await
+            .unwrap_or_else(|error| failed(Failure::Services, &error)),
+        Effect::RemoveIdent(ident) => {
+            match commands.hash_delete(channels.health_hash(), &ident).await {
+                Ok(()) => Done::IdentRemoved(ident),
+                Err(error) => failed(Failure::Services, &error),
+            }
+        }
+        Effect::Write { .. } | Effect::Copy(_) | Effect::Edit { .. } => {
+            failed(Failure::Status, &"not background work")
+        }
+    }
+}
+
+async fn send(engine: &Engine, fire: Fire, original: Option<gilmour::inspect::TraceId>) -> Done {
+    match fire {
+        Fire::Request {
+            topic,
+            data,
+            timeout,
+        } => {
+            let what = format!("request {}", clean(&topic, 60));
+            match engine
+                .request(&topic, data, RequestOptions::timeout(timeout))
+                .await
+            {
+                Ok(response) => Done::Sent {
+                    original,
+                    result: Ok(format!(
+                        "{what} answered {} in {}: {}",
+                        response.code(),
+                        format_latency(response.elapsed),
+                        clean(&response.data().to_string(), 120)
+                    )),
+                    what,
+                    sender: Some(response.sender.0),
+                },
+                Err(error) => Done::Sent {
+                    original,
+                    what,
+                    sender: None,
+                    result: Err(error.to_string()),
+                },
+            }
+        }
+        Fire::Signal { topic, data } => {
+            let what = format!("signal {}", clean(&topic, 60));
+            match engine.signal(&topic, data).await {
+                Ok(sender) => Done::Sent {
+                    original,
+                    result: Ok(format!("{what} sent")),
+                    what,
+                    sender: Some(sender.0),
+                },
+                Err(error) => Done::Sent {
+                    original,
+                    what,
+                    sender: None,
+                    result: Err(error.to_string()),
+                },
+            }
+        }
+        Fire::Compose {
+            text,
+            data,
+            timeout,
+        } => {
+            let composition = match parse(&text) {
+                Ok(composition) => composition,
+                Err(error) => return Done::Failed(Failure::Status, error.message),
+            };
+            let outcome = composition
+                .execute(engine, data, ExecuteOptions::step_timeout(timeout))
+                .await;
+            Done::Composed {
+                text,
+                steps: outcome
+                    .steps
+                    .iter()
+                    .map(|step| {
+                        (
+                            step.name.clone(),
+                            step.sender.as_ref().map(|s| s.0.clone()),
+                            step.code.0,
+                        )
+                    })
+                    .collect(),
+                code: outcome.code.0,
+                data: outcome.data.to_string(),
+                elapsed: outcome.elapsed,
+            }
+        }
+    }
+}
+
+/// The topics of a send that nobody listens on (NUMSUB: exact subscribers only).
+async fn silent(engine: &Engine, fire: &Fire) -> Result<Vec<String>, String> {
+    let channels = engine.channels();
+    let topics: Vec<(String, String)> = match fire {
+        Fire::Request { topic, .. } => vec![(topic.clone(), channels.request(topic))],
+        // A pattern slot cannot be counted; a pattern signal is sent as it is.
+        Fire::Signal { topic, .. } if is_pattern(topic) => Vec::new(),
+        Fire::Signal { topic, .. } => vec![(topic.clone(), channels.slot(topic))],
+        Fire::Compose { text, .. } => {
+            let composition = parse(text).map_err(|error| error.message)?;
+            let mut topics: Vec<(String, String)> = composition
+                .topics()
+                .map(|topic| (topic.to_owned(), channels.request(topic)))
+                .collect();
+            topics.sort();
+            topics.dedup();
+            topics
+        }
+    };
+    if topics.is_empty() {
+        return Ok(Vec::new());
+    }
+    let names: Vec<&str> = topics.iter().map(|(_, channel)| channel.as_str()).collect();
+    let counts = engine
+        .commands()
+        .numsub_many(&names)
+        .await
+        .map_err(|error| error.to_string())?;
+    Ok(topics
+        .iter()
+        .zip(counts)
+        .filter(|(_, (_, count))| *count == 0)
+        .map(|((topic, _), _)| topic.clone())
+        .collect())
+}
+
+/// Reads the health hash, pings every host at once, counts the request listeners.
+async fn services(engine: &Engine) -> Result<Done, EngineError> {
+    let commands = engine.commands();
+    let channels = engine.channels();
+    let known = commands.hash_all(channels.health_hash()).await?;
+    let pings = known.into_iter().map(|(ident, value)| async move {
+        let channel = engine.channels().health(&Ident(ident.clone()));
+        let health = match engine
+            .request(&channel, Value::Null, RequestOptions::timeout(PING_TIMEOUT))
+            .await
+        {
+            Ok(response) if response.is_ok() => Health::Alive {
+                latency: response.elapsed,
+                topics: match response.data() {
+                    Value::Array(items) => items
+                        .iter()
+                        .map(|item| {
+                            item.as_str()
+                                .map_or_else(|| item.to_string(), str::to_owned)
+                        })
+                        .collect(),
+                    other => vec![other.to_string()],
+                },
+            },
+            Ok(response) => Health::Dead {
+                reason: format!("answered {} (no answer within 1 s)", response.code()),
+            },
+            Err(EngineError::NoListeners { .. }) => Health::Dead {
+                reason: "nobody listens on its health channel".to_owned(),
+            },
+            Err(error) => Health::Dead {
+                reason: error.to_string(),
+            },
+        };
+        Host {
+            ident,
+            value,
+            health,
+        }
+    });
+    let mut hosts = futures_util::future::join_all(pings).await;
+    hosts.sort_by(|a, b| a.ident.cmp(&b.ident));
+    let request_channels = commands
+        .channels(&format!("{}*", channels.request("")))
+        .await?;
+    let names: Vec<&str> = request_channels.iter().map(String::as_str).collect();
+    let mut listened = if names.is_empty() {
+        Vec::new()
+    } else {
+        commands.numsub_many(&names).await?
+    };
+    listened.sort();
+    Ok(Done::Services { hosts, listened })
+}

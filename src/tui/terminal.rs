@@ -1,0 +1,132 @@
+//! The terminal: raw mode, the alternate screen and the mouse on the way in; all of it
+//! undone on the way out, after a panic too (a hook restores the terminal before the panic
+//! message is printed). Also the two effects only the terminal can carry out: copying to
+//! the clipboard (OSC 52) and handing the screen to `$EDITOR`.
+
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
+use crossterm::execute;
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use std::io::{Stdout, Write};
+use std::sync::Once;
+
+/// The terminal the app draws on.
+pub type Screen = Terminal<CrosstermBackend<Stdout>>;
+
+/// Takes over the terminal; [`leave`] gives it back.
+pub fn enter() -> std::io::Result<Screen> {
+    install_panic_hook();
+    enable_raw_mode()?;
+    let mut stdout = std::io::stdout();
+    if let Err(error) = execute!(stdout, EnterAlternateScreen, EnableMouseCapture) {
+        let _ = leave();
+        return Err(error);
+    }
+    Terminal::new(CrosstermBackend::new(stdout))
+}
+
+/// Gives the terminal back: cooked mode, the main screen, no mouse reporting, a cursor.
+pub fn leave() -> std::io::Result<()> {
+    let raw = disable_raw_mode();
+    execute!(
+        std::io::stdout(),
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    )?;
+    raw
+}
+
+/// Restores the terminal before the default hook prints a panic, so the message is
+/// readable and the shell usable.
+fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let _ = leave();
+            previous(info);
+        }));
+    });
+}
+
+/// Gives the terminal back when dropped (an error or a panic unwinding through the loop).
+pub struct Guard;
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = leave();
+    }
+}
+
+/// Puts text on the clipboard of the terminal (and of the machine it runs on, through ssh
+/// and tmux too) with the OSC 52 sequence.
+pub fn copy(text: &str) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout();
+    write!(stdout, "\x1b]52;c;{}\x07", base64(text.as_bytes()))?;
+    stdout.flush()
+}
+
+/// Lets `$EDITOR` edit `text` in a temporary file; the edited text, or why it failed.
+pub fn edit(screen: &mut Screen, editor: &str, text: &str) -> Result<String, String> {
+    let path = std::env::temp_dir().join(format!("gilmour-edit-{}.json", uuid::Uuid::new_v4()));
+    std::fs::write(&path, text)
+        .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
+    let _ = leave();
+    // The editor is a command line: `code -w`, `vim`.
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{editor} \"$1\""))
+        .arg("sh")
+        .arg(&path)
+        .status();
+    let back = enable_raw_mode()
+        .and_then(|()| execute!(std::io::stdout(), EnterAlternateScreen, EnableMouseCapture))
+        .and_then(|()| screen.clear());
+    let edited = std::fs::read_to_string(&path);
+    let _ = std::fs::remove_file(&path);
+    back.map_err(|error| format!("cannot take the terminal back: {error}"))?;
+    match status {
+        Ok(status) if status.success() => {
+            edited.map_err(|error| format!("cannot read the edited file: {error}"))
+        }
+        Ok(status) => Err(format!("the editor exited with {status}; nothing replayed")),
+        Err(error) => Err(format!("cannot run {editor}: {error}")),
+    }
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> shift) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_as_rfc_4648_says() {
+        assert_eq!(super::base64(b""), "");
+        assert_eq!(super::base64(b"f"), "Zg==");
+        assert_eq!(super::base64(b"fo"), "Zm8=");
+        assert_eq!(super::base64(b"foo"), "Zm9v");
+        assert_eq!(super::base64(b"foobar"), "Zm9vYmFy");
+    }
+}

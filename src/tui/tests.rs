@@ -1,0 +1,203 @@
+//! Whole-screen snapshots of every screen and dialog, drawn on ratatui's `TestBackend`
+//! from fixed events (fixed clock, senders and time zone, so nothing needs redacting).
+//! `cargo insta review` after a deliberate change; CI (`CI=true`) fails on any mismatch.
+
+use super::action::{Action, Done};
+use super::app::{Health, Host};
+use super::fixture::{at, busy, error_record, key, render, type_text};
+use super::keymap::Command;
+use super::update::{run, update};
+use crossterm::event::KeyCode;
+use insta::assert_snapshot;
+use std::time::Duration;
+
+#[test]
+fn traces_following_with_every_kind_of_row() {
+    let app = busy(140, 20);
+    assert_snapshot!(render(&app));
+}
+
+#[test]
+fn traces_empty_while_waiting() {
+    let app = super::fixture::app(100, 8);
+    assert_snapshot!(render(&app));
+}
+
+#[test]
+fn filter_bar_shows_the_parse_error_as_typed() {
+    let mut app = busy(120, 16);
+    update(&mut app, key(KeyCode::Char('/')));
+    type_text(&mut app, "topic:weather* and (code:");
+    assert_snapshot!(render(&app));
+}
+
+#[test]
+fn filter_applied_and_cursor_moved() {
+    let mut app = busy(120, 14);
+    update(&mut app, key(KeyCode::Char('/')));
+    type_text(&mut app, "topic:weather*");
+    update(&mut app, key(KeyCode::Enter));
+    update(&mut app, key(KeyCode::Down));
+    assert_snapshot!(render(&app));
+}
+
+#[test]
+fn paused_with_marks() {
+    let mut app = busy(120, 14);
+    update(&mut app, key(KeyCode::Char('m')));
+    update(&mut app, key(KeyCode::Char(' ')));
+    update(
+        &mut app,
+        Action::Events(vec![super::fixture::request(9_500, "late", "s-late", "1")]),
+    );
+    assert_snapshot!(render(&app));
+}
+
+#[test]
+fn detail_of_a_failed_request_with_its_error_record() {
+    let mut app = busy(120, 45);
+    let id = app
+        .inspector
+        .store()
+        .by_sender("s-group-1")
+        .unwrap_or_else(|| panic!("the trace"));
+    super::update::open_detail(&mut app, id);
+    assert_snapshot!(render(&app));
+}
+
+#[test]
+fn detail_search_highlights_and_hostile_text_is_escaped() {
+    let mut app = busy(120, 24);
+    let id = app
+        .inspector
+        .store()
+        .by_sender("s-echo-1")
+        .unwrap_or_else(|| panic!("the trace"));
+    super::update::open_detail(&mut app, id);
+    update(&mut app, key(KeyCode::Char('/')));
+    type_text(&mut app, "evil");
+    assert_snapshot!("detail_search_prompt", render(&app));
+    update(&mut app, key(KeyCode::Enter));
+    assert_snapshot!("detail_search_found", render(&app));
+}
+
+#[test]
+fn topics_with_rates_and_latencies() {
+    let mut app = busy(120, 12);
+    run(&mut app, Command::ShowTopics);
+    assert_snapshot!(render(&app));
+}
+
+fn with_errors() -> super::app::App {
+    let mut app = busy(120, 14);
+    run(&mut app, Command::ShowErrors);
+    update(
+        &mut app,
+        Action::Done(Done::Errors {
+            page: 0,
+            total: 2,
+            entries: vec![
+                error_record(9_000, "billing.charge", "s-bill-9", 503),
+                "not a record".to_owned(),
+            ],
+        }),
+    );
+    app
+}
+
+#[test]
+fn errors_queue_joined_with_the_live_channel() {
+    assert_snapshot!(render(&with_errors()));
+}
+
+#[test]
+fn error_record_dialog() {
+    let mut app = with_errors();
+    update(&mut app, key(KeyCode::Enter));
+    assert_snapshot!(render(&app));
+}
+
+#[test]
+fn trim_confirmation() {
+    let mut app = with_errors();
+    update(&mut app, key(KeyCode::Char('D')));
+    assert_snapshot!(render(&app));
+}
+
+#[test]
+fn services_alive_and_dead() {
+    let mut app = busy(130, 12);
+    run(&mut app, Command::ShowServices);
+    update(
+        &mut app,
+        Action::Done(Done::Services {
+            hosts: vec![
+                Host {
+                    ident: "web-1-pid-10-uuid-aaaa".to_owned(),
+                    value: "true".to_owned(),
+                    health: Health::Alive {
+                        latency: Duration::from_micros(840),
+                        topics: vec!["gilmour.request.echo".to_owned()],
+                    },
+                },
+                Host {
+                    ident: "ruby-2-pid-11-uuid-bbbb".to_owned(),
+                    value: "active".to_owned(),
+                    health: Health::Dead {
+                        reason: "nobody listens on its health channel".to_owned(),
+                    },
+                },
+            ],
+            listened: vec![("gilmour.request.echo".to_owned(), 2)],
+        }),
+    );
+    assert_snapshot!(render(&app));
+}
+
+#[test]
+fn help_is_generated_from_the_key_map() {
+    let mut app = busy(120, 70);
+    update(&mut app, key(KeyCode::Char('?')));
+    assert_snapshot!(render(&app));
+}
+
+#[test]
+fn fire_form_checks_a_composition_as_typed() {
+    let mut app = busy(120, 20);
+    update(&mut app, key(KeyCode::Char('f')));
+    update(&mut app, key(KeyCode::Up));
+    update(&mut app, key(KeyCode::Right));
+    update(&mut app, key(KeyCode::Right));
+    update(&mut app, key(KeyCode::Down));
+    type_text(&mut app, "weather.fetch | wea");
+    assert_snapshot!("fire_composition_completing", render(&app));
+    type_text(&mut app, "ther.group |");
+    update(&mut app, key(KeyCode::Down));
+    type_text(&mut app, "{\"city\":");
+    assert_snapshot!("fire_composition_errors", render(&app));
+}
+
+#[test]
+fn edit_before_replay() {
+    let mut app = busy(120, 14);
+    update(&mut app, key(KeyCode::Char('e')));
+    update(&mut app, key(KeyCode::Backspace));
+    assert_snapshot!(render(&app));
+}
+
+#[test]
+fn write_prompt() {
+    let mut app = busy(120, 14);
+    update(&mut app, key(KeyCode::Char('w')));
+    assert_snapshot!(render(&app));
+}
+
+#[test]
+fn offline_file_with_a_status_line() {
+    let mut app = super::fixture::offline(120, 10);
+    update(&mut app, Action::Events(super::fixture::traffic()));
+    update(&mut app, Action::FileDone(None));
+    update(&mut app, key(KeyCode::Char('r')));
+    assert_eq!(app.now, at(9_000), "offline, the file's clock is the app's");
+    assert_snapshot!(render(&app));
+}

@@ -1,0 +1,334 @@
+//! The topics, errors and services screens: switching to them, their cursors, their
+//! commands, and the results of the Redis work they ask for.
+
+use super::super::action::{Done, Effect, Failure};
+use super::super::app::{
+    App, Confirmed, ERRORS_PAGE, Fire, Health, Modal, QueuedError, Screen, TopicRow,
+};
+use super::super::keymap::Command;
+use super::super::layout::{areas, list_rows, tab_at, window_start};
+use super::send::{self, REPLAY_TIMEOUT, record_target};
+use super::{detail, traces};
+use gilmour::inspect::sanitize::clean;
+use gilmour::protocol::ErrorRecord;
+use ratatui::layout::Rect;
+
+/// How old the services and errors screens may get before they refresh by themselves.
+const REFRESH_AFTER: chrono::Duration = chrono::Duration::seconds(10);
+
+/// Switches screens, loading what the new one shows.
+pub fn show(app: &mut App, screen: Screen) {
+    app.screen = screen;
+    match screen {
+        Screen::Traces => {}
+        Screen::Topics => refresh_topics(app),
+        Screen::Errors => load_errors(app, app.errors.page),
+        Screen::Services => refresh_services(app),
+    }
+}
+
+/// Once a second: the topics' figures, and the screens that go stale.
+pub fn tick(app: &mut App) {
+    match app.screen {
+        Screen::Topics => refresh_topics(app),
+        Screen::Services if stale(app, app.services.refreshed) => refresh_services(app),
+        _ => {}
+    }
+}
+
+fn stale(app: &App, refreshed: Option<chrono::DateTime<chrono::Utc>>) -> bool {
+    refreshed.is_none_or(|at| app.now - at > REFRESH_AFTER)
+}
+
+/// Reads the topics' figures from the statistics (cached: the view does not compute).
+pub fn refresh_topics(app: &mut App) {
+    let stats = app.inspector.stats();
+    let store = app.inspector.store();
+    // Health pings are named after idents; they show only when health is shown.
+    let is_health = |topic: &str| store.by_topic(topic).next().is_some_and(|t| t.is_health());
+    app.topics.rows = stats
+        .topics(app.now)
+        .into_iter()
+        .filter(|summary| app.traces.show_health || !is_health(&summary.topic))
+        .map(|summary| TopicRow {
+            recent: stats.recent(&summary.topic, app.now),
+            summary,
+        })
+        .collect();
+    app.topics.selected = app
+        .topics
+        .selected
+        .min(app.topics.rows.len().saturating_sub(1));
+}
+
+fn load_errors(app: &mut App, page: usize) {
+    if !app.online {
+        app.errors.failure = Some("offline: the error queue lives in Redis".to_owned());
+        return;
+    }
+    app.errors.loading = true;
+    app.effects.push(Effect::LoadErrors { page });
+}
+
+fn refresh_services(app: &mut App) {
+    if !app.online {
+        app.services.failure = Some("offline: services are found in Redis".to_owned());
+        return;
+    }
+    if !app.services.loading {
+        app.services.loading = true;
+        app.effects.push(Effect::RefreshServices);
+    }
+}
+
+/// Moves a cursor over `len` rows.
+fn moved(selected: usize, len: usize, command: Command, page: usize) -> usize {
+    let last = len.saturating_sub(1);
+    match command {
+        Command::Up => selected.saturating_sub(1),
+        Command::Down => (selected + 1).min(last),
+        Command::PageUp => selected.saturating_sub(page),
+        Command::PageDown => (selected + page).min(last),
+        Command::Top => 0,
+        Command::Bottom => last,
+        _ => selected,
+    }
+}
+
+/// A topics screen command.
+pub fn topics_command(app: &mut App, command: Command) {
+    let page = list_rows(app);
+    let topics = &mut app.topics;
+    topics.selected = moved(topics.selected, topics.rows.len(), command, page);
+    if command == Command::Open
+        && let Some(row) = topics.rows.get(topics.selected)
+    {
+        let text = format!("topic:{}", quote(&row.summary.topic));
+        match text.parse() {
+            Ok(filter) => {
+                traces::apply_filter(app, text, filter);
+                app.screen = Screen::Traces;
+                app.detail = None;
+            }
+            Err(error) => app.complain(format!("cannot filter on that topic: {error}")),
+        }
+    }
+}
+
+/// A filter value for any text: bare when it is a plain word, quoted otherwise.
+fn quote(text: &str) -> String {
+    if !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_alphanumeric() || "._-".contains(c))
+    {
+        text.to_owned()
+    } else {
+        format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+    }
+}
+
+/// An errors screen command.
+pub fn errors_command(app: &mut App, command: Command) {
+    let page = list_rows(app);
+    let errors = &mut app.errors;
+    let queued = errors.queue.len();
+    errors.selected = moved(errors.selected, queued + errors.live.len(), command, page);
+    let selected = errors.selected;
+    // Live rows are newest first.
+    let live = selected
+        .checked_sub(queued)
+        .and_then(|row| errors.live.len().checked_sub(row + 1))
+        .and_then(|index| errors.live.get(index).copied());
+    match command {
+        Command::Open if selected < queued => app.modal = Some(Modal::Record(selected)),
+        Command::Open => {
+            if let Some(id) = live {
+                detail::open(app, id);
+            }
+        }
+        Command::Resend if selected < queued => resend(app, selected),
+        Command::Resend => {
+            if let Some(id) = live {
+                send::on_trace(app, id, Command::Replay);
+            }
+        }
+        Command::Delete if selected < queued => {
+            let raw = errors.queue[selected].raw.clone();
+            app.modal = Some(Modal::Confirm {
+                question: format!(
+                    "Delete this entry from {}?",
+                    clean(app.channels.error_queue(), 60)
+                ),
+                then: Confirmed::DeleteError(raw),
+            });
+        }
+        Command::Trim if selected < queued => {
+            let keep = errors.page * ERRORS_PAGE + selected + 1;
+            let dropped = errors.total.saturating_sub(keep);
+            app.modal = Some(Modal::Confirm {
+                question: format!(
+                    "Trim {} to its {keep} newest entries (drop {dropped})?",
+                    clean(app.channels.error_queue(), 60)
+                ),
+                then: Confirmed::TrimErrors(keep),
+            });
+        }
+        Command::Delete | Command::Trim => app.complain("only queued entries can be removed"),
+        Command::Refresh => load_errors(app, app.errors.page),
+        Command::NextPage if (errors.page + 1) * ERRORS_PAGE < errors.total => {
+            load_errors(app, app.errors.page + 1);
+        }
+        Command::PrevPage if errors.page > 0 => load_errors(app, app.errors.page - 1),
+        _ => {}
+    }
+}
+
+/// Re-sends the request a queued error reports.
+pub fn resend(app: &mut App, index: usize) {
+    let Some(record) = app.errors.queue.get(index).and_then(|q| q.record.clone()) else {
+        return app.complain("this entry is not an error record");
+    };
+    if !app.online {
+        return app.complain("offline: re-sending needs Redis");
+    }
+    let target = record_target(&record, &app.channels);
+    app.say(format!("re-sending to {}…", clean(&target.topic, 60)));
+    let fire = Fire::Request {
+        topic: target.topic,
+        data: target.data,
+        timeout: REPLAY_TIMEOUT,
+    };
+    app.effects.push(Effect::Fire(fire, None));
+}
+
+/// A services screen command.
+pub fn services_command(app: &mut App, command: Command) {
+    let page = list_rows(app);
+    let services = &mut app.services;
+    services.selected = moved(services.selected, services.hosts.len(), command, page);
+    match command {
+        Command::Refresh => {
+            app.services.loading = false;
+            refresh_services(app);
+        }
+        Command::Delete => {
+            let Some(host) = services.hosts.get(services.selected) else {
+                return;
+            };
+            if let Health::Alive { .. } = host.health {
+                return app
+                    .complain("that process answers its pings: only dead idents are removed");
+            }
+            app.modal = Some(Modal::Confirm {
+                question: format!(
+                    "Remove {} from {}?",
+                    clean(&host.ident, 80),
+                    clean(app.channels.health_hash(), 60)
+                ),
+                then: Confirmed::RemoveIdent(host.ident.clone()),
+            });
+        }
+        _ => {}
+    }
+}
+
+/// Does what a confirmation said yes to.
+pub fn confirmed(app: &mut App, then: Confirmed) {
+    app.effects.push(match then {
+        Confirmed::DeleteError(raw) => Effect::DeleteError(raw),
+        Confirmed::TrimErrors(keep) => Effect::TrimErrors(keep),
+        Confirmed::RemoveIdent(ident) => Effect::RemoveIdent(ident),
+        Confirmed::Fire(fire, original) => Effect::Fire(fire, original),
+    });
+}
+
+/// A left click: a tab, or a row of the screen's list.
+pub fn click(app: &mut App, column: u16, row: u16) {
+    let area = Rect::new(0, 0, app.size.0, app.size.1);
+    let regions = areas(area, app);
+    if row == regions.header.y + 1 {
+        if let Some(screen) = tab_at(column) {
+            show(app, screen);
+        }
+        return;
+    }
+    let body = regions.body;
+    if row <= body.y || row >= body.bottom() || app.detail.is_some() {
+        return;
+    }
+    let index = usize::from(row - body.y - 1);
+    let rows = list_rows(app);
+    match app.screen {
+        Screen::Traces => traces::select_row(app, app.top_row() + index),
+        Screen::Topics => {
+            let at = window_start(app.topics.selected, rows) + index;
+            if at < app.topics.rows.len() {
+                app.topics.selected = at;
+            }
+        }
+        Screen::Services => {
+            let at = window_start(app.services.selected, rows) + index;
+            if at < app.services.hosts.len() {
+                app.services.selected = at;
+            }
+        }
+        Screen::Errors => {}
+    }
+}
+
+/// Results of the errors and services screens' work.
+pub fn finished(app: &mut App, done: Done) {
+    match done {
+        Done::Errors {
+            page,
+            total,
+            entries,
+        } => {
+            let errors = &mut app.errors;
+            errors.queue = entries
+                .into_iter()
+                .map(|raw| QueuedError {
+                    record: ErrorRecord::parse(raw.as_bytes()),
+                    raw,
+                })
+                .collect();
+            errors.total = total;
+            errors.page = page;
+            errors.loading = false;
+            errors.failure = None;
+            let rows = errors.queue.len() + errors.live.len();
+            errors.selected = errors.selected.min(rows.saturating_sub(1));
+        }
+        Done::QueueChanged(what) => {
+            app.say(what);
+            load_errors(app, app.errors.page);
+        }
+        Done::Services { hosts, listened } => {
+            let services = &mut app.services;
+            services.hosts = hosts;
+            services.listened = listened;
+            services.loading = false;
+            services.failure = None;
+            services.refreshed = Some(app.now);
+            services.selected = services
+                .selected
+                .min(services.hosts.len().saturating_sub(1));
+        }
+        Done::IdentRemoved(ident) => {
+            app.say(format!("removed {}", clean(&ident, 80)));
+            app.services.loading = false;
+            refresh_services(app);
+        }
+        Done::Failed(Failure::Errors, why) => {
+            app.errors.loading = false;
+            app.errors.failure = Some(why);
+        }
+        Done::Failed(Failure::Services, why) => {
+            app.services.loading = false;
+            app.services.failure = Some(why);
+            app.services.refreshed = Some(app.now);
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,90 @@
+//! One trace in detail: the lines built when it was opened, drawn a page at a time, with
+//! the search matches highlighted and the search prompt at the bottom while typing.
+
+use super::super::app::Detail;
+use super::super::detail::DetailLine;
+use super::super::theme::{self, Tone};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+/// Draws the detail of `open`.
+pub fn draw(frame: &mut Frame, area: Rect, open: &Detail) {
+    let total = open.lines.len();
+    let title = format!(
+        " {} · line {}/{} ",
+        open.id,
+        (open.scroll + 1).min(total),
+        total
+    );
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .title(title)
+        .border_style(theme::tone(Tone::Dim));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let prompt_rows = u16::from(open.search.is_some());
+    let rows = usize::from(inner.height.saturating_sub(prompt_rows));
+    let current = open.matches.contains(&open.scroll).then_some(open.scroll);
+    let lines: Vec<Line> = open
+        .lines
+        .iter()
+        .enumerate()
+        .skip(open.scroll)
+        .take(rows)
+        .map(|(at, line)| draw_line(line, &open.query, Some(at) == current))
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+    if let Some(input) = &open.search {
+        let prompt = Rect {
+            y: inner.bottom().saturating_sub(1),
+            height: 1,
+            ..inner
+        };
+        let text = Line::from(vec![
+            Span::styled("search: ", theme::key()),
+            Span::raw(gilmour::inspect::sanitize::clean(input.text(), 200)),
+        ]);
+        frame.render_widget(Paragraph::new(text), prompt);
+        let x = prompt.x + 8 + input.cursor() as u16;
+        frame.set_cursor_position((x.min(prompt.right().saturating_sub(1)), prompt.y));
+    }
+}
+
+/// A line, with every occurrence of the query highlighted (the current match's line in
+/// full).
+fn draw_line<'a>(line: &DetailLine, query: &str, current: bool) -> Line<'a> {
+    let mut spans = Vec::new();
+    for (tone, text) in &line.spans {
+        let style = theme::tone(*tone);
+        if query.is_empty() {
+            spans.push(Span::styled(text.clone(), style));
+            continue;
+        }
+        let lower = text.to_lowercase();
+        // Lower-casing can change byte lengths; highlight only when it does not.
+        if lower.len() != text.len() {
+            spans.push(Span::styled(text.clone(), style));
+            continue;
+        }
+        let mut at = 0;
+        while let Some(found) = lower[at..].find(query) {
+            let start = at + found;
+            let end = start + query.len();
+            spans.push(Span::styled(text[at..start].to_owned(), style));
+            spans.push(Span::styled(
+                text[start..end].to_owned(),
+                theme::tone(Tone::Match),
+            ));
+            at = end;
+        }
+        spans.push(Span::styled(text[at..].to_owned(), style));
+    }
+    let line = Line::from(spans);
+    if current {
+        line.style(theme::selected())
+    } else {
+        line
+    }
+}

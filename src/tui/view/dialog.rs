@@ -1,0 +1,154 @@
+//! Small dialogs: a yes/no question, the inline data editor, a queued error record, the
+//! file name prompt.
+
+use super::super::app::App;
+use super::super::detail::{DetailLine, record_lines};
+use super::super::forms::{EditForm, parse_data};
+use super::super::input::LineInput;
+use super::super::keymap::{Command, Context};
+use super::super::theme::{self, Tone};
+use super::centered;
+use gilmour::inspect::sanitize::clean;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+fn open(frame: &mut Frame, width: u16, height: u16, title: String) -> Rect {
+    let area = centered(frame.area(), width, height);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(title)
+        .border_style(theme::key());
+    let inner = block.inner(area);
+    frame.render_widget(Clear, area);
+    frame.render_widget(block, area);
+    inner
+}
+
+/// A yes/no question.
+pub fn confirm(frame: &mut Frame, app: &App, question: &str) {
+    let inner = open(frame, 72, 6, " confirm ".to_owned());
+    let yes = app
+        .keymap
+        .key(Context::Confirm, Command::Yes)
+        .map_or_else(|| "?".to_owned(), |key| key.to_string());
+    let no = app
+        .keymap
+        .key(Context::Confirm, Command::No)
+        .map_or_else(|| "?".to_owned(), |key| key.to_string());
+    let text = vec![
+        Line::raw(clean(question, 300)),
+        Line::raw(""),
+        Line::from(vec![
+            Span::styled(yes, theme::key()),
+            Span::raw(" yes   "),
+            Span::styled(no, theme::key()),
+            Span::raw(" no"),
+        ]),
+    ];
+    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), inner);
+}
+
+/// One text field with a label, its cursor placed.
+pub fn field(frame: &mut Frame, area: Rect, label: &str, input: &LineInput, focused: bool) {
+    let label_style = if focused {
+        theme::key()
+    } else {
+        theme::tone(Tone::Dim)
+    };
+    let width = usize::from(area.width).saturating_sub(label.chars().count() + 1);
+    // Keep the cursor in view on long text: show the end.
+    let text = input.text();
+    let skip = input.cursor().saturating_sub(width.saturating_sub(1));
+    let shown: String = text.chars().skip(skip).take(width).collect();
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled(format!("{label} "), label_style),
+            Span::raw(clean(&shown, width)),
+        ])),
+        area,
+    );
+    if focused {
+        let x = area.x + label.chars().count() as u16 + 1 + (input.cursor() - skip) as u16;
+        frame.set_cursor_position((x.min(area.right().saturating_sub(1)), area.y));
+    }
+}
+
+/// The row `n` of an area.
+pub fn row(area: Rect, n: u16) -> Rect {
+    Rect {
+        y: area.y + n.min(area.height.saturating_sub(1)),
+        height: 1.min(area.height),
+        ..area
+    }
+}
+
+/// The inline data editor.
+pub fn edit(frame: &mut Frame, form: &EditForm) {
+    let inner = open(
+        frame,
+        100,
+        6,
+        format!(
+            " edit the data, then replay {} · {} ",
+            form.original, form.what
+        ),
+    );
+    field(frame, row(inner, 0), "data", &form.data, true);
+    let verdict = match parse_data(form.data.text()) {
+        Ok(_) => Span::styled("valid JSON", theme::tone(Tone::Good)),
+        Err(why) => Span::styled(clean(&why, 200), theme::tone(Tone::Bad)),
+    };
+    frame.render_widget(Paragraph::new(verdict), row(inner, 2));
+}
+
+/// A queued error record.
+pub fn record(frame: &mut Frame, app: &App, index: usize) {
+    let Some(entry) = app.errors.queue.get(index) else {
+        return;
+    };
+    let lines: Vec<Line> = match &entry.record {
+        Some(record) => record_lines(record).iter().map(to_line).collect(),
+        None => vec![
+            Line::styled("not an error record; as stored:", theme::tone(Tone::Warn)),
+            Line::raw(clean(&entry.raw, 4000)),
+        ],
+    };
+    let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
+    let height = height.min(frame.area().height.saturating_sub(6));
+    let inner = open(
+        frame,
+        110,
+        height,
+        format!(" error record {} of the queue ", index + 1),
+    );
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+fn to_line(line: &DetailLine) -> Line<'static> {
+    Line::from(
+        line.spans
+            .iter()
+            .map(|(tone, text)| Span::styled(text.clone(), theme::tone(*tone)))
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// The file name prompt of `w`.
+pub fn write(frame: &mut Frame, app: &App, input: &LineInput) {
+    let what = if app.traces.marks.is_empty() {
+        format!("the {} shown traces", app.shown())
+    } else {
+        format!("the {} marked traces", app.traces.marks.len())
+    };
+    let inner = open(frame, 80, 5, format!(" write {what} to a capture file "));
+    field(frame, row(inner, 0), "file", input, true);
+    frame.render_widget(
+        Paragraph::new(Span::styled(
+            "read it back with: gilmour --read FILE, or gilmour tail --read FILE",
+            theme::tone(Tone::Dim),
+        )),
+        row(inner, 2),
+    );
+}

@@ -1,0 +1,49 @@
+//! The filter bar: the text being typed (or the filter in force), and below it, while the
+//! text does not parse, the parser's message with a caret under the column.
+
+use super::super::app::App;
+use super::super::theme::{self, Tone};
+use gilmour::inspect::sanitize::clean;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+/// Draws the bar and, when there is one, the error.
+pub fn draw(frame: &mut Frame, bar: Rect, error_area: Rect, app: &App) {
+    if bar.height == 0 {
+        return;
+    }
+    let filter = &app.filter;
+    let (text, style) = if filter.editing {
+        (filter.input.text(), theme::tone(Tone::Plain))
+    } else {
+        (filter.applied_text.as_str(), theme::tone(Tone::Warn))
+    };
+    let valid = filter.error.is_none();
+    let marker = if !filter.editing {
+        Span::styled("filter ", theme::tone(Tone::Dim))
+    } else if valid {
+        Span::styled("/ ", theme::key())
+    } else {
+        Span::styled("/ ", theme::tone(Tone::Bad))
+    };
+    let width = marker.content.chars().count() as u16;
+    let line = Line::from(vec![
+        marker,
+        Span::styled(clean(text, usize::from(bar.width)), style),
+    ]);
+    frame.render_widget(Paragraph::new(line), bar);
+    if filter.editing {
+        let x = bar.x + width + filter.input.cursor() as u16;
+        frame.set_cursor_position((x.min(bar.right().saturating_sub(1)), bar.y));
+    }
+    if let (Some(error), true) = (&filter.error, error_area.height > 0) {
+        let caret = " ".repeat(usize::from(width) + error.column.saturating_sub(1));
+        let line = Line::from(vec![
+            Span::styled(format!("{caret}^ "), theme::tone(Tone::Bad)),
+            Span::styled(clean(&error.message, 200), theme::tone(Tone::Bad)),
+        ]);
+        frame.render_widget(Paragraph::new(line), error_area);
+    }
+}

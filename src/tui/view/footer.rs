@@ -1,0 +1,109 @@
+//! The status line (what just happened) and the footer (the keys of the current screen,
+//! read from the key map; text fields list their own fixed keys).
+
+use super::super::app::{App, Modal};
+use super::super::keymap::{Command, Context};
+use super::super::theme;
+use gilmour::inspect::sanitize::clean;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+/// Global commands the footer lists after the context's own.
+const GLOBAL_HINTS: [Command; 5] = [
+    Command::Open,
+    Command::Filter,
+    Command::Fire,
+    Command::Help,
+    Command::Quit,
+];
+
+/// Draws the footer.
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let fixed: Option<&[(&str, &str)]> = match &app.modal {
+        Some(Modal::Fire(_)) => Some(&[
+            ("tab", "complete/next"),
+            ("↑↓", "field"),
+            ("←→", "kind"),
+            ("enter", "send"),
+            ("esc", "cancel"),
+        ]),
+        Some(Modal::Edit(_)) => Some(&[("enter", "replay"), ("esc", "cancel")]),
+        Some(Modal::Write(_)) => Some(&[("enter", "write"), ("esc", "cancel")]),
+        Some(Modal::Help { .. }) => Some(&[("↑↓", "scroll"), ("esc", "close")]),
+        Some(Modal::Record(_)) => Some(&[("r", "re-send"), ("esc", "close")]),
+        None if app.filter.editing => Some(&[
+            ("enter", "apply"),
+            ("esc", "clear"),
+            ("↑↓", "recent filters"),
+        ]),
+        None if app.detail.as_ref().is_some_and(|d| d.search.is_some()) => {
+            Some(&[("enter", "search"), ("esc", "cancel")])
+        }
+        _ => None,
+    };
+    let pairs: Vec<(String, &str)> = match fixed {
+        Some(pairs) => pairs
+            .iter()
+            .map(|(key, what)| ((*key).to_owned(), *what))
+            .collect(),
+        None => hints(app),
+    };
+    let mut spans = Vec::new();
+    for (key, what) in pairs {
+        spans.push(Span::styled(format!(" {key}"), theme::key()));
+        spans.push(Span::raw(format!(" {what} ")));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(theme::bar()), area);
+}
+
+/// The context's commands, then the common global ones.
+fn hints(app: &App) -> Vec<(String, &'static str)> {
+    let context = app.context();
+    let keymap = &app.keymap;
+    let mut pairs: Vec<(String, &'static str)> = keymap
+        .bindings(context)
+        .filter(|(_, keys)| !keys.is_empty())
+        .filter(|(command, _)| !matches!(command, Command::SearchPrev | Command::PrevPage))
+        .map(|(command, keys)| (keys[0].to_string(), command.name()))
+        .collect();
+    if context != Context::Confirm {
+        let back = app.detail.is_some() && context == Context::Detail;
+        let globals = GLOBAL_HINTS
+            .iter()
+            .copied()
+            .filter(|command| *command != Command::Open || context != Context::Detail)
+            .chain(back.then_some(Command::Back));
+        for command in globals {
+            let Some(key) = keymap.key(Context::Global, command) else {
+                continue;
+            };
+            // A global key the context binds to something else does not reach it.
+            let shadowed = keymap
+                .bindings(context)
+                .any(|(_, keys)| keys.contains(&key));
+            if !shadowed {
+                pairs.push((key.to_string(), command.name()));
+            }
+        }
+    }
+    pairs
+}
+
+/// Draws the status line.
+pub fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
+    let Some(status) = &app.status else {
+        return;
+    };
+    let tone = if status.failure {
+        theme::Tone::Bad
+    } else {
+        theme::Tone::Plain
+    };
+    let text = clean(&status.text, usize::from(area.width));
+    frame.render_widget(
+        Paragraph::new(Span::styled(format!(" {text}"), theme::tone(tone))),
+        area,
+    );
+}

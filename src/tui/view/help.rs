@@ -1,0 +1,66 @@
+//! The help: every binding of every context, generated from the key map, so it always
+//! says what the keys really do.
+
+use super::super::app::App;
+use super::super::keymap::Context;
+use super::super::theme::{self, Tone};
+use super::centered;
+use ratatui::Frame;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+
+/// The help's lines.
+pub fn lines(app: &App) -> Vec<Line<'static>> {
+    let mut lines = vec![
+        Line::from(Span::styled(
+            "Gilmour traffic, live: traces are requests with their replies, signals, error records and gaps.",
+            theme::tone(Tone::Dim),
+        )),
+        Line::from(Span::styled(
+            "Filters: topic:echo*  code:>=400  kind:req|slot  status:timeout  latency:>100ms  data:\"text\"  not/and/or",
+            theme::tone(Tone::Dim),
+        )),
+    ];
+    for context in Context::ALL {
+        let bindings: Vec<_> = app.keymap.bindings(context).collect();
+        if bindings.is_empty() {
+            continue;
+        }
+        lines.push(Line::raw(""));
+        lines.push(Line::from(Span::styled(
+            format!("[{}]", context.name()),
+            theme::tone(Tone::Heading),
+        )));
+        for (command, keys) in bindings {
+            let keys: Vec<String> = keys.iter().map(ToString::to_string).collect();
+            let keys = if keys.is_empty() {
+                "(unbound)".to_owned()
+            } else {
+                keys.join(", ")
+            };
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {keys:<18}"), theme::key()),
+                Span::styled(format!("{:<15}", command.name()), theme::tone(Tone::Dim)),
+                Span::raw(command.help()),
+            ]));
+        }
+    }
+    lines
+}
+
+/// Draws the help on top of everything.
+pub fn draw(frame: &mut Frame, app: &App, scroll: usize) {
+    let area = centered(frame.area(), 110, frame.area().height.saturating_sub(4));
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(" help · keys can be changed in ~/.config/gilmour/keys.toml ");
+    let lines = lines(app);
+    let scroll = scroll.min(lines.len().saturating_sub(1));
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .scroll((u16::try_from(scroll).unwrap_or(u16::MAX), 0)),
+        area,
+    );
+}

@@ -1,0 +1,125 @@
+//! Drawing: a pure function of the state, one module per region of the screen. Nothing
+//! here does I/O or walks the store: lists draw only their visible rows, the detail only
+//! its visible lines, and everything untrusted is sanitised before it is drawn.
+//!
+//! ```text
+//! ┌ header ─ gilmour │ redis://host:6379 │ ● live │ 812.0 msg/s │ 40,211 traces 3 errors … ┐
+//! │  1 Traces   2 Topics   3 Errors   4 Services                 FOLLOW  1,024 shown       │
+//! ├ body ───────────────────────────────────────────────────────────────────────────────────┤
+//! │ time          kind  topic            code  latency  sender    size  data               │
+//! │ 21:00:00.104  req   weather.fetch     200   1.31ms  9f2c01aa  120B  {"city":"Pune"}    │  traces
+//! │ ── capture lost 3.2 s: messages may be missing ──                                       │  (or detail,
+//! │ …                                                                                       │  topics, errors,
+//! ├─────────────────────────────────────────────────────────────────────────────────────────┤  services)
+//! │ / topic:weather*                                       filter_bar                       │
+//! │ replayed #12 as #40                                    status line                      │
+//! │ ↑ up  ↓ down  enter open  / filter  r replay …         footer                           │
+//! └─────────────────────────────────────────────────────────────────────────────────────────┘
+//!          dialogs (help, confirm, fire form, editor, error record, file name) on top
+//! ```
+
+mod detail;
+mod dialog;
+mod errors;
+mod filter_bar;
+mod fire;
+mod footer;
+mod header;
+mod help;
+mod services;
+mod topics;
+mod traces;
+
+use super::app::{App, Modal, Screen};
+use super::layout::areas;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use std::time::Duration;
+
+/// Draws the whole screen.
+pub fn draw(frame: &mut Frame, app: &App) {
+    let regions = areas(frame.area(), app);
+    header::draw(frame, regions.header, app);
+    match (app.screen, &app.detail) {
+        (Screen::Traces, Some(open)) => detail::draw(frame, regions.body, open),
+        (Screen::Traces, None) => traces::draw(frame, regions.body, app),
+        (Screen::Topics, _) => topics::draw(frame, regions.body, app),
+        (Screen::Errors, _) => errors::draw(frame, regions.body, app),
+        (Screen::Services, _) => services::draw(frame, regions.body, app),
+    }
+    filter_bar::draw(frame, regions.filter, regions.filter_error, app);
+    footer::draw_status(frame, regions.status, app);
+    footer::draw(frame, regions.footer, app);
+    match &app.modal {
+        None => {}
+        Some(Modal::Help { scroll }) => help::draw(frame, app, *scroll),
+        Some(Modal::Confirm { question, .. }) => dialog::confirm(frame, app, question),
+        Some(Modal::Fire(form)) => fire::draw(frame, form),
+        Some(Modal::Edit(form)) => dialog::edit(frame, form),
+        Some(Modal::Record(index)) => dialog::record(frame, app, *index),
+        Some(Modal::Write(input)) => dialog::write(frame, app, input),
+    }
+}
+
+/// A latency as people read it: `0.42ms`, `13ms`, `2.1s`.
+pub fn format_latency(latency: Duration) -> String {
+    let millis = latency.as_secs_f64() * 1000.0;
+    if millis < 10.0 {
+        format!("{millis:.2}ms")
+    } else if millis < 10_000.0 {
+        format!("{millis:.0}ms")
+    } else {
+        format!("{:.1}s", latency.as_secs_f64())
+    }
+}
+
+/// A count with thousands separators: `1,234,567`.
+pub fn thousands(count: u64) -> String {
+    let digits = count.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (at, digit) in digits.chars().enumerate() {
+        if at > 0 && (digits.len() - at).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// A size in bytes, short: `120B`, `4.1K`, `12M`.
+pub fn bytes(size: usize) -> String {
+    let size = size as f64;
+    if size < 1024.0 {
+        format!("{size}B")
+    } else if size < 1024.0 * 1024.0 {
+        format!("{:.1}K", size / 1024.0)
+    } else {
+        format!("{:.1}M", size / (1024.0 * 1024.0))
+    }
+}
+
+/// A box of at most `width` × `height` in the middle of `area`.
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let [row] = Layout::vertical([Constraint::Length(height.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [cell] = Layout::horizontal([Constraint::Length(width.min(area.width))])
+        .flex(Flex::Center)
+        .areas(row);
+    cell
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_read_well() {
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(bytes(120), "120B");
+        assert_eq!(bytes(4200), "4.1K");
+        assert_eq!(format_latency(Duration::from_micros(1310)), "1.31ms");
+        assert_eq!(format_latency(Duration::from_secs(12)), "12.0s");
+    }
+}

@@ -1,0 +1,109 @@
+//! The topics table: count, rate, error share, latency quantiles, and a bar of the last
+//! half minute's rate, from figures cached once a second.
+
+use super::super::app::App;
+use super::super::layout::window_start;
+use super::super::theme::{self, Tone};
+use super::{format_latency, thousands};
+use gilmour::inspect::sanitize::clean;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::Span;
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
+
+/// Seconds of rate each row's bar shows.
+const BAR_SECONDS: usize = 30;
+const LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// Draws the table.
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let topics = &app.topics;
+    if topics.rows.is_empty() {
+        frame.render_widget(
+            Paragraph::new("  no completed trace yet").style(theme::tone(Tone::Dim)),
+            area,
+        );
+        return;
+    }
+    let rows = usize::from(area.height.saturating_sub(1));
+    let start = window_start(topics.selected, rows);
+    let table_rows = topics
+        .rows
+        .iter()
+        .enumerate()
+        .skip(start)
+        .take(rows)
+        .map(|(at, row)| {
+            let summary = &row.summary;
+            let errors = summary.error_rate() * 100.0;
+            let error_style = if summary.errors > 0 {
+                theme::tone(Tone::Bad)
+            } else {
+                theme::tone(Tone::Dim)
+            };
+            let (p50, p99) = summary.latency.map_or_else(
+                || (String::new(), String::new()),
+                |latency| (format_latency(latency.p50), format_latency(latency.p99)),
+            );
+            let built = Row::new([
+                Cell::from(clean(&summary.topic, 40)),
+                Cell::from(thousands(summary.count)),
+                Cell::from(format!("{:.1}", summary.rate_10s)),
+                Cell::from(Span::styled(format!("{errors:.1}%"), error_style)),
+                Cell::from(p50),
+                Cell::from(p99),
+                Cell::from(Span::styled(bar(&row.recent), theme::tone(Tone::Good))),
+            ]);
+            if at == topics.selected {
+                built.style(theme::selected())
+            } else {
+                built
+            }
+        });
+    let header = Row::new([
+        "topic",
+        "count",
+        "rate/s",
+        "errors",
+        "p50",
+        "p99",
+        "last 30 s",
+    ])
+    .style(theme::tone(Tone::Dim).add_modifier(Modifier::BOLD));
+    let widths = [
+        Constraint::Fill(1),
+        Constraint::Length(10),
+        Constraint::Length(8),
+        Constraint::Length(7),
+        Constraint::Length(8),
+        Constraint::Length(8),
+        Constraint::Length(BAR_SECONDS as u16),
+    ];
+    frame.render_widget(Table::new(table_rows, widths).header(header), area);
+}
+
+/// The last half minute of per-second counts as a bar, scaled to its own peak.
+pub fn bar(recent: &[u32]) -> String {
+    let last = &recent[recent.len().saturating_sub(BAR_SECONDS)..];
+    let peak = last.iter().copied().max().unwrap_or(0);
+    last.iter()
+        .map(|count| match (*count, peak) {
+            (0, _) | (_, 0) => ' ',
+            (count, peak) => {
+                let level =
+                    (u64::from(count) * (LEVELS.len() as u64 - 1)).div_ceil(u64::from(peak));
+                LEVELS[level as usize]
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn bars_scale_to_their_peak() {
+        assert_eq!(super::bar(&[0, 1, 2, 4, 8]), " ▂▃▅█");
+        assert_eq!(super::bar(&[0; 60]).len(), 30);
+    }
+}

@@ -1,0 +1,171 @@
+//! The trace list: only the visible window is built, from the cached filtered list, so a
+//! store of a million traces draws as fast as one of a hundred.
+
+use super::super::app::App;
+use super::super::theme;
+use super::{bytes, format_latency};
+use gilmour::inspect::sanitize::{clean, clean_bytes};
+use gilmour::inspect::{MessageEvent, Trace};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::Span;
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
+
+/// Payloads up to this size are parsed for the preview; bigger ones are previewed from
+/// their first bytes, so a huge payload costs no more than a small one.
+const PARSE_PREVIEW_UNDER: usize = 4096;
+
+/// Where a gap's text starts: after the mark and time columns and their spacing.
+const GAP_TEXT_AT: u16 = 1 + 1 + 12 + 1;
+
+const WIDTHS: [Constraint; 9] = [
+    Constraint::Length(1),
+    Constraint::Length(12),
+    Constraint::Length(7),
+    Constraint::Max(32),
+    Constraint::Length(4),
+    Constraint::Length(8),
+    Constraint::Length(8),
+    Constraint::Length(6),
+    Constraint::Fill(1),
+];
+
+/// Draws the list.
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let shown = app.shown();
+    if shown == 0 {
+        let text = if app.inspector.store().is_empty() {
+            "  waiting for traffic…"
+        } else {
+            "  no trace matches the filter (Esc clears it)"
+        };
+        frame.render_widget(
+            Paragraph::new(text).style(theme::tone(theme::Tone::Dim)),
+            area,
+        );
+        return;
+    }
+    let rows = usize::from(area.height.saturating_sub(1));
+    let selected = app.selected_row();
+    let top = app.top_row();
+    // The cursor stays visible even before `update` has scrolled for a resize.
+    let top = match selected {
+        Some(row) if row >= top + rows => row + 1 - rows,
+        Some(row) if row < top => row,
+        _ => top,
+    };
+    let store = app.inspector.store();
+    let list = &app.traces.list;
+    let mut table_rows = Vec::with_capacity(rows);
+    let mut gaps = Vec::new();
+    for row in top..(top + rows).min(shown) {
+        let Some(trace) = list.at_row(row, shown).and_then(|id| store.get(id)) else {
+            continue;
+        };
+        let mut built = if trace.gap.is_some() {
+            gaps.push((table_rows.len(), trace));
+            gap_row(trace, app)
+        } else {
+            trace_row(trace, app)
+        };
+        if Some(row) == selected {
+            built = built.style(theme::selected());
+        }
+        table_rows.push(built);
+    }
+    let header = Row::new([
+        "", "time", "kind", "topic", "code", "latency", "sender", "size", "data",
+    ])
+    .style(theme::tone(theme::Tone::Dim).add_modifier(Modifier::BOLD));
+    frame.render_widget(Table::new(table_rows, WIDTHS).header(header), area);
+    // A gap's text runs across the columns after its time.
+    for (index, trace) in gaps {
+        let Some(gap) = &trace.gap else {
+            continue;
+        };
+        let text = format!(
+            "gap     ── capture lost {:.1} s: messages may be missing ({}) ──",
+            gap.lost().as_secs_f64(),
+            clean(&gap.reason, 80)
+        );
+        let mut style = theme::tone(theme::Tone::Bad).add_modifier(Modifier::BOLD);
+        if app.selected_trace() == Some(trace.id) {
+            style = style.patch(theme::selected());
+        }
+        let x = area.x + GAP_TEXT_AT;
+        let line = Rect {
+            x,
+            y: area.y + 1 + index as u16,
+            width: area.right().saturating_sub(x),
+            height: 1,
+        };
+        frame.render_widget(Paragraph::new(Span::styled(text, style)), line);
+    }
+}
+
+fn trace_row<'a>(trace: &Trace, app: &App) -> Row<'a> {
+    let status = theme::status(trace.status);
+    let kind = if app.links.replay_of.contains_key(&trace.id) {
+        format!("{}↻", trace.kind.as_str())
+    } else {
+        trace.kind.as_str().to_owned()
+    };
+    let code = trace
+        .code()
+        .map_or_else(|| "-".to_owned(), |code| code.to_string());
+    let code = if trace.is_complete() || trace.code().is_some() {
+        code
+    } else {
+        "…".to_owned()
+    };
+    let latency = trace.latency().map_or_else(String::new, format_latency);
+    let mark = if app.traces.marks.contains(&trace.id) {
+        Span::styled("*", theme::mark())
+    } else {
+        Span::raw(" ")
+    };
+    Row::new([
+        Cell::from(mark),
+        Cell::from(
+            trace
+                .started
+                .with_timezone(&app.tz)
+                .format("%H:%M:%S%.3f")
+                .to_string(),
+        ),
+        Cell::from(Span::styled(kind, status)),
+        Cell::from(clean(&trace.topic, 32)),
+        Cell::from(Span::styled(code, status)),
+        Cell::from(latency),
+        Cell::from(clean(gilmour::protocol::short_sender(&trace.sender), 8))
+            .style(theme::tone(theme::Tone::Dim)),
+        Cell::from(bytes(trace.size())),
+        Cell::from(trace.headline().map(preview).unwrap_or_default()),
+    ])
+}
+
+fn gap_row<'a>(trace: &Trace, app: &App) -> Row<'a> {
+    Row::new([
+        Cell::from(""),
+        Cell::from(
+            trace
+                .started
+                .with_timezone(&app.tz)
+                .format("%H:%M:%S%.3f")
+                .to_string(),
+        ),
+    ])
+}
+
+/// The data of a message, on one line, cut to fit a row.
+fn preview(event: &MessageEvent) -> String {
+    const WIDTH: usize = 200;
+    if event.payload.len() < PARSE_PREVIEW_UNDER {
+        return clean(&event.message().data.to_string(), WIDTH);
+    }
+    // Our engine and Go's write `data` first: skip the envelope's opening.
+    let payload: &[u8] = &event.payload;
+    let data = payload.strip_prefix(b"{\"data\":").unwrap_or(payload);
+    clean_bytes(data, WIDTH)
+}

@@ -1,0 +1,283 @@
+//! The terminal app end to end: the real binary in a tmux pane against a real
+//! redis-server with traffic; type a filter, open a trace, quit. Every wait polls the pane
+//! until the expected text is there, with a deadline, never a fixed sleep.
+
+mod support;
+
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use support::{Backend, Server};
+
+const DEADLINE: Duration = Duration::from_secs(20);
+
+/// A tmux server of our own (its own socket), so a developer's tmux is never touched.
+struct Tmux {
+    socket: String,
+    session: &'static str,
+}
+
+impl Tmux {
+    fn start(command: &str) -> Tmux {
+        // One tmux server per test: tests of this file run at the same time.
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let number = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmux = Tmux {
+            socket: format!("gilmour-test-{}-{number}", std::process::id()),
+            session: "tui",
+        };
+        let output = tmux.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            tmux.session,
+            "-x",
+            "160",
+            "-y",
+            "45",
+            command,
+        ]);
+        assert!(
+            output.status.success(),
+            "tmux new-session: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        tmux
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .unwrap_or_else(|error| {
+                panic!(
+                    "tmux is not installed ({error}): .ci/run installs it (apt-get install tmux)"
+                )
+            })
+    }
+
+    fn screen(&self) -> String {
+        let output = self.run(&["capture-pane", "-p", "-t", self.session]);
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", self.session];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    fn type_text(&self, text: &str) {
+        self.run(&["send-keys", "-t", self.session, "-l", text]);
+    }
+
+    /// Waits until the pane shows a screen for which `ready` holds; the screen.
+    fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if ready(&screen) {
+                return screen;
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "waited {DEADLINE:?} for {what}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn alive(&self) -> bool {
+        self.run(&["has-session", "-t", self.session])
+            .status
+            .success()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+/// A `gilmour reply` killed when dropped.
+struct Responder(Child);
+
+impl Responder {
+    fn echo(server: &Server, topic: &str) -> Responder {
+        let child = Command::new(env!("CARGO_BIN_EXE_gilmour"))
+            .args(["reply", topic])
+            .env("REDIS_URL", server.url())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start gilmour reply");
+        let channel = format!("gilmour.request.{topic}");
+        let start = Instant::now();
+        while server.command(&["PUBSUB", "NUMSUB", &channel]) != format!("{channel}\n1") {
+            assert!(
+                start.elapsed() < DEADLINE,
+                "{topic} never got its responder"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Responder(child)
+    }
+}
+
+impl Drop for Responder {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn request(server: &Server, topic: &str, data: &str) {
+    let output = Command::new(env!("CARGO_BIN_EXE_gilmour"))
+        .args(["request", topic, data])
+        .env("REDIS_URL", server.url())
+        .output()
+        .expect("run gilmour request");
+    assert!(output.status.success(), "{output:?}");
+}
+
+#[test]
+fn watch_filter_open_a_trace_and_quit() {
+    let server = Server::start(Backend::Redis);
+    let _echo = Responder::echo(&server, "tui.echo");
+    let _other = Responder::echo(&server, "tui.other");
+    let command = format!(
+        "env REDIS_URL={} {}",
+        server.url(),
+        env!("CARGO_BIN_EXE_gilmour")
+    );
+    let tmux = Tmux::start(&command);
+    tmux.wait_for("the app to be live", |screen| screen.contains("● live"));
+
+    for n in 1..=3 {
+        request(&server, "tui.echo", &format!(r#"{{"n":{n}}}"#));
+    }
+    request(&server, "tui.other", r#""elsewhere""#);
+    let screen = tmux.wait_for("four traces", |screen| screen.contains("4 shown"));
+    assert!(
+        screen.contains("tui.other") && screen.contains(r#"{"n":3}"#),
+        "{screen}"
+    );
+
+    tmux.keys(&["/"]);
+    tmux.type_text("topic:tui.echo and (");
+    tmux.wait_for("the parse error", |screen| {
+        screen.contains("expected a filter after '('")
+    });
+    for _ in 0..6 {
+        tmux.keys(&["BSpace"]);
+    }
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("the filter to apply", |screen| {
+        screen.contains("filter topic:tui.echo") && screen.contains("3 shown")
+    });
+    assert!(!screen.contains("elsewhere"), "{screen}");
+
+    tmux.keys(&["Down", "Enter"]);
+    let screen = tmux.wait_for("the detail", |screen| {
+        screen.contains("Request  on gilmour.request.tui.echo")
+    });
+    assert!(
+        screen.contains(r#""n": 2"#),
+        "the second newest trace: {screen}"
+    );
+    assert!(screen.contains("Reply  on gilmour.response."), "{screen}");
+
+    tmux.keys(&["q"]);
+    let start = Instant::now();
+    while tmux.alive() {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "the app did not quit:\n{}",
+            tmux.screen()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn conflicting_key_bindings_are_reported_at_start() {
+    let dir = std::env::temp_dir().join(format!("gilmour-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let keys = dir.join("keys.toml");
+    std::fs::write(&keys, "[traces]\nreplay = \"m\"\n").expect("write keys.toml");
+    let output = Command::new(env!("CARGO_BIN_EXE_gilmour"))
+        .arg("--keys")
+        .arg(&keys)
+        .output()
+        .expect("run gilmour");
+    let _ = std::fs::remove_dir_all(&dir);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("[traces] `m` is bound to both replay and mark"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn without_a_terminal_it_says_so() {
+    let output = Command::new(env!("CARGO_BIN_EXE_gilmour"))
+        .arg("tui")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run gilmour");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("needs a terminal"));
+}
+
+#[test]
+fn bench_render_reports_every_scenario_as_json() {
+    // Global options before the command are fine; no Redis is needed.
+    let output = Command::new(env!("CARGO_BIN_EXE_gilmour"))
+        .args(["--redis", "redis://127.0.0.1:1", "bench", "render"])
+        .args(["--traces", "500", "--frames", "2", "--json"])
+        .output()
+        .expect("run gilmour bench render");
+    assert!(output.status.success(), "{output:?}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(report["traces"], 500);
+    assert_eq!(report["scenarios"].as_array().map(Vec::len), Some(5));
+}
+
+#[test]
+fn the_demo_opens_the_app_on_the_redis_it_found() {
+    let server = Server::start(Backend::Broker);
+    let command = format!(
+        "{} --redis {} demo --rate 20",
+        env!("CARGO_BIN_EXE_gilmour"),
+        server.url()
+    );
+    let tmux = Tmux::start(&command);
+    let screen = tmux.wait_for("the demo's traffic", |screen| {
+        screen.contains("● live") && screen.contains("example.popular3") && screen.contains("echo")
+    });
+    assert!(
+        screen.contains(&format!("{} (the Redis given)", server.url())),
+        "the header says which Redis: {screen}"
+    );
+    tmux.keys(&["q"]);
+    let start = Instant::now();
+    while tmux.alive() {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "the demo did not quit:\n{}",
+            tmux.screen()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        server.command(&["PUBSUB", "NUMSUB", "gilmour.request.echo"]),
+        "gilmour.request.echo\n0",
+        "the demo's services are gone with it"
+    );
+}
