@@ -86,7 +86,7 @@ fn line(trace: &Trace) -> String {
         .map_or_else(|| "-".to_owned(), |code| code.to_string());
     let latency = trace
         .latency()
-        .map_or_else(|| "-".to_owned(), format_latency);
+        .map_or_else(|| "-".to_owned(), gilmour::inspect::trace::human_latency);
     let preview = trace
         .headline()
         .map(|event| {
@@ -103,17 +103,6 @@ fn line(trace: &Trace) -> String {
         trace.status.as_str(),
         clean_bytes(gilmour::protocol::short_sender(&trace.sender).as_bytes(), 8),
     )
-}
-
-fn format_latency(latency: Duration) -> String {
-    let millis = latency.as_secs_f64() * 1000.0;
-    if millis < 10.0 {
-        format!("{millis:.2}ms")
-    } else if millis < 10_000.0 {
-        format!("{millis:.0}ms")
-    } else {
-        format!("{:.1}s", latency.as_secs_f64())
-    }
 }
 
 /// Runs `gilmour tail`.

@@ -128,6 +128,18 @@ impl Trace {
     }
 }
 
+/// A latency as people read it: `0.42ms`, `13ms`, `2.1s`.
+pub fn human_latency(latency: Duration) -> String {
+    let millis = latency.as_secs_f64() * 1000.0;
+    if millis < 10.0 {
+        format!("{millis:.2}ms")
+    } else if millis < 10_000.0 {
+        format!("{millis:.0}ms")
+    } else {
+        format!("{:.1}s", latency.as_secs_f64())
+    }
+}
+
 /// The status a reply code gives.
 pub fn status_of(code: Code) -> TraceStatus {
     if code.is_timeout() {
@@ -175,6 +187,13 @@ impl FilterSubject for Trace {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn latencies_read_well() {
+        assert_eq!(human_latency(Duration::from_micros(1310)), "1.31ms");
+        assert_eq!(human_latency(Duration::from_millis(130)), "130ms");
+        assert_eq!(human_latency(Duration::from_secs(12)), "12.0s");
+    }
 
     #[test]
     fn status_from_codes() {

@@ -34,7 +34,6 @@ use super::app::{App, Modal, Screen};
 use super::layout::areas;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
-use std::time::Duration;
 
 /// Draws the whole screen.
 pub fn draw(frame: &mut Frame, app: &App) {
@@ -61,17 +60,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     }
 }
 
-/// A latency as people read it: `0.42ms`, `13ms`, `2.1s`.
-pub fn format_latency(latency: Duration) -> String {
-    let millis = latency.as_secs_f64() * 1000.0;
-    if millis < 10.0 {
-        format!("{millis:.2}ms")
-    } else if millis < 10_000.0 {
-        format!("{millis:.0}ms")
-    } else {
-        format!("{:.1}s", latency.as_secs_f64())
-    }
-}
+pub use gilmour::inspect::trace::human_latency as format_latency;
 
 /// A count with thousands separators: `1,234,567`.
 pub fn thousands(count: u64) -> String {
@@ -119,7 +108,5 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(bytes(120), "120B");
         assert_eq!(bytes(4200), "4.1K");
-        assert_eq!(format_latency(Duration::from_micros(1310)), "1.31ms");
-        assert_eq!(format_latency(Duration::from_secs(12)), "12.0s");
     }
 }
