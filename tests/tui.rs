@@ -281,3 +281,37 @@ fn the_demo_opens_the_app_on_the_redis_it_found() {
         "the demo's services are gone with it"
     );
 }
+
+#[test]
+fn the_demo_needs_no_redis_at_all() {
+    // No redis-server on the PATH: unless a Redis already answers on 6379, the demo
+    // runs on its built-in broker.
+    let running = std::net::TcpStream::connect(("127.0.0.1", 6379)).is_ok();
+    let expected = if running {
+        "(the Redis already running)"
+    } else {
+        "(the built-in broker)"
+    };
+    let command = format!(
+        "env -u REDIS_URL PATH=/nonexistent {} demo --rate 20",
+        env!("CARGO_BIN_EXE_gilmour")
+    );
+    let tmux = Tmux::start(&command);
+    let screen = tmux.wait_for("the demo's traffic on its own Redis", |screen| {
+        screen.contains("● live") && screen.contains("echo")
+    });
+    assert!(
+        screen.contains(expected),
+        "{expected} in the header: {screen}"
+    );
+    tmux.keys(&["q"]);
+    let start = Instant::now();
+    while tmux.alive() {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "the demo did not quit:\n{}",
+            tmux.screen()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
