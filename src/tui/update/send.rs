@@ -10,7 +10,7 @@ use super::super::keymap::Command;
 use super::detail;
 use crossterm::event::{KeyCode, KeyEvent};
 use gilmour::inspect::sanitize::clean;
-use gilmour::inspect::{Trace, TraceId, TraceKind};
+use gilmour::inspect::{Trace, TraceId, TraceKind, TraceStore};
 use gilmour::protocol::{Channels, ErrorRecord};
 use serde_json::Value;
 use std::sync::Arc;
@@ -172,8 +172,26 @@ pub fn open_fire(app: &mut App) {
         return app.complain("offline: firing needs Redis");
     }
     let mut form = FireForm::default();
-    form.suggest(app.inspector.store().topics().map(|topic| &**topic));
+    form.suggest(fire_topics(app.inspector.store(), form.kind));
     app.modal = Some(Modal::Fire(Box::new(form)));
+}
+
+/// The seen topics worth completing for what is being fired: those last seen with
+/// requests for a request or composition, with signals for a signal.
+fn fire_topics(store: &TraceStore, kind: FireKind) -> impl Iterator<Item = &str> {
+    let wanted = match kind {
+        FireKind::Signal => TraceKind::Signal,
+        FireKind::Request | FireKind::Compose => TraceKind::Request,
+    };
+    store
+        .topics()
+        .filter(move |topic| {
+            store
+                .by_topic(topic)
+                .next()
+                .is_some_and(|trace| trace.kind == wanted)
+        })
+        .map(|topic| &**topic)
 }
 
 /// A key while the fire form is open.
@@ -184,7 +202,7 @@ pub fn fire_key(app: &mut App, key: KeyEvent) {
     let Some(Modal::Fire(form)) = modal else {
         return;
     };
-    let topics = || inspector.store().topics().map(|topic| &**topic);
+    let store = inspector.store();
     match key.code {
         KeyCode::Esc => *modal = None,
         KeyCode::Enter => match form.to_fire() {
@@ -201,7 +219,8 @@ pub fn fire_key(app: &mut App, key: KeyEvent) {
             if form.focus != FireField::Target || !form.complete() {
                 form.focus = form.focus.step(true);
             }
-            form.suggest(topics());
+            let kind = form.kind;
+            form.suggest(fire_topics(store, kind));
         }
         KeyCode::Left | KeyCode::Right if form.focus == FireField::Kind => {
             let at = FireKind::ALL
@@ -215,6 +234,8 @@ pub fn fire_key(app: &mut App, key: KeyEvent) {
                 at + len - 1
             };
             form.kind = FireKind::ALL[next % len];
+            let kind = form.kind;
+            form.suggest(fire_topics(store, kind));
         }
         _ => {
             let input = match form.focus {
@@ -224,7 +245,8 @@ pub fn fire_key(app: &mut App, key: KeyEvent) {
                 FireField::Timeout => &mut form.timeout,
             };
             if input.edit(&key) && form.focus == FireField::Target {
-                form.suggest(topics());
+                let kind = form.kind;
+                form.suggest(fire_topics(store, kind));
             }
         }
     }

@@ -233,6 +233,26 @@ fn firing_counts_listeners_and_asks_before_sending_to_nobody() {
 }
 
 #[test]
+fn the_fire_form_completes_topics_of_the_kind_being_fired() {
+    let mut app = busy(100, 20);
+    update(&mut app, key(KeyCode::Char('f')));
+    let suggestions = |app: &super::super::app::App| match &app.modal {
+        Some(Modal::Fire(form)) => form.suggestions.clone(),
+        _ => panic!("the fire form is open"),
+    };
+    let requests = suggestions(&app);
+    assert!(requests.contains(&"echo".to_owned()), "{requests:?}");
+    assert!(
+        !requests.contains(&"user.created".to_owned()),
+        "{requests:?}"
+    );
+    // Up to the kind, then → to signal.
+    update(&mut app, key(KeyCode::Up));
+    update(&mut app, key(KeyCode::Right));
+    assert_eq!(suggestions(&app), ["user.created"]);
+}
+
+#[test]
 fn a_composition_opens_its_last_step() {
     let mut app = busy(100, 20);
     update(
