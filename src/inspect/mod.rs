@@ -30,6 +30,7 @@ pub use store::{DEFAULT_CAPACITY, TraceStore};
 pub use trace::{Trace, TraceId};
 
 use chrono::{DateTime, Utc};
+use std::collections::HashSet;
 use std::time::Duration;
 
 /// How an inspector keeps its traces.
@@ -55,6 +56,8 @@ impl Default for InspectorOptions {
 pub struct Inspector {
     correlator: Correlator,
     stats: Stats,
+    /// Traces counted as unanswered whose reply may still come (and correct the figures).
+    unanswered: HashSet<TraceId>,
 }
 
 impl Default for Inspector {
@@ -69,23 +72,37 @@ impl Inspector {
         Inspector {
             correlator: Correlator::new(options.capacity, options.unanswered_after),
             stats: Stats::default(),
+            unanswered: HashSet::new(),
         }
     }
 
     /// Takes in one event; what it changed.
     pub fn ingest(&mut self, event: Event) -> Update {
         let update = self.correlator.ingest(event);
-        if let Update::Completed(id) = update
-            && let Some(trace) = self.correlator.store().get(id)
-        {
-            self.stats.record(trace);
+        match update {
+            Update::Completed(id) => {
+                if let Some(trace) = self.correlator.store().get(id) {
+                    self.stats.record(trace);
+                }
+            }
+            // A reply after all: its latency and code now count.
+            Update::Changed(id) if self.unanswered.remove(&id) => {
+                if let Some(trace) = self.correlator.store().get(id) {
+                    self.stats.answered_late(trace);
+                }
+            }
+            _ => {}
         }
         update
     }
 
     /// Marks requests that waited too long (as of `now`) as unanswered.
     pub fn sweep(&mut self, now: DateTime<Utc>, mut updated: impl FnMut(Update)) {
-        let Inspector { correlator, stats } = self;
+        let Inspector {
+            correlator,
+            stats,
+            unanswered,
+        } = self;
         let mut completed = Vec::new();
         correlator.sweep(now, |update| completed.push(update));
         for update in completed {
@@ -93,8 +110,14 @@ impl Inspector {
                 && let Some(trace) = correlator.store().get(id)
             {
                 stats.record(trace);
+                unanswered.insert(id);
             }
             updated(update);
+        }
+        // Forget the ones evicted meanwhile, so the set stays as small as the store.
+        if unanswered.len() > correlator.store().capacity() / 16 + 64 {
+            let store = correlator.store();
+            unanswered.retain(|id| store.get(*id).is_some());
         }
     }
 
@@ -116,5 +139,57 @@ impl Inspector {
     /// Since when the capture is disconnected, if it is.
     pub fn lost_since(&self) -> Option<DateTime<Utc>> {
         self.correlator.lost_since()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Channels;
+    use std::sync::Arc;
+
+    fn event(at: DateTime<Utc>, channel: &str, payload: &str) -> Event {
+        Event::Message(MessageEvent::read(
+            &Channels::default(),
+            at,
+            channel,
+            Arc::from(payload.as_bytes()),
+        ))
+    }
+
+    #[test]
+    fn a_late_reply_corrects_the_figures_of_an_unanswered_request() {
+        let start = Utc::now();
+        let mut inspector = Inspector::default();
+        inspector.ingest(event(
+            start,
+            "gilmour.request.slow",
+            r#"{"data":1,"sender":"s"}"#,
+        ));
+        inspector.sweep(start + chrono::Duration::seconds(31), |_| {});
+        let figures = inspector.stats().topic("slow", start).expect("counted");
+        assert_eq!(
+            (figures.count, figures.errors, figures.latency),
+            (1, 0, None)
+        );
+
+        let late = start + chrono::Duration::seconds(40);
+        let update = inspector.ingest(event(
+            late,
+            "gilmour.response.s",
+            r#"{"data":0,"code":500}"#,
+        ));
+        assert!(matches!(update, Update::Changed(_)));
+        let figures = inspector.stats().topic("slow", start).expect("counted");
+        assert_eq!(
+            (figures.count, figures.errors),
+            (1, 1),
+            "counted once, now failed"
+        );
+        assert_eq!(
+            figures.latency.map(|latency| latency.max.as_secs()),
+            Some(40)
+        );
+        assert_eq!(inspector.stats().overall(start).errors, 1);
     }
 }

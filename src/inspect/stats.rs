@@ -185,6 +185,22 @@ impl Stats {
         }
     }
 
+    /// Corrects the figures of a trace first counted as unanswered whose reply came
+    /// after all: its latency now counts, and its failure if it failed.
+    pub fn answered_late(&mut self, trace: &Trace) {
+        let failed = matches!(trace.status, TraceStatus::Error | TraceStatus::Timeout);
+        let latency = trace.latency();
+        let topic = self.topics.get_mut(&trace.topic);
+        for meter in topic.into_iter().chain(std::iter::once(&mut self.all)) {
+            if failed {
+                meter.errors += 1;
+            }
+            if let Some(latency) = latency {
+                meter.latency(latency);
+            }
+        }
+    }
+
     /// Traces whose topic got no figures of its own because [`MAX_TOPICS`] were tracked.
     pub fn untracked(&self) -> u64 {
         self.untracked
