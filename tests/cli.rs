@@ -602,3 +602,27 @@ fn demo_off_a_terminal_runs_headless_and_says_so() {
     );
     assert_eq!(demo.stdout_line(), server.url());
 }
+
+#[test]
+fn tail_prints_an_unanswered_request_again_when_its_reply_comes() {
+    let server = Server::start(Backend::Redis);
+    let tail = Background::start(&server, &["tail", "--unanswered-after", "0.2"]);
+    assert!(tail.stderr_line().contains("tailing"));
+    server.command(&[
+        "PUBLISH",
+        "gilmour.request.late",
+        r#"{"data":1,"code":200,"sender":"late-1"}"#,
+    ]);
+    let first = tail.stdout_line();
+    assert!(first.contains(" unanswered "), "{first}");
+    server.command(&[
+        "PUBLISH",
+        "gilmour.response.late-1",
+        r#"{"data":2,"code":200}"#,
+    ]);
+    let second = tail.stdout_line();
+    assert!(
+        second.contains(" late ") && second.contains(" ok "),
+        "{second}"
+    );
+}

@@ -42,6 +42,8 @@ struct Printer {
     json: bool,
     show_health: bool,
     out: std::io::BufWriter<std::io::Stdout>,
+    /// Traces printed as unanswered: printed again if their reply comes after all.
+    unanswered: std::collections::HashSet<gilmour::inspect::TraceId>,
 }
 
 impl Printer {
@@ -125,6 +127,7 @@ pub async fn run(connection: &Connection, args: TailArgs) -> anyhow::Result<Exit
         json: args.json,
         show_health: args.show_health,
         out: std::io::BufWriter::new(std::io::stdout()),
+        unanswered: std::collections::HashSet::new(),
     };
     let channels = Channels::new(&connection.prefix);
     let outcome = match &args.read {
@@ -157,6 +160,19 @@ fn apply(
 ) -> std::io::Result<()> {
     match update {
         Update::Completed(id) => match inspector.store().get(id) {
+            Some(trace) => {
+                if trace.status == gilmour::inspect::TraceStatus::Unanswered {
+                    printer.unanswered.insert(id);
+                    if printer.unanswered.len() > 10_000 {
+                        let store = inspector.store();
+                        printer.unanswered.retain(|id| store.get(*id).is_some());
+                    }
+                }
+                printer.trace(trace)
+            }
+            None => Ok(()),
+        },
+        Update::Changed(id) if printer.unanswered.remove(&id) => match inspector.store().get(id) {
             Some(trace) => printer.trace(trace),
             None => Ok(()),
         },
