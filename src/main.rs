@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
-    cli::init_logging(args.verbose);
+    cli::init_logging(args.verbose, args.opens_app());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

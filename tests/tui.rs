@@ -315,3 +315,38 @@ fn the_demo_needs_no_redis_at_all() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn logs_go_to_a_file_not_over_the_app() {
+    let server = Server::start(Backend::Broker);
+    let state = std::env::temp_dir().join(format!("gilmour-state-{}", std::process::id()));
+    let command = format!(
+        "env XDG_STATE_HOME={} {} --redis {} demo --rate 5",
+        state.display(),
+        env!("CARGO_BIN_EXE_gilmour"),
+        server.url()
+    );
+    let tmux = Tmux::start(&command);
+    tmux.wait_for("the demo's traffic", |screen| {
+        screen.contains("● live") && screen.contains("echo")
+    });
+    // The demo's echo service cannot answer this, and warns.
+    server.command(&["PUBLISH", "gilmour.request.echo", "not json"]);
+    let log = state.join("gilmour").join("gilmour.log");
+    let start = Instant::now();
+    while !std::fs::read_to_string(&log).is_ok_and(|text| text.contains("cannot answer")) {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "the warning never reached {}",
+            log.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let screen = tmux.screen();
+    assert!(
+        !screen.contains("WARN") && !screen.contains("cannot answer"),
+        "{screen}"
+    );
+    tmux.keys(&["q"]);
+    let _ = std::fs::remove_dir_all(&state);
+}

@@ -21,6 +21,13 @@ pub struct DemoArgs {
     rate: f64,
 }
 
+impl DemoArgs {
+    /// Whether the demo opens the terminal app (when on a terminal).
+    pub fn opens_app(&self) -> bool {
+        !self.no_tui
+    }
+}
+
 /// Runs the demo until interrupted.
 pub async fn run(connection: &Connection, args: DemoArgs) -> anyhow::Result<ExitCode> {
     if !(args.rate.is_finite() && args.rate >= 0.0) {

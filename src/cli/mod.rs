@@ -153,7 +153,10 @@ pub async fn run(cli: Cli) -> ExitCode {
 
 /// Sends the library's logs to stderr: warnings by default, more with `-v`, or as
 /// `RUST_LOG` says.
-pub fn init_logging(verbose: u8) {
+///
+/// While the terminal app owns the screen, anything written to stderr would land on top of
+/// it: then the logs go to [`log_file`] instead.
+pub fn init_logging(verbose: u8, to_file: bool) {
     let default = match verbose {
         0 => "warn",
         1 => "info",
@@ -161,10 +164,53 @@ pub fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    let file = to_file
+        .then(|| {
+            let path = log_file();
+            std::fs::create_dir_all(path.parent()?).ok()?;
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .ok()
+        })
+        .flatten();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match file {
+        Some(file) => builder
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(file))
+            .init(),
+        // No file can be written: say nothing rather than draw over the app.
+        None if to_file => builder.with_writer(std::io::sink).init(),
+        None => builder.with_writer(std::io::stderr).init(),
+    }
+}
+
+/// Where the terminal app's logs go: `$XDG_STATE_HOME/gilmour/gilmour.log`, else
+/// `~/.local/state/gilmour/gilmour.log`, else the temporary folder.
+pub fn log_file() -> std::path::PathBuf {
+    let state = std::env::var_os("XDG_STATE_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(|home| std::path::PathBuf::from(home).join(".local").join("state"))
+        })
+        .unwrap_or_else(std::env::temp_dir);
+    state.join("gilmour").join("gilmour.log")
+}
+
+impl Cli {
+    /// Whether this command line opens the terminal app on this terminal.
+    pub fn opens_app(&self) -> bool {
+        use std::io::IsTerminal;
+        let wants_app = match &self.command {
+            None | Some(Command::Tui(_)) => true,
+            Some(Command::Demo(demo)) => demo.opens_app(),
+            Some(_) => false,
+        };
+        wants_app && std::io::stdout().is_terminal()
+    }
 }
 
 /// Waits for Ctrl-C or SIGTERM. The handlers are installed when this is called, not when

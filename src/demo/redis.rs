@@ -7,6 +7,7 @@ use crate::broker::Broker;
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -147,6 +148,9 @@ impl PrivateRedis {
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            // Its own process group: Ctrl-C in our terminal must not stop the server
+            // before the demo's services have shut down on it.
+            .process_group(0)
             .spawn()?;
         let mut redis = PrivateRedis { port, watchdog };
         let addr = SocketAddr::from(([127, 0, 0, 1], port));

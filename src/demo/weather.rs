@@ -77,8 +77,9 @@ fn extreme(input: &Value, pick: fn(&[i64]) -> Option<i64>) -> Reply {
             .filter_map(Value::as_i64)
             .collect();
         if let Some(fahrenheit) = pick(&temps) {
+            // Any integer can come over the wire: convert without overflowing.
             let value = if celsius {
-                (fahrenheit - 32) * 5 / 9
+                ((fahrenheit as f64 - 32.0) * 5.0 / 9.0).floor() as i64
             } else {
                 fahrenheit
             };
@@ -105,5 +106,14 @@ mod tests {
         });
         assert_eq!(highest.data, json!({"X": 9}));
         assert_eq!(extreme(&json!(3), |_| None).code, Code::BAD_REQUEST);
+    }
+
+    #[test]
+    fn any_integer_from_the_wire_converts_without_overflow() {
+        let input = json!({"by_city": {"X": [i64::MAX], "Y": [i64::MIN], "Z": [-40]}, "unit": "C"});
+        let converted = extreme(&input, |temps| temps.first().copied());
+        assert_eq!(converted.code, Code::OK);
+        assert_eq!(converted.data["Z"], -40);
+        assert!(converted.data["X"].as_i64().is_some_and(|c| c > 0));
     }
 }

@@ -458,6 +458,8 @@ impl App {
     pub fn context(&self) -> Context {
         match &self.modal {
             Some(Modal::Confirm { .. }) => Context::Confirm,
+            // The record dialog takes the Errors screen's keys (`r` re-sends).
+            Some(Modal::Record(_)) => Context::Errors,
             Some(_) => Context::Global,
             None if self.detail.is_some() && self.screen == Screen::Traces => Context::Detail,
             None => self.screen.context(),

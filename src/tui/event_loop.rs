@@ -41,6 +41,10 @@ pub async fn run(mut app: App, screen: &mut Screen, sources: Sources) -> anyhow:
     let mut events_open = true;
     let size = screen.size()?;
     update::update(&mut app, Action::Resize(size.width, size.height));
+    // `kill` or a closed terminal must still give the terminal back: they end the loop
+    // like `q` does.
+    let stop = terminated();
+    tokio::pin!(stop);
 
     while !app.quit {
         if app.dirty && last_draw.elapsed() >= frame {
@@ -75,6 +79,7 @@ pub async fn run(mut app: App, screen: &mut Screen, sources: Sources) -> anyhow:
                 dropped: capture.as_ref().map_or(0, |capture| capture.dropped()),
             }),
             () = sleep_until(last_draw + frame), if app.dirty => continue,
+            () = &mut stop => break,
         };
         update::update(&mut app, action);
         // Carrying out an effect can make more (an edit ends in a replay).
@@ -122,5 +127,25 @@ fn terminal_action(event: TermEvent) -> Option<Action> {
         TermEvent::Mouse(mouse) => Some(Action::Mouse(mouse)),
         TermEvent::Resize(width, height) => Some(Action::Resize(width, height)),
         _ => None,
+    }
+}
+
+/// Waits for SIGTERM or SIGHUP (Ctrl-C is a key in raw mode, bound to quit). Installed at
+/// once, so a signal that comes before the first poll is not met by its default action.
+fn terminated() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let terminate = signal(SignalKind::terminate());
+    let hangup = signal(SignalKind::hangup());
+    async move {
+        match (terminate, hangup) {
+            (Ok(mut terminate), Ok(mut hangup)) => {
+                tokio::select! {
+                    _ = terminate.recv() => {}
+                    _ = hangup.recv() => {}
+                }
+            }
+            // Without signal handlers the default actions stay; nothing to wait for.
+            _ => std::future::pending().await,
+        }
     }
 }

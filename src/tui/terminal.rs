@@ -40,15 +40,22 @@ pub fn leave() -> std::io::Result<()> {
     raw
 }
 
-/// Restores the terminal before the default hook prints a panic, so the message is
-/// readable and the shell usable.
+/// A panic on the app's own thread restores the terminal before the default hook prints
+/// it, so the message is readable and the shell usable. A panic on another thread (a
+/// service's handler in `gilmour demo`, which the engine answers with a 500) leaves the
+/// app running and goes to the log instead of over the screen.
 fn install_panic_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
+        let app_thread = std::thread::current().id();
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            let _ = leave();
-            previous(info);
+            if std::thread::current().id() == app_thread {
+                let _ = leave();
+                previous(info);
+            } else {
+                tracing::error!("{info}");
+            }
         }));
     });
 }

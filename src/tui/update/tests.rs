@@ -289,6 +289,34 @@ fn topics_enter_filters_the_traces() {
 }
 
 #[test]
+fn r_in_an_open_error_record_re_sends_its_request() {
+    let mut app = busy(100, 20);
+    update(&mut app, key(KeyCode::Char('3')));
+    app.effects.clear();
+    let record = super::super::fixture::error_record(216, "weather.group", "s-group-1", 500);
+    update(
+        &mut app,
+        Action::Done(Done::Errors {
+            page: 0,
+            total: 1,
+            entries: vec![record],
+        }),
+    );
+    update(&mut app, key(KeyCode::Enter));
+    assert!(
+        matches!(app.modal, Some(Modal::Record(0))),
+        "the record opens"
+    );
+    update(&mut app, key(KeyCode::Char('r')));
+    assert!(app.modal.is_none());
+    assert!(
+        matches!(&app.effects[..], [Effect::Fire(Fire::Request { topic, .. }, None)] if topic == "weather.group"),
+        "{:?}",
+        app.effects
+    );
+}
+
+#[test]
 fn error_queue_delete_and_trim_ask_first() {
     let mut app = busy(100, 20);
     update(&mut app, key(KeyCode::Char('3')));
