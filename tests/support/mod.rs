@@ -6,6 +6,8 @@
 // Each test binary uses its own part of this module.
 #![allow(dead_code, unused_imports, unused_macros)]
 
+pub mod compose;
+pub mod engine;
 mod proxy;
 mod raw;
 

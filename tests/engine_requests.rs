@@ -1,5 +1,7 @@
-//! The engine against both backends, a real redis-server and the built-in broker: every
-//! behaviour PROTOCOL.md lists, checked on the wire where it matters.
+//! Request and reply against both backends, a real redis-server and the built-in broker:
+//! replies and their codes, timeouts on either side, panics, exclusive groups, options that
+//! stay, unsubscribing and a graceful shutdown (PROTOCOL.md), checked on the wire where it
+//! matters.
 
 mod support;
 
@@ -14,65 +16,24 @@ on_both_backends! {
     handler_timeout_replies_499,
     handler_panic_replies_500,
     handler_chooses_its_code,
-    wildcard_reply_refused_wildcard_slot_accepted,
-    wildcard_slot_receives_matching_signals_with_the_real_topic,
-    signal_with_no_receiver_is_an_error,
     unsubscribe_removes_the_channel,
     duplicate_group_in_one_process_refused,
-    slots_without_group_all_receive_and_groups_receive_once,
     two_engines_in_one_group_answer_each_of_1000_requests_exactly_once,
-    the_wire_carries_the_exact_fields_channels_and_lock,
-    publish_policy_sends_a_record_with_named_fields,
-    queue_policy_pushes_and_trims_and_ignore_does_nothing,
-    malformed_json_is_reported_and_the_engine_keeps_serving,
-    health_ident_hash_entry_and_reply_listing_topics,
     reply_keeps_its_options,
     shutdown_waits_for_running_handlers,
-    broadcast_reaches_responders_and_slots,
 }
 
-use gilmour::engine::{
-    Engine, EngineError, ErrorPolicy, HandlerOptions, Reply, Request, RequestOptions,
-};
-use gilmour::protocol::{Code, ErrorRecord};
+use gilmour::engine::{EngineError, ErrorPolicy, HandlerOptions, Reply, Request, RequestOptions};
+use gilmour::protocol::Code;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+use support::engine::{connect, echo, engine_with, quick, recv};
 use support::{Backend, RawSubscriber, Server, on_both_backends};
 use tokio::sync::mpsc;
-
-const WAIT: Duration = Duration::from_secs(10);
-
-async fn connect(backend: Backend) -> Engine {
-    Engine::connect(&Server::shared(backend).url())
-        .await
-        .expect("connect")
-}
-
-fn quick() -> RequestOptions {
-    RequestOptions::timeout(Duration::from_secs(5))
-}
-
-async fn echo(engine: &Engine, topic: &str) {
-    engine
-        .reply_to(
-            topic,
-            HandlerOptions::default(),
-            |request: Request| async move { Reply::ok(request.into_data()) },
-        )
-        .await
-        .expect("reply_to");
-}
-
-async fn recv<T>(rx: &mut mpsc::UnboundedReceiver<T>) -> T {
-    tokio::time::timeout(WAIT, rx.recv())
-        .await
-        .expect("nothing arrived in time")
-        .expect("channel closed")
-}
 
 async fn request_returns_the_reply(backend: Backend) {
     let engine = connect(backend).await;
@@ -270,72 +231,6 @@ async fn handler_chooses_its_code(backend: Backend) {
     );
 }
 
-async fn wildcard_reply_refused_wildcard_slot_accepted(backend: Backend) {
-    let engine = connect(backend).await;
-    let error = engine
-        .reply_to(
-            "t.wild.*",
-            HandlerOptions::default(),
-            |_request: Request| async move { Reply::ok(1) },
-        )
-        .await
-        .err()
-        .expect("wildcard reply refused");
-    assert!(matches!(error, EngineError::Topic(_)), "{error}");
-    let subscription = engine
-        .slot(
-            "t.wild.*",
-            HandlerOptions::default(),
-            |_request: Request| async move {},
-        )
-        .await
-        .expect("wildcard slot accepted");
-    assert_eq!(subscription.channel(), "gilmour.slot.t.wild.*");
-}
-
-async fn wildcard_slot_receives_matching_signals_with_the_real_topic(backend: Backend) {
-    let engine = connect(backend).await;
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    engine
-        .slot(
-            "t.users.*",
-            HandlerOptions::default(),
-            move |request: Request| {
-                let tx = tx.clone();
-                async move {
-                    let _ = tx.send((request.topic().to_owned(), request.data().clone()));
-                }
-            },
-        )
-        .await
-        .expect("slot");
-    engine
-        .signal("t.users.created", json!({"id": 7}))
-        .await
-        .expect("signal");
-    assert_eq!(
-        recv(&mut rx).await,
-        ("t.users.created".to_owned(), json!({"id": 7}))
-    );
-    let error = engine
-        .signal("t.other", json!(1))
-        .await
-        .expect_err("no receiver");
-    assert!(matches!(error, EngineError::NoReceivers { .. }));
-}
-
-async fn signal_with_no_receiver_is_an_error(backend: Backend) {
-    let engine = connect(backend).await;
-    let error = engine
-        .signal("t.nobody-hears", json!("hi"))
-        .await
-        .expect_err("nobody");
-    assert_eq!(
-        error.to_string(),
-        "signal on `t.nobody-hears` was not received by anyone"
-    );
-}
-
 async fn unsubscribe_removes_the_channel(backend: Backend) {
     let server = Server::shared(backend);
     let engine = connect(backend).await;
@@ -403,95 +298,6 @@ async fn duplicate_group_in_one_process_refused(backend: Backend) {
     assert!(matches!(error, EngineError::DuplicateGroup { ref group, .. } if group == "_default"));
 }
 
-fn counting_slot(
-    counts: &Arc<HashMap<&'static str, AtomicUsize>>,
-    name: &'static str,
-    done: mpsc::UnboundedSender<&'static str>,
-) -> impl Fn(Request) -> std::future::Ready<()> + Send + Sync + 'static {
-    let counts = counts.clone();
-    move |_request| {
-        counts[name].fetch_add(1, Ordering::SeqCst);
-        let _ = done.send(name);
-        std::future::ready(())
-    }
-}
-
-async fn slots_without_group_all_receive_and_groups_receive_once(backend: Backend) {
-    let names = ["free-a", "free-b", "g1-a", "g1-b", "g2-a"];
-    let counts: Arc<HashMap<&'static str, AtomicUsize>> = Arc::new(
-        names
-            .iter()
-            .map(|name| (*name, AtomicUsize::new(0)))
-            .collect(),
-    );
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let engines = [connect(backend).await, connect(backend).await];
-    let topic = "t.slots";
-    // Two ungrouped slots in one process; group g1 in two processes; group g2 in one.
-    engines[0]
-        .slot(
-            topic,
-            HandlerOptions::default(),
-            counting_slot(&counts, "free-a", tx.clone()),
-        )
-        .await
-        .expect("slot");
-    engines[0]
-        .slot(
-            topic,
-            HandlerOptions::default(),
-            counting_slot(&counts, "free-b", tx.clone()),
-        )
-        .await
-        .expect("slot");
-    engines[0]
-        .slot(
-            topic,
-            HandlerOptions::default().group("g1"),
-            counting_slot(&counts, "g1-a", tx.clone()),
-        )
-        .await
-        .expect("slot");
-    engines[1]
-        .slot(
-            topic,
-            HandlerOptions::default().group("g1"),
-            counting_slot(&counts, "g1-b", tx.clone()),
-        )
-        .await
-        .expect("slot");
-    engines[1]
-        .slot(
-            topic,
-            HandlerOptions::default().group("g2"),
-            counting_slot(&counts, "g2-a", tx.clone()),
-        )
-        .await
-        .expect("slot");
-    let signals = 20;
-    let caller = connect(backend).await;
-    for n in 0..signals {
-        caller.signal(topic, json!(n)).await.expect("signal");
-    }
-    // free-a, free-b, g1 (one of two) and g2: four handlings per signal.
-    for _ in 0..signals * 4 {
-        recv(&mut rx).await;
-    }
-    // Shutting down waits for every handler that had received a message.
-    for engine in &engines {
-        engine.shutdown().await.expect("shutdown");
-    }
-    let count = |name: &str| counts[name].load(Ordering::SeqCst);
-    assert_eq!(count("free-a"), signals);
-    assert_eq!(count("free-b"), signals);
-    assert_eq!(
-        count("g1-a") + count("g1-b"),
-        signals,
-        "g1 handles each once"
-    );
-    assert_eq!(count("g2-a"), signals);
-}
-
 async fn two_engines_in_one_group_answer_each_of_1000_requests_exactly_once(backend: Backend) {
     let handled: Arc<[AtomicUsize; 2]> = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
     let per_sender: Arc<std::sync::Mutex<HashMap<String, usize>>> = Arc::default();
@@ -534,188 +340,6 @@ async fn two_engines_in_one_group_answer_each_of_1000_requests_exactly_once(back
     let per_sender = per_sender.lock().expect("lock");
     assert_eq!(per_sender.len(), 1000);
     assert!(per_sender.values().all(|count| *count == 1));
-}
-
-async fn the_wire_carries_the_exact_fields_channels_and_lock(backend: Backend) {
-    let server = Server::shared(backend);
-    let engine = connect(backend).await;
-    echo(&engine, "t.wire").await;
-    let mut raw = RawSubscriber::psubscribe(server, "gilmour.*");
-    let response = engine
-        .request("t.wire", json!({"k": [1, 2]}), quick())
-        .await
-        .expect("request");
-    let sender = response.sender.to_string();
-
-    let (channel, payload) = raw.next();
-    assert_eq!(channel, "gilmour.request.t.wire");
-    assert_eq!(
-        payload,
-        format!(r#"{{"data":{{"k":[1,2]}},"code":200,"sender":"{sender}"}}"#)
-    );
-    let (channel, payload) = raw.next();
-    assert_eq!(channel, format!("gilmour.response.{sender}"));
-    assert_eq!(
-        payload,
-        format!(r#"{{"data":{{"k":[1,2]}},"code":200,"sender":"gilmour.response.{sender}"}}"#)
-    );
-    let lock = format!("{sender}_default");
-    assert_eq!(server.command(&["GET", &lock]), lock);
-    let ttl: i64 = server.command(&["TTL", &lock]).parse().expect("ttl");
-    assert!(
-        (590..=600).contains(&ttl),
-        "lock expires after 600 s, ttl {ttl}"
-    );
-
-    let signal_sender = engine
-        .signal("t.wire-signal", json!("s"))
-        .await
-        .expect("signal");
-    let (channel, payload) = raw.next();
-    assert_eq!(channel, "gilmour.slot.t.wire-signal");
-    assert_eq!(
-        payload,
-        format!(r#"{{"data":"s","code":200,"sender":"{signal_sender}"}}"#)
-    );
-}
-
-async fn engine_with(backend: Backend, policy: ErrorPolicy, prefix: &str) -> Engine {
-    Engine::builder(&Server::shared(backend).url())
-        .prefix(prefix)
-        .error_policy(policy)
-        .connect()
-        .await
-        .expect("connect")
-}
-
-async fn publish_policy_sends_a_record_with_named_fields(backend: Backend) {
-    let server = Server::shared(backend);
-    let engine = engine_with(backend, ErrorPolicy::Publish, "pubpol").await;
-    engine
-        .reply_to(
-            "fail",
-            HandlerOptions::default(),
-            |_request: Request| async move { Reply::with_code(503, "down for maintenance") },
-        )
-        .await
-        .expect("reply_to");
-    let mut raw = RawSubscriber::psubscribe(server, "pubpol.errors");
-    let response = engine
-        .request("fail", json!({"q": 1}), quick())
-        .await
-        .expect("request");
-    assert_eq!(response.code(), Code(503));
-    let (channel, payload) = raw.next();
-    assert_eq!(channel, "pubpol.errors");
-    let value: Value = serde_json::from_str(&payload).expect("record json");
-    assert_eq!(value["topic"], "pubpol.request.fail");
-    assert_eq!(value["request_data"], r#"{"q":1}"#);
-    assert_eq!(value["user_data"], "down for maintenance");
-    assert_eq!(value["sender"], response.sender.as_str());
-    assert_eq!(value["multi_process"], false);
-    assert_eq!(value["code"], 503);
-    assert!(value["backtrace"].is_null());
-    assert!(chrono::DateTime::parse_from_rfc3339(value["timestamp"].as_str().expect("ts")).is_ok());
-}
-
-async fn queue_policy_pushes_and_trims_and_ignore_does_nothing(backend: Backend) {
-    let server = Server::shared(backend);
-    let engine = engine_with(backend, ErrorPolicy::Queue, "qpol").await;
-    engine
-        .reply_to(
-            "boom",
-            HandlerOptions::default(),
-            |_request: Request| async move { panic!("exploded") },
-        )
-        .await
-        .expect("reply_to");
-    let response = engine
-        .request("boom", json!(1), quick())
-        .await
-        .expect("request");
-    assert_eq!(response.code(), Code::INTERNAL);
-    // The record is queued before the reply is published.
-    assert_eq!(server.command(&["LLEN", "qpol.errorqueue"]), "1");
-    let record = server.command(&["LINDEX", "qpol.errorqueue", "0"]);
-    let record = ErrorRecord::parse(record.as_bytes()).expect("record");
-    assert_eq!(record.code, Code::INTERNAL);
-    assert_eq!(record.sender, response.sender);
-    assert_eq!(record.backtrace, json!("handler panicked: exploded"));
-
-    let quiet = engine_with(backend, ErrorPolicy::Ignore, "ipol").await;
-    quiet
-        .reply_to(
-            "boom",
-            HandlerOptions::default(),
-            |_request: Request| async move { Reply::with_code(500, "x") },
-        )
-        .await
-        .expect("reply_to");
-    quiet
-        .request("boom", json!(1), quick())
-        .await
-        .expect("request");
-    assert_eq!(server.command(&["LLEN", "ipol.errorqueue"]), "0");
-}
-
-async fn malformed_json_is_reported_and_the_engine_keeps_serving(backend: Backend) {
-    let server = Server::shared(backend);
-    let engine = engine_with(backend, ErrorPolicy::Queue, "malformed").await;
-    echo(&engine, "echo").await;
-    server.command(&["PUBLISH", "malformed.request.echo", "{not json"]);
-    let response = engine
-        .request("echo", json!("still here"), quick())
-        .await
-        .expect("request");
-    assert_eq!(response.data(), &json!("still here"));
-    let record = server.command(&["LINDEX", "malformed.errorqueue", "0"]);
-    let record = ErrorRecord::parse(record.as_bytes()).expect("record");
-    assert_eq!(record.code, Code::BAD_REQUEST);
-    assert_eq!(record.topic, "malformed.request.echo");
-    assert_eq!(record.request_data, json!("\"{not json\""));
-}
-
-async fn health_ident_hash_entry_and_reply_listing_topics(backend: Backend) {
-    let server = Server::shared(backend);
-    let engine = Engine::builder(&server.url())
-        .prefix("health")
-        .health(true)
-        .connect()
-        .await
-        .expect("connect");
-    let ident = engine.ident().expect("ident").clone();
-    assert_eq!(
-        server.command(&["HGET", "health.known_host.health", ident.as_str()]),
-        "true"
-    );
-    echo(&engine, "svc.a").await;
-    engine
-        .slot(
-            "svc.events.*",
-            HandlerOptions::default(),
-            |_request: Request| async move {},
-        )
-        .await
-        .expect("slot");
-    let caller = Engine::builder(&server.url())
-        .prefix("health")
-        .connect()
-        .await
-        .expect("caller");
-    let response = caller
-        .request(&format!("health.health.{ident}"), json!(null), quick())
-        .await
-        .expect("health ping");
-    assert_eq!(response.code(), Code::OK);
-    assert_eq!(
-        response.data(),
-        &json!(["health.request.svc.a", "health.slot.svc.events.*"])
-    );
-    engine.shutdown().await.expect("shutdown");
-    assert_eq!(
-        server.command(&["HEXISTS", "health.known_host.health", ident.as_str()]),
-        "0"
-    );
 }
 
 async fn reply_keeps_its_options(backend: Backend) {
@@ -796,39 +420,4 @@ async fn shutdown_waits_for_running_handlers(backend: Backend) {
         .err()
         .expect("closed");
     assert!(matches!(error, EngineError::ShuttingDown));
-}
-
-async fn broadcast_reaches_responders_and_slots(backend: Backend) {
-    let engine = connect(backend).await;
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let tx_reply = tx.clone();
-    engine
-        .reply_to(
-            "t.bcast",
-            HandlerOptions::default(),
-            move |request: Request| {
-                let _ = tx_reply.send(("reply", request.sender().clone()));
-                async move { Reply::ok(1) }
-            },
-        )
-        .await
-        .expect("reply_to");
-    engine
-        .slot(
-            "t.bcast",
-            HandlerOptions::default(),
-            move |request: Request| {
-                let _ = tx.send(("slot", request.sender().clone()));
-                async move {}
-            },
-        )
-        .await
-        .expect("slot");
-    let sender = engine
-        .broadcast("t.bcast", json!("all"))
-        .await
-        .expect("broadcast");
-    let mut got = vec![recv(&mut rx).await, recv(&mut rx).await];
-    got.sort_by_key(|(kind, _)| *kind);
-    assert_eq!(got, vec![("reply", sender.clone()), ("slot", sender)]);
 }

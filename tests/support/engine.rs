@@ -1,0 +1,52 @@
+//! What the engine tests share: engines on the test server, a request timeout, an echo
+//! service, and waiting for what a handler reports.
+
+use super::{Backend, Server};
+use gilmour::engine::{Engine, ErrorPolicy, HandlerOptions, Reply, Request, RequestOptions};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// How long a test waits for a handler to report.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// A new engine on the backend's shared server.
+pub async fn connect(backend: Backend) -> Engine {
+    Engine::connect(&Server::shared(backend).url())
+        .await
+        .expect("connect")
+}
+
+/// A new engine on the backend's shared server, with its own prefix and error policy.
+pub async fn engine_with(backend: Backend, policy: ErrorPolicy, prefix: &str) -> Engine {
+    Engine::builder(&Server::shared(backend).url())
+        .prefix(prefix)
+        .error_policy(policy)
+        .connect()
+        .await
+        .expect("connect")
+}
+
+/// Request options that never time out on a healthy run.
+pub fn quick() -> RequestOptions {
+    RequestOptions::timeout(Duration::from_secs(5))
+}
+
+/// Serves `topic` by answering each request with its own data.
+pub async fn echo(engine: &Engine, topic: &str) {
+    engine
+        .reply_to(
+            topic,
+            HandlerOptions::default(),
+            |request: Request| async move { Reply::ok(request.into_data()) },
+        )
+        .await
+        .expect("reply_to");
+}
+
+/// The next thing a handler sent, failing the test if nothing comes within [`WAIT`].
+pub async fn recv<T>(rx: &mut mpsc::UnboundedReceiver<T>) -> T {
+    tokio::time::timeout(WAIT, rx.recv())
+        .await
+        .expect("nothing arrived in time")
+        .expect("channel closed")
+}
