@@ -113,9 +113,15 @@ fn evicted_traces_leave_the_list_and_the_marks() {
         capacity: 3,
         ..InspectorOptions::default()
     });
+    app.links.replay_of.insert(TraceId(2), TraceId(1));
+    app.links.replays.insert(TraceId(1), vec![TraceId(2)]);
     update(&mut app, Action::Events(super::super::fixture::traffic()));
     assert_eq!(app.shown(), 3);
     assert_eq!(app.inspector.store().evicted(), 4);
+    assert!(
+        app.links.replay_of.is_empty() && app.links.replays.is_empty(),
+        "links of evicted traces go too"
+    );
 }
 
 #[test]

@@ -55,6 +55,9 @@ pub fn sweep(app: &mut App) {
 }
 
 /// After a batch: forget evicted traces, tie up replays, refresh an open detail.
+/// How many applied filters `↑` can recall.
+const FILTER_HISTORY: usize = 100;
+
 fn settle(app: &mut App, detail_changed: bool) {
     let store = app.inspector.store();
     let first = store
@@ -63,6 +66,11 @@ fn settle(app: &mut App, detail_changed: bool) {
         .map_or(TraceId(u64::MAX), |oldest| oldest.id);
     app.traces.list.evict_before(first);
     app.traces.marks.retain(|id| *id >= first);
+    app.links.replay_of.retain(|replay, _| *replay >= first);
+    app.links.replays.retain(|original, replays| {
+        replays.retain(|replay| *replay >= first);
+        *original >= first
+    });
     while app.errors.live.front().is_some_and(|id| *id < first) {
         app.errors.live.pop_front();
     }
@@ -280,6 +288,9 @@ pub fn apply_filter(app: &mut App, text: String, filter: Filter) {
     if !text.is_empty() {
         bar.history.retain(|old| *old != text);
         bar.history.push(text.clone());
+        if bar.history.len() > FILTER_HISTORY {
+            bar.history.remove(0);
+        }
     }
     bar.applied = filter;
     bar.applied_text = text;
