@@ -346,10 +346,15 @@ pub fn finished(app: &mut App, done: Done) {
                 app.effects.push(Effect::Fire(fire, original));
             } else {
                 let topics: Vec<String> = silent.iter().map(|t| clean(t, 60)).collect();
-                app.modal = Some(Modal::Confirm {
-                    question: format!("Nobody listens on {}. Send anyway?", topics.join(", ")),
-                    then: Confirmed::Fire(fire, original),
-                });
+                if app.modal.is_some() {
+                    // Never take away a dialog the user is in the middle of.
+                    app.complain(format!("nobody listens on {}: not sent", topics.join(", ")));
+                } else {
+                    app.modal = Some(Modal::Confirm {
+                        question: format!("Nobody listens on {}. Send anyway?", topics.join(", ")),
+                        then: Confirmed::Fire(fire, original),
+                    });
+                }
             }
         }
         Done::Edited { original, text } => replay_edited(app, original, &text),

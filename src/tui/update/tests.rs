@@ -259,6 +259,31 @@ fn the_fire_form_completes_topics_of_the_kind_being_fired() {
 }
 
 #[test]
+fn a_late_listener_count_never_replaces_an_open_dialog() {
+    let mut app = busy(100, 20);
+    update(&mut app, key(KeyCode::Char('f')));
+    type_text(&mut app, "half-typed");
+    let fire = Fire::Request {
+        topic: "echo".into(),
+        data: serde_json::Value::Null,
+        timeout: Duration::from_secs(30),
+    };
+    update(
+        &mut app,
+        Action::Done(Done::Listeners {
+            fire,
+            original: None,
+            silent: vec!["echo".into()],
+        }),
+    );
+    let Some(Modal::Fire(form)) = &app.modal else {
+        panic!("the fire form is still open");
+    };
+    assert_eq!(form.target.text(), "half-typed");
+    assert!(app.effects.is_empty(), "nothing was sent");
+}
+
+#[test]
 fn a_composition_opens_its_last_step() {
     let mut app = busy(100, 20);
     update(
