@@ -38,7 +38,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, addr: SocketAd
     let kill = CancellationToken::new();
     let (outbox, drain) = Outbox::new(kill.clone());
     shared.lock().clients.add(id, outbox.clone(), addr);
-    let writing = tokio::spawn(write(writer, drain, kill.clone()));
+    let mut writing = tokio::spawn(write(writer, drain, kill.clone()));
     let mut session = Session { id, db: 0 };
     let mut input = Vec::with_capacity(READ_CHUNK);
     loop {
@@ -62,8 +62,17 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, addr: SocketAd
     if kill.is_cancelled() {
         writing.abort();
     }
-    let _ = writing.await;
+    // A peer that stopped reading must not keep the task and socket forever.
+    if tokio::time::timeout(FLUSH_TIMEOUT, &mut writing)
+        .await
+        .is_err()
+    {
+        writing.abort();
+    }
 }
+
+/// How long what is queued for a leaving client may take to be written.
+const FLUSH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Runs every whole request in `input`, removing them from it.
 fn run_requests(
