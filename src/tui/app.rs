@@ -271,6 +271,8 @@ pub enum Confirmed {
     RemoveIdent(String),
     /// Send although nobody listens.
     Fire(Fire, Option<TraceId>),
+    /// Write over a file that exists.
+    Overwrite(String),
 }
 
 /// A modal dialog, on top of everything.

@@ -235,11 +235,15 @@ pub fn services_command(app: &mut App, command: Command) {
 
 /// Does what a confirmation said yes to.
 pub fn confirmed(app: &mut App, then: Confirmed) {
+    if let Confirmed::Overwrite(path) = then {
+        return super::traces::write(app, path);
+    }
     app.effects.push(match then {
         Confirmed::DeleteError(raw) => Effect::DeleteError(raw),
         Confirmed::TrimErrors(keep) => Effect::TrimErrors(keep),
         Confirmed::RemoveIdent(ident) => Effect::RemoveIdent(ident),
         Confirmed::Fire(fire, original) => Effect::Fire(fire, original),
+        Confirmed::Overwrite(_) => return,
     });
 }
 

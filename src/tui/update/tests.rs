@@ -437,6 +437,31 @@ fn write_sends_the_marked_traces_events_in_order() {
 }
 
 #[test]
+fn writing_over_an_existing_file_asks_first() {
+    let existing = std::env::temp_dir().join(format!("gilmour-exists-{}", std::process::id()));
+    std::fs::write(&existing, "keep me").expect("a file");
+    let mut app = busy(100, 20);
+    update(&mut app, key(KeyCode::Char('w')));
+    if let Some(Modal::Write(input)) = &mut app.modal {
+        input.set(existing.display().to_string());
+    }
+    update(&mut app, key(KeyCode::Enter));
+    assert!(app.effects.is_empty(), "nothing written yet");
+    assert!(matches!(
+        &app.modal,
+        Some(Modal::Confirm {
+            then: Confirmed::Overwrite(..),
+            ..
+        })
+    ));
+    update(&mut app, key(KeyCode::Char('y')));
+    assert!(
+        matches!(&app.effects[..], [Effect::Write { path, .. }] if *path == existing.display().to_string())
+    );
+    let _ = std::fs::remove_file(&existing);
+}
+
+#[test]
 fn mouse_click_selects_and_the_wheel_scrolls() {
     let mut app = busy(100, 20);
     let click = |row| MouseEvent {

@@ -309,6 +309,16 @@ pub fn write_key(app: &mut App, key: KeyEvent) {
             if path.is_empty() {
                 return;
             }
+            if std::path::Path::new(&path).exists() {
+                app.modal = Some(Modal::Confirm {
+                    question: format!(
+                        "{} exists. Write over it?",
+                        gilmour::inspect::sanitize::clean(&path, 80)
+                    ),
+                    then: super::super::app::Confirmed::Overwrite(path),
+                });
+                return;
+            }
             app.modal = None;
             write(app, path);
         }
@@ -319,7 +329,7 @@ pub fn write_key(app: &mut App, key: KeyEvent) {
 }
 
 /// Asks for the marked traces (or, without marks, the shown ones) to be written.
-fn write(app: &mut App, path: String) {
+pub fn write(app: &mut App, path: String) {
     let store = app.inspector.store();
     let marked = !app.traces.marks.is_empty();
     let ids: Vec<TraceId> = if marked {
