@@ -8,6 +8,7 @@
 
 pub mod compose;
 pub mod engine;
+pub mod process;
 mod proxy;
 mod raw;
 

@@ -1,0 +1,216 @@
+//! The binary's faces on traffic: `tail` (lines, JSON, filters, replay of a capture
+//! file), `record`, and the `bench` measurements.
+
+mod support;
+
+use support::process::{Background, LINE_WAIT, run, text};
+use support::{Backend, Server};
+
+#[test]
+fn bench_reports_json_figures_and_spends_at_most_5_commands_per_request() {
+    bench_on(Backend::Redis);
+}
+
+#[test]
+fn bench_counts_commands_on_the_broker_too() {
+    bench_on(Backend::Broker);
+}
+
+fn bench_on(backend: Backend) {
+    let server = Server::start(backend);
+    let output = run(
+        &server,
+        &[
+            "bench",
+            "--seconds",
+            "0.3",
+            "--concurrency",
+            "1,4",
+            "--json",
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json report");
+    let round_trips = report["round_trips"].as_array().expect("round trips");
+    assert_eq!(round_trips.len(), 2);
+    for measured in round_trips {
+        assert!(measured["requests"].as_u64().expect("requests") > 0);
+        assert_eq!(measured["failures"], 0);
+        let commands = measured["redis_commands_per_request"]
+            .as_f64()
+            .expect("commands");
+        assert!(
+            (3.9..=5.0).contains(&commands),
+            "{commands} commands per request"
+        );
+    }
+    assert!(report["signals_per_second"].as_f64().expect("signals") > 0.0);
+    assert!(
+        report["publish_baseline_per_second"]
+            .as_f64()
+            .expect("baseline")
+            > 0.0
+    );
+}
+
+#[test]
+fn tail_prints_one_line_per_request_and_json_for_jq() {
+    let server = Server::start(Backend::Redis);
+    let _echo = Background::serving(&server, &["reply", "echo"]);
+    let tail = Background::start(&server, &["tail"]);
+    assert!(tail.stderr_line().contains("tailing gilmour.*"));
+    let json = Background::start(&server, &["tail", "--json", "--filter", "topic:echo"]);
+    assert!(json.stderr_line().contains("tailing"));
+    for word in ["hello", "world"] {
+        assert!(run(&server, &["request", "echo", word]).status.success());
+    }
+    for word in ["hello", "world"] {
+        let line = tail.stdout_line();
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(fields[1..4], ["req", "echo", "200"], "{line}");
+        assert!(fields[4].ends_with("ms"), "latency in {line}");
+        assert_eq!(fields[5], "ok");
+        assert!(line.ends_with(&format!("\"{word}\"")), "{line}");
+        let object: serde_json::Value =
+            serde_json::from_str(&json.stdout_line()).expect("one JSON object per line");
+        assert_eq!(object["kind"], "req");
+        assert_eq!(object["status"], "ok");
+        assert_eq!(object["code"], 200);
+        assert_eq!(object["request"]["payload"]["data"], word);
+        assert_eq!(object["reply"]["payload"]["data"], word);
+        assert!(object["latency_ms"].as_f64().expect("latency") >= 0.0);
+    }
+}
+
+#[test]
+fn tail_ends_with_a_summary_on_interrupt() {
+    let server = Server::start(Backend::Redis);
+    let _echo = Background::serving(&server, &["reply", "echo"]);
+    let mut tail = Background::start(&server, &["tail"]);
+    assert!(tail.stderr_line().contains("tailing"));
+    assert!(run(&server, &["request", "echo", "x"]).status.success());
+    tail.stdout_line();
+    assert!(tail.terminate().success());
+    assert_eq!(
+        tail.stderr_line(),
+        "gilmour: 1 traces, 0 errors, 0 timeouts, 0 unanswered, 0 orphans, 0 evicted, 0 dropped, 0 gaps"
+    );
+}
+
+#[test]
+fn record_then_tail_read_replays_offline() {
+    let server = Server::start(Backend::Redis);
+    let dir = std::env::temp_dir().join(format!("gilmour-record-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("capture.jsonl");
+    let path_text = path.to_str().expect("utf-8 path");
+    let _echo = Background::serving(&server, &["reply", "echo"]);
+    let mut record = Background::start(&server, &["record", path_text]);
+    assert!(record.stderr_line().contains("recording"));
+    assert!(run(&server, &["request", "echo", "one"]).status.success());
+    let output = run(&server, &["request", "nobody-home", "x"]);
+    assert_eq!(output.status.code(), Some(2));
+    server.command(&["PUBLISH", "gilmour.slot.news", "\u{1b}]0;pwned\u{7}"]);
+    // Both the request and reply were captured once the slot message is in the file.
+    let deadline = std::time::Instant::now() + LINE_WAIT;
+    while std::fs::read_to_string(&path).map_or(0, |text| text.lines().count()) < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "record wrote too little"
+        );
+        std::thread::yield_now();
+    }
+    assert!(record.terminate().success());
+    let output = run(
+        &server,
+        &[
+            "tail",
+            "--read",
+            path_text,
+            "--redis",
+            "redis://127.0.0.1:1",
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(
+        lines[0].contains(" req ") && lines[0].contains("\"one\""),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].contains(" slot ") && lines[1].contains("news"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        !stdout.contains('\u{1b}'),
+        "escape sequences never reach the terminal"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn tail_rejects_a_bad_filter_with_the_column() {
+    let server = Server::shared(Backend::Redis);
+    let output = run(server, &["tail", "--filter", "code:>>400"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(stderr.starts_with("gilmour: invalid filter: "), "{stderr}");
+    assert!(stderr.contains('^'), "{stderr}");
+}
+
+#[test]
+fn bench_ingest_reports_json_figures_with_nothing_lost() {
+    let server = Server::start(Backend::Redis);
+    let output = run(
+        &server,
+        &[
+            "bench",
+            "ingest",
+            "--messages",
+            "2000",
+            "--traces",
+            "500",
+            "--rate",
+            "20000",
+            "--json",
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json report");
+    assert_eq!(report["live"]["published"], 2000);
+    assert_eq!(report["live"]["received"], 2000);
+    assert_eq!(report["live"]["dropped"], 0);
+    assert_eq!(report["traces_stored"], 500);
+    let filters = report["filters"].as_array().expect("filters");
+    assert_eq!(filters[0]["filter"], "topic:bench.t1*");
+    assert_eq!(filters[0]["matched"], 50, "one topic in ten");
+    assert_eq!(filters[1]["matched"], 5, "one 500 in a hundred");
+}
+
+#[test]
+fn tail_prints_an_unanswered_request_again_when_its_reply_comes() {
+    let server = Server::start(Backend::Redis);
+    let tail = Background::start(&server, &["tail", "--unanswered-after", "0.2"]);
+    assert!(tail.stderr_line().contains("tailing"));
+    server.command(&[
+        "PUBLISH",
+        "gilmour.request.late",
+        r#"{"data":1,"code":200,"sender":"late-1"}"#,
+    ]);
+    let first = tail.stdout_line();
+    assert!(first.contains(" unanswered "), "{first}");
+    server.command(&[
+        "PUBLISH",
+        "gilmour.response.late-1",
+        r#"{"data":2,"code":200}"#,
+    ]);
+    let second = tail.stdout_line();
+    assert!(
+        second.contains(" late ") && second.contains(" ok "),
+        "{second}"
+    );
+}
