@@ -51,8 +51,14 @@ pub enum Effect {
     },
     /// Remove one entry of the error queue.
     DeleteError(String),
-    /// Keep only the newest entries of the error queue.
-    TrimErrors(usize),
+    /// Keep only the newest entries of the error queue: the `keep` newest of the `seen`
+    /// the user was shown, plus whatever was pushed since.
+    TrimErrors {
+        /// Entries to keep, counted in the queue as it was shown.
+        keep: usize,
+        /// The queue's length when it was shown.
+        seen: usize,
+    },
     /// Read the health hash, ping every host, count listeners.
     RefreshServices,
     /// Remove an ident from the health hash.

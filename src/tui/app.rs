@@ -265,8 +265,13 @@ pub enum Fire {
 pub enum Confirmed {
     /// Delete one queue entry.
     DeleteError(String),
-    /// Keep the newest `keep` queue entries.
-    TrimErrors(usize),
+    /// Keep the newest `keep` queue entries of the `seen` shown (and any newer).
+    TrimErrors {
+        /// Entries to keep, counted in the queue as it was shown.
+        keep: usize,
+        /// The queue's length when it was shown.
+        seen: usize,
+    },
     /// Remove an ident from the health hash.
     RemoveIdent(String),
     /// Send although nobody listens.

@@ -109,10 +109,22 @@ async fn work(engine: &Engine, effect: Effect) -> Done {
             Ok(false) => Done::QueueChanged("that entry was already gone".to_owned()),
             Err(error) => failed(Failure::Errors, &error),
         },
-        Effect::TrimErrors(keep) => {
-            let stop = keep as isize - 1;
-            match commands.trim(channels.error_queue(), 0, stop).await {
-                Ok(()) => Done::QueueChanged(format!("kept the {keep} newest entries")),
+        Effect::TrimErrors { keep, seen } => {
+            // Entries pushed since the queue was shown are newer than all of them: keep
+            // those too, so the cut falls where the user saw it.
+            let queue = channels.error_queue();
+            let result = match commands.length(queue).await {
+                Ok(now) => {
+                    let kept = keep + now.saturating_sub(seen);
+                    commands
+                        .trim(queue, 0, kept as isize - 1)
+                        .await
+                        .map(|()| kept)
+                }
+                Err(error) => Err(error),
+            };
+            match result {
+                Ok(kept) => Done::QueueChanged(format!("kept the {kept} newest entries")),
                 Err(error) => failed(Failure::Errors, &error),
             }
         }
@@ -301,4 +313,39 @@ async fn services(engine: &Engine) -> Result<Done, EngineError> {
     };
     listened.sort();
     Ok(Done::Services { hosts, listened })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gilmour::broker::Broker;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_trim_keeps_what_was_pushed_after_the_queue_was_shown() {
+        let broker = Broker::start(("127.0.0.1", 0)).expect("broker");
+        let engine = Engine::connect(&broker.url()).await.expect("connect");
+        let commands = engine.commands();
+        let queue = engine.channels().error_queue().to_owned();
+        for n in 0..5 {
+            commands
+                .queue_error(&queue, &format!("old-{n}"))
+                .await
+                .expect("push");
+        }
+        // The user saw 5 entries and chose to keep the 2 newest; 3 more came meanwhile.
+        for n in 0..3 {
+            commands
+                .queue_error(&queue, &format!("new-{n}"))
+                .await
+                .expect("push");
+        }
+        let done = work(&engine, Effect::TrimErrors { keep: 2, seen: 5 }).await;
+        assert!(
+            matches!(&done, Done::QueueChanged(text) if text == "kept the 5 newest entries"),
+            "{done:?}"
+        );
+        let left = commands.range(&queue, 0, -1).await.expect("range");
+        assert_eq!(left, ["new-2", "new-1", "new-0", "old-4", "old-3"]);
+        engine.shutdown().await.expect("shutdown");
+    }
 }

@@ -171,7 +171,10 @@ pub fn errors_command(app: &mut App, command: Command) {
                     "Trim {} to its {keep} newest entries (drop {dropped})?",
                     clean(app.channels.error_queue(), 60)
                 ),
-                then: Confirmed::TrimErrors(keep),
+                then: Confirmed::TrimErrors {
+                    keep,
+                    seen: errors.total,
+                },
             });
         }
         Command::Delete | Command::Trim => app.complain("only queued entries can be removed"),
@@ -240,7 +243,7 @@ pub fn confirmed(app: &mut App, then: Confirmed) {
     }
     app.effects.push(match then {
         Confirmed::DeleteError(raw) => Effect::DeleteError(raw),
-        Confirmed::TrimErrors(keep) => Effect::TrimErrors(keep),
+        Confirmed::TrimErrors { keep, seen } => Effect::TrimErrors { keep, seen },
         Confirmed::RemoveIdent(ident) => Effect::RemoveIdent(ident),
         Confirmed::Fire(fire, original) => Effect::Fire(fire, original),
         Confirmed::Overwrite(_) => return,

@@ -372,7 +372,7 @@ fn error_queue_delete_and_trim_ask_first() {
     app.effects.clear();
     update(&mut app, key(KeyCode::Char('D')));
     update(&mut app, key(KeyCode::Enter));
-    assert_eq!(app.effects, [Effect::TrimErrors(2)]);
+    assert_eq!(app.effects, [Effect::TrimErrors { keep: 2, seen: 120 }]);
     app.effects.clear();
     update(&mut app, key(KeyCode::Char(']')));
     assert_eq!(app.effects, [Effect::LoadErrors { page: 1 }]);
