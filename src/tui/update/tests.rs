@@ -348,6 +348,27 @@ fn r_in_an_open_error_record_re_sends_its_request() {
 }
 
 #[test]
+fn only_readable_records_are_listed_live() {
+    let mut app = super::super::fixture::app(100, 20);
+    update(
+        &mut app,
+        Action::Events(vec![
+            super::super::fixture::message(100, "gilmour.errors", "not a record at all"),
+            super::super::fixture::message(
+                200,
+                "gilmour.errors",
+                &super::super::fixture::error_record(200, "t", "s-1", 500),
+            ),
+        ]),
+    );
+    assert_eq!(
+        app.errors.live.len(),
+        1,
+        "the unreadable one is a trace, not a row"
+    );
+}
+
+#[test]
 fn error_queue_delete_and_trim_ask_first() {
     let mut app = busy(100, 20);
     update(&mut app, key(KeyCode::Char('3')));

@@ -86,7 +86,12 @@ fn touch(app: &mut App, id: TraceId) {
         return;
     };
     let shown = shows(app, trace);
-    let is_error = trace.kind == TraceKind::Error || !trace.errors.is_empty();
+    // Only records that read as such are listed live: the Errors screen's rows and the
+    // commands on them must index the same list.
+    let is_error = trace
+        .errors
+        .first()
+        .is_some_and(|event| gilmour::protocol::ErrorRecord::parse(&event.payload).is_some());
     app.traces.list.set(id, shown);
     if is_error && !app.errors.live.contains(&id) {
         app.errors.live.push_back(id);
