@@ -88,6 +88,20 @@ impl Tmux {
         }
     }
 
+    /// Presses `q` and waits for the app to end (its session with it).
+    fn quit(&self) {
+        self.keys(&["q"]);
+        let start = Instant::now();
+        while self.alive() {
+            assert!(
+                start.elapsed() < DEADLINE,
+                "the app did not quit:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     fn alive(&self) -> bool {
         self.run(&["has-session", "-t", self.session])
             .status
@@ -192,16 +206,7 @@ fn watch_filter_open_a_trace_and_quit() {
     );
     assert!(screen.contains("Reply  on gilmour.response."), "{screen}");
 
-    tmux.keys(&["q"]);
-    let start = Instant::now();
-    while tmux.alive() {
-        assert!(
-            start.elapsed() < DEADLINE,
-            "the app did not quit:\n{}",
-            tmux.screen()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    tmux.quit();
 }
 
 #[test]
@@ -265,16 +270,7 @@ fn the_demo_opens_the_app_on_the_redis_it_found() {
         screen.contains(&format!("{} (the Redis given)", server.url())),
         "the header says which Redis: {screen}"
     );
-    tmux.keys(&["q"]);
-    let start = Instant::now();
-    while tmux.alive() {
-        assert!(
-            start.elapsed() < DEADLINE,
-            "the demo did not quit:\n{}",
-            tmux.screen()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    tmux.quit();
     assert_eq!(
         server.command(&["PUBSUB", "NUMSUB", "gilmour.request.echo"]),
         "gilmour.request.echo\n0",
@@ -304,16 +300,7 @@ fn the_demo_needs_no_redis_at_all() {
         screen.contains(expected),
         "{expected} in the header: {screen}"
     );
-    tmux.keys(&["q"]);
-    let start = Instant::now();
-    while tmux.alive() {
-        assert!(
-            start.elapsed() < DEADLINE,
-            "the demo did not quit:\n{}",
-            tmux.screen()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    tmux.quit();
 }
 
 #[test]

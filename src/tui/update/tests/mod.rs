@@ -1,0 +1,306 @@
+//! Headless app tests: drive `update` with actions, assert on the state and the effects.
+
+use super::super::action::{Action, Done, Effect, Probe};
+use super::super::app::{Confirmed, Fire, Health, Host, Modal, Screen};
+use super::super::fixture::{at, busy, key, reply, request, type_text};
+use super::super::keymap::Command;
+use super::{open_detail, run, update};
+use crossterm::event::{KeyCode, MouseButton, MouseEvent, MouseEventKind};
+use gilmour::inspect::{InspectorOptions, TraceId};
+use serde_json::json;
+use std::time::Duration;
+
+fn shown_senders(app: &super::super::app::App) -> Vec<String> {
+    let store = app.inspector.store();
+    app.traces
+        .list
+        .newest_first(app.shown())
+        .filter_map(|id| store.get(id))
+        .map(|trace| trace.sender.to_string())
+        .collect()
+}
+
+mod screens;
+mod sending;
+
+#[test]
+fn the_filtered_list_follows_traces_that_change() {
+    let mut app = busy(100, 20);
+    update(&mut app, key(KeyCode::Char('/')));
+    type_text(&mut app, "status:error");
+    update(&mut app, key(KeyCode::Enter));
+    assert!(!app.filter.editing);
+    assert_eq!(
+        shown_senders(&app),
+        ["", "s-group-1"],
+        "the gap always shows"
+    );
+    update(
+        &mut app,
+        Action::Events(vec![request(9_100, "pay", "s-pay", "1")]),
+    );
+    assert_eq!(shown_senders(&app).len(), 2, "pending: not an error yet");
+    update(
+        &mut app,
+        Action::Events(vec![reply(9_200, "s-pay", 503, "null")]),
+    );
+    assert_eq!(shown_senders(&app), ["s-pay", "", "s-group-1"]);
+    update(&mut app, key(KeyCode::Char('/')));
+    update(&mut app, key(KeyCode::Esc));
+    assert_eq!(app.shown(), 8, "Esc clears the filter");
+    update(&mut app, key(KeyCode::Char('/')));
+    update(&mut app, key(KeyCode::Up));
+    assert_eq!(
+        app.filter.input.text(),
+        "status:error",
+        "↑ brings back a recent filter"
+    );
+}
+
+#[test]
+fn an_invalid_filter_is_not_applied() {
+    let mut app = busy(100, 20);
+    update(&mut app, key(KeyCode::Char('/')));
+    type_text(&mut app, "code:>>1");
+    assert!(app.filter.error.is_some());
+    update(&mut app, key(KeyCode::Enter));
+    assert!(app.filter.editing, "Enter keeps the bar open on an error");
+    assert_eq!(app.filter.applied_text, "");
+}
+
+#[test]
+fn moving_stops_following_and_the_cursor_stays_on_its_trace() {
+    let mut app = busy(100, 20);
+    assert!(app.traces.follow);
+    assert_eq!(app.selected_trace(), Some(TraceId(7)));
+    update(&mut app, key(KeyCode::Down));
+    assert!(!app.traces.follow);
+    let selected = app.selected_trace();
+    update(
+        &mut app,
+        Action::Events(vec![request(9_500, "new", "s-new", "1")]),
+    );
+    assert_eq!(
+        app.selected_trace(),
+        selected,
+        "new traces do not move the cursor"
+    );
+    update(&mut app, key(KeyCode::Char('F')));
+    assert_eq!(
+        app.selected_trace(),
+        Some(TraceId(8)),
+        "F follows the newest again"
+    );
+    update(&mut app, key(KeyCode::Char('G')));
+    assert_eq!(app.selected_trace(), Some(TraceId(1)));
+}
+
+#[test]
+fn space_pauses_the_display_not_the_capture() {
+    let mut app = busy(100, 20);
+    update(&mut app, key(KeyCode::Char(' ')));
+    update(
+        &mut app,
+        Action::Events(vec![request(9_500, "new", "s-new", "1")]),
+    );
+    assert_eq!(app.shown(), 7);
+    assert_eq!(app.inspector.store().len(), 8);
+    update(&mut app, key(KeyCode::Char(' ')));
+    assert_eq!(app.shown(), 8);
+}
+
+#[test]
+fn evicted_traces_leave_the_list_and_the_marks() {
+    let mut app = super::super::fixture::app(100, 20);
+    app.inspector = gilmour::inspect::Inspector::new(InspectorOptions {
+        capacity: 3,
+        ..InspectorOptions::default()
+    });
+    app.links.replay_of.insert(TraceId(2), TraceId(1));
+    app.links.replays.insert(TraceId(1), vec![TraceId(2)]);
+    update(&mut app, Action::Events(super::super::fixture::traffic()));
+    assert_eq!(app.shown(), 3);
+    assert_eq!(app.inspector.store().evicted(), 4);
+    assert!(
+        app.links.replay_of.is_empty() && app.links.replays.is_empty(),
+        "links of evicted traces go too"
+    );
+}
+
+#[test]
+fn write_sends_the_marked_traces_events_in_order() {
+    let mut app = busy(100, 20);
+    update(&mut app, key(KeyCode::Char('G')));
+    update(&mut app, key(KeyCode::Char('m')));
+    update(&mut app, key(KeyCode::Up));
+    update(&mut app, key(KeyCode::Char('m')));
+    assert_eq!(app.traces.marks.len(), 2);
+    update(&mut app, key(KeyCode::Char('w')));
+    update(&mut app, key(KeyCode::Enter));
+    let [Effect::Write { path, events }] = app.effects.as_slice() else {
+        panic!("one write: {:?}", app.effects);
+    };
+    assert!(path.starts_with("gilmour-20261129-2100"), "{path}");
+    let times: Vec<_> = events.iter().map(|event| event.at()).collect();
+    assert_eq!(times, [at(100), at(101), at(200), at(215), at(216)]);
+}
+
+#[test]
+fn writing_over_an_existing_file_asks_first() {
+    let existing = std::env::temp_dir().join(format!("gilmour-exists-{}", std::process::id()));
+    std::fs::write(&existing, "keep me").expect("a file");
+    let mut app = busy(100, 20);
+    update(&mut app, key(KeyCode::Char('w')));
+    if let Some(Modal::Write(input)) = &mut app.modal {
+        input.set(existing.display().to_string());
+    }
+    update(&mut app, key(KeyCode::Enter));
+    assert!(app.effects.is_empty(), "nothing written yet");
+    assert!(matches!(
+        &app.modal,
+        Some(Modal::Confirm {
+            then: Confirmed::Overwrite(..),
+            ..
+        })
+    ));
+    update(&mut app, key(KeyCode::Char('y')));
+    assert!(
+        matches!(&app.effects[..], [Effect::Write { path, .. }] if *path == existing.display().to_string())
+    );
+    let _ = std::fs::remove_file(&existing);
+}
+
+#[test]
+fn mouse_click_selects_and_the_wheel_scrolls() {
+    let mut app = busy(100, 20);
+    let click = |row| MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: 20,
+        row,
+        modifiers: crossterm::event::KeyModifiers::NONE,
+    };
+    // Rows: 2 header, 1 column titles, then traces newest first.
+    update(&mut app, Action::Mouse(click(5)));
+    assert_eq!(app.selected_trace(), Some(TraceId(5)));
+    update(
+        &mut app,
+        Action::Mouse(MouseEvent {
+            kind: MouseEventKind::ScrollDown,
+            ..click(5)
+        }),
+    );
+    assert_eq!(app.selected_trace(), Some(TraceId(2)));
+    update(
+        &mut app,
+        Action::Mouse(MouseEvent {
+            column: 3,
+            ..click(1)
+        }),
+    );
+    assert_eq!(app.screen, Screen::Traces);
+    update(
+        &mut app,
+        Action::Mouse(MouseEvent {
+            column: 13,
+            ..click(1)
+        }),
+    );
+    assert_eq!(
+        app.screen,
+        Screen::Topics,
+        "a click on a tab switches to it"
+    );
+}
+
+#[test]
+fn ticks_measure_the_rate_and_mark_the_unanswered() {
+    let mut app = busy(100, 20);
+    let tick = |ms| {
+        Action::Tick(Probe {
+            now: at(ms),
+            connected: Some(false),
+            dropped: 4,
+        })
+    };
+    update(&mut app, tick(10_000));
+    update(
+        &mut app,
+        Action::Events(vec![
+            request(10_100, "x", "s-x", "1"),
+            reply(10_200, "s-x", 200, "1"),
+        ]),
+    );
+    update(&mut app, tick(12_000));
+    assert_eq!(app.rate, 1.0);
+    assert_eq!(app.dropped, 4);
+    update(&mut app, tick(45_000));
+    let pending = app
+        .inspector
+        .store()
+        .by_sender("s-fetch-2")
+        .and_then(|id| app.inspector.store().get(id));
+    assert_eq!(pending.map(|t| t.status.as_str()), Some("unanswered"));
+}
+
+#[test]
+fn help_and_quit() {
+    let mut app = busy(100, 20);
+    update(&mut app, key(KeyCode::Char('?')));
+    assert!(matches!(app.modal, Some(Modal::Help { .. })));
+    update(&mut app, key(KeyCode::Char('q')));
+    assert!(app.modal.is_none() && !app.quit, "q closes the help first");
+    update(&mut app, key(KeyCode::Char('q')));
+    assert!(app.quit);
+}
+
+#[test]
+fn an_idle_tick_draws_nothing() {
+    let mut app = busy(100, 20);
+    let tick = |ms| {
+        Action::Tick(Probe {
+            now: at(ms),
+            connected: Some(true),
+            dropped: 0,
+        })
+    };
+    update(&mut app, tick(10_000));
+    app.dirty = false;
+    update(&mut app, tick(11_000));
+    assert!(!app.dirty, "nothing on screen changed");
+    update(
+        &mut app,
+        Action::Events(vec![request(11_100, "x", "s-x", "1")]),
+    );
+    update(&mut app, tick(12_000));
+    assert!(app.dirty);
+}
+
+#[test]
+fn health_pings_stay_out_of_the_topics_until_shown() {
+    let mut app = busy(100, 20);
+    update(
+        &mut app,
+        Action::Events(vec![
+            super::super::fixture::message(
+                9_700,
+                "gilmour.health.host-1",
+                r#"{"data":null,"code":200,"sender":"s-h"}"#,
+            ),
+            reply(9_701, "s-h", 200, "[]"),
+        ]),
+    );
+    run(&mut app, Command::ShowTopics);
+    let topics = |app: &super::super::app::App| -> Vec<String> {
+        app.topics
+            .rows
+            .iter()
+            .map(|row| row.summary.topic.to_string())
+            .collect()
+    };
+    assert!(!topics(&app).contains(&"host-1".to_owned()));
+    run(&mut app, Command::ShowTraces);
+    update(&mut app, key(KeyCode::Char('H')));
+    assert_eq!(app.shown(), 8, "the health ping is listed");
+    run(&mut app, Command::ShowTopics);
+    assert!(topics(&app).contains(&"host-1".to_owned()));
+}
