@@ -8,6 +8,7 @@ use super::options::DEFAULT_GROUP;
 use super::report::{Failure, report};
 use super::routes::{Handler, Route};
 use crate::protocol::{Code, Message, Payload, Sender};
+use futures_util::FutureExt;
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -144,27 +145,22 @@ enum Outcome<T> {
     Panicked(String),
 }
 
-/// Runs a handler in its own task, so that a panic is caught and a timeout can abort it.
-async fn run<T: Send + 'static>(
+/// Runs a handler with its panics caught and under its timeout (a handler that runs out
+/// of time is dropped). It runs in the serving task itself: a task of its own would cost
+/// a spawn per message for nothing more.
+async fn run<T>(
     timeout: std::time::Duration,
-    work: impl std::future::Future<Output = T> + Send + 'static,
+    work: impl std::future::Future<Output = T>,
 ) -> Outcome<T> {
-    let mut task = tokio::spawn(work);
-    match tokio::time::timeout(timeout, &mut task).await {
+    let guarded = std::panic::AssertUnwindSafe(work).catch_unwind();
+    match tokio::time::timeout(timeout, guarded).await {
         Ok(Ok(value)) => Outcome::Done(value),
-        Ok(Err(error)) => Outcome::Panicked(panic_text(error)),
-        Err(_) => {
-            task.abort();
-            Outcome::TimedOut
-        }
+        Ok(Err(payload)) => Outcome::Panicked(panic_text(payload)),
+        Err(_) => Outcome::TimedOut,
     }
 }
 
-fn panic_text(error: tokio::task::JoinError) -> String {
-    if !error.is_panic() {
-        return "handler was cancelled".to_owned();
-    }
-    let payload = error.into_panic();
+fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
     let text = payload
         .downcast_ref::<&str>()
         .map(|text| (*text).to_owned())
