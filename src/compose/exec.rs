@@ -17,11 +17,8 @@ use serde_json::{Map, Value};
 
 use crate::compose::lambda::Lambda;
 use crate::compose::tree::{Composition, Step};
-use crate::engine::{DEFAULT_REQUEST_TIMEOUT, Engine, EngineError, RequestOptions};
+use crate::engine::{DEFAULT_REQUEST_TIMEOUT, Engine, EngineError, RequestOptions, TIMED_OUT};
 use crate::protocol::{Code, Message, Sender};
-
-/// The data of a step that did not answer in time, as the engine words it.
-const TIMED_OUT: &str = "Execution timed out";
 
 /// How a composition is executed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -361,20 +358,9 @@ fn merge(topic: &str, input: Value, with: Option<&Map<String, Value>>) -> Result
             Code::BAD_REQUEST,
             format!(
                 "cannot merge the `with` of `{topic}` into {}: its input must be a JSON object",
-                kind_of(&other)
+                crate::compose::tree::json_kind(&other)
             ),
         )),
-    }
-}
-
-fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

@@ -24,7 +24,7 @@ pub use builder::EngineBuilder;
 pub use handler::{Reply, Request, Response};
 pub use options::{
     DEFAULT_GROUP, DEFAULT_HANDLER_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, ErrorPolicy, HEALTH_GROUP,
-    HandlerOptions, RequestOptions,
+    HandlerOptions, RequestOptions, TIMED_OUT,
 };
 pub use subscription::Subscription;
 
@@ -326,7 +326,7 @@ impl Engine {
     async fn time_out(&self, channel: &str, request: &Message) -> Message {
         let response_channel = self.channels().response(&request.sender);
         let reply = Message::with_code(
-            Value::from(serve::TIMED_OUT),
+            Value::from(TIMED_OUT),
             Code::TIMEOUT,
             Sender(response_channel.clone()),
         );

@@ -10,6 +10,8 @@ pub const DEFAULT_GROUP: &str = "_default";
 pub const HEALTH_GROUP: &str = "exclusive";
 /// How long a handler may run before it is answered for with 499 (Go's default).
 pub const DEFAULT_HANDLER_TIMEOUT: Duration = Duration::from_secs(600);
+/// The data of a 499 reply: a handler or a caller ran out of time (Go's wording).
+pub const TIMED_OUT: &str = "Execution timed out";
 /// How long a request waits for its reply unless told otherwise.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
 

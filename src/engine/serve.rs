@@ -4,16 +4,13 @@
 
 use super::Core;
 use super::handler::{Reply, Request};
-use super::options::DEFAULT_GROUP;
+use super::options::{DEFAULT_GROUP, TIMED_OUT};
 use super::report::{Failure, report};
 use super::routes::{Handler, Route};
 use crate::protocol::{Code, Message, Payload, Sender};
 use futures_util::FutureExt;
 use serde_json::Value;
 use std::sync::Arc;
-
-/// The data of a reply for a handler that ran out of time.
-pub(crate) const TIMED_OUT: &str = "Execution timed out";
 
 /// Handles one message for one route.
 pub(crate) async fn serve(

@@ -392,14 +392,7 @@ impl<'a> Parser<'a> {
     }
 
     fn not_an_object(&self, at: usize, value: &Value) -> ParseError {
-        let kind = match value {
-            Value::Null => "null",
-            Value::Bool(_) => "a boolean",
-            Value::Number(_) => "a number",
-            Value::String(_) => "a string",
-            Value::Array(_) => "an array",
-            Value::Object(_) => "an object",
-        };
+        let kind = crate::compose::tree::json_kind(value);
         self.error(at, format!("'with' must be a JSON object, not {kind}"))
     }
 
