@@ -13,61 +13,8 @@ use gilmour::protocol::{Channels, Code, Payload};
 use gilmour::transport::RedisConfig;
 use serde_json::json;
 use std::time::Duration;
+use support::watch::{WAIT, Watch};
 use support::{Backend, Server};
-
-const WAIT: Duration = Duration::from_secs(10);
-
-/// A live capture feeding an inspector, for one prefix.
-struct Watch {
-    inspector: Inspector,
-    events: CaptureEvents,
-    capture: Capture,
-}
-
-impl Watch {
-    async fn start(server: &Server, prefix: &str) -> Watch {
-        Watch::with(server, prefix, InspectorOptions::default()).await
-    }
-
-    async fn with(server: &Server, prefix: &str, options: InspectorOptions) -> Watch {
-        let mut redis = RedisConfig::new(server.url());
-        redis.heartbeat_interval = Duration::from_millis(100);
-        redis.min_backoff = Duration::from_millis(20);
-        let (capture, events) =
-            Capture::start(redis, Channels::new(prefix), capture::DEFAULT_BUFFER)
-                .await
-                .expect("capture");
-        Watch {
-            inspector: Inspector::new(options),
-            events,
-            capture,
-        }
-    }
-
-    /// Ingests events until `done` holds.
-    async fn until(&mut self, what: &str, done: impl Fn(&Inspector) -> bool) {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while !done(&self.inspector) {
-            let event = tokio::time::timeout_at(deadline, self.events.recv())
-                .await
-                .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
-                .expect("capture ended");
-            self.inspector.ingest(event);
-        }
-    }
-
-    fn traces(&self) -> Vec<&Trace> {
-        self.inspector.store().newest_first().rev().collect()
-    }
-
-    fn complete(&self) -> usize {
-        self.inspector
-            .store()
-            .newest_first()
-            .filter(|trace| trace.is_complete())
-            .count()
-    }
-}
 
 async fn engine(server: &Server, prefix: &str, policy: ErrorPolicy) -> Engine {
     Engine::builder(&server.url())

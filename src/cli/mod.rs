@@ -13,6 +13,7 @@ mod reply;
 mod request;
 mod signal;
 mod slot;
+mod store;
 mod tail;
 mod tui;
 

@@ -1,13 +1,17 @@
 //! `gilmour tail`: the inspector without a screen. Prints each trace when it completes
-//! (and each gap in the capture), one line per trace, or one JSON object per trace.
+//! (and each gap in the capture), one line per trace, or one JSON object per trace. A
+//! trace that changes after it was printed (a reply after a timeout, an error record
+//! after the reply, its request after its reply) is printed again, marked `↻` (in JSON,
+//! the whole trace again with `"update": true` and the same `id`).
 
+use super::store::{StoreArgs, human_bytes};
 use super::{Connection, EXIT_UNAVAILABLE, interrupted};
 use anyhow::Context;
 use clap::Args;
-use gilmour::inspect::export::trace_json;
+use gilmour::inspect::export::trace_json_with;
 use gilmour::inspect::sanitize::clean_bytes;
 use gilmour::inspect::{
-    Capture, Event, Filter, Inspector, InspectorOptions, Trace, TraceKind, Update, capture, file,
+    Capture, Event, Filter, Inspector, Trace, TraceKind, Update, capture, file,
 };
 use gilmour::protocol::Channels;
 use std::io::{BufRead, BufReader, Write};
@@ -29,34 +33,38 @@ pub struct TailArgs {
     /// Show health pings and replies (hidden by default).
     #[arg(long)]
     show_health: bool,
-    /// Seconds a request may wait for its reply before it is shown as unanswered.
-    #[arg(long, default_value_t = 30.0)]
-    unanswered_after: f64,
-    /// The most traces kept for correlation.
-    #[arg(long, default_value_t = gilmour::inspect::DEFAULT_CAPACITY)]
-    capacity: usize,
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 struct Printer {
     filter: Filter,
     json: bool,
     show_health: bool,
+    channels: Channels,
     out: std::io::BufWriter<std::io::Stdout>,
-    /// Traces printed as unanswered: printed again if their reply comes after all.
-    unanswered: std::collections::HashSet<gilmour::inspect::TraceId>,
+    /// Traces printed again because they changed after they were printed.
+    updates: u64,
 }
 
 impl Printer {
-    fn trace(&mut self, trace: &Trace) -> std::io::Result<()> {
+    fn trace(&mut self, trace: &Trace, update: bool) -> std::io::Result<()> {
         let is_gap = trace.kind == TraceKind::Gap;
         if !is_gap && (!self.filter.matches(trace) || (trace.is_health() && !self.show_health)) {
             return Ok(());
         }
+        if update {
+            self.updates += 1;
+        }
         if self.json {
-            serde_json::to_writer(&mut self.out, &trace_json(trace))?;
+            let mut object = trace_json_with(&self.channels, trace);
+            if update && let Some(fields) = object.as_object_mut() {
+                fields.insert("update".into(), serde_json::Value::Bool(true));
+            }
+            serde_json::to_writer(&mut self.out, &object)?;
             return self.out.write_all(b"\n");
         }
-        writeln!(self.out, "{}", line(trace))
+        writeln!(self.out, "{}", line(trace, update))
     }
 
     fn lost(&mut self, reason: &str) -> std::io::Result<()> {
@@ -70,15 +78,18 @@ impl Printer {
     }
 }
 
-/// One trace as a line: time, kind, topic, code, latency, short sender, data preview.
-fn line(trace: &Trace) -> String {
+/// One trace as a line: time, a `↻` for a trace shown again, kind, topic, code,
+/// latency, status, short sender, and a data preview (`!` and why, for a payload that
+/// is not a well-formed message), then what is known beyond the status.
+fn line(trace: &Trace, update: bool) -> String {
     let time = trace
         .started
         .with_timezone(&chrono::Local)
         .format("%H:%M:%S%.3f");
+    let mark = if update { '↻' } else { ' ' };
     if let Some(gap) = &trace.gap {
         return format!(
-            "{time} gap    capture lost {:.1} s: messages may be missing ({})",
+            "{time} {mark} gap    capture lost {:.1} s: messages may be missing ({})",
             gap.lost().as_secs_f64(),
             clean_bytes(gap.reason.as_bytes(), 200)
         );
@@ -89,15 +100,14 @@ fn line(trace: &Trace) -> String {
     let latency = trace
         .latency()
         .map_or_else(|| "-".to_owned(), gilmour::inspect::trace::human_latency);
-    let preview = trace
-        .headline()
-        .map(|event| {
-            let message = event.message();
-            clean_bytes(message.data.to_string().as_bytes(), 60)
-        })
-        .unwrap_or_default();
+    let preview = trace.headline().map(preview).unwrap_or_default();
+    let notes = trace.notes();
+    let notes = match notes.first() {
+        Some(first) => format!("  [{}]", clean_bytes(first.as_bytes(), 100)),
+        None => String::new(),
+    };
     format!(
-        "{time} {:<6} {:<24} {:>4} {:>9} {:<10} {:<8} {preview}",
+        "{time} {mark} {:<6} {:<24} {:>4} {:>9} {:<10} {:<8} {preview}{notes}",
         trace.kind.as_str(),
         clean_bytes(trace.topic.as_bytes(), 24),
         code,
@@ -105,6 +115,24 @@ fn line(trace: &Trace) -> String {
         trace.status.as_str(),
         clean_bytes(gilmour::protocol::short_sender(&trace.sender).as_bytes(), 8),
     )
+}
+
+/// A message's data, short; a flagged payload says so, and an envelope that did not
+/// parse is never shown as if it were the data.
+fn preview(event: &gilmour::inspect::MessageEvent) -> String {
+    match (event.data(), &event.payload_error) {
+        (Some(data), None) => clean_bytes(data.to_string().as_bytes(), 60),
+        (Some(data), Some(why)) => format!(
+            "! {} ({})",
+            clean_bytes(data.to_string().as_bytes(), 40),
+            clean_bytes(why.as_bytes(), 60)
+        ),
+        (None, Some(why)) => format!("! {}", clean_bytes(why.as_bytes(), 80)),
+        (None, None) => format!(
+            "! payload of {} bytes, only a prefix kept",
+            event.payload_len()
+        ),
+    }
 }
 
 /// Runs `gilmour tail`.
@@ -116,20 +144,16 @@ pub async fn run(connection: &Connection, args: TailArgs) -> anyhow::Result<Exit
             return Ok(ExitCode::from(EXIT_UNAVAILABLE));
         }
     };
-    let unanswered_after = Duration::try_from_secs_f64(args.unanswered_after)
-        .context("--unanswered-after must be a positive number of seconds")?;
-    let mut inspector = Inspector::new(InspectorOptions {
-        capacity: args.capacity,
-        unanswered_after,
-    });
+    let mut inspector = Inspector::new(args.store.options()?);
+    let channels = connection.builder().channels();
     let mut printer = Printer {
         filter,
         json: args.json,
         show_health: args.show_health,
+        channels: channels.clone(),
         out: std::io::BufWriter::new(std::io::stdout()),
-        unanswered: std::collections::HashSet::new(),
+        updates: 0,
     };
-    let channels = Channels::new(&connection.prefix);
     let outcome = match &args.read {
         Some(path) => replay(path, channels, &mut inspector, &mut printer),
         None => live(connection, channels, &mut inspector, &mut printer).await,
@@ -137,7 +161,7 @@ pub async fn run(connection: &Connection, args: TailArgs) -> anyhow::Result<Exit
     match outcome {
         Ok(dropped) => {
             let _ = printer.out.flush();
-            summary(&inspector, dropped);
+            summary(&inspector, &printer, dropped);
             Ok(ExitCode::SUCCESS)
         }
         // Whoever reads our output went away (`| head`): that is how tail ends then.
@@ -159,25 +183,12 @@ fn apply(
     lost_reason: Option<&str>,
 ) -> std::io::Result<()> {
     match update {
-        Update::Completed(id) => match inspector.store().get(id) {
-            Some(trace) => {
-                if trace.status == gilmour::inspect::TraceStatus::Unanswered {
-                    printer.unanswered.insert(id);
-                    if printer.unanswered.len() > 10_000 {
-                        let store = inspector.store();
-                        printer.unanswered.retain(|id| store.get(*id).is_some());
-                    }
-                }
-                printer.trace(trace)
-            }
-            None => Ok(()),
-        },
-        Update::Changed(id) if printer.unanswered.remove(&id) => match inspector.store().get(id) {
-            Some(trace) => printer.trace(trace),
+        Update::Completed(id) | Update::Changed(id) => match inspector.store().get(id) {
+            Some(trace) => printer.trace(trace, matches!(update, Update::Changed(_))),
             None => Ok(()),
         },
         Update::Lost => printer.lost(lost_reason.unwrap_or("unknown reason")),
-        Update::Opened(_) | Update::Changed(_) => Ok(()),
+        Update::Opened(_) | Update::Grew(_) => Ok(()),
     }
 }
 
@@ -219,7 +230,7 @@ fn replay(
         .collect();
     for id in pending {
         if let Some(trace) = inspector.store().get(id) {
-            printer.trace(trace)?;
+            printer.trace(trace, false)?;
         }
     }
     Ok(0)
@@ -278,17 +289,24 @@ async fn live(
     Ok(dropped)
 }
 
-fn summary(inspector: &Inspector, dropped: u64) {
+fn summary(inspector: &Inspector, printer: &Printer, dropped: u64) {
     let counters = inspector.counters();
+    let store = inspector.store();
     eprintln!(
-        "gilmour: {} traces, {} errors, {} timeouts, {} unanswered, {} orphans, {} evicted, {} dropped, {} gaps",
+        "gilmour: {} traces, {} updates, {} errors, {} timeouts, {} unanswered, {} orphans, {} gaps, {} dropped; {} held ({} traces), {} evicted ({} traces), {} payloads cut short, {} messages past the per-trace cap",
         counters.traces,
+        printer.updates,
         counters.errors,
         counters.timeouts,
         counters.unanswered,
         counters.orphans,
-        inspector.store().evicted(),
+        counters.gaps,
         dropped,
-        counters.gaps
+        human_bytes(store.bytes() as u64),
+        store.len(),
+        human_bytes(store.evicted_bytes()),
+        store.evicted(),
+        counters.truncated,
+        counters.cut,
     );
 }

@@ -7,15 +7,14 @@ use crate::tui::keymap::KeyMap;
 use crate::tui::{self, Sources};
 use anyhow::Context;
 use clap::Args;
-use gilmour::inspect::{Capture, InspectorOptions, capture, file};
+use gilmour::inspect::{Capture, capture, file};
 use std::io::{BufRead, BufReader, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// Arguments of the terminal app.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct TuiArgs {
     /// Open a capture file (from `gilmour record`, or `w` in the app) instead of Redis.
     #[arg(long, value_name = "FILE")]
@@ -23,23 +22,8 @@ pub struct TuiArgs {
     /// Key bindings [default: ~/.config/gilmour/keys.toml, when it exists].
     #[arg(long, value_name = "FILE")]
     keys: Option<PathBuf>,
-    /// The most traces kept (the oldest are evicted, and counted).
-    #[arg(long, default_value_t = gilmour::inspect::DEFAULT_CAPACITY)]
-    capacity: usize,
-    /// Seconds a request may wait for its reply before it is shown as unanswered.
-    #[arg(long, default_value_t = 30.0)]
-    unanswered_after: f64,
-}
-
-impl Default for TuiArgs {
-    fn default() -> Self {
-        TuiArgs {
-            read: None,
-            keys: None,
-            capacity: gilmour::inspect::DEFAULT_CAPACITY,
-            unanswered_after: 30.0,
-        }
-    }
+    #[command(flatten)]
+    store: super::store::StoreArgs,
 }
 
 /// Runs the app.
@@ -68,8 +52,7 @@ pub async fn run_on(
         eprintln!("gilmour: the terminal app needs a terminal; try `gilmour tail` in a pipe");
         return Ok(ExitCode::from(EXIT_UNAVAILABLE));
     }
-    let unanswered_after = Duration::try_from_secs_f64(args.unanswered_after)
-        .context("--unanswered-after must be a positive number of seconds")?;
+    let inspector = args.store.options()?;
     let builder = gilmour::engine::Engine::builder(url).prefix(&connection.prefix);
     let channels = builder.channels();
     let (source, sources) = match &args.read {
@@ -110,10 +93,7 @@ pub async fn run_on(
     };
     let app = App::new(Settings {
         source,
-        inspector: InspectorOptions {
-            capacity: args.capacity,
-            unanswered_after,
-        },
+        inspector,
         channels,
         keymap,
         tz: *chrono::Local::now().offset(),

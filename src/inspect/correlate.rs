@@ -9,6 +9,7 @@
 //!   arriving later still closes it);
 //! - a gap in the capture becomes a gap trace.
 
+use super::InspectorOptions;
 use super::event::{Event, EventKind, GapEvent, MessageEvent};
 use super::filter::{TraceKind, TraceStatus};
 use super::store::TraceStore;
@@ -22,14 +23,27 @@ use std::time::Duration;
 /// How long a request may wait for its reply before it is marked unanswered.
 pub const DEFAULT_UNANSWERED_AFTER: Duration = Duration::from_secs(30);
 
+/// The most later replies, and the most error records, one trace keeps; what comes
+/// past that is counted in [`Trace::cut`].
+pub const MAX_EXTRA_EVENTS: usize = 100;
+
+/// The most bytes of one payload the store keeps unless told otherwise (64 KiB); a
+/// longer one keeps a prefix and its full length.
+pub const DEFAULT_MAX_PAYLOAD: usize = 64 << 10;
+
 /// What an event did to the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Update {
     /// A new trace that still expects messages.
     Opened(TraceId),
-    /// A trace that now has everything it expected (new or not).
+    /// A trace not yet reported complete got something more (an error record before
+    /// its reply).
+    Grew(TraceId),
+    /// A trace that now has everything it expected, reported for the first time.
     Completed(TraceId),
-    /// A complete trace got something more (a later reply, an error record).
+    /// A trace already reported complete changed: a reply after all, a later reply, an
+    /// error record after the reply, its request after its reply. Whoever showed it
+    /// shows it again.
     Changed(TraceId),
     /// The capture lost its link.
     Lost,
@@ -54,6 +68,12 @@ pub struct Counters {
     pub malformed: u64,
     /// Gaps in the capture.
     pub gaps: u64,
+    /// Reported traces that changed afterwards (shown again).
+    pub updates: u64,
+    /// Payloads kept as a prefix because they were longer than the per-message limit.
+    pub truncated: u64,
+    /// Later replies and error records not kept past the per-trace cap.
+    pub cut: u64,
 }
 
 /// Turns events into traces in a bounded store.
@@ -61,24 +81,42 @@ pub struct Counters {
 pub struct Correlator {
     store: TraceStore,
     unanswered_after: Duration,
+    max_payload: usize,
     /// Pending requests in the order they were opened, to mark the unanswered.
     pending: VecDeque<TraceId>,
     counters: Counters,
-    /// Topics and channels seen, shared so each trace points at one string.
+    /// Topics and channels seen, shared so each trace points at one string; pruned of
+    /// the names no stored trace uses.
     topics: HashSet<Arc<str>>,
+    /// How many names were interned after the last pruning.
+    topics_pruned_at: usize,
     /// When the capture lost its link, while it is down.
     lost_since: Option<DateTime<Utc>>,
 }
 
+/// What a trace's status adds to the counters.
+fn count_status(counters: &mut Counters, status: TraceStatus, sign: i64) {
+    let field = match status {
+        TraceStatus::Error => &mut counters.errors,
+        TraceStatus::Timeout => &mut counters.timeouts,
+        TraceStatus::Unanswered => &mut counters.unanswered,
+        TraceStatus::Orphan => &mut counters.orphans,
+        _ => return,
+    };
+    *field = field.saturating_add_signed(sign);
+}
+
 impl Correlator {
-    /// A correlator over a store of `capacity` traces.
-    pub fn new(capacity: usize, unanswered_after: Duration) -> Self {
+    /// A correlator over a store bounded as the options say.
+    pub fn new(options: InspectorOptions) -> Self {
         Correlator {
-            store: TraceStore::with_capacity(capacity),
-            unanswered_after,
+            store: TraceStore::with_limits(options.capacity, options.max_memory),
+            unanswered_after: options.unanswered_after,
+            max_payload: options.max_payload,
             pending: VecDeque::new(),
             counters: Counters::default(),
             topics: HashSet::new(),
+            topics_pruned_at: 64,
             lost_since: None,
         }
     }
@@ -88,9 +126,18 @@ impl Correlator {
         &self.store
     }
 
+    pub(crate) fn store_mut(&mut self) -> &mut TraceStore {
+        &mut self.store
+    }
+
     /// The running totals.
     pub fn counters(&self) -> Counters {
         self.counters
+    }
+
+    /// How many topic and channel names are interned.
+    pub fn interned(&self) -> usize {
+        self.topics.len()
     }
 
     /// Since when the capture is disconnected, if it is.
@@ -113,7 +160,7 @@ impl Correlator {
     /// Marks requests pending since before `now - unanswered_after` as unanswered.
     pub fn sweep(&mut self, now: DateTime<Utc>, mut updated: impl FnMut(Update)) {
         while let Some(&id) = self.pending.front() {
-            let Some(trace) = self.store.get_mut(id) else {
+            let Some(trace) = self.store.get_mut_uncounted(id) else {
                 self.pending.pop_front();
                 continue;
             };
@@ -124,9 +171,32 @@ impl Correlator {
             self.pending.pop_front();
             if trace.status == TraceStatus::Pending {
                 trace.status = TraceStatus::Unanswered;
+                trace.unanswered_at = Some(now);
                 self.counters.unanswered += 1;
-                updated(Update::Completed(id));
+                updated(self.settled(id));
             }
+        }
+    }
+
+    /// A trace now complete: its first report, or a change to a reported one.
+    fn settled(&mut self, id: TraceId) -> Update {
+        let Some(trace) = self.store.get_mut_uncounted(id) else {
+            return Update::Changed(id);
+        };
+        if !trace.is_complete() {
+            return if trace.reported {
+                Update::Changed(id)
+            } else {
+                Update::Grew(id)
+            };
+        }
+        if trace.reported {
+            trace.revision += 1;
+            self.counters.updates += 1;
+            Update::Changed(id)
+        } else {
+            trace.reported = true;
+            Update::Completed(id)
         }
     }
 
@@ -134,6 +204,10 @@ impl Correlator {
         self.counters.messages += 1;
         if message.shape != crate::protocol::Payload::Envelope {
             self.counters.malformed += 1;
+        }
+        if message.payload.len() > self.max_payload {
+            self.counters.truncated += 1;
+            message.truncate(self.max_payload);
         }
         message.topic = self.intern(&message.topic);
         // Reply channels are unique per sender; every other channel is shared by many
@@ -154,6 +228,11 @@ impl Correlator {
         if let Some(known) = self.topics.get(text) {
             return known.clone();
         }
+        if self.topics.len() >= self.topics_pruned_at.saturating_mul(2) {
+            // A name held only here belongs to no stored trace (nor to anything else).
+            self.topics.retain(|name| Arc::strong_count(name) > 1);
+            self.topics_pruned_at = self.topics.len().max(64);
+        }
         self.topics.insert(text.clone());
         text.clone()
     }
@@ -166,49 +245,55 @@ impl Correlator {
         trace
     }
 
+    /// The trace a request with this sender completes: one that has its reply or error
+    /// record but no request yet (the capture started between them), seen within the
+    /// unanswered window. Anything older is another exchange that reused the sender.
+    fn adoptable(&self, message: &MessageEvent) -> Option<TraceId> {
+        if message.sender.is_empty() {
+            return None;
+        }
+        let id = self.store.by_sender(&message.sender)?;
+        let trace = self.store.get(id)?;
+        let age = (message.at - trace.started).to_std().unwrap_or_default();
+        let early = (trace.started - message.at).to_std().unwrap_or_default();
+        (trace.request.is_none() && age.max(early) <= self.unanswered_after).then_some(id)
+    }
+
     fn request(&mut self, message: MessageEvent) -> Update {
         let kind = if message.kind == EventKind::HealthPing {
             TraceKind::Health
         } else {
             TraceKind::Request
         };
-        // A trace with this sender but no request yet (its reply or an error record came
-        // first, because the capture started between them) is this request's.
-        if !message.sender.is_empty()
-            && let Some(id) = self.store.by_sender(&message.sender)
-            && let Some(trace) = self.store.get_mut(id)
-            && trace.request.is_none()
-        {
-            if trace.status == TraceStatus::Orphan {
-                self.counters.orphans = self.counters.orphans.saturating_sub(1);
-            } else if trace.kind == TraceKind::Error {
-                // It was counted as a standalone error; its reply will say how it ended.
-                self.counters.errors = self.counters.errors.saturating_sub(1);
-            }
-            let reply_code = trace
-                .reply
-                .as_ref()
-                .map(|reply| reply.code.unwrap_or(Code::OK));
-            trace.kind = kind;
-            trace.started = message.at;
-            trace.status = reply_code.map_or(TraceStatus::Pending, status_of);
-            match trace.status {
-                TraceStatus::Error => self.counters.errors += 1,
-                TraceStatus::Timeout => self.counters.timeouts += 1,
-                TraceStatus::Pending => self.pending.push_back(id),
-                _ => {}
-            }
+        if let Some(id) = self.adoptable(&message) {
             let topic = message.topic.clone();
-            trace.request = Some(message);
+            let counters = &mut self.counters;
+            let pending = self.store.update(id, |trace| {
+                count_status(counters, trace.status, -1);
+                let reply_code = trace
+                    .reply
+                    .as_ref()
+                    .map(|reply| reply.code.unwrap_or(Code::OK));
+                trace.kind = kind;
+                trace.started = message.at;
+                trace.status = reply_code.map_or(TraceStatus::Pending, status_of);
+                count_status(counters, trace.status, 1);
+                trace.request = Some(message);
+                trace.status == TraceStatus::Pending
+            });
+            if pending == Some(true) {
+                self.pending.push_back(id);
+            }
             self.store.set_topic(id, topic);
-            return Update::Changed(id);
+            return self.settled(id);
         }
         if message.sender.is_empty() {
             // Without a sender there is no reply channel: it can never be answered.
             let mut trace = self.open(kind, TraceStatus::Unanswered, &message);
             self.counters.unanswered += 1;
             trace.request = Some(message);
-            return Update::Completed(self.store.push(trace));
+            let id = self.store.push(trace);
+            return self.settled(id);
         }
         let mut trace = self.open(kind, TraceStatus::Pending, &message);
         trace.request = Some(message);
@@ -227,54 +312,69 @@ impl Correlator {
             self.counters.orphans += 1;
             let mut trace = self.open(TraceKind::Request, TraceStatus::Orphan, &message);
             trace.reply = Some(message);
-            return Update::Completed(self.store.push(trace));
+            let id = self.store.push(trace);
+            return self.settled(id);
         };
-        let Some(trace) = self.store.get_mut(id) else {
-            return Update::Changed(id);
-        };
-        message.kind = trace.reply_kind();
-        message.sender = trace.sender.clone();
-        if trace.reply.is_some() {
-            trace.later_replies.push(message);
+        let counters = &mut self.counters;
+        let changed = self.store.update(id, |trace| {
+            message.kind = trace.reply_kind();
+            message.sender = trace.sender.clone();
+            if trace.reply.is_some() {
+                if trace.later_replies.len() < MAX_EXTRA_EVENTS {
+                    trace.later_replies.push(message);
+                } else {
+                    trace.cut += 1;
+                    counters.cut += 1;
+                }
+                return;
+            }
+            let code = message.code.unwrap_or(Code::OK);
+            // A reply after the unanswered window corrects the status; the trace keeps
+            // when it was marked.
+            count_status(counters, trace.status, -1);
+            trace.status = status_of(code);
+            count_status(counters, trace.status, 1);
+            trace.reply = Some(message);
+        });
+        if changed.is_none() {
             return Update::Changed(id);
         }
-        let code = message.code.unwrap_or(Code::OK);
-        // A reply after the unanswered window corrects the status; the trace was
-        // already reported complete.
-        let was_unanswered = trace.status == TraceStatus::Unanswered;
-        trace.status = status_of(code);
-        trace.reply = Some(message);
-        match trace.status {
-            TraceStatus::Error => self.counters.errors += 1,
-            TraceStatus::Timeout => self.counters.timeouts += 1,
-            _ => {}
-        }
-        if was_unanswered {
-            self.counters.unanswered -= 1;
-            return Update::Changed(id);
-        }
-        Update::Completed(id)
+        self.settled(id)
     }
 
     fn error(&mut self, message: MessageEvent) -> Update {
         if !message.sender.is_empty()
             && let Some(id) = self.store.by_sender(&message.sender)
-            && let Some(trace) = self.store.get_mut(id)
+            && self.store.get(id).is_some()
         {
-            trace.errors.push(message);
-            return Update::Changed(id);
+            let topic = message.topic.clone();
+            let counters = &mut self.counters;
+            self.store.update(id, |trace| {
+                if trace.errors.len() < MAX_EXTRA_EVENTS {
+                    trace.errors.push(message);
+                } else {
+                    trace.cut += 1;
+                    counters.cut += 1;
+                }
+            });
+            if !topic.is_empty() {
+                self.store.set_topic(id, topic);
+            }
+            return self.settled(id);
         }
         self.counters.errors += 1;
         let mut trace = self.open(TraceKind::Error, TraceStatus::Error, &message);
         trace.errors.push(message);
-        Update::Completed(self.store.push(trace))
+        let id = self.store.push(trace);
+        self.settled(id)
     }
 
     fn single(&mut self, message: MessageEvent, kind: TraceKind) -> Update {
         let status = status_of(message.code.unwrap_or(Code::OK));
         let mut trace = self.open(kind, status, &message);
         trace.request = Some(message);
-        Update::Completed(self.store.push(trace))
+        let id = self.store.push(trace);
+        self.settled(id)
     }
 
     fn gap(&mut self, gap: GapEvent) -> Update {
@@ -283,7 +383,8 @@ impl Correlator {
         self.counters.traces += 1;
         let mut trace = Trace::new(TraceKind::Gap, TraceStatus::Error, gap.since);
         trace.gap = Some(Box::new(gap));
-        Update::Completed(self.store.push(trace))
+        let id = self.store.push(trace);
+        self.settled(id)
     }
 }
 
@@ -303,7 +404,10 @@ mod tests {
     }
 
     fn correlator() -> Correlator {
-        Correlator::new(100, DEFAULT_UNANSWERED_AFTER)
+        Correlator::new(InspectorOptions {
+            capacity: 100,
+            ..InspectorOptions::default()
+        })
     }
 
     fn only(correlator: &Correlator) -> &Trace {
@@ -321,7 +425,10 @@ mod tests {
         correlator.ingest(event("gilmour.request.t", r#"{"data":1,"sender":"s"}"#));
         assert_eq!(only(&correlator).status, TraceStatus::Pending);
         let update = correlator.ingest(event("gilmour.response.s", r#"{"data":"x","code":500}"#));
-        assert!(matches!(update, Update::Completed(_)));
+        assert!(
+            matches!(update, Update::Changed(_)),
+            "the error trace was reported already: this is a change to it"
+        );
         let trace = only(&correlator);
         assert_eq!(
             (trace.kind, trace.status, trace.errors.len()),

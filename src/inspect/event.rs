@@ -5,7 +5,7 @@
 //! non-UTF-8 blob all become events, flagged, never errors.
 
 use crate::protocol::message::code_of;
-use crate::protocol::{ChannelKind, Channels, Code, ErrorRecord, Payload};
+use crate::protocol::{ChannelKind, Channels, Code, ErrorView, Payload, RecordLayout};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
@@ -51,10 +51,13 @@ impl EventKind {
 /// One captured message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MessageEvent {
-    /// When the capture received it.
+    /// When the capture read it off the socket.
     pub at: DateTime<Utc>,
-    /// The channel it came on.
+    /// The channel it came on, as text: bytes that are not UTF-8 are written `\xNN`.
     pub channel: Arc<str>,
+    /// The channel's exact bytes, when they are not UTF-8 (so that a capture file keeps
+    /// them and a replay gives the same trace).
+    pub raw_channel: Option<Arc<[u8]>>,
     /// What it is.
     pub kind: EventKind,
     /// The topic (requests, signals, errors), the ident (health pings) or the channel
@@ -67,8 +70,15 @@ pub struct MessageEvent {
     pub code: Option<Code>,
     /// How the payload looked.
     pub shape: Payload,
-    /// The payload bytes, untouched.
+    /// The payload bytes, untouched (only a prefix of them when `full_len` is set).
     pub payload: Arc<[u8]>,
+    /// The payload's real length when the store keeps only a prefix of it.
+    pub full_len: Option<usize>,
+    /// Why the payload is not a well-formed message envelope, when it is not: kept and
+    /// flagged, never dropped.
+    pub payload_error: Option<Arc<str>>,
+    /// For an error record, the layout it came in (ours, Go's scrambled one, Ruby's).
+    pub layout: Option<RecordLayout>,
 }
 
 /// A stretch of time in which the capture was disconnected: messages may be missing.
@@ -153,7 +163,7 @@ impl MessageEvent {
         payload: Arc<[u8]>,
     ) -> MessageEvent {
         let (channel_kind, name) = channels.classify(channel);
-        let (peek, shape) = peek(&payload);
+        let (peek, shape, payload_error) = peek(&payload);
         let payload_sender = peek.as_ref().and_then(Peek::sender);
         let payload_sender = payload_sender.as_deref();
         let code = peek.as_ref().and_then(Peek::code);
@@ -163,19 +173,49 @@ impl MessageEvent {
             ChannelKind::Health => (EventKind::HealthPing, name, payload_sender, code),
             ChannelKind::Response => (EventKind::Response, "", Some(name), code.or(Some(Code::OK))),
             ChannelKind::ErrorRecords | ChannelKind::ErrorEnvelopes => {
-                return error_event(channels, at, channel, payload, shape);
+                return error_event(channels, at, channel, payload, shape, payload_error);
             }
             ChannelKind::Other => (EventKind::Other, channel, payload_sender, code),
         };
         MessageEvent {
             at,
             channel: Arc::from(channel),
+            raw_channel: None,
             kind,
             topic: Arc::from(topic),
             sender: Arc::from(sender.unwrap_or_default()),
             code,
             shape,
             payload,
+            full_len: None,
+            payload_error,
+            layout: None,
+        }
+    }
+
+    /// Reads a message whose channel name is bytes, as Redis gives it: a name that is
+    /// not UTF-8 is read by its escaped text and keeps its bytes.
+    pub fn read_bytes(
+        channels: &Channels,
+        at: DateTime<Utc>,
+        channel: &[u8],
+        payload: Arc<[u8]>,
+    ) -> MessageEvent {
+        match std::str::from_utf8(channel) {
+            Ok(text) => MessageEvent::read(channels, at, text, payload),
+            Err(_) => {
+                let mut event = MessageEvent::read(channels, at, &escape_bytes(channel), payload);
+                event.raw_channel = Some(Arc::from(channel));
+                event
+            }
+        }
+    }
+
+    /// The channel's exact bytes.
+    pub fn channel_bytes(&self) -> &[u8] {
+        match &self.raw_channel {
+            Some(bytes) => bytes,
+            None => self.channel.as_bytes(),
         }
     }
 
@@ -188,19 +228,148 @@ impl MessageEvent {
     pub fn message(&self) -> crate::protocol::Message {
         crate::protocol::Message::parse_lenient(&self.payload).0
     }
+
+    /// The message's data, when it can be told: `None` for a truncated payload and for
+    /// an envelope that did not parse (whose whole text is not its data).
+    pub fn data(&self) -> Option<Value> {
+        if self.full_len.is_some() || self.is_broken_envelope() {
+            return None;
+        }
+        Some(self.message().data)
+    }
+
+    /// Whether the payload looked like an envelope (a JSON object) but did not parse.
+    pub fn is_broken_envelope(&self) -> bool {
+        self.shape != Payload::Envelope && starts_with_brace(&self.payload)
+    }
+
+    /// Keeps only the first `limit` bytes of a larger payload, remembering its length.
+    pub fn truncate(&mut self, limit: usize) {
+        if self.payload.len() > limit {
+            self.full_len = Some(self.full_len.unwrap_or(self.payload.len()));
+            self.payload = Arc::from(&self.payload[..limit]);
+        }
+    }
+
+    /// The payload's real length.
+    pub fn payload_len(&self) -> usize {
+        self.full_len.unwrap_or(self.payload.len())
+    }
+
+    /// Roughly how many bytes this event holds in memory.
+    pub fn footprint(&self) -> usize {
+        std::mem::size_of::<MessageEvent>()
+            + self.payload.len()
+            + self.raw_channel.as_ref().map_or(0, |bytes| bytes.len())
+            + self.payload_error.as_ref().map_or(0, |error| error.len())
+            // Reply channels are one per trace; shared channels are counted once, elsewhere.
+            + if self.kind == EventKind::Response || self.kind == EventKind::HealthReply {
+                self.channel.len()
+            } else {
+                0
+            }
+    }
 }
 
-fn peek(payload: &[u8]) -> (Option<Peek<'_>>, Payload) {
-    let is_object = payload.iter().find(|byte| !byte.is_ascii_whitespace()) == Some(&b'{');
-    if is_object && let Ok(peek) = serde_json::from_slice::<Peek<'_>>(payload) {
-        return (Some(peek), Payload::Envelope);
+/// Bytes as text: UTF-8 kept, every other byte written `\xNN`.
+pub fn escape_bytes(bytes: &[u8]) -> String {
+    let mut text = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        text.push_str(chunk.valid());
+        for byte in chunk.invalid() {
+            text.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    text
+}
+
+/// serde_json's nesting limit, past which a value does not parse.
+const MAX_DEPTH: usize = 128;
+
+/// What keeps JSON that the peek accepted from parsing as a whole: bytes that are not
+/// UTF-8, or nesting past serde_json's limit. One pass, no allocation.
+fn envelope_flaw(payload: &[u8]) -> Option<String> {
+    if let Err(bad) = std::str::from_utf8(payload) {
+        return Some(format!(
+            "not UTF-8 (bad byte at offset {})",
+            bad.valid_up_to()
+        ));
+    }
+    let (mut depth, mut in_string, mut escaped) = (0_usize, false, false);
+    for &byte in payload {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Some(format!(
+                        "recursion limit exceeded: nested deeper than {MAX_DEPTH} levels"
+                    ));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
+fn starts_with_brace(payload: &[u8]) -> bool {
+    payload.iter().find(|byte| !byte.is_ascii_whitespace()) == Some(&b'{')
+}
+
+fn peek(payload: &[u8]) -> (Option<Peek<'_>>, Payload, Option<Arc<str>>) {
+    let is_object = starts_with_brace(payload);
+    if is_object {
+        match serde_json::from_slice::<Peek<'_>>(payload) {
+            // The peek skips `data` without reading it whole: what would still keep the
+            // envelope from parsing is checked apart, so it is never shown as the data.
+            Ok(peek) => {
+                return match envelope_flaw(payload) {
+                    None => (Some(peek), Payload::Envelope, None),
+                    Some(why) => (
+                        Some(peek),
+                        Payload::Raw,
+                        Some(Arc::from(format!("the envelope did not parse: {why}"))),
+                    ),
+                };
+            }
+            Err(error) => {
+                let why = match std::str::from_utf8(payload) {
+                    Err(bad) => format!(
+                        "the envelope did not parse: not UTF-8 (bad byte at offset {})",
+                        bad.valid_up_to()
+                    ),
+                    Ok(_) => format!("the envelope did not parse: {error}"),
+                };
+                return (None, Payload::Raw, Some(Arc::from(why)));
+            }
+        }
     }
     // Not an envelope: tell a bare JSON value from raw text without keeping the value.
-    let shape = match serde_json::from_slice::<serde::de::IgnoredAny>(payload) {
-        Ok(_) => Payload::Bare,
-        Err(_) => Payload::Raw,
-    };
-    (None, shape)
+    match serde_json::from_slice::<serde::de::IgnoredAny>(payload) {
+        Ok(_) => (
+            None,
+            Payload::Bare,
+            Some(Arc::from("not a message envelope: a bare JSON value")),
+        ),
+        Err(error) => {
+            let why = match std::str::from_utf8(payload) {
+                Err(bad) => format!("not UTF-8 (bad byte at offset {})", bad.valid_up_to()),
+                Ok(_) => format!("not JSON: {error}"),
+            };
+            (None, Payload::Raw, Some(Arc::from(why)))
+        }
+    }
 }
 
 fn error_event(
@@ -209,33 +378,40 @@ fn error_event(
     channel: &str,
     payload: Arc<[u8]>,
     shape: Payload,
+    payload_error: Option<Arc<str>>,
 ) -> MessageEvent {
-    let record = ErrorRecord::parse(&payload);
-    let (topic, sender, code) = match &record {
-        Some(record) => {
-            let (_, topic) = channels.classify(&record.topic);
-            let topic = if topic.is_empty() {
-                record.topic.as_str()
-            } else {
-                topic
-            };
-            (
-                topic.to_owned(),
-                record.sender.to_string(),
-                Some(record.code),
-            )
-        }
-        None => (String::new(), String::new(), None),
+    // Any layout (ours, Go's scrambled one, Ruby's envelope) reads into the same fields;
+    // the sender is the request's, so the record finds its trace.
+    let view = ErrorView::parse(channels, &payload);
+    let (topic, sender, code, payload_error, layout) = match view {
+        Some(view) => (
+            view.topic,
+            view.sender,
+            Some(view.code),
+            None,
+            Some(view.layout),
+        ),
+        None => (
+            String::new(),
+            String::new(),
+            None,
+            Some(payload_error.unwrap_or_else(|| Arc::from("not an error record"))),
+            None,
+        ),
     };
     MessageEvent {
         at,
         channel: Arc::from(channel),
+        raw_channel: None,
         kind: EventKind::Error,
         topic: Arc::from(topic),
         sender: Arc::from(sender),
         code,
         shape,
         payload,
+        full_len: None,
+        payload_error,
+        layout,
     }
 }
 

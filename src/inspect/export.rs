@@ -1,12 +1,20 @@
 //! Traces as JSON, for `gilmour tail --json` and anything that pipes into `jq`.
 
-use super::event::MessageEvent;
-use super::trace::Trace;
+use super::event::{EventKind, MessageEvent};
+use super::trace::{LATENCY_RESOLUTION, Trace};
+use crate::protocol::{Channels, ErrorView};
 use serde_json::{Value, json};
 
 /// One trace as a JSON object: what it is, where it stands, its timings and every
-/// message (payloads parsed when they are JSON, as text otherwise).
+/// message (payloads parsed when they are JSON, as text otherwise), with what is known
+/// beyond the status (`notes`) and why a payload was not a message (`payload_error`).
+/// Error records read with the default channel names; see [`trace_json_with`].
 pub fn trace_json(trace: &Trace) -> Value {
+    trace_json_with(&Channels::default(), trace)
+}
+
+/// [`trace_json`] for a deployment's own channel names.
+pub fn trace_json_with(channels: &Channels, trace: &Trace) -> Value {
     let mut object = json!({
         "id": trace.id.0,
         "kind": trace.kind.as_str(),
@@ -16,24 +24,55 @@ pub fn trace_json(trace: &Trace) -> Value {
         "started": trace.started.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         "code": trace.code().map(|code| code.0),
         "latency_ms": trace.latency().map(|latency| latency.as_secs_f64() * 1000.0),
+        "latency_resolution_ms": LATENCY_RESOLUTION.as_secs_f64() * 1000.0,
         "size": trace.size(),
     });
     let Value::Object(fields) = &mut object else {
         return object;
     };
+    let message = |event: &MessageEvent| message_json(channels, event);
     if let Some(request) = &trace.request {
-        fields.insert("request".into(), message_json(request));
+        fields.insert("request".into(), message(request));
     }
     if let Some(reply) = &trace.reply {
-        fields.insert("reply".into(), message_json(reply));
+        fields.insert("reply".into(), message(reply));
     }
     if !trace.later_replies.is_empty() {
-        let later = trace.later_replies.iter().map(message_json).collect();
+        let later = trace.later_replies.iter().map(message).collect();
         fields.insert("later_replies".into(), Value::Array(later));
     }
     if !trace.errors.is_empty() {
-        let errors = trace.errors.iter().map(message_json).collect();
+        let errors = trace.errors.iter().map(message).collect();
         fields.insert("errors".into(), Value::Array(errors));
+    }
+    if let Some(why) = trace
+        .events()
+        .find_map(|event| event.payload_error.as_deref())
+    {
+        fields.insert("payload_error".into(), Value::from(why));
+    }
+    if let Some(marked) = trace.unanswered_at {
+        fields.insert(
+            "unanswered_at".into(),
+            Value::from(marked.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+        );
+    }
+    if let Some((after, code)) = trace.answered_after_timeout() {
+        fields.insert(
+            "answered_after_timeout".into(),
+            json!({"after_ms": after.as_secs_f64() * 1000.0, "code": code.0}),
+        );
+    }
+    let spurious = trace.spurious_timeouts();
+    if spurious > 0 {
+        fields.insert("spurious_timeouts".into(), Value::from(spurious));
+    }
+    if trace.cut > 0 {
+        fields.insert("cut".into(), Value::from(trace.cut));
+    }
+    let notes = trace.notes();
+    if !notes.is_empty() {
+        fields.insert("notes".into(), Value::from(notes));
     }
     if let Some(gap) = &trace.gap {
         fields.insert(
@@ -49,13 +88,46 @@ pub fn trace_json(trace: &Trace) -> Value {
     object
 }
 
-fn message_json(event: &MessageEvent) -> Value {
+fn message_json(channels: &Channels, event: &MessageEvent) -> Value {
     let payload = serde_json::from_slice::<Value>(&event.payload)
         .unwrap_or_else(|_| Value::String(event.text().into_owned()));
-    json!({
+    let mut object = json!({
         "at": event.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         "channel": &*event.channel,
         "kind": event.kind.as_str(),
         "payload": payload,
-    })
+    });
+    let Value::Object(fields) = &mut object else {
+        return object;
+    };
+    if let Some(bytes) = &event.raw_channel {
+        fields.insert("channel_hex".into(), Value::from(super::file::hex(bytes)));
+    }
+    if let Some(why) = &event.payload_error {
+        fields.insert("payload_error".into(), Value::from(&**why));
+    }
+    if let Some(full) = event.full_len {
+        fields.insert("payload_len".into(), Value::from(full));
+        fields.insert("payload_truncated".into(), Value::Bool(true));
+    }
+    if event.kind == EventKind::Error
+        && event.full_len.is_none()
+        && let Some(view) = ErrorView::parse(channels, &event.payload)
+    {
+        fields.insert(
+            "record".into(),
+            json!({
+                "layout": view.layout.as_str(),
+                "topic": view.topic,
+                "sender": view.sender,
+                "code": view.code.0,
+                "request_data": view.request_data,
+                "reply": view.reply,
+                "backtrace": view.backtrace,
+                "timestamp": view.timestamp.map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                "note": view.layout.note(),
+            }),
+        );
+    }
+    object
 }

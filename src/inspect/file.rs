@@ -4,6 +4,7 @@
 //! ```text
 //! {"at":"2026-11-29T21:00:00.000001Z","channel":"gilmour.request.echo","payload":"{\"data\":1,…}"}
 //! {"at":"…","channel":"…","payload_hex":"fffe"}          (a payload that is not UTF-8)
+//! {"at":"…","channel":"gilmour.request.\\xff","channel_hex":"…","payload":"…"}  (a channel that is not)
 //! {"at":"…","lost":"the connection was closed"}
 //! {"at":"…","gap":{"since":"…","reason":"…"}}
 //! ```
@@ -38,6 +39,8 @@ struct Line {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     channel: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    channel_hex: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     payload: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     payload_hex: Option<String>,
@@ -64,6 +67,7 @@ pub fn write_event(out: &mut impl Write, event: &Event) -> std::io::Result<()> {
             Line {
                 at: message.at,
                 channel: Some(message.channel.to_string()),
+                channel_hex: message.raw_channel.as_deref().map(hex),
                 payload,
                 payload_hex,
                 lost: None,
@@ -73,6 +77,7 @@ pub fn write_event(out: &mut impl Write, event: &Event) -> std::io::Result<()> {
         Event::Lost { at, reason } => Line {
             at: *at,
             channel: None,
+            channel_hex: None,
             payload: None,
             payload_hex: None,
             lost: Some(reason.clone()),
@@ -81,6 +86,7 @@ pub fn write_event(out: &mut impl Write, event: &Event) -> std::io::Result<()> {
         Event::Gap(gap) => Line {
             at: gap.until,
             channel: None,
+            channel_hex: None,
             payload: None,
             payload_hex: None,
             lost: None,
@@ -125,15 +131,17 @@ fn parse_line(channels: &Channels, number: usize, text: &str) -> Result<Event, F
             reason,
         });
     }
-    let channel = line
-        .channel
-        .ok_or_else(|| bad("no channel, lost or gap field".to_owned()))?;
+    let channel = match (line.channel_hex, line.channel) {
+        (Some(hex), _) => unhex(&hex).ok_or_else(|| bad("channel_hex is not hex".to_owned()))?,
+        (None, Some(channel)) => channel.into_bytes(),
+        (None, None) => return Err(bad("no channel, lost or gap field".to_owned())),
+    };
     let payload: Vec<u8> = match (line.payload, line.payload_hex) {
         (Some(text), _) => text.into_bytes(),
         (None, Some(hex)) => unhex(&hex).ok_or_else(|| bad("payload_hex is not hex".to_owned()))?,
         (None, None) => Vec::new(),
     };
-    Ok(Event::Message(MessageEvent::read(
+    Ok(Event::Message(MessageEvent::read_bytes(
         channels,
         line.at,
         &channel,
@@ -141,7 +149,7 @@ fn parse_line(channels: &Channels, number: usize, text: &str) -> Result<Event, F
     )))
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
@@ -176,6 +184,12 @@ mod tests {
                 "gilmour.request.echo",
                 Arc::from(&[0xff_u8, 0x00, 0x41][..]),
             )),
+            Event::Message(MessageEvent::read_bytes(
+                &channels,
+                at,
+                b"gilmour.request.caf\xe9",
+                Arc::from(&b"{\"data\":1,\"sender\":\"x\"}"[..]),
+            )),
             Event::Lost {
                 at,
                 reason: "closed".into(),
@@ -190,7 +204,7 @@ mod tests {
         for event in &events {
             write_event(&mut file, event).expect("write");
         }
-        assert_eq!(file.iter().filter(|byte| **byte == b'\n').count(), 4);
+        assert_eq!(file.iter().filter(|byte| **byte == b'\n').count(), 5);
         let read: Vec<Event> = read_events(&file[..], channels)
             .collect::<Result<_, _>>()
             .expect("read back");

@@ -22,15 +22,16 @@ pub mod store;
 pub mod trace;
 
 pub use capture::{Capture, CaptureEvents};
-pub use correlate::{Correlator, Counters, DEFAULT_UNANSWERED_AFTER, Update};
+pub use correlate::{
+    Correlator, Counters, DEFAULT_MAX_PAYLOAD, DEFAULT_UNANSWERED_AFTER, MAX_EXTRA_EVENTS, Update,
+};
 pub use event::{Event, EventKind, GapEvent, MessageEvent};
 pub use filter::{Filter, FilterError, TraceKind, TraceStatus};
 pub use stats::{Stats, Summary};
-pub use store::{DEFAULT_CAPACITY, TraceStore};
+pub use store::{DEFAULT_CAPACITY, DEFAULT_MAX_MEMORY, TraceStore};
 pub use trace::{Trace, TraceId};
 
 use chrono::{DateTime, Utc};
-use std::collections::HashSet;
 use std::time::Duration;
 
 /// How an inspector keeps its traces.
@@ -38,7 +39,13 @@ use std::time::Duration;
 pub struct InspectorOptions {
     /// The most traces kept.
     pub capacity: usize,
-    /// How long a request waits for its reply before it is marked unanswered.
+    /// The most bytes the stored traces hold (oldest evicted first).
+    pub max_memory: usize,
+    /// The most bytes of one payload kept; a longer one keeps a prefix and its length.
+    pub max_payload: usize,
+    /// How long a request waits for its reply before it is marked unanswered; also how
+    /// far apart a request and a reply or record that came before it may be and still
+    /// belong together.
     pub unanswered_after: Duration,
 }
 
@@ -46,6 +53,8 @@ impl Default for InspectorOptions {
     fn default() -> Self {
         InspectorOptions {
             capacity: DEFAULT_CAPACITY,
+            max_memory: DEFAULT_MAX_MEMORY,
+            max_payload: DEFAULT_MAX_PAYLOAD,
             unanswered_after: DEFAULT_UNANSWERED_AFTER,
         }
     }
@@ -56,8 +65,6 @@ impl Default for InspectorOptions {
 pub struct Inspector {
     correlator: Correlator,
     stats: Stats,
-    /// Traces counted as unanswered whose reply may still come (and correct the figures).
-    unanswered: HashSet<TraceId>,
 }
 
 impl Default for Inspector {
@@ -70,54 +77,35 @@ impl Inspector {
     /// An empty inspector.
     pub fn new(options: InspectorOptions) -> Self {
         Inspector {
-            correlator: Correlator::new(options.capacity, options.unanswered_after),
+            correlator: Correlator::new(options),
             stats: Stats::default(),
-            unanswered: HashSet::new(),
         }
     }
 
     /// Takes in one event; what it changed.
     pub fn ingest(&mut self, event: Event) -> Update {
         let update = self.correlator.ingest(event);
-        match update {
-            Update::Completed(id) => {
-                if let Some(trace) = self.correlator.store().get(id) {
-                    self.stats.record(trace);
-                }
-            }
-            // A reply after all: its latency and code now count.
-            Update::Changed(id) if self.unanswered.remove(&id) => {
-                if let Some(trace) = self.correlator.store().get(id) {
-                    self.stats.answered_late(trace);
-                }
-            }
-            _ => {}
-        }
+        self.account(update);
         update
+    }
+
+    /// Counts a completed trace in the statistics, or moves the figures of one that
+    /// changed (a reply after all, its request after its reply): each trace once.
+    fn account(&mut self, update: Update) {
+        if let Update::Completed(id) | Update::Changed(id) = update
+            && let Some(trace) = self.correlator.store_mut().get_mut_uncounted(id)
+        {
+            self.stats.record(trace);
+        }
     }
 
     /// Marks requests that waited too long (as of `now`) as unanswered.
     pub fn sweep(&mut self, now: DateTime<Utc>, mut updated: impl FnMut(Update)) {
-        let Inspector {
-            correlator,
-            stats,
-            unanswered,
-        } = self;
         let mut completed = Vec::new();
-        correlator.sweep(now, |update| completed.push(update));
+        self.correlator.sweep(now, |update| completed.push(update));
         for update in completed {
-            if let Update::Completed(id) = update
-                && let Some(trace) = correlator.store().get(id)
-            {
-                stats.record(trace);
-                unanswered.insert(id);
-            }
+            self.account(update);
             updated(update);
-        }
-        // Forget the ones evicted meanwhile, so the set stays as small as the store.
-        if unanswered.len() > correlator.store().capacity() / 16 + 64 {
-            let store = correlator.store();
-            unanswered.retain(|id| store.get(*id).is_some());
         }
     }
 
@@ -134,6 +122,12 @@ impl Inspector {
     /// The running totals.
     pub fn counters(&self) -> Counters {
         self.correlator.counters()
+    }
+
+    /// How many topic and channel names are interned (pruned of those no stored trace
+    /// uses).
+    pub fn interned(&self) -> usize {
+        self.correlator.interned()
     }
 
     /// Since when the capture is disconnected, if it is.

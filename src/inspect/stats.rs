@@ -5,7 +5,7 @@
 //! rates it had live.
 
 use super::filter::{TraceKind, TraceStatus};
-use super::trace::Trace;
+use super::trace::{Counted, Trace};
 use chrono::{DateTime, Utc};
 use hdrhistogram::Histogram;
 use std::collections::HashMap;
@@ -17,6 +17,23 @@ pub const MAX_TOPICS: usize = 5_000;
 
 /// Seconds of per-second counts kept for rates and sparklines.
 pub const WINDOW_SECONDS: usize = 60;
+
+/// The label orphan replies (whose request was not seen) are counted under.
+pub const ORPHAN_LABEL: &str = "(orphan replies)";
+
+/// The label traces without a topic (an error record that names none) are counted under.
+pub const NO_TOPIC_LABEL: &str = "(no topic)";
+
+/// The label a trace's figures go under: its topic, or a label of its own, never "".
+pub fn label_of(trace: &Trace) -> &str {
+    if !trace.topic.is_empty() {
+        &trace.topic
+    } else if trace.status == TraceStatus::Orphan {
+        ORPHAN_LABEL
+    } else {
+        NO_TOPIC_LABEL
+    }
+}
 
 /// The figures of one topic (or of all traffic) at one moment.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,6 +114,19 @@ impl Meter {
         }
     }
 
+    /// Takes back one count (a trace whose figures move elsewhere).
+    fn uncount(&mut self, at: DateTime<Utc>, failed: bool) {
+        self.count = self.count.saturating_sub(1);
+        if failed {
+            self.errors = self.errors.saturating_sub(1);
+        }
+        let second = at.timestamp();
+        let slot = &mut self.seconds[second.rem_euclid(WINDOW_SECONDS as i64) as usize];
+        if slot.0 == second {
+            slot.1 = slot.1.saturating_sub(1);
+        }
+    }
+
     fn latency(&mut self, latency: Duration) {
         let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
         self.latencies.saturating_record(micros.max(1));
@@ -156,49 +186,75 @@ impl Default for Stats {
 }
 
 impl Stats {
-    /// Counts a completed trace (gaps are not traffic and are left out). At most
-    /// [`MAX_TOPICS`] topics get figures of their own (health idents, one per process
-    /// ever seen, or per-entity topics could otherwise grow without bound); traces of
-    /// topics past that count in the overall figures and in [`Stats::untracked`].
-    pub fn record(&mut self, trace: &Trace) {
-        if trace.kind == TraceKind::Gap {
+    /// Counts a completed trace once, however often it changes: the first call counts
+    /// it, later calls move its figures (to another label when its request named the
+    /// topic, to failed or not when its reply came) and add its latency when it first
+    /// has one. Gaps are not traffic and are left out. At most [`MAX_TOPICS`] labels get
+    /// figures of their own (health idents, one per process ever seen, or per-entity
+    /// topics could otherwise grow without bound); traces of labels past that count in
+    /// the overall figures and in [`Stats::untracked`].
+    pub fn record(&mut self, trace: &mut Trace) {
+        if trace.kind == TraceKind::Gap || !trace.is_complete() {
             return;
         }
         let failed = matches!(trace.status, TraceStatus::Error | TraceStatus::Timeout);
-        let latency = trace.latency();
-        let known = self.topics.contains_key(&trace.topic);
-        if known || self.topics.len() < MAX_TOPICS {
-            let meter = self
-                .topics
-                .entry(trace.topic.clone())
-                .or_insert_with(Meter::new);
-            meter.count(trace.started, failed);
-            if let Some(latency) = latency {
+        let previous = trace.counted.take();
+        let label = label_of(trace);
+        let mut latency_recorded = previous.as_ref().is_some_and(|counted| counted.latency);
+        let tracked = match previous {
+            Some(counted) if &*counted.label == label && counted.failed == failed => {
+                counted.tracked
+            }
+            previous => {
+                if let Some(counted) = previous {
+                    self.uncount(&counted);
+                }
+                self.count(label, trace.started, failed)
+            }
+        };
+        let label: Arc<str> = match self.topics.get_key_value(label) {
+            Some((name, _)) => name.clone(),
+            None => Arc::from(label),
+        };
+        let started = trace.started;
+        if !latency_recorded && let Some(latency) = trace.latency() {
+            if tracked && let Some(meter) = self.topics.get_mut(&label) {
                 meter.latency(latency);
             }
-        } else {
-            self.untracked += 1;
-        }
-        self.all.count(trace.started, failed);
-        if let Some(latency) = latency {
             self.all.latency(latency);
+            latency_recorded = true;
         }
+        trace.counted = Some(Counted {
+            label,
+            at: started,
+            failed,
+            latency: latency_recorded,
+            tracked,
+        });
     }
 
-    /// Corrects the figures of a trace first counted as unanswered whose reply came
-    /// after all: its latency now counts, and its failure if it failed.
-    pub fn answered_late(&mut self, trace: &Trace) {
-        let failed = matches!(trace.status, TraceStatus::Error | TraceStatus::Timeout);
-        let latency = trace.latency();
-        let topic = self.topics.get_mut(&trace.topic);
-        for meter in topic.into_iter().chain(std::iter::once(&mut self.all)) {
-            if failed {
-                meter.errors += 1;
-            }
-            if let Some(latency) = latency {
-                meter.latency(latency);
-            }
+    /// Counts one trace under a label; whether the label has figures of its own.
+    fn count(&mut self, label: &str, at: DateTime<Utc>, failed: bool) -> bool {
+        let tracked = if self.topics.contains_key(label) || self.topics.len() < MAX_TOPICS {
+            self.topics
+                .entry(Arc::from(label))
+                .or_insert_with(Meter::new)
+                .count(at, failed);
+            true
+        } else {
+            self.untracked += 1;
+            false
+        };
+        self.all.count(at, failed);
+        tracked
+    }
+
+    fn uncount(&mut self, counted: &Counted) {
+        match self.topics.get_mut(&counted.label) {
+            Some(meter) if counted.tracked => meter.uncount(counted.at, counted.failed),
+            _ => self.untracked = self.untracked.saturating_sub(1),
         }
+        self.all.uncount(counted.at, counted.failed);
     }
 
     /// Traces whose topic got no figures of its own because [`MAX_TOPICS`] were tracked.
@@ -250,15 +306,35 @@ mod tests {
     }
 
     #[test]
+    fn a_trace_counts_once_and_moves_when_it_changes() {
+        let mut stats = Stats::default();
+        let mut orphan = trace("", 100, TraceStatus::Orphan);
+        stats.record(&mut orphan);
+        let now = Utc.timestamp_opt(101, 0).single().expect("time");
+        assert_eq!(stats.topic(ORPHAN_LABEL, now).map(|s| s.count), Some(1));
+        assert!(stats.topic("", now).is_none(), "never an empty topic");
+        // Its request comes: the figures move to the topic, failed now.
+        orphan.topic = Arc::from("t");
+        orphan.status = TraceStatus::Error;
+        stats.record(&mut orphan);
+        stats.record(&mut orphan);
+        assert_eq!(stats.topic(ORPHAN_LABEL, now).map(|s| s.count), Some(0));
+        let t = stats.topic("t", now).expect("t");
+        assert_eq!((t.count, t.errors, t.rate_1s), (1, 1, 1.0));
+        let all = stats.overall(now);
+        assert_eq!((all.count, all.errors), (1, 1));
+    }
+
+    #[test]
     fn counts_rates_and_errors() {
         let mut stats = Stats::default();
         for second in 100..110 {
             for _ in 0..3 {
-                stats.record(&trace("a", second, TraceStatus::Ok));
+                stats.record(&mut trace("a", second, TraceStatus::Ok));
             }
         }
-        stats.record(&trace("a", 109, TraceStatus::Error));
-        stats.record(&trace("b", 109, TraceStatus::Timeout));
+        stats.record(&mut trace("a", 109, TraceStatus::Error));
+        stats.record(&mut trace("b", 109, TraceStatus::Timeout));
         let now = Utc.timestamp_opt(110, 500_000_000).single().expect("time");
         let a = stats.topic("a", now).expect("a");
         assert_eq!((a.count, a.errors), (31, 1));
@@ -282,9 +358,9 @@ mod tests {
     fn topics_past_the_cap_count_only_overall() {
         let mut stats = Stats::default();
         for n in 0..MAX_TOPICS + 3 {
-            stats.record(&trace(&format!("t{n}"), 100, TraceStatus::Ok));
+            stats.record(&mut trace(&format!("t{n}"), 100, TraceStatus::Ok));
         }
-        stats.record(&trace("t0", 100, TraceStatus::Ok));
+        stats.record(&mut trace("t0", 100, TraceStatus::Ok));
         let now = Utc.timestamp_opt(101, 0).single().expect("time");
         assert_eq!(stats.topics(now).len(), MAX_TOPICS);
         assert_eq!(stats.untracked(), 3);

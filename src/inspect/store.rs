@@ -1,6 +1,10 @@
-//! The trace store: bounded, oldest evicted first, every eviction counted, indexed for
-//! the lookups the correlator and the screens need (by id, by sender, newest first, by
-//! topic).
+//! The trace store: bounded by count and by bytes, oldest evicted first, every eviction
+//! counted, indexed for the lookups the correlator and the screens need (by id, by
+//! sender, newest first, by topic).
+//!
+//! Bytes are each trace's [`Trace::footprint`]: its payloads as kept plus the fixed
+//! size of its records. Changes to a stored trace go through [`TraceStore::update`], so
+//! the total stays exact.
 
 use super::filter::TraceKind;
 use super::trace::{Trace, TraceId};
@@ -10,6 +14,9 @@ use std::sync::Arc;
 /// How many traces a store keeps unless told otherwise.
 pub const DEFAULT_CAPACITY: usize = 100_000;
 
+/// How many bytes a store holds unless told otherwise (256 MiB).
+pub const DEFAULT_MAX_MEMORY: usize = 256 << 20;
+
 /// A bounded store of traces.
 #[derive(Debug)]
 pub struct TraceStore {
@@ -17,7 +24,12 @@ pub struct TraceStore {
     /// The id of `traces[0]`; ids are consecutive, so lookup by id is an index.
     first: u64,
     capacity: usize,
+    max_bytes: usize,
+    bytes: usize,
+    /// Each stored trace's footprint as last counted, parallel to `traces`.
+    sizes: VecDeque<usize>,
     evicted: u64,
+    evicted_bytes: u64,
     by_sender: HashMap<Arc<str>, TraceId>,
     by_topic: HashMap<Arc<str>, VecDeque<TraceId>>,
 }
@@ -31,11 +43,21 @@ impl Default for TraceStore {
 impl TraceStore {
     /// A store that keeps at most `capacity` traces (at least one).
     pub fn with_capacity(capacity: usize) -> Self {
+        TraceStore::with_limits(capacity, DEFAULT_MAX_MEMORY)
+    }
+
+    /// A store that keeps at most `capacity` traces and about `max_bytes` bytes; the
+    /// newest trace is kept whatever its size.
+    pub fn with_limits(capacity: usize, max_bytes: usize) -> Self {
         TraceStore {
             traces: VecDeque::new(),
             first: 1,
             capacity: capacity.max(1),
+            max_bytes,
+            bytes: 0,
+            sizes: VecDeque::new(),
             evicted: 0,
+            evicted_bytes: 0,
             by_sender: HashMap::new(),
             by_topic: HashMap::new(),
         }
@@ -61,14 +83,41 @@ impl TraceStore {
         if !trace.topic.is_empty() {
             self.index_topic(&trace.topic.clone(), id);
         }
+        let size = trace.footprint();
+        self.bytes += size;
+        self.sizes.push_back(size);
         self.traces.push_back(trace);
+        self.fit();
         id
+    }
+
+    /// Changes a stored trace; its bytes are counted again and the store evicts what no
+    /// longer fits (never the trace just changed while it is the newest).
+    pub fn update<R>(&mut self, id: TraceId, change: impl FnOnce(&mut Trace) -> R) -> Option<R> {
+        let index = usize::try_from(id.0.checked_sub(self.first)?).ok()?;
+        let trace = self.traces.get_mut(index)?;
+        let result = change(trace);
+        let size = trace.footprint();
+        let old = std::mem::replace(&mut self.sizes[index], size);
+        self.bytes = self.bytes - old + size;
+        self.fit();
+        Some(result)
+    }
+
+    /// Evicts oldest first until both limits hold, keeping at least the newest trace.
+    fn fit(&mut self) {
+        while self.traces.len() > 1 && self.bytes > self.max_bytes {
+            self.evict_oldest();
+        }
     }
 
     fn evict_oldest(&mut self) {
         let Some(oldest) = self.traces.pop_front() else {
             return;
         };
+        let size = self.sizes.pop_front().unwrap_or_default();
+        self.bytes -= size;
+        self.evicted_bytes += size as u64;
         self.first += 1;
         self.evicted += 1;
         if self.by_sender.get(&oldest.sender) == Some(&oldest.id) {
@@ -93,7 +142,7 @@ impl TraceStore {
 
     /// Sets the topic of a trace that had none (an orphan reply whose request came late).
     pub fn set_topic(&mut self, id: TraceId, topic: Arc<str>) {
-        let Some(trace) = self.get_mut(id) else {
+        let Some(trace) = self.get_mut_uncounted(id) else {
             return;
         };
         if !trace.topic.is_empty() {
@@ -112,8 +161,9 @@ impl TraceStore {
         self.traces.get(usize::try_from(index).ok()?)
     }
 
-    /// The trace with this id, to change it.
-    pub fn get_mut(&mut self, id: TraceId) -> Option<&mut Trace> {
+    /// The trace with this id, for a change that does not alter its size (a status, a
+    /// flag); anything that adds or removes messages goes through [`TraceStore::update`].
+    pub(crate) fn get_mut_uncounted(&mut self, id: TraceId) -> Option<&mut Trace> {
         let index = id.0.checked_sub(self.first)?;
         self.traces.get_mut(usize::try_from(index).ok()?)
     }
@@ -161,6 +211,21 @@ impl TraceStore {
     pub fn evicted(&self) -> u64 {
         self.evicted
     }
+
+    /// The bytes the stored traces hold.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// The most bytes it holds.
+    pub fn max_bytes(&self) -> usize {
+        self.max_bytes
+    }
+
+    /// The bytes of every trace evicted so far.
+    pub fn evicted_bytes(&self) -> u64 {
+        self.evicted_bytes
+    }
 }
 
 #[cfg(test)]
@@ -198,6 +263,33 @@ mod tests {
         let even: Vec<&str> = store.by_topic("even").map(|t| &*t.sender).collect();
         assert_eq!(even, ["s4", "s2"]);
         assert_eq!(store.by_topic("odd").count(), 1);
+    }
+
+    #[test]
+    fn bounded_by_bytes_oldest_first_and_exactly_counted() {
+        let one = trace("s0", "t").footprint();
+        let mut store = TraceStore::with_limits(1000, one * 3 + one / 2);
+        let ids: Vec<TraceId> = (0..5)
+            .map(|n| store.push(trace(&format!("s{n}"), "t")))
+            .collect();
+        assert_eq!(store.len(), 3);
+        assert_eq!(store.evicted(), 2);
+        assert!(store.get(ids[1]).is_none() && store.get(ids[2]).is_some());
+        assert_eq!(
+            store.bytes(),
+            store.newest_first().map(Trace::footprint).sum::<usize>()
+        );
+        // A trace that grows makes room by evicting the oldest.
+        store.update(ids[4], |trace| trace.sender = Arc::from("s".repeat(one)));
+        assert_eq!(store.len(), 2);
+        assert_eq!(
+            store.bytes(),
+            store.newest_first().map(Trace::footprint).sum::<usize>()
+        );
+        assert_eq!(store.evicted_bytes(), (one * 3) as u64);
+        // The newest stays whatever its size.
+        let huge = store.push(trace(&"h".repeat(one * 10), "t"));
+        assert_eq!((store.len(), store.get(huge).is_some()), (1, true));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use super::event::{EventKind, GapEvent, MessageEvent};
 use super::filter::{FilterSubject, Needle, TraceKind, TraceStatus};
-use crate::protocol::Code;
+use crate::protocol::{Code, RecordLayout};
 use chrono::{DateTime, Utc};
 use std::fmt;
 use std::sync::Arc;
@@ -44,6 +44,34 @@ pub struct Trace {
     pub errors: Vec<MessageEvent>,
     /// For a gap trace, the gap.
     pub gap: Option<Box<GapEvent>>,
+    /// Later replies and error records not kept because the trace had its fill of them.
+    pub cut: u32,
+    /// When the observer marked it unanswered, if it did: kept when a reply comes after
+    /// all, so the trace tells both facts.
+    pub unanswered_at: Option<DateTime<Utc>>,
+    /// How many times it changed after it was first reported complete.
+    pub revision: u32,
+    /// Whether it was reported complete (an [`Update::Completed`] was handed out).
+    ///
+    /// [`Update::Completed`]: super::Update::Completed
+    pub(crate) reported: bool,
+    /// What the statistics hold of it, so that a change moves its figures.
+    pub(crate) counted: Option<Counted>,
+}
+
+/// What a trace contributed to the statistics.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Counted {
+    /// The label it is counted under.
+    pub label: Arc<str>,
+    /// Its second, for the rate windows.
+    pub at: DateTime<Utc>,
+    /// Whether it counted as failed.
+    pub failed: bool,
+    /// Whether its latency was recorded (it is recorded once: the first reply stays).
+    pub latency: bool,
+    /// Whether the label has figures of its own (see `stats::MAX_TOPICS`).
+    pub tracked: bool,
 }
 
 impl Trace {
@@ -60,6 +88,11 @@ impl Trace {
             later_replies: Vec::new(),
             errors: Vec::new(),
             gap: None,
+            cut: 0,
+            unanswered_at: None,
+            revision: 0,
+            reported: false,
+            counted: None,
         }
     }
 
@@ -85,9 +118,116 @@ impl Trace {
         (reply.at - request.at).to_std().ok()
     }
 
-    /// The bytes of every payload in the trace.
+    /// The bytes of every payload in the trace, as they were on the wire.
     pub fn size(&self) -> usize {
-        self.events().map(|event| event.payload.len()).sum()
+        self.events().map(MessageEvent::payload_len).sum()
+    }
+
+    /// Roughly how many bytes the trace holds in memory.
+    pub fn footprint(&self) -> usize {
+        std::mem::size_of::<Trace>()
+            + self.sender.len()
+            + self.events().map(MessageEvent::footprint).sum::<usize>()
+            + self
+                .gap
+                .as_ref()
+                .map_or(0, |gap| std::mem::size_of::<GapEvent>() + gap.reason.len())
+    }
+
+    /// A later reply that answered after the caller's timeout notice: how long after
+    /// the request, and with what code.
+    pub fn answered_after_timeout(&self) -> Option<(Duration, Code)> {
+        let first = self.reply.as_ref()?;
+        if !first.code.is_some_and(Code::is_timeout) {
+            return None;
+        }
+        let answer = self
+            .later_replies
+            .iter()
+            .find(|reply| !reply.code.is_some_and(Code::is_timeout))?;
+        let since = self.request.as_ref().map_or(first.at, |request| request.at);
+        Some((
+            (answer.at - since).to_std().unwrap_or_default(),
+            answer.code.unwrap_or(Code::OK),
+        ))
+    }
+
+    /// Timeout notices that came after a successful reply (Go's client timer is never
+    /// cancelled, so every timed request is followed by a 499): not a failure.
+    pub fn spurious_timeouts(&self) -> usize {
+        let answered_ok = self
+            .reply
+            .as_ref()
+            .is_some_and(|reply| reply.code.is_none_or(|code| !code.is_timeout()));
+        if !answered_ok {
+            return 0;
+        }
+        self.later_replies
+            .iter()
+            .filter(|reply| reply.code.is_some_and(Code::is_timeout))
+            .count()
+    }
+
+    /// What an operator should know beyond the status, one sentence each: late answers,
+    /// spurious timeout notices, records from Go-style publishers, payloads kept short,
+    /// payloads that did not parse, messages cut.
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if let Some((after, code)) = self.answered_after_timeout() {
+            notes.push(format!(
+                "timed out at the caller; the responder answered {code} {} after the request",
+                human_latency(after)
+            ));
+        }
+        if let (Some(marked), Some(latency)) = (self.unanswered_at, self.latency()) {
+            let waited = self
+                .request
+                .as_ref()
+                .and_then(|request| (marked - request.at).to_std().ok())
+                .unwrap_or_default();
+            notes.push(format!(
+                "shown as unanswered after {}; the reply came {} after the request",
+                human_latency(waited),
+                human_latency(latency)
+            ));
+        }
+        let spurious = self.spurious_timeouts();
+        if spurious > 0 {
+            notes.push(format!(
+                "spurious timeout notice after success ({spurious}): the caller's timer fired after its reply, not a failure"
+            ));
+        }
+        for event in self.events() {
+            if event.kind == EventKind::Error
+                && let Some(note) = event.layout.and_then(RecordLayout::note)
+            {
+                notes.push(format!("error record {note}"));
+            }
+            if let Some(why) = &event.payload_error {
+                notes.push(format!("{} payload kept as is: {why}", event.kind.as_str()));
+            }
+            if let Some(full) = event.full_len {
+                notes.push(format!(
+                    "{} payload of {full} bytes: only its first {} bytes are kept",
+                    event.kind.as_str(),
+                    event.payload.len()
+                ));
+            }
+        }
+        if self.cut > 0 {
+            notes.push(format!(
+                "{} later replies or error records not kept (at most {} of each per trace)",
+                self.cut,
+                super::correlate::MAX_EXTRA_EVENTS
+            ));
+        }
+        notes
+    }
+
+    /// Whether any of its payloads is flagged (not an envelope, did not parse, cut short).
+    pub fn is_flagged(&self) -> bool {
+        self.events()
+            .any(|event| event.payload_error.is_some() || event.full_len.is_some())
     }
 
     /// Every message of the trace, in the order they were seen.
@@ -128,10 +268,17 @@ impl Trace {
     }
 }
 
-/// A latency as people read it: `0.42ms`, `13ms`, `2.1s`.
+/// The finest latency the capture can tell apart: two messages stamped closer than this
+/// were, for all the observer knows, read together.
+pub const LATENCY_RESOLUTION: Duration = Duration::from_micros(50);
+
+/// A latency as people read it: `0.42ms`, `13ms`, `2.1s`, and `<0.05ms` below the
+/// capture's resolution.
 pub fn human_latency(latency: Duration) -> String {
     let millis = latency.as_secs_f64() * 1000.0;
-    if millis < 10.0 {
+    if latency < LATENCY_RESOLUTION {
+        format!("<{:.2}ms", LATENCY_RESOLUTION.as_secs_f64() * 1000.0)
+    } else if millis < 10.0 {
         format!("{millis:.2}ms")
     } else if millis < 10_000.0 {
         format!("{millis:.0}ms")
@@ -193,6 +340,8 @@ mod tests {
         assert_eq!(human_latency(Duration::from_micros(1310)), "1.31ms");
         assert_eq!(human_latency(Duration::from_millis(130)), "130ms");
         assert_eq!(human_latency(Duration::from_secs(12)), "12.0s");
+        assert_eq!(human_latency(Duration::from_micros(3)), "<0.05ms");
+        assert_eq!(human_latency(Duration::ZERO), "<0.05ms");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 mod channels;
 mod code;
 mod error_record;
+mod error_view;
 mod ident;
 pub(crate) mod message;
 mod sender;
@@ -13,6 +14,7 @@ pub use channels::{ChannelKind, Channels, TopicError, is_pattern};
 pub(crate) use channels::{check_reply_topic, check_topic};
 pub use code::Code;
 pub use error_record::ErrorRecord;
+pub use error_view::{ErrorView, RecordLayout, parse_timestamp, request_sender};
 pub use ident::Ident;
 pub use message::{Message, Payload};
 pub use sender::{Sender, short_sender};

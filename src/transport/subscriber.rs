@@ -32,8 +32,14 @@ pub enum Target {
 /// One pub/sub message as it arrived.
 #[derive(Debug, Clone)]
 pub struct Delivery {
-    /// The channel it was published on.
+    /// When it came off the socket (stamped by the connection's task, before anything
+    /// else is done with it).
+    pub at: DateTime<Utc>,
+    /// The channel it was published on (`?` where the name is not UTF-8: see
+    /// `raw_channel`).
     pub channel: String,
+    /// The channel's bytes, when they are not UTF-8.
+    pub raw_channel: Option<Arc<[u8]>>,
     /// The pattern that matched it, for pattern subscriptions.
     pub pattern: Option<String>,
     /// The payload bytes, untouched (shared, so handing them on copies nothing).
@@ -469,13 +475,20 @@ impl Task {
 }
 
 fn delivery(message: &redis::Msg) -> Delivery {
+    let at = Utc::now();
     let pattern = if message.from_pattern() {
         message.get_pattern::<String>().ok()
     } else {
         None
     };
+    let raw_channel = match message.get_channel::<Vec<u8>>() {
+        Ok(bytes) if std::str::from_utf8(&bytes).is_err() => Some(Arc::from(bytes)),
+        _ => None,
+    };
     Delivery {
+        at,
         channel: message.get_channel_name().to_owned(),
+        raw_channel,
         pattern,
         payload: Arc::from(message.get_payload_bytes()),
     }

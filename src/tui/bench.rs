@@ -101,7 +101,9 @@ pub fn measure(options: Options) -> Report {
         },
         inspector: InspectorOptions {
             capacity: options.traces,
-            unanswered_after: Duration::from_secs(30),
+            // The render benchmark measures drawing a full store, not eviction by bytes.
+            max_memory: usize::MAX,
+            ..InspectorOptions::default()
         },
         channels: Channels::default(),
         keymap: KeyMap::default(),

@@ -11,6 +11,7 @@ pub mod engine;
 pub mod process;
 mod proxy;
 mod raw;
+pub mod watch;
 
 pub use proxy::Proxy;
 pub use raw::{RawConnection, request};
@@ -190,6 +191,23 @@ impl Server {
         stream.write_all(&resp(args)).expect("write");
         let mut reader = BufReader::new(stream);
         read_reply(&mut reader)
+    }
+
+    /// Publishes raw bytes (a channel name that is not UTF-8, a payload that is not
+    /// text); the number of receivers.
+    pub fn publish_bytes(&self, channel: &[u8], payload: &[u8]) -> String {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to server");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        let mut out = b"*3\r\n$7\r\nPUBLISH\r\n".to_vec();
+        for arg in [channel, payload] {
+            out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+            out.extend_from_slice(arg);
+            out.extend_from_slice(b"\r\n");
+        }
+        stream.write_all(&out).expect("write");
+        read_reply(&mut BufReader::new(stream))
     }
 
     /// Waits until the server answers on its port and is ours; false when it died or the

@@ -32,7 +32,9 @@ pub fn ingest(app: &mut App, events: Vec<Event>) {
 
 fn touched_by(update: Update) -> Option<TraceId> {
     match update {
-        Update::Opened(id) | Update::Completed(id) | Update::Changed(id) => Some(id),
+        Update::Opened(id) | Update::Grew(id) | Update::Completed(id) | Update::Changed(id) => {
+            Some(id)
+        }
         Update::Lost => None,
     }
 }

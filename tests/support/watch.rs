@@ -1,0 +1,70 @@
+//! A live capture feeding an inspector: what the inspector tests watch traffic with.
+
+use super::Server;
+use gilmour::inspect::{Capture, CaptureEvents, Inspector, InspectorOptions, Trace, capture};
+use gilmour::protocol::Channels;
+use gilmour::transport::RedisConfig;
+use std::time::Duration;
+
+/// How long a test waits for what it expects.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// A live capture feeding an inspector, for one prefix.
+pub struct Watch {
+    pub inspector: Inspector,
+    pub events: CaptureEvents,
+    pub capture: Capture,
+}
+
+impl Watch {
+    pub async fn start(server: &Server, prefix: &str) -> Watch {
+        Watch::with(server, prefix, InspectorOptions::default()).await
+    }
+
+    pub async fn with(server: &Server, prefix: &str, options: InspectorOptions) -> Watch {
+        let mut redis = RedisConfig::new(server.url());
+        redis.heartbeat_interval = Duration::from_millis(100);
+        redis.min_backoff = Duration::from_millis(20);
+        let (capture, events) =
+            Capture::start(redis, Channels::new(prefix), capture::DEFAULT_BUFFER)
+                .await
+                .expect("capture");
+        Watch {
+            inspector: Inspector::new(options),
+            events,
+            capture,
+        }
+    }
+
+    /// Ingests events until `done` holds.
+    pub async fn until(&mut self, what: &str, done: impl Fn(&Inspector) -> bool) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while !done(&self.inspector) {
+            let event = tokio::time::timeout_at(deadline, self.events.recv())
+                .await
+                .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+                .expect("capture ended");
+            self.inspector.ingest(event);
+        }
+    }
+
+    /// Ingests events until `count` messages have been correlated.
+    pub async fn messages(&mut self, count: u64) {
+        self.until(&format!("{count} messages"), |inspector| {
+            inspector.counters().messages >= count
+        })
+        .await;
+    }
+
+    pub fn traces(&self) -> Vec<&Trace> {
+        self.inspector.store().newest_first().rev().collect()
+    }
+
+    pub fn complete(&self) -> usize {
+        self.inspector
+            .store()
+            .newest_first()
+            .filter(|trace| trace.is_complete())
+            .count()
+    }
+}
