@@ -5,10 +5,7 @@ mod support;
 
 use chrono::Utc;
 use gilmour::engine::{Engine, ErrorPolicy, HandlerOptions, Reply, Request, RequestOptions};
-use gilmour::inspect::{
-    Capture, CaptureEvents, EventKind, Inspector, InspectorOptions, Trace, TraceKind, TraceStatus,
-    capture,
-};
+use gilmour::inspect::{Capture, EventKind, InspectorOptions, TraceKind, TraceStatus};
 use gilmour::protocol::{Channels, Code, Payload};
 use gilmour::transport::RedisConfig;
 use serde_json::json;
