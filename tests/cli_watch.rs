@@ -221,3 +221,152 @@ fn tail_prints_an_unanswered_request_again_when_its_reply_comes() {
         "{second}"
     );
 }
+
+const RUBY_SID: &str = "9a8b7c6d5e4f30211203948576abcdef";
+
+/// Ruby's error record, enveloped, as captured; Ruby publishes it and the reply from two
+/// jobs, so it may come after the reply.
+fn ruby_record(topic: &str) -> String {
+    format!(
+        r#"{{"data":{{"backtrace":"no such user","code":500,"topic":"gilmour.request.{topic}","request_data":"x","userdata":"{{}}","sender":"{RUBY_SID}","multi_process":false,"timestamp":"2026-12-01 19:05:47 UTC"}},"code":0,"sender":"0123456789abcdef0123456789abcdef"}}"#
+    )
+}
+
+/// A request answered with a failure whose record comes after the reply, and a request
+/// whose caller timed out before its responder answered.
+const LATE_EVENTS: [(&str, &str); 5] = [
+    (
+        "gilmour.request.users.find",
+        r#"{"data":"x","code":0,"sender":"9a8b7c6d5e4f30211203948576abcdef"}"#,
+    ),
+    (
+        "gilmour.response.9a8b7c6d5e4f30211203948576abcdef",
+        r#"{"data":"no such user","code":500,"sender":"3c5e0f7a9b1d2e4f6a8c0e2f4a6c8e0f"}"#,
+    ),
+    (
+        "gilmour.request.slow",
+        r#"{"data":1,"code":200,"sender":"late-2"}"#,
+    ),
+    (
+        "gilmour.response.late-2",
+        r#"{"data":"Execution timed out","code":499,"sender":"late-2"}"#,
+    ),
+    (
+        "gilmour.response.late-2",
+        r#"{"data":"done","code":200,"sender":"x"}"#,
+    ),
+];
+
+fn check_late_json(lines: &[serde_json::Value]) {
+    assert_eq!(lines.len(), 4, "{lines:#?}");
+    let (failed, failed_again) = (&lines[0], &lines[1]);
+    assert_eq!(failed["topic"], "users.find");
+    assert!(failed.get("update").is_none() && failed.get("errors").is_none());
+    assert_eq!(failed_again["update"], true);
+    assert_eq!(failed_again["id"], failed["id"], "the same trace, again");
+    assert_eq!(failed_again["errors"][0]["record"]["layout"], "ruby");
+    assert_eq!(failed_again["errors"][0]["record"]["reply"], "no such user");
+    let (timeout, answered) = (&lines[2], &lines[3]);
+    assert_eq!(
+        (&timeout["status"], &timeout["code"]),
+        (&"timeout".into(), &499.into())
+    );
+    assert_eq!(answered["update"], true);
+    assert_eq!(answered["id"], timeout["id"]);
+    assert_eq!(answered["status"], "timeout", "the caller did time out");
+    assert_eq!(answered["answered_after_timeout"]["code"], 200);
+}
+
+#[test]
+fn tail_prints_a_trace_again_when_it_changes_after_it_was_printed() {
+    let server = Server::start(Backend::Redis);
+    let mut json = Background::start(&server, &["tail", "--json"]);
+    let mut lines = Background::start(&server, &["tail"]);
+    assert!(json.stderr_line().contains("tailing"));
+    assert!(lines.stderr_line().contains("tailing"));
+    let (request, reply) = (LATE_EVENTS[0], LATE_EVENTS[1]);
+    server.command(&["PUBLISH", request.0, request.1]);
+    server.command(&["PUBLISH", reply.0, reply.1]);
+    server.command(&["PUBLISH", "gilmour.error", &ruby_record("users.find")]);
+    for (channel, payload) in &LATE_EVENTS[2..] {
+        server.command(&["PUBLISH", channel, payload]);
+    }
+    let objects: Vec<serde_json::Value> = (0..4)
+        .map(|_| serde_json::from_str(&json.stdout_line()).expect("json"))
+        .collect();
+    check_late_json(&objects);
+    let printed: Vec<String> = (0..4).map(|_| lines.stdout_line()).collect();
+    assert!(
+        !printed[0].contains('↻') && printed[1].contains('↻'),
+        "{printed:#?}"
+    );
+    assert!(printed[3].contains('↻'), "{printed:#?}");
+    assert!(
+        printed[3].contains("timed out at the caller; the responder answered 200"),
+        "{}",
+        printed[3]
+    );
+    assert!(json.terminate().success());
+    let summary = json.stderr_line();
+    assert!(summary.contains(" 2 updates, "), "{summary}");
+    assert!(lines.terminate().success());
+}
+
+#[test]
+fn tail_read_prints_the_same_updates_from_a_capture_file() {
+    let dir = std::env::temp_dir().join(format!("gilmour-late-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("late.jsonl");
+    let record = ruby_record("users.find");
+    let mut events: Vec<(&str, &str)> = LATE_EVENTS[..2].to_vec();
+    events.push(("gilmour.error", &record));
+    events.extend_from_slice(&LATE_EVENTS[2..]);
+    let file: String = events
+        .iter()
+        .enumerate()
+        .map(|(n, (channel, payload))| {
+            let line = serde_json::json!({
+                "at": format!("2026-12-01T19:05:47.{:06}Z", n * 1000),
+                "channel": channel,
+                "payload": payload,
+            });
+            format!("{line}\n")
+        })
+        .collect();
+    std::fs::write(&path, file).expect("write capture");
+    let output = support::process::gilmour_at("redis://127.0.0.1:1")
+        .args(["tail", "--json", "--read", path.to_str().expect("path")])
+        .output()
+        .expect("run");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let objects: Vec<serde_json::Value> = text(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("json"))
+        .collect();
+    check_late_json(&objects);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn tail_flags_what_did_not_parse_and_never_shows_an_envelope_as_data() {
+    let server = Server::start(Backend::Redis);
+    let json = Background::start(&server, &["tail", "--json"]);
+    let lines = Background::start(&server, &["tail"]);
+    assert!(json.stderr_line().contains("tailing"));
+    assert!(lines.stderr_line().contains("tailing"));
+    let deep = format!(
+        r#"{{"data":{}1{},"sender":"d"}}"#,
+        "[".repeat(200),
+        "]".repeat(200)
+    );
+    server.command(&["PUBLISH", "gilmour.slot.deep", &deep]);
+    let object: serde_json::Value = serde_json::from_str(&json.stdout_line()).expect("json");
+    let why = object["payload_error"].as_str().expect("payload_error");
+    assert!(why.starts_with("the envelope did not parse"), "{why}");
+    let line = lines.stdout_line();
+    assert!(line.contains("! the envelope did not parse"), "{line}");
+    assert!(
+        !line.contains("[[["),
+        "the envelope is not shown as data: {line}"
+    );
+}
