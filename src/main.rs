@@ -9,7 +9,9 @@ use std::process::ExitCode;
 
 // glibc's allocator serialises threads on its arena locks under the message rates the
 // engine and the inspector reach; mimalloc's per-thread heaps do not (see the README's
-// benchmark figures).
+// benchmark figures). Version 2 of mimalloc (the `v2` feature): version 3 held freed
+// payload memory for a second before returning it, so an inspector cutting and evicting
+// large payloads stayed ~100 MiB above its byte budget (`gilmour bench ingest`).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

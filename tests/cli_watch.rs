@@ -183,6 +183,10 @@ fn bench_ingest_reports_json_figures_with_nothing_lost() {
             "500",
             "--rate",
             "20000",
+            "--large-traces",
+            "40",
+            "--large-size",
+            "300000",
             "--json",
         ],
     );
@@ -196,6 +200,14 @@ fn bench_ingest_reports_json_figures_with_nothing_lost() {
     assert_eq!(filters[0]["filter"], "topic:bench.t1*");
     assert_eq!(filters[0]["matched"], 50, "one topic in ten");
     assert_eq!(filters[1]["matched"], 5, "one 500 in a hundred");
+    let large = &report["large"];
+    assert_eq!(large["traces"], 40);
+    assert_eq!(
+        large["evicted"], 0,
+        "40 cut payloads fit the default budget"
+    );
+    assert!(large["store_bytes"].as_u64().expect("bytes") <= 40 * 2 * (64 << 10) + 40 * 2048);
+    assert!(large["resident_bytes"].as_u64().is_some());
 }
 
 #[test]

@@ -243,11 +243,15 @@ impl MessageEvent {
         self.shape != Payload::Envelope && starts_with_brace(&self.payload)
     }
 
-    /// Keeps only the first `limit` bytes of a larger payload, remembering its length.
+    /// Keeps only a prefix of a payload longer than `limit` bytes, remembering its
+    /// length. The prefix and its reference counts together take `limit` bytes, so a
+    /// store of cut payloads is one allocator size class (a 64 KiB limit plus the 16
+    /// bytes of an `Arc` would land in the next class up, a quarter or more wasted).
     pub fn truncate(&mut self, limit: usize) {
         if self.payload.len() > limit {
             self.full_len = Some(self.full_len.unwrap_or(self.payload.len()));
-            self.payload = Arc::from(&self.payload[..limit]);
+            let kept = limit.saturating_sub(ARC_COUNTS).max(1);
+            self.payload = Arc::from(&self.payload[..kept]);
         }
     }
 
@@ -270,6 +274,9 @@ impl MessageEvent {
             }
     }
 }
+
+/// The bytes an `Arc` keeps beside its value: the strong and weak counts.
+const ARC_COUNTS: usize = 2 * std::mem::size_of::<usize>();
 
 /// Bytes as text: UTF-8 kept, every other byte written `\xNN`.
 pub fn escape_bytes(bytes: &[u8]) -> String {

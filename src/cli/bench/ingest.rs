@@ -4,7 +4,8 @@
 //! Live: 64 callers publish request/reply pairs to Redis while a capture feeds an
 //! inspector; the figure is events ingested per second and the number dropped. Offline:
 //! synthetic pairs fill a store to measure correlation alone, resident memory per trace
-//! and filter time.
+//! and filter time; and large pairs (1 MiB payloads by default) go through an inspector
+//! with the default bounds, to show that memory stays under its byte budget.
 
 use crate::cli::Connection;
 use anyhow::Context;
@@ -34,9 +35,19 @@ pub struct IngestArgs {
     /// Messages per second published in the live measurement (0: as fast as possible).
     #[arg(long, default_value_t = 150_000)]
     rate: u64,
+    /// Traces with large payloads fed through an inspector with the default bounds.
+    #[arg(long, default_value_t = 10_000)]
+    large_traces: usize,
+    /// Bytes of data in each large payload (request and reply).
+    #[arg(long, default_value_t = 1 << 20)]
+    large_size: usize,
     /// Print every figure as one JSON object.
     #[arg(long)]
     json: bool,
+    /// Only the large-payload measurement, as JSON (run in a process of its own, so
+    /// that nothing measured before it is still resident).
+    #[arg(long, hide = true)]
+    large_only: bool,
 }
 
 /// PUBLISH commands per pipeline in the live measurement.
@@ -59,9 +70,23 @@ struct FilterRun {
     milliseconds: f64,
 }
 
+#[derive(Debug, Serialize, serde::Deserialize)]
+struct Large {
+    traces: usize,
+    payload_bytes: usize,
+    budget_bytes: usize,
+    store_bytes: usize,
+    traces_kept: usize,
+    evicted: u64,
+    evicted_bytes: u64,
+    resident_bytes: usize,
+    peak_resident_bytes: usize,
+}
+
 #[derive(Debug, Serialize)]
 struct Report {
     payload_bytes: usize,
+    large: Large,
     live: Live,
     correlation_events_per_second: f64,
     traces_stored: usize,
@@ -72,14 +97,21 @@ struct Report {
 /// Runs `gilmour bench ingest`.
 pub async fn run(connection: &Connection, args: IngestArgs) -> anyhow::Result<ExitCode> {
     let channels = Channels::new(&connection.prefix);
+    if args.large_only {
+        let large = large(&channels, args.large_traces, args.large_size);
+        println!("{}", serde_json::to_string(&large)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     let data = "x".repeat(args.size);
     // Memory first, while the process is fresh.
     let (inspector, correlation_rate, bytes_per_trace) = fill(&channels, &data, args.traces);
     let filters = run_filters(&inspector)?;
     drop(inspector);
     let live = live(connection, &channels, &data, args.messages, args.rate).await?;
+    let large = large_in_own_process(connection, &args)?;
     let report = Report {
         payload_bytes: args.size,
+        large,
         live,
         correlation_events_per_second: correlation_rate,
         traces_stored: args.traces,
@@ -102,6 +134,18 @@ pub async fn run(connection: &Connection, args: IngestArgs) -> anyhow::Result<Ex
         "resident memory             {bytes_per_trace:>9.0} bytes per stored trace ({} traces, {}-byte data)",
         args.traces, args.size
     );
+    let large = &report.large;
+    eprintln!(
+        "large payloads              {:>9.1} MiB resident (peak {:.1} MiB) after {} traces of {} KiB: {:.1} MiB held of a {:.0} MiB budget, {} traces kept, {} evicted",
+        mib(large.resident_bytes),
+        mib(large.peak_resident_bytes),
+        large.traces,
+        large.payload_bytes >> 10,
+        mib(large.store_bytes),
+        mib(large.budget_bytes),
+        large.traces_kept,
+        large.evicted
+    );
     for run in &report.filters {
         eprintln!(
             "filter {:<28} {:>7.1} ms over {} traces ({} matched)",
@@ -111,13 +155,75 @@ pub async fn run(connection: &Connection, args: IngestArgs) -> anyhow::Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
+fn mib(bytes: usize) -> f64 {
+    bytes as f64 / f64::from(1 << 20)
+}
+
+/// Runs the large-payload measurement in a fresh process of this binary.
+fn large_in_own_process(connection: &Connection, args: &IngestArgs) -> anyhow::Result<Large> {
+    let output = std::process::Command::new(std::env::current_exe()?)
+        .args([
+            "--prefix",
+            &connection.prefix,
+            "bench",
+            "ingest",
+            "--large-only",
+        ])
+        .args(["--large-traces", &args.large_traces.to_string()])
+        .args(["--large-size", &args.large_size.to_string()])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("cannot run the large-payload measurement")?;
+    anyhow::ensure!(
+        output.status.success(),
+        "the large-payload measurement failed"
+    );
+    serde_json::from_slice(&output.stdout).context("the large-payload measurement's report")
+}
+
+/// Feeds `traces` pairs with `size`-byte payloads through an inspector with the default
+/// bounds, and reads the process's memory after.
+fn large(channels: &Channels, traces: usize, size: usize) -> Large {
+    let data = "x".repeat(size);
+    let mut inspector = Inspector::default();
+    for n in 0..traces {
+        for event in pair(channels, &data, n) {
+            inspector.ingest(event);
+        }
+    }
+    let store = inspector.store();
+    Large {
+        traces,
+        payload_bytes: size,
+        budget_bytes: store.max_bytes(),
+        store_bytes: store.bytes(),
+        traces_kept: store.len(),
+        evicted: store.evicted(),
+        evicted_bytes: store.evicted_bytes(),
+        resident_bytes: resident_bytes(),
+        peak_resident_bytes: peak_resident_bytes(),
+    }
+}
+
 fn pair(channels: &Channels, data: &str, n: usize) -> [Event; 2] {
     let sender = format!("{:032x}-{n}", n.wrapping_mul(0x9e37_79b9_7f4a_7c15));
     let topic = format!("bench.t{}", n % 10);
     let code = if n.is_multiple_of(100) { 500 } else { 200 };
-    let request = format!(r#"{{"data":"{data}","code":200,"sender":"{sender}"}}"#);
     let reply_channel = format!("{}.response.{sender}", channels.prefix());
-    let reply = format!(r#"{{"data":"{data}","code":{code},"sender":"{reply_channel}"}}"#);
+    // Built at their exact size, as a payload read off the socket is.
+    let envelope = |code: u16, sender: &str| {
+        let mut text = String::with_capacity(data.len() + sender.len() + 40);
+        text.push_str(r#"{"data":""#);
+        text.push_str(data);
+        text.push_str(r#"","code":"#);
+        text.push_str(&code.to_string());
+        text.push_str(r#","sender":""#);
+        text.push_str(sender);
+        text.push_str(r#""}"#);
+        text
+    };
+    let request = envelope(200, &sender);
+    let reply = envelope(code, &reply_channel);
     let now = Utc::now();
     [
         Event::Message(MessageEvent::read(
@@ -139,8 +245,10 @@ fn pair(channels: &Channels, data: &str, n: usize) -> [Event; 2] {
 /// and the resident memory each trace added.
 fn fill(channels: &Channels, data: &str, traces: usize) -> (Inspector, f64, f64) {
     let before = resident_bytes();
+    // Every trace is kept: this measures what a stored trace costs, not eviction.
     let mut inspector = Inspector::new(InspectorOptions {
         capacity: traces,
+        max_memory: usize::MAX,
         ..InspectorOptions::default()
     });
     let mut busy = Duration::ZERO;
@@ -263,6 +371,17 @@ async fn live(
         seconds,
         events_per_second: received as f64 / seconds.max(f64::EPSILON),
     })
+}
+
+/// The most resident memory this process has had, from /proc (0 where there is none).
+fn peak_resident_bytes() -> usize {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+            line.split_whitespace().nth(1)?.parse::<usize>().ok()
+        })
+        .map_or(0, |kib| kib * 1024)
 }
 
 /// This process's resident memory, from /proc (0 where there is none).
