@@ -5,7 +5,6 @@
 mod support;
 
 use chrono::Utc;
-use gilmour::engine::{Engine, HandlerOptions, Reply, Request, RequestOptions};
 use gilmour::inspect::export::trace_json;
 use gilmour::inspect::stats::{NO_TOPIC_LABEL, ORPHAN_LABEL};
 use gilmour::inspect::{
@@ -355,116 +354,6 @@ async fn a_late_reply_after_a_timeout_keeps_both_facts_and_a_spurious_499_is_no_
     assert_eq!((figures.count, figures.errors), (1, 0));
 }
 
-/// A responder that takes `delay` for each request, on a runtime of its own so the test's
-/// runtime can be kept busy.
-fn slow_responder(
-    url: String,
-    prefix: &'static str,
-    delay: Duration,
-) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async move {
-            let engine = Engine::builder(&url)
-                .prefix(prefix)
-                .connect()
-                .await
-                .expect("connect");
-            engine
-                .reply_to(
-                    "work",
-                    HandlerOptions::default(),
-                    move |request: Request| async move {
-                        tokio::time::sleep(delay).await;
-                        Reply::ok(request.into_data())
-                    },
-                )
-                .await
-                .expect("reply_to");
-            let caller = Engine::builder(&url)
-                .prefix(prefix)
-                .connect()
-                .await
-                .expect("connect");
-            for n in 0..10 {
-                caller
-                    .request(
-                        "work",
-                        json!(n),
-                        RequestOptions::timeout(Duration::from_secs(5)),
-                    )
-                    .await
-                    .expect("answered");
-            }
-            engine.shutdown().await.expect("shutdown");
-            caller.shutdown().await.expect("shutdown");
-        });
-    })
-}
-
-#[tokio::test(flavor = "current_thread")]
-async fn two_observers_agree_on_latency_though_one_is_busy() {
-    let server = Server::shared(Backend::Redis);
-    let mut redis = RedisConfig::new(server.url());
-    redis.heartbeat_interval = Duration::from_millis(100);
-    let channels = Channels::new("a9");
-    let (_calm, mut calm_events) = Capture::start(redis.clone(), channels.clone(), 1 << 16)
-        .await
-        .expect("capture");
-    let (_busy, mut busy_events) = Capture::start(redis, channels, 1 << 16)
-        .await
-        .expect("capture");
-    let traffic = slow_responder(server.url(), "a9", Duration::from_millis(3));
-    // The observers' runtime (this test's only thread) is blocked for as long as the
-    // traffic lasts, as a reader busy drawing or writing to a stalled pipe is: the
-    // stamps must still be the socket's.
-    traffic.join().expect("traffic");
-    let mut calm = Inspector::default();
-    let mut busy = Inspector::default();
-    for (events, inspector) in [(&mut calm_events, &mut calm), (&mut busy_events, &mut busy)] {
-        while inspector
-            .store()
-            .newest_first()
-            .filter(|t| t.kind == TraceKind::Request && t.is_complete())
-            .count()
-            < 10
-        {
-            let event = tokio::time::timeout(WAIT, events.recv())
-                .await
-                .expect("events")
-                .expect("capture running");
-            inspector.ingest(event);
-        }
-    }
-    let latencies = |inspector: &Inspector| -> Vec<(String, Duration)> {
-        let mut pairs: Vec<_> = inspector
-            .store()
-            .newest_first()
-            .filter(|t| t.kind == TraceKind::Request)
-            .map(|t| (t.sender.to_string(), t.latency().expect("latency")))
-            .collect();
-        pairs.sort();
-        pairs
-    };
-    let (calm, busy) = (latencies(&calm), latencies(&busy));
-    assert_eq!(calm.len(), 10);
-    for ((sender, a), (other, b)) in calm.iter().zip(&busy) {
-        assert_eq!(sender, other);
-        assert!(
-            *a >= Duration::from_micros(2500),
-            "{sender}: {a:?} is below the handler's 3 ms"
-        );
-        let apart = if a > b { *a - *b } else { *b - *a };
-        assert!(
-            apart <= Duration::from_micros(500),
-            "{sender}: {a:?} vs {b:?}"
-        );
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_is_bounded_by_bytes_payloads_cut_short_and_extras_capped() {
     let server = Server::shared(Backend::Redis);
@@ -602,4 +491,33 @@ async fn a_loss_keeps_its_place_when_the_buffer_is_full() {
         matches!(&next, Event::Message(m) if &*m.topic == "after"),
         "{next:?}"
     );
+}
+
+#[test]
+fn a_reply_after_the_unanswered_window_keeps_both_facts() {
+    let mut inspector = Inspector::default();
+    inspector.ingest(at(0, "gilmour.request.slow", r#"{"data":1,"sender":"w"}"#));
+    let mut updates = Vec::new();
+    let swept = chrono::DateTime::from_timestamp(1_764_615_600 + 31, 0).expect("time");
+    inspector.sweep(swept, |update| updates.push(update));
+    assert!(matches!(
+        updates[..],
+        [gilmour::inspect::Update::Completed(_)]
+    ));
+    let update = inspector.ingest(at(40, "gilmour.response.w", r#"{"data":1,"code":200}"#));
+    assert!(
+        matches!(update, gilmour::inspect::Update::Changed(_)),
+        "{update:?}"
+    );
+    let trace = inspector.store().newest_first().next().expect("trace");
+    assert_eq!((trace.status, trace.revision), (TraceStatus::Ok, 1));
+    assert_eq!(trace.unanswered_at, Some(swept));
+    assert_eq!(
+        trace.notes(),
+        ["shown as unanswered after 31.0s; the reply came 40.0s after the request"]
+    );
+    let figures = inspector.stats().topic("slow", swept).expect("figures");
+    assert_eq!((figures.count, figures.errors), (1, 0));
+    assert_eq!(figures.latency.map(|l| l.max.as_secs()), Some(40));
+    assert_eq!(inspector.counters().unanswered, 0);
 }

@@ -101,8 +101,12 @@ fn line(trace: &Trace, update: bool) -> String {
         .latency()
         .map_or_else(|| "-".to_owned(), gilmour::inspect::trace::human_latency);
     let preview = trace.headline().map(preview).unwrap_or_default();
+    // The preview already says why a payload is flagged.
     let notes = trace.notes();
-    let notes = match notes.first() {
+    let notes = match notes
+        .iter()
+        .find(|note| !note.contains(" payload kept as is: "))
+    {
         Some(first) => format!("  [{}]", clean_bytes(first.as_bytes(), 100)),
         None => String::new(),
     };
