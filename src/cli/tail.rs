@@ -8,6 +8,7 @@ use super::store::{StoreArgs, human_bytes};
 use super::{Connection, EXIT_UNAVAILABLE, interrupted};
 use anyhow::Context;
 use clap::Args;
+use gilmour::inspect::deep::{self, DeepCapture};
 use gilmour::inspect::export::trace_json_with;
 use gilmour::inspect::sanitize::clean_bytes;
 use gilmour::inspect::{
@@ -33,6 +34,10 @@ pub struct TailArgs {
     /// Show health pings and replies (hidden by default).
     #[arg(long)]
     show_health: bool,
+    /// Deep capture: also MONITOR Redis, to name each request's caller and responder,
+    /// the group-lock race and Redis's own timing. MONITOR costs Redis throughput.
+    #[arg(long)]
+    deep: bool,
     #[command(flatten)]
     store: StoreArgs,
 }
@@ -45,6 +50,9 @@ struct Printer {
     out: std::io::BufWriter<std::io::Stdout>,
     /// Traces printed again because they changed after they were printed.
     updates: u64,
+    /// In deep mode, completed requests waiting for MONITOR's account of their reply.
+    held: std::collections::VecDeque<(std::time::Instant, gilmour::inspect::TraceId, bool)>,
+    deep: bool,
 }
 
 impl Printer {
@@ -67,6 +75,50 @@ impl Printer {
         writeln!(self.out, "{}", line(trace, update))
     }
 
+    /// Prints a trace now, or in deep mode holds a request until MONITOR's account of
+    /// its reply is in (at most [`DEEP_HOLD`]), so that its line names the responder.
+    fn completed(&mut self, trace: &Trace, update: bool) -> std::io::Result<()> {
+        let waits = self.deep
+            && matches!(trace.kind, TraceKind::Request | TraceKind::Health)
+            && trace.reply.is_some()
+            && trace
+                .deep
+                .as_ref()
+                .is_none_or(|deep| deep.reply_at.is_none());
+        if waits {
+            if !self.held.iter().any(|(_, id, _)| *id == trace.id) {
+                self.held
+                    .push_back((std::time::Instant::now(), trace.id, update));
+            }
+            return Ok(());
+        }
+        self.held.retain(|(_, id, _)| *id != trace.id);
+        self.trace(trace, update)
+    }
+
+    /// Prints the held traces that are ready (their reply's deep facts came) or waited
+    /// long enough; all of them when `all`.
+    fn release(&mut self, inspector: &Inspector, all: bool) -> std::io::Result<()> {
+        let mut waiting = std::mem::take(&mut self.held);
+        waiting.retain(|(since, id, update)| {
+            let Some(trace) = inspector.store().get(*id) else {
+                return false;
+            };
+            let ready = all
+                || since.elapsed() >= DEEP_HOLD
+                || trace
+                    .deep
+                    .as_ref()
+                    .is_some_and(|deep| deep.reply_at.is_some());
+            if ready {
+                let _ = self.trace(trace, *update);
+            }
+            !ready
+        });
+        self.held = waiting;
+        Ok(())
+    }
+
     fn lost(&mut self, reason: &str) -> std::io::Result<()> {
         if self.json {
             return Ok(());
@@ -76,6 +128,35 @@ impl Printer {
             "capture lost its connection: {reason}; reconnecting"
         )
     }
+}
+
+/// How long a completed request waits for MONITOR's account of its reply.
+const DEEP_HOLD: Duration = Duration::from_millis(250);
+
+/// What deep capture knows, in a few words: who answered, the lock race, Redis's time.
+fn deep_words(trace: &Trace) -> Option<String> {
+    let deep = trace.deep.as_ref()?;
+    let mut words = Vec::new();
+    if let Some(responder) = &deep.responder {
+        words.push(format!(
+            "answered by {}",
+            clean_bytes(responder.label().as_bytes(), 40)
+        ));
+    }
+    if let Some(race) = deep.locks.first() {
+        words.push(format!(
+            "lock won by {} of {}",
+            race.winner().map_or("?", |winner| winner.label()),
+            race.contenders()
+        ));
+    }
+    if let Some(latency) = deep.server_latency() {
+        words.push(format!(
+            "server {}",
+            gilmour::inspect::trace::human_latency(latency)
+        ));
+    }
+    (!words.is_empty()).then(|| words.join(", "))
 }
 
 /// One trace as a line: time, a `↻` for a trace shown again, kind, topic, code,
@@ -109,6 +190,10 @@ fn line(trace: &Trace, update: bool) -> String {
     {
         Some(first) => format!("  [{}]", clean_bytes(first.as_bytes(), 100)),
         None => String::new(),
+    };
+    let notes = match deep_words(trace) {
+        Some(words) => format!("{notes}  ({words})"),
+        None => notes,
     };
     format!(
         "{time} {mark} {:<6} {:<24} {:>4} {:>9} {:<10} {:<8} {preview}{notes}",
@@ -157,6 +242,8 @@ pub async fn run(connection: &Connection, args: TailArgs) -> anyhow::Result<Exit
         channels: channels.clone(),
         out: std::io::BufWriter::new(std::io::stdout()),
         updates: 0,
+        held: std::collections::VecDeque::new(),
+        deep: args.deep && args.read.is_none(),
     };
     let outcome = match &args.read {
         Some(path) => replay(path, channels, &mut inspector, &mut printer),
@@ -188,7 +275,7 @@ fn apply(
 ) -> std::io::Result<()> {
     match update {
         Update::Completed(id) | Update::Changed(id) => match inspector.store().get(id) {
-            Some(trace) => printer.trace(trace, matches!(update, Update::Changed(_))),
+            Some(trace) => printer.completed(trace, matches!(update, Update::Changed(_))),
             None => Ok(()),
         },
         Update::Lost => printer.lost(lost_reason.unwrap_or("unknown reason")),
@@ -260,15 +347,40 @@ async fn live(
     printer: &mut Printer,
 ) -> anyhow::Result<u64> {
     let redis = connection.builder().redis_config();
-    let (capture, mut events) = Capture::start(redis, channels, capture::DEFAULT_BUFFER).await?;
+    let (capture, mut events) =
+        Capture::start(redis.clone(), channels.clone(), capture::DEFAULT_BUFFER).await?;
+    let (deep, mut deep_events) = if printer.deep {
+        match DeepCapture::start(redis, channels, deep::DEFAULT_DEEP_BUFFER).await {
+            Ok((deep, events)) => (Some(deep), Some(events)),
+            Err(error) => {
+                eprintln!("gilmour: {error}");
+                printer.deep = false;
+                (None, None)
+            }
+        }
+    } else {
+        (None, None)
+    };
     let stop = interrupted();
     eprintln!(
-        "gilmour: tailing {} on {} (Ctrl-C to stop)",
+        "gilmour: tailing {} on {}{} (Ctrl-C to stop)",
         capture.pattern(),
-        gilmour::transport::redact_url(connection.url())
+        gilmour::transport::redact_url(connection.url()),
+        if deep.is_some() {
+            "; deep capture is on (MONITOR costs Redis throughput)"
+        } else {
+            ""
+        }
     );
     let mut batch = Vec::with_capacity(1024);
-    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    let mut deep_batch = Vec::with_capacity(1024);
+    let tick = if deep.is_some() {
+        DEEP_HOLD / 5
+    } else {
+        Duration::from_secs(1)
+    };
+    let mut ticker = tokio::time::interval(tick);
+    let mut swept = std::time::Instant::now();
     tokio::pin!(stop);
     loop {
         tokio::select! {
@@ -281,14 +393,35 @@ async fn live(
                 }
                 printer.out.flush()?;
             }
+            received = async {
+                match deep_events.as_mut() {
+                    Some(events) => events.recv_many(&mut deep_batch, 1024).await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                if received == 0 {
+                    deep_events = None;
+                    continue;
+                }
+                for event in deep_batch.drain(..) {
+                    inspector.ingest_deep(event);
+                }
+                printer.release(inspector, false)?;
+                printer.out.flush()?;
+            }
             _ = ticker.tick() => {
-                sweep(inspector, printer, chrono::Utc::now())?;
+                if swept.elapsed() >= Duration::from_secs(1) {
+                    sweep(inspector, printer, chrono::Utc::now())?;
+                    swept = std::time::Instant::now();
+                }
+                printer.release(inspector, false)?;
                 printer.out.flush()?;
             }
             () = &mut stop => break,
         }
     }
-    let dropped = capture.dropped();
+    printer.release(inspector, true)?;
+    let dropped = capture.dropped() + deep.as_ref().map_or(0, DeepCapture::dropped);
     capture.close().await;
     Ok(dropped)
 }

@@ -1,5 +1,6 @@
 //! Traces as JSON, for `gilmour tail --json` and anything that pipes into `jq`.
 
+use super::deep::{Client, Deep, LockRace};
 use super::event::{EventKind, MessageEvent};
 use super::trace::{LATENCY_RESOLUTION, Trace};
 use crate::protocol::{Channels, ErrorView};
@@ -74,6 +75,9 @@ pub fn trace_json_with(channels: &Channels, trace: &Trace) -> Value {
     if !notes.is_empty() {
         fields.insert("notes".into(), Value::from(notes));
     }
+    if let Some(deep) = &trace.deep {
+        deep_json(deep, fields);
+    }
     if let Some(gap) = &trace.gap {
         fields.insert(
             "gap".into(),
@@ -86,6 +90,66 @@ pub fn trace_json_with(channels: &Channels, trace: &Trace) -> Value {
         );
     }
     object
+}
+
+fn client_json(client: &Client) -> Value {
+    json!({"addr": &*client.addr, "name": client.name.as_deref()})
+}
+
+fn micros(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// Deep capture's facts: `caller`, `responder`, `lock` (the first race; `locks` when
+/// there are several groups), Redis's own timing, and the caller's other calls.
+fn deep_json(deep: &Deep, fields: &mut serde_json::Map<String, Value>) {
+    if let Some(caller) = &deep.caller {
+        fields.insert("caller".into(), client_json(caller));
+    }
+    if let Some(responder) = &deep.responder {
+        fields.insert("responder".into(), client_json(responder));
+    }
+    let race = |race: &LockRace| {
+        json!({
+            "key": &*race.key,
+            "ttl": race.ttl,
+            "contenders": race.contenders(),
+            "winner": race.winner().map(client_json),
+            "margin_ms": race.margin().map(|margin| margin.as_secs_f64() * 1000.0),
+            "bids": race.bids.iter().map(|bid| json!({"at": micros(bid.at), "client": client_json(&bid.client)})).collect::<Vec<_>>(),
+        })
+    };
+    if let Some(first) = deep.locks.first() {
+        fields.insert("lock".into(), race(first));
+    }
+    if deep.locks.len() > 1 {
+        fields.insert("locks".into(), deep.locks.iter().map(race).collect());
+    }
+    if let Some(latency) = deep.server_latency() {
+        fields.insert(
+            "server_latency_ms".into(),
+            Value::from(latency.as_secs_f64() * 1000.0),
+        );
+    }
+    if let Some(latency) = deep.lock_latency() {
+        fields.insert(
+            "server_lock_ms".into(),
+            Value::from(latency.as_secs_f64() * 1000.0),
+        );
+    }
+    let server = json!({
+        "request_at": deep.request_at.map(micros),
+        "reply_at": deep.reply_at.map(micros),
+    });
+    fields.insert("server".into(), server);
+    if !deep.calls.is_empty() {
+        let calls = deep
+            .calls
+            .iter()
+            .map(|call| json!({"at": micros(call.at), "client": client_json(&call.client), "command": &*call.command}))
+            .collect();
+        fields.insert("calls".into(), Value::Array(calls));
+    }
 }
 
 fn message_json(channels: &Channels, event: &MessageEvent) -> Value {

@@ -12,10 +12,12 @@
 
 pub mod capture;
 pub mod correlate;
+pub mod deep;
 pub mod event;
 pub mod export;
 pub mod file;
 pub mod filter;
+pub mod monitor;
 pub mod sanitize;
 pub mod stats;
 pub mod store;
@@ -97,6 +99,12 @@ impl Inspector {
         {
             self.stats.record(trace);
         }
+    }
+
+    /// Takes in one deep fact (from MONITOR); the trace it changed, if it is stored
+    /// already. Statistics do not change: deep facts add who and when, not outcomes.
+    pub fn ingest_deep(&mut self, event: deep::DeepEvent) -> Option<TraceId> {
+        self.correlator.ingest_deep(event)
     }
 
     /// Marks requests that waited too long (as of `now`) as unanswered.

@@ -44,6 +44,9 @@ pub struct Trace {
     pub errors: Vec<MessageEvent>,
     /// For a gap trace, the gap.
     pub gap: Option<Box<GapEvent>>,
+    /// What deep capture (MONITOR) told about it: caller, lock races, responder, Redis's
+    /// own timing.
+    pub deep: Option<Box<super::deep::Deep>>,
     /// Later replies and error records not kept because the trace had its fill of them.
     pub cut: u32,
     /// When the observer marked it unanswered, if it did: kept when a reply comes after
@@ -88,6 +91,7 @@ impl Trace {
             later_replies: Vec::new(),
             errors: Vec::new(),
             gap: None,
+            deep: None,
             cut: 0,
             unanswered_at: None,
             revision: 0,
