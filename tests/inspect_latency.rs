@@ -109,16 +109,26 @@ async fn two_observers_agree_on_latency_though_one_is_busy() {
     };
     let (calm, busy) = (latencies(&calm), latencies(&busy));
     assert_eq!(calm.len(), 10);
+    let mut apart: Vec<Duration> = Vec::new();
     for ((sender, a), (other, b)) in calm.iter().zip(&busy) {
         assert_eq!(sender, other);
-        assert!(
-            *a >= Duration::from_micros(2500),
-            "{sender}: {a:?} is below the handler's 3 ms"
-        );
-        let apart = if a > b { *a - *b } else { *b - *a };
-        assert!(
-            apart <= Duration::from_micros(500),
-            "{sender}: {a:?} vs {b:?}"
-        );
+        for latency in [a, b] {
+            assert!(
+                *latency >= Duration::from_micros(2500),
+                "{sender}: {latency:?} is below the handler's 3 ms"
+            );
+        }
+        let gap = if a > b { *a - *b } else { *b - *a };
+        // Each observer's thread still waits for a core now and then (five threads on
+        // two cores here): one trace may be off by a scheduler slice, never by the
+        // milliseconds a blocked reader used to add.
+        assert!(gap <= Duration::from_millis(1), "{sender}: {a:?} vs {b:?}");
+        apart.push(gap);
     }
+    apart.sort();
+    let median = apart[apart.len() / 2];
+    assert!(
+        median <= Duration::from_micros(500),
+        "the observers disagree by {median:?} on the median trace: {calm:?} vs {busy:?}"
+    );
 }
