@@ -165,3 +165,45 @@ pub fn render(app: &App) -> TestBackend {
         .unwrap_or_else(|e| panic!("drawing: {e}"));
     terminal.backend().clone()
 }
+
+/// The sender of the Go caller in [`foreign_traffic`].
+pub const GO_SENDER: &str = "4f1c9e2a-7b3d-4e8f-a1b2-c3d4e5f6a7b8";
+
+/// The sender of the Ruby caller in [`foreign_traffic`].
+pub const RUBY_SENDER: &str = "9a8b7c6d5e4f30211203948576abcdef";
+
+/// An error record as gilmour-e-go builds it: fields scrambled, the reply channel as sender.
+pub fn go_record(sender: &str) -> String {
+    format!(
+        r#"{{"topic":"{{\"data\":\"boom\",\"code\":500,\"sender\":\"gilmour.response.{sender}\"}}","request_data":"","user_data":"gilmour.response.{sender}","sender":"gilmour.response.{sender}","multi_process":false,"timestamp":"2026-12-01T19:08:39Z","backtrace":"","code":500}}"#
+    )
+}
+
+/// An error record as Ruby gilmour publishes it on `gilmour.error`: enveloped, the reply
+/// in `backtrace`, a timestamp that is not RFC 3339.
+pub fn ruby_record(topic: &str, sender: &str) -> String {
+    format!(
+        r#"{{"data":{{"backtrace":"no such user","code":500,"topic":"gilmour.request.{topic}","request_data":"x","userdata":"{{}}","sender":"{sender}","multi_process":false,"timestamp":"2026-12-01 19:05:47 UTC"}},"code":0,"sender":"0123456789abcdef0123456789abcdef"}}"#
+    )
+}
+
+/// A Go caller and a Ruby caller failing, each with its error record as its library
+/// sends it.
+pub fn foreign_traffic() -> Vec<Event> {
+    vec![
+        message(
+            100,
+            "gilmour.request.users.find",
+            &format!(r#"{{"data":"x","code":0,"sender":"{RUBY_SENDER}"}}"#),
+        ),
+        reply(120, RUBY_SENDER, 500, "\"no such user\""),
+        message(
+            121,
+            "gilmour.error",
+            &ruby_record("users.find", RUBY_SENDER),
+        ),
+        request(200, "billing.charge", GO_SENDER, r#"{"cents":120}"#),
+        reply(230, GO_SENDER, 500, "\"boom\""),
+        message(231, "gilmour.errors", &go_record(GO_SENDER)),
+    ]
+}

@@ -201,3 +201,37 @@ fn offline_file_with_a_status_line() {
     assert_eq!(app.now, at(9_000), "offline, the file's clock is the app's");
     assert_snapshot!(render(&app));
 }
+
+/// The errors screen with a Go and a Ruby record, seen live and queued.
+fn with_foreign_errors(width: u16, height: u16) -> super::app::App {
+    use super::fixture::{GO_SENDER, RUBY_SENDER, go_record, ruby_record};
+    let mut app = super::fixture::app(width, height);
+    update(&mut app, Action::Events(super::fixture::foreign_traffic()));
+    run(&mut app, Command::ShowErrors);
+    update(
+        &mut app,
+        Action::Done(Done::Errors {
+            page: 0,
+            total: 2,
+            entries: vec![go_record(GO_SENDER), ruby_record("users.find", RUBY_SENDER)],
+        }),
+    );
+    app
+}
+
+#[test]
+fn errors_from_go_and_ruby_read_alike_at_80_columns() {
+    assert_snapshot!(render(&with_foreign_errors(80, 24)));
+}
+
+#[test]
+fn errors_from_go_and_ruby_read_alike_wide() {
+    assert_snapshot!(render(&with_foreign_errors(140, 16)));
+}
+
+#[test]
+fn a_go_record_dialog_says_it_was_unscrambled() {
+    let mut app = with_foreign_errors(80, 24);
+    update(&mut app, key(KeyCode::Enter));
+    assert_snapshot!(render(&app));
+}

@@ -33,6 +33,8 @@ pub fn update(app: &mut App, action: Action) {
         Action::Mouse(mouse) => mouse_used(app, mouse),
         Action::Resize(width, height) => {
             app.size = (width, height);
+            // The detail's notes are wrapped to the width.
+            detail::rebuild(app);
             app.dirty = true;
         }
         Action::Events(events) => traces::ingest(app, events),

@@ -10,7 +10,6 @@ use super::super::layout::{areas, list_rows, tab_at, window_start};
 use super::send::{self, REPLAY_TIMEOUT, record_target};
 use super::{detail, traces};
 use gilmour::inspect::sanitize::clean;
-use gilmour::protocol::ErrorRecord;
 use ratatui::layout::Rect;
 
 /// How old the services and errors screens may get before they refresh by themselves.
@@ -139,7 +138,7 @@ pub fn errors_command(app: &mut App, command: Command) {
     let live = selected
         .checked_sub(queued)
         .and_then(|row| errors.live.len().checked_sub(row + 1))
-        .and_then(|index| errors.live.get(index).copied());
+        .and_then(|index| errors.live.get(index).map(|live| live.id));
     match command {
         Command::Open if selected < queued => app.modal = Some(Modal::Record(selected)),
         Command::Open => {
@@ -195,7 +194,10 @@ pub fn resend(app: &mut App, index: usize) {
     if !app.online {
         return app.complain("offline: re-sending needs Redis");
     }
-    let target = record_target(&record, &app.channels);
+    let target = match record_target(&record) {
+        Ok(target) => target,
+        Err(why) => return app.complain(format!("cannot re-send: {why}")),
+    };
     app.say(format!("re-sending to {}…", clean(&target.topic, 60)));
     let fire = Fire::Request {
         topic: target.topic,
@@ -295,10 +297,7 @@ pub fn finished(app: &mut App, done: Done) {
             let errors = &mut app.errors;
             errors.queue = entries
                 .into_iter()
-                .map(|raw| QueuedError {
-                    record: ErrorRecord::parse(raw.as_bytes()),
-                    raw,
-                })
+                .map(|raw| QueuedError::read(&app.channels, raw))
                 .collect();
             errors.total = total;
             errors.page = page;

@@ -132,3 +132,56 @@ fn only_dead_idents_can_be_removed() {
     update(&mut app, key(KeyCode::Char('y')));
     assert_eq!(app.effects, [Effect::RemoveIdent("b".into())]);
 }
+
+#[test]
+fn go_and_ruby_records_find_their_traces_and_name_their_channels() {
+    use crate::tui::fixture::{GO_SENDER, RUBY_SENDER, foreign_traffic};
+    let mut app = crate::tui::fixture::app(100, 20);
+    update(&mut app, Action::Events(foreign_traffic()));
+    let store = app.inspector.store();
+    let listed: Vec<TraceId> = app.errors.live.iter().map(|live| live.id).collect();
+    assert_eq!(
+        listed,
+        [
+            store.by_sender(RUBY_SENDER).expect("the Ruby request"),
+            store.by_sender(GO_SENDER).expect("the Go request"),
+        ],
+        "each record is listed with its request's trace"
+    );
+    assert_eq!(
+        app.errors.live_channels(),
+        ["gilmour.error", "gilmour.errors"],
+        "both channels are counted, so both are named"
+    );
+}
+
+#[test]
+fn a_go_record_is_not_re_sent_to_a_guessed_topic() {
+    use crate::tui::fixture::{GO_SENDER, RUBY_SENDER, go_record, ruby_record};
+    let mut app = crate::tui::fixture::app(100, 20);
+    update(&mut app, key(KeyCode::Char('3')));
+    update(
+        &mut app,
+        Action::Done(Done::Errors {
+            page: 0,
+            total: 2,
+            entries: vec![go_record(GO_SENDER), ruby_record("users.find", RUBY_SENDER)],
+        }),
+    );
+    app.effects.clear();
+    update(&mut app, key(KeyCode::Char('r')));
+    assert!(app.effects.is_empty(), "{:?}", app.effects);
+    let status = app.status.as_ref().expect("a reason");
+    assert!(
+        status.failure && status.text.contains("does not say its topic"),
+        "{status:?}"
+    );
+    update(&mut app, key(KeyCode::Down));
+    update(&mut app, key(KeyCode::Char('r')));
+    assert!(
+        matches!(&app.effects[..], [Effect::Fire(Fire::Request { topic, data, .. }, None)]
+            if topic == "users.find" && *data == json!("x")),
+        "Ruby's record names its topic under the full channel: {:?}",
+        app.effects
+    );
+}
