@@ -5,6 +5,7 @@
 
 use super::app::{App, Links};
 use super::theme::Tone;
+use super::view::{kept_short, thousands};
 use chrono::{DateTime, FixedOffset, Utc};
 use gilmour::inspect::sanitize::{clean, clean_bytes};
 use gilmour::inspect::{EventKind, MessageEvent, Trace, TraceStore};
@@ -116,7 +117,15 @@ pub fn build(app: &App, trace: &Trace) -> Vec<DetailLine> {
         lines.push(field("sender", clean(&trace.sender, 200)));
     }
     lines.push(field("started", stamp(app, trace.started)));
-    lines.push(field("size", format!("{} bytes", trace.size())));
+    lines.push(field(
+        "size",
+        format!("{} bytes", thousands(trace.size() as u64)),
+    ));
+    // What the status alone does not say, before anything else: an operator acts on it.
+    let width = usize::from(app.size.0);
+    for note in trace.notes() {
+        wrapped("note", Tone::Warn, &clean(&note, 1000), width, &mut lines);
+    }
     links(&app.links, app.inspector.store(), trace, &mut lines);
     if let Some(gap) = &trace.gap {
         lines.push(DetailLine::default());
@@ -235,19 +244,49 @@ fn message(
                 format!(
                     "  at {}{offset}  {} bytes",
                     event.at.with_timezone(&app.tz).format("%H:%M:%S%.6f"),
-                    event.payload.len()
+                    thousands(event.payload_len() as u64)
                 ),
             ),
     );
+    if let Some(full) = event.full_len {
+        lines.push(
+            DetailLine::default()
+                .push(Tone::Dim, format!("  {:<12}", "payload"))
+                .push(Tone::Warn, kept_short(full, event.payload.len())),
+        );
+    }
     if let Some(code) = event.code {
         lines.push(field("code", code.to_string()));
+    }
+    let width = usize::from(app.size.0);
+    if let Some(why) = &event.payload_error {
+        wrapped("flagged", Tone::Warn, &clean(why, 1000), width, lines);
     }
     // An error record is not an envelope: its fields follow the raw payload.
     if event.kind != EventKind::Error {
         lines.push(line(Tone::Dim, "  data"));
-        pretty(&event.message().data, lines);
+        match event.data() {
+            Some(data) => pretty(&data, lines),
+            // The whole text of a payload that did not parse, or the first part of one
+            // cut short, is not the data: never shown as if it were.
+            None if event.full_len.is_some() => lines.push(line(
+                Tone::Warn,
+                "    not shown: the payload was kept only in part (its start is below)",
+            )),
+            None => lines.push(line(
+                Tone::Warn,
+                "    not shown: the payload is not a well-formed envelope (it is below as is)",
+            )),
+        }
     }
-    lines.push(line(Tone::Dim, "  raw"));
+    lines.push(line(
+        Tone::Dim,
+        if event.full_len.is_some() {
+            "  raw (the part kept)"
+        } else {
+            "  raw"
+        },
+    ));
     let raw = clean_bytes(&event.payload, MAX_RAW);
     let chars: Vec<char> = raw.chars().collect();
     for chunk in chars.chunks(RAW_WIDTH) {

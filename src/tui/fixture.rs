@@ -207,3 +207,37 @@ pub fn foreign_traffic() -> Vec<Event> {
         message(231, "gilmour.errors", &go_record(GO_SENDER)),
     ]
 }
+
+/// Traces that say more than their status: an answer after the caller's timeout, a
+/// spurious timeout notice after success, a payload cut short, an envelope that does not
+/// parse.
+pub fn notable_traffic() -> Vec<Event> {
+    let deep = format!(
+        r#"{{"sender":"s-deep","code":200,"data":{}{}}}"#,
+        "[".repeat(130),
+        "]".repeat(130)
+    );
+    let big = format!(
+        r#"{{"data":"{}","code":200,"sender":"s-big"}}"#,
+        "x".repeat(70_000)
+    );
+    vec![
+        request(100, "users.get", "s-late", r#"{"id":7}"#),
+        reply(1_100, "s-late", 499, r#""Execution timed out""#),
+        reply(1_600, "s-late", 200, r#"{"name":"Ann"}"#),
+        request(2_000, "users.get", "s-spur", r#"{"id":8}"#),
+        reply(2_002, "s-spur", 200, r#"{"name":"Bo"}"#),
+        reply(3_000, "s-spur", 499, r#""Execution timed out""#),
+        message(4_000, "gilmour.request.upload.put", &big),
+        reply(4_010, "s-big", 200, "true"),
+        message(5_000, "gilmour.request.echo", &deep),
+        reply(5_001, "s-deep", 200, "null"),
+    ]
+}
+
+/// The app with [`notable_traffic`] in it.
+pub fn notable(width: u16, height: u16) -> App {
+    let mut app = app(width, height);
+    update(&mut app, Action::Events(notable_traffic()));
+    app
+}

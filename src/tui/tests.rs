@@ -235,3 +235,60 @@ fn a_go_record_dialog_says_it_was_unscrambled() {
     update(&mut app, key(KeyCode::Enter));
     assert_snapshot!(render(&app));
 }
+
+#[test]
+fn traces_flag_what_they_keep_at_80_columns() {
+    assert_snapshot!(render(&super::fixture::notable(80, 24)));
+}
+
+#[test]
+fn traces_flag_what_they_keep_wide() {
+    assert_snapshot!(render(&super::fixture::notable(140, 12)));
+}
+
+fn detail_of(mut app: super::app::App, sender: &str) -> super::app::App {
+    let id = app
+        .inspector
+        .store()
+        .by_sender(sender)
+        .unwrap_or_else(|| panic!("the trace of {sender}"));
+    super::update::open_detail(&mut app, id);
+    app
+}
+
+#[test]
+fn detail_notes_a_late_answer_at_80_columns() {
+    assert_snapshot!(render(&detail_of(
+        super::fixture::notable(80, 24),
+        "s-late"
+    )));
+}
+
+#[test]
+fn detail_notes_a_late_answer_wide() {
+    assert_snapshot!(render(&detail_of(
+        super::fixture::notable(140, 34),
+        "s-late"
+    )));
+}
+
+#[test]
+fn detail_notes_a_spurious_timeout_notice() {
+    assert_snapshot!(render(&detail_of(
+        super::fixture::notable(80, 24),
+        "s-spur"
+    )));
+}
+
+#[test]
+fn detail_of_a_payload_cut_short() {
+    assert_snapshot!(render(&detail_of(super::fixture::notable(80, 24), "s-big")));
+}
+
+#[test]
+fn detail_of_an_envelope_that_does_not_parse() {
+    assert_snapshot!(render(&detail_of(
+        super::fixture::notable(100, 24),
+        "s-deep"
+    )));
+}

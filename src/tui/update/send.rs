@@ -60,10 +60,15 @@ pub fn target(trace: &Trace, channels: &Channels) -> Result<Target, &'static str
         } else {
             trace.topic.to_string()
         };
+        // A payload cut short or an envelope that did not parse has no data to send
+        // again: its text is not its data.
+        let data = request
+            .data()
+            .ok_or("its data cannot be told (the payload was cut short or did not parse)")?;
         Ok(Target {
             signal,
             topic,
-            data: request.message().data,
+            data,
         })
     };
     match trace.kind {

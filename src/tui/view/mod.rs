@@ -87,6 +87,24 @@ pub fn bytes(size: usize) -> String {
     }
 }
 
+/// A size in IEC units, as the command line takes them: `12.3 MiB`, `256 MiB`, `64 KiB`.
+pub fn iec(size: u64) -> String {
+    bytesize::ByteSize(size)
+        .display()
+        .iec()
+        .to_string()
+        .replace(".0 ", " ")
+}
+
+/// What is left of a payload kept as a prefix: `1,048,576 bytes, first 64 KiB kept`.
+pub fn kept_short(full: usize, kept: usize) -> String {
+    format!(
+        "{} bytes, first {} kept",
+        thousands(full as u64),
+        iec(kept as u64)
+    )
+}
+
 /// A box of at most `width` × `height` in the middle of `area`.
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let [row] = Layout::vertical([Constraint::Length(height.min(area.height))])
@@ -108,5 +126,9 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(bytes(120), "120B");
         assert_eq!(bytes(4200), "4.1K");
+        assert_eq!(iec(256 << 20), "256 MiB");
+        assert_eq!(iec(12_900_000), "12.3 MiB");
+        assert_eq!(iec(64 << 10), "64 KiB");
+        assert_eq!(iec(700), "700 B");
     }
 }

@@ -5,11 +5,12 @@ use super::super::app::App;
 use super::super::theme;
 use super::{bytes, format_latency};
 use gilmour::inspect::sanitize::{clean, clean_bytes};
-use gilmour::inspect::{MessageEvent, Trace};
+use gilmour::inspect::{EventKind, MessageEvent, Trace};
+use gilmour::protocol::ErrorView;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Modifier;
-use ratatui::text::Span;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 /// Payloads up to this size are parsed for the preview; bigger ones are previewed from
@@ -17,10 +18,10 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table};
 const PARSE_PREVIEW_UNDER: usize = 4096;
 
 /// Where a gap's text starts: after the mark and time columns and their spacing.
-const GAP_TEXT_AT: u16 = 1 + 1 + 12 + 1;
+const GAP_TEXT_AT: u16 = 2 + 1 + 12 + 1;
 
 const WIDTHS: [Constraint; 9] = [
-    Constraint::Length(1),
+    Constraint::Length(2),
     Constraint::Length(12),
     Constraint::Length(7),
     Constraint::Max(32),
@@ -125,8 +126,17 @@ fn trace_row<'a>(trace: &Trace, app: &App) -> Row<'a> {
     } else {
         Span::raw(" ")
     };
+    // `!`: a payload kept but flagged (not an envelope, cut short); `+`: the detail has
+    // notes beyond the status (a late answer, a spurious timeout, a Go-style record).
+    let flag = if trace.is_flagged() {
+        Span::styled("!", theme::tone(theme::Tone::Warn))
+    } else if !trace.notes().is_empty() {
+        Span::styled("+", theme::tone(theme::Tone::Warn))
+    } else {
+        Span::raw(" ")
+    };
     Row::new([
-        Cell::from(mark),
+        Cell::from(Line::from(vec![mark, flag])),
         Cell::from(
             trace
                 .started
@@ -141,7 +151,12 @@ fn trace_row<'a>(trace: &Trace, app: &App) -> Row<'a> {
         Cell::from(clean(gilmour::protocol::short_sender(&trace.sender), 8))
             .style(theme::tone(theme::Tone::Dim)),
         Cell::from(bytes(trace.size())),
-        Cell::from(trace.headline().map(preview).unwrap_or_default()),
+        Cell::from(
+            trace
+                .headline()
+                .map(|event| preview(event, app))
+                .unwrap_or_default(),
+        ),
     ])
 }
 
@@ -158,14 +173,39 @@ fn gap_row<'a>(trace: &Trace, app: &App) -> Row<'a> {
     ])
 }
 
-/// The data of a message, on one line, cut to fit a row.
-fn preview(event: &MessageEvent) -> String {
+/// The data of a message, on one line, cut to fit a row; for a payload whose data
+/// cannot be told (cut short, or an envelope that did not parse), why not.
+fn preview(event: &MessageEvent, app: &App) -> Span<'static> {
     const WIDTH: usize = 200;
+    let flagged = |text: String| Span::styled(text, theme::tone(theme::Tone::Warn));
+    if let Some(full) = event.full_len {
+        return flagged(super::kept_short(full, event.payload.len()));
+    }
+    if event.is_broken_envelope() {
+        let why = event
+            .payload_error
+            .as_deref()
+            .unwrap_or("the envelope did not parse");
+        return flagged(clean(why, WIDTH));
+    }
+    if event.kind == EventKind::Error {
+        return match ErrorView::parse(&app.channels, &event.payload) {
+            Some(record) => Span::raw(clean(&record.reply_text(), WIDTH)),
+            None => flagged(clean(
+                event
+                    .payload_error
+                    .as_deref()
+                    .unwrap_or("not an error record"),
+                WIDTH,
+            )),
+        };
+    }
     if event.payload.len() < PARSE_PREVIEW_UNDER {
-        return clean(&event.message().data.to_string(), WIDTH);
+        let data = event.data().unwrap_or_default();
+        return Span::raw(clean(&data.to_string(), WIDTH));
     }
     // Our engine and Go's write `data` first: skip the envelope's opening.
     let payload: &[u8] = &event.payload;
     let data = payload.strip_prefix(b"{\"data\":").unwrap_or(payload);
-    clean_bytes(data, WIDTH)
+    Span::raw(clean_bytes(data, WIDTH))
 }
