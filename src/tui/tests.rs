@@ -292,3 +292,35 @@ fn detail_of_an_envelope_that_does_not_parse() {
         "s-deep"
     )));
 }
+
+/// An app whose store is too small for its traffic, and whose capture fell behind.
+fn squeezed(width: u16, height: u16) -> super::app::App {
+    let mut app = super::fixture::app(width, height);
+    app.inspector = gilmour::inspect::Inspector::new(gilmour::inspect::InspectorOptions {
+        max_memory: 4 << 10,
+        ..gilmour::inspect::InspectorOptions::default()
+    });
+    update(
+        &mut app,
+        Action::Tick(super::action::Probe {
+            now: at(10_000),
+            connected: Some(true),
+            dropped: 3,
+        }),
+    );
+    update(&mut app, Action::Events(super::fixture::traffic()));
+    app
+}
+
+#[test]
+fn header_shows_bytes_held_and_evicted_at_80_columns() {
+    let app = squeezed(80, 24);
+    let store = app.inspector.store();
+    assert!(store.evicted() > 0 && store.bytes() <= store.max_bytes());
+    assert_snapshot!(render(&app));
+}
+
+#[test]
+fn header_shows_bytes_held_and_evicted_wide() {
+    assert_snapshot!(render(&squeezed(160, 8)));
+}
