@@ -10,6 +10,7 @@ use super::super::layout::{areas, list_rows, tab_at, window_start};
 use super::send::{self, REPLAY_TIMEOUT, record_target};
 use super::{detail, traces};
 use gilmour::inspect::sanitize::clean;
+use gilmour::inspect::stats::{NO_TOPIC_LABEL, ORPHAN_LABEL};
 use ratatui::layout::Rect;
 
 /// How old the services and errors screens may get before they refresh by themselves.
@@ -102,7 +103,7 @@ pub fn topics_command(app: &mut App, command: Command) {
     if command == Command::Open
         && let Some(row) = topics.rows.get(topics.selected)
     {
-        let text = format!("topic:{}", quote(&row.summary.topic));
+        let text = filter_for(&row.summary.topic);
         match text.parse() {
             Ok(filter) => {
                 traces::apply_filter(app, text, filter);
@@ -111,6 +112,16 @@ pub fn topics_command(app: &mut App, command: Command) {
             }
             Err(error) => app.complain(format!("cannot filter on that topic: {error}")),
         }
+    }
+}
+
+/// The filter that lists a topics row's traces: its topic, or for the rows of traces
+/// without one, the traces its label counts.
+fn filter_for(label: &str) -> String {
+    match label {
+        ORPHAN_LABEL => "status:orphan".to_owned(),
+        NO_TOPIC_LABEL => "topic:\"\" not status:orphan".to_owned(),
+        topic => format!("topic:{}", quote(topic)),
     }
 }
 

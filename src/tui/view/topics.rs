@@ -6,6 +6,7 @@ use super::super::layout::window_start;
 use super::super::theme::{self, Tone};
 use super::{format_latency, thousands};
 use gilmour::inspect::sanitize::clean;
+use gilmour::inspect::stats::{NO_TOPIC_LABEL, ORPHAN_LABEL};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Modifier;
@@ -47,7 +48,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 |latency| (format_latency(latency.p50), format_latency(latency.p99)),
             );
             let built = Row::new([
-                Cell::from(clean(&summary.topic, 40)),
+                Cell::from(label(&summary.topic)),
                 Cell::from(thousands(summary.count)),
                 Cell::from(format!("{:.1}", summary.rate_10s)),
                 Cell::from(Span::styled(format!("{errors:.1}%"), error_style)),
@@ -81,6 +82,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Constraint::Length(BAR_SECONDS as u16),
     ];
     frame.render_widget(Table::new(table_rows, widths).header(header), area);
+}
+
+/// A row's topic; the labels of traces without one are dimmed, so they do not read as
+/// topics of those names.
+fn label(topic: &str) -> Span<'static> {
+    if topic == ORPHAN_LABEL || topic == NO_TOPIC_LABEL {
+        Span::styled(topic.to_owned(), theme::tone(Tone::Dim))
+    } else {
+        Span::raw(clean(topic, 40))
+    }
 }
 
 /// The last half minute of per-second counts as a bar, scaled to its own peak.

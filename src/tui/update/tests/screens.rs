@@ -185,3 +185,50 @@ fn a_go_record_is_not_re_sent_to_a_guessed_topic() {
         app.effects
     );
 }
+
+#[test]
+fn traces_without_a_topic_have_rows_of_their_own() {
+    use gilmour::inspect::stats::{NO_TOPIC_LABEL, ORPHAN_LABEL};
+    let mut app = busy(100, 20);
+    update(
+        &mut app,
+        Action::Events(vec![
+            reply(9_100, "s-nobody", 200, "1"),
+            crate::tui::fixture::message(
+                9_200,
+                "gilmour.errors",
+                &crate::tui::fixture::go_record("s-go-alone"),
+            ),
+        ]),
+    );
+    run(&mut app, Command::ShowTopics);
+    let topics: Vec<String> = app
+        .topics
+        .rows
+        .iter()
+        .map(|row| row.summary.topic.to_string())
+        .collect();
+    assert!(!topics.contains(&String::new()), "{topics:?}");
+    assert!(
+        topics.contains(&ORPHAN_LABEL.to_owned()) && topics.contains(&NO_TOPIC_LABEL.to_owned()),
+        "{topics:?}"
+    );
+    for (label, senders) in [
+        (ORPHAN_LABEL, ["s-nobody"]),
+        (NO_TOPIC_LABEL, ["s-go-alone"]),
+    ] {
+        run(&mut app, Command::ShowTopics);
+        app.topics.selected = app
+            .topics
+            .rows
+            .iter()
+            .position(|row| &*row.summary.topic == label)
+            .expect("its row");
+        update(&mut app, key(KeyCode::Enter));
+        let shown: Vec<String> = shown_senders(&app)
+            .into_iter()
+            .filter(|sender| !sender.is_empty())
+            .collect();
+        assert_eq!(shown, senders, "enter on {label} lists its traces");
+    }
+}
