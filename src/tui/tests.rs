@@ -324,3 +324,44 @@ fn header_shows_bytes_held_and_evicted_at_80_columns() {
 fn header_shows_bytes_held_and_evicted_wide() {
     assert_snapshot!(render(&squeezed(160, 8)));
 }
+
+#[test]
+fn latencies_below_the_capture_resolution_never_read_as_zero() {
+    use gilmour::inspect::{Event, MessageEvent};
+    use gilmour::protocol::Channels;
+    use std::sync::Arc;
+    let read = |at, channel: &str, payload: &str| {
+        Event::Message(MessageEvent::read(
+            &Channels::default(),
+            at,
+            channel,
+            Arc::from(payload.as_bytes()),
+        ))
+    };
+    let mut app = super::fixture::app(120, 30);
+    update(
+        &mut app,
+        Action::Events(vec![
+            read(
+                at(100),
+                "gilmour.request.fast",
+                r#"{"data":1,"code":200,"sender":"s-fast"}"#,
+            ),
+            read(
+                at(100) + chrono::Duration::microseconds(10),
+                "gilmour.response.s-fast",
+                r#"{"data":1,"code":200,"sender":"gilmour.response.s-fast"}"#,
+            ),
+        ]),
+    );
+    let screen = |app: &super::app::App| format!("{:?}", render(app));
+    let list = screen(&app);
+    assert!(list.contains("<0.05ms"), "{list}");
+    update(&mut app, key(KeyCode::Enter));
+    let detail = screen(&app);
+    assert!(
+        detail.contains("latency <0.05ms") && detail.contains("(+<0.05ms)"),
+        "{detail}"
+    );
+    assert!(!list.contains("0.00ms") && !detail.contains("0.00ms"));
+}

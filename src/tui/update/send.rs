@@ -7,6 +7,7 @@ use super::super::detail::request_data;
 use super::super::forms::{EditForm, FireField, FireForm, FireKind, parse_data};
 use super::super::input::LineInput;
 use super::super::keymap::Command;
+use super::super::view::format_latency;
 use super::detail;
 use crossterm::event::{KeyCode, KeyEvent};
 use gilmour::inspect::sanitize::clean;
@@ -329,9 +330,9 @@ pub fn finished(app: &mut App, done: Done) {
             app.links
                 .compositions
                 .push(FiredComposition { text, steps });
-            let ms = elapsed.as_secs_f64() * 1000.0;
             app.say(format!(
-                "composition answered {code} in {ms:.1} ms: {}",
+                "composition answered {code} in {}: {}",
+                format_latency(elapsed),
                 clean(&data, 120)
             ));
             if let Some(sender) = last {
