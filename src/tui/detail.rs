@@ -13,7 +13,8 @@ use gilmour::protocol::ErrorView;
 
 /// The most lines one message's pretty data takes.
 pub const MAX_LINES: usize = 5_000;
-/// Raw payloads are shown in lines of this many characters.
+/// Raw payloads are shown in lines of at most this many characters (fewer when the
+/// terminal is narrower: a raw line cut at the edge would hide text between its lines).
 const RAW_WIDTH: usize = 120;
 /// The most raw characters shown per message.
 const MAX_RAW: usize = 64 * 1024;
@@ -234,20 +235,23 @@ fn message(
         .filter(|offset| !offset.is_zero())
         .map(|offset| format!(" (+{})", super::view::format_latency(offset)))
         .unwrap_or_default();
-    lines.push(
-        DetailLine::default()
-            .push(Tone::Heading, title.to_owned())
-            .push(Tone::Dim, "  on ")
-            .push(Tone::Plain, clean(&event.channel, 200))
-            .push(
-                Tone::Dim,
-                format!(
-                    "  at {}{offset}  {} bytes",
-                    event.at.with_timezone(&app.tz).format("%H:%M:%S%.6f"),
-                    thousands(event.payload_len() as u64)
-                ),
-            ),
+    let width = usize::from(app.size.0);
+    let heading = DetailLine::default()
+        .push(Tone::Heading, title.to_owned())
+        .push(Tone::Dim, "  on ")
+        .push(Tone::Plain, clean(&event.channel, 200));
+    let when = format!(
+        "at {}{offset}  {} bytes",
+        event.at.with_timezone(&app.tz).format("%H:%M:%S%.6f"),
+        thousands(event.payload_len() as u64)
     );
+    // On a narrow terminal the time and size go on a line of their own, not off the edge.
+    if heading.text().chars().count() + 2 + when.chars().count() > width {
+        lines.push(heading);
+        lines.push(line(Tone::Dim, format!("  {when}")));
+    } else {
+        lines.push(heading.push(Tone::Dim, format!("  {when}")));
+    }
     if let Some(full) = event.full_len {
         lines.push(
             DetailLine::default()
@@ -258,7 +262,6 @@ fn message(
     if let Some(code) = event.code {
         lines.push(field("code", code.to_string()));
     }
-    let width = usize::from(app.size.0);
     if let Some(why) = &event.payload_error {
         wrapped("flagged", Tone::Warn, &clean(why, 1000), width, lines);
     }
@@ -289,7 +292,7 @@ fn message(
     ));
     let raw = clean_bytes(&event.payload, MAX_RAW);
     let chars: Vec<char> = raw.chars().collect();
-    for chunk in chars.chunks(RAW_WIDTH) {
+    for chunk in chars.chunks(RAW_WIDTH.min(width.saturating_sub(4)).max(20)) {
         lines.push(line(
             Tone::Dim,
             format!("    {}", chunk.iter().collect::<String>()),
