@@ -365,3 +365,21 @@ fn latencies_below_the_capture_resolution_never_read_as_zero() {
     );
     assert!(!list.contains("0.00ms") && !detail.contains("0.00ms"));
 }
+
+#[test]
+fn topics_at_80_columns_with_orphans_and_topic_less_traces() {
+    let mut app = busy(80, 24);
+    update(
+        &mut app,
+        Action::Events(vec![
+            super::fixture::reply(9_100, "s-nobody", 200, "1"),
+            super::fixture::message(
+                9_200,
+                "gilmour.errors",
+                &super::fixture::go_record("s-go-alone"),
+            ),
+        ]),
+    );
+    run(&mut app, Command::ShowTopics);
+    assert_snapshot!(render(&app));
+}

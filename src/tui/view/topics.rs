@@ -13,7 +13,7 @@ use ratatui::style::Modifier;
 use ratatui::text::Span;
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
-/// Seconds of rate each row's bar shows.
+/// Seconds of rate each row's bar shows, when there is room.
 const BAR_SECONDS: usize = 30;
 const LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
@@ -27,6 +27,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         );
         return;
     }
+    // The topic is what a row is about: on a narrow terminal the rate bar shortens, then
+    // goes, before the topic is squeezed (a topic cut to a few letters reads as another).
+    let seconds = usize::from(area.width)
+        .saturating_sub(FIXED_COLUMNS + MIN_TOPIC)
+        .min(BAR_SECONDS);
+    let seconds = if seconds < 10 { 0 } else { seconds };
     let rows = usize::from(area.height.saturating_sub(1));
     let start = window_start(topics.selected, rows);
     let table_rows = topics
@@ -47,40 +53,42 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 || (String::new(), String::new()),
                 |latency| (format_latency(latency.p50), format_latency(latency.p99)),
             );
-            let built = Row::new([
+            let mut cells = vec![
                 Cell::from(label(&summary.topic)),
                 Cell::from(thousands(summary.count)),
                 Cell::from(format!("{:.1}", summary.rate_10s)),
                 Cell::from(Span::styled(format!("{errors:.1}%"), error_style)),
                 Cell::from(p50),
                 Cell::from(p99),
-                Cell::from(Span::styled(bar(&row.recent), theme::tone(Tone::Good))),
-            ]);
+            ];
+            if seconds > 0 {
+                cells.push(Cell::from(Span::styled(
+                    bar(&row.recent, seconds),
+                    theme::tone(Tone::Good),
+                )));
+            }
+            let built = Row::new(cells);
             if at == topics.selected {
                 built.style(theme::selected())
             } else {
                 built
             }
         });
-    let header = Row::new([
-        "topic",
-        "count",
-        "rate/s",
-        "errors",
-        "p50",
-        "p99",
-        "last 30 s",
-    ])
-    .style(theme::tone(Tone::Dim).add_modifier(Modifier::BOLD));
-    let widths = [
+    let last = format!("last {seconds} s");
+    let mut titles = vec!["topic", "count", "rate/s", "errors", "p50", "p99"];
+    let mut widths = vec![
         Constraint::Fill(1),
         Constraint::Length(10),
         Constraint::Length(8),
         Constraint::Length(7),
         Constraint::Length(8),
         Constraint::Length(8),
-        Constraint::Length(BAR_SECONDS as u16),
     ];
+    if seconds > 0 {
+        titles.push(&last);
+        widths.push(Constraint::Length(seconds as u16));
+    }
+    let header = Row::new(titles).style(theme::tone(Tone::Dim).add_modifier(Modifier::BOLD));
     frame.render_widget(Table::new(table_rows, widths).header(header), area);
 }
 
@@ -94,9 +102,15 @@ fn label(topic: &str) -> Span<'static> {
     }
 }
 
-/// The last half minute of per-second counts as a bar, scaled to its own peak.
-pub fn bar(recent: &[u32]) -> String {
-    let last = &recent[recent.len().saturating_sub(BAR_SECONDS)..];
+/// The columns other than the topic and the bar, with the spaces between columns.
+const FIXED_COLUMNS: usize = 10 + 8 + 7 + 8 + 8 + 6;
+
+/// The narrowest the topic gets before the bar gives way.
+const MIN_TOPIC: usize = 28;
+
+/// The last `seconds` of per-second counts as a bar, scaled to its own peak.
+pub fn bar(recent: &[u32], seconds: usize) -> String {
+    let last = &recent[recent.len().saturating_sub(seconds)..];
     let peak = last.iter().copied().max().unwrap_or(0);
     last.iter()
         .map(|count| match (*count, peak) {
@@ -114,7 +128,8 @@ pub fn bar(recent: &[u32]) -> String {
 mod tests {
     #[test]
     fn bars_scale_to_their_peak() {
-        assert_eq!(super::bar(&[0, 1, 2, 4, 8]), " ▂▃▅█");
-        assert_eq!(super::bar(&[0; 60]).len(), 30);
+        assert_eq!(super::bar(&[0, 1, 2, 4, 8], 30), " ▂▃▅█");
+        assert_eq!(super::bar(&[0; 60], 30).len(), 30);
+        assert_eq!(super::bar(&[0, 0, 1, 1], 2), "██");
     }
 }
