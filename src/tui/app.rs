@@ -350,7 +350,12 @@ pub enum Modal {
     /// Editing the data of a trace before replaying it.
     Edit(Box<EditForm>),
     /// A queued error record.
-    Record(usize),
+    Record {
+        /// Its index on the page.
+        index: usize,
+        /// The first row shown (the record can be longer than the screen).
+        scroll: usize,
+    },
     /// The file to write traces to.
     Write(LineInput),
 }
@@ -516,7 +521,7 @@ impl App {
         match &self.modal {
             Some(Modal::Confirm { .. }) => Context::Confirm,
             // The record dialog takes the Errors screen's keys (`r` re-sends).
-            Some(Modal::Record(_)) => Context::Errors,
+            Some(Modal::Record { .. }) => Context::Errors,
             Some(_) => Context::Global,
             None if self.detail.is_some() && self.screen == Screen::Traces => Context::Detail,
             None => self.screen.context(),

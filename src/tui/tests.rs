@@ -383,3 +383,15 @@ fn topics_at_80_columns_with_orphans_and_topic_less_traces() {
     run(&mut app, Command::ShowTopics);
     assert_snapshot!(render(&app));
 }
+
+#[test]
+fn a_record_longer_than_its_dialog_scrolls_to_its_end() {
+    let mut app = with_errors();
+    update(&mut app, key(KeyCode::Enter));
+    let before = format!("{:?}", render(&app));
+    assert!(!before.contains("at main"), "the backtrace's end is below");
+    for _ in 0..20 {
+        update(&mut app, key(KeyCode::Down));
+    }
+    assert_snapshot!(render(&app));
+}

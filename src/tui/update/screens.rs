@@ -151,7 +151,12 @@ pub fn errors_command(app: &mut App, command: Command) {
         .and_then(|row| errors.live.len().checked_sub(row + 1))
         .and_then(|index| errors.live.get(index).map(|live| live.id));
     match command {
-        Command::Open if selected < queued => app.modal = Some(Modal::Record(selected)),
+        Command::Open if selected < queued => {
+            app.modal = Some(Modal::Record {
+                index: selected,
+                scroll: 0,
+            });
+        }
         Command::Open => {
             if let Some(id) = live {
                 detail::open(app, id);

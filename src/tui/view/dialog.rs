@@ -104,7 +104,7 @@ pub fn edit(frame: &mut Frame, form: &EditForm) {
 }
 
 /// A queued error record.
-pub fn record(frame: &mut Frame, app: &App, index: usize) {
+pub fn record(frame: &mut Frame, app: &App, index: usize, scroll: usize) {
     let Some(entry) = app.errors.queue.get(index) else {
         return;
     };
@@ -127,13 +127,30 @@ pub fn record(frame: &mut Frame, app: &App, index: usize) {
         .sum();
     let height = u16::try_from(rows + 2).unwrap_or(u16::MAX);
     let height = height.min(frame.area().height.saturating_sub(2));
+    let shown = usize::from(height.saturating_sub(2));
+    let scroll = scroll.min(rows.saturating_sub(shown));
+    // A record longer than the dialog says so, and which rows are shown.
+    let place = if rows > shown {
+        format!(
+            " · rows {}–{} of {rows}, ↑↓ scroll",
+            scroll + 1,
+            (scroll + shown).min(rows)
+        )
+    } else {
+        String::new()
+    };
     let inner = open(
         frame,
         width,
         height,
-        format!(" error record {} of the queue ", index + 1),
+        format!(" error record {} of the queue{place} ", index + 1),
     );
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((u16::try_from(scroll).unwrap_or(u16::MAX), 0)),
+        inner,
+    );
 }
 
 /// The record dialog's widest.

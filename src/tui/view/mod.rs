@@ -55,7 +55,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Some(Modal::Confirm { question, .. }) => dialog::confirm(frame, app, question),
         Some(Modal::Fire(form)) => fire::draw(frame, form),
         Some(Modal::Edit(form)) => dialog::edit(frame, form),
-        Some(Modal::Record(index)) => dialog::record(frame, app, *index),
+        Some(Modal::Record { index, scroll }) => dialog::record(frame, app, *index, *scroll),
         Some(Modal::Write(input)) => dialog::write(frame, app, input),
     }
 }

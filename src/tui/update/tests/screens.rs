@@ -29,7 +29,7 @@ fn r_in_an_open_error_record_re_sends_its_request() {
     );
     update(&mut app, key(KeyCode::Enter));
     assert!(
-        matches!(app.modal, Some(Modal::Record(0))),
+        matches!(app.modal, Some(Modal::Record { index: 0, .. })),
         "the record opens"
     );
     update(&mut app, key(KeyCode::Char('r')));
