@@ -395,3 +395,28 @@ fn a_record_longer_than_its_dialog_scrolls_to_its_end() {
     }
     assert_snapshot!(render(&app));
 }
+
+#[test]
+fn unanswered_requests_keep_their_count_in_a_narrow_header() {
+    let mut app = super::fixture::app(80, 24);
+    update(
+        &mut app,
+        Action::Events(vec![super::fixture::request(100, "slow", "s-slow", "1")]),
+    );
+    let header = |app: &super::app::App| {
+        let screen = render(app);
+        (0..80)
+            .map(|x| screen.buffer()[(x, 0)].symbol().to_owned())
+            .collect::<String>()
+    };
+    assert!(!header(&app).contains("unanswered"), "{}", header(&app));
+    update(
+        &mut app,
+        Action::Tick(super::action::Probe {
+            now: at(40_000),
+            connected: Some(true),
+            dropped: 0,
+        }),
+    );
+    assert!(header(&app).contains("1 unanswered"), "{}", header(&app));
+}

@@ -92,7 +92,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         (counters.traces, "traces", false, 5),
         (counters.errors, "errors", counters.errors > 0, 7),
         (counters.timeouts, "timeouts", counters.timeouts > 0, 6),
-        (counters.unanswered, "unanswered", false, 3),
+        (
+            counters.unanswered,
+            "unanswered",
+            counters.unanswered > 0,
+            3,
+        ),
         (app.dropped, "dropped", app.dropped > 0, 2),
         (counters.gaps, "gaps", counters.gaps > 0, 2),
     ];
