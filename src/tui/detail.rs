@@ -472,6 +472,21 @@ mod tests {
     }
 
     #[test]
+    fn notes_wrap_at_spaces_and_long_words_stay_whole() {
+        assert_eq!(wrap("a bb ccc dddd", 6), ["a bb", "ccc", "dddd"]);
+        assert_eq!(wrap("abcdefghij k", 4), ["abcdefghij", "k"]);
+        assert_eq!(wrap("", 4), [""]);
+        let mut lines = Vec::new();
+        let note = "one two three four five six";
+        wrapped("note", Tone::Warn, note, LABEL_WIDTH + 20, &mut lines);
+        let text: Vec<String> = lines.iter().map(DetailLine::text).collect();
+        assert_eq!(
+            text,
+            ["  note        one two three four", "              five six"]
+        );
+    }
+
+    #[test]
     fn hostile_text_is_escaped_and_huge_data_cut() {
         let mut lines = Vec::new();
         pretty(&json!({"k": "\u{1b}[2J\u{202e}evil"}), &mut lines);
