@@ -420,3 +420,20 @@ fn unanswered_requests_keep_their_count_in_a_narrow_header() {
     );
     assert!(header(&app).contains("1 unanswered"), "{}", header(&app));
 }
+
+#[test]
+fn a_cell_too_narrow_for_its_text_says_so() {
+    let mut app = super::fixture::app(80, 8);
+    update(
+        &mut app,
+        Action::Events(vec![
+            super::fixture::request(100, "payments.refunds.partial.eu-west-1.v2", "s-pay", "1"),
+            super::fixture::reply(101, "s-pay", 200, "1"),
+        ]),
+    );
+    let screen = format!("{:?}", render(&app));
+    assert!(
+        screen.contains("payments.refunds.partial…") && !screen.contains("eu-west"),
+        "a topic cut at its column's edge could read as another topic: {screen}"
+    );
+}

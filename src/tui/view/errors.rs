@@ -4,7 +4,7 @@
 use super::super::app::{App, ERRORS_PAGE, live_record};
 use super::super::layout::window_start;
 use super::super::theme::{self, Tone};
-use super::thousands;
+use super::{fit, thousands};
 use gilmour::inspect::sanitize::clean;
 use gilmour::protocol::{ErrorView, RecordLayout, short_sender};
 use ratatui::Frame;
@@ -25,9 +25,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         height: area.height.saturating_sub(1),
         ..area
     };
+    let (cells, widths) = columns(table_area.width);
     let store = app.inspector.store();
     let queued = errors.queue.iter().map(|entry| match &entry.record {
-        Some(record) => row(app, "queue", record, store.by_sender(&record.sender)),
+        Some(record) => row(app, cells, "queue", record, store.by_sender(&record.sender)),
         None => Row::new([
             Cell::from("queue"),
             Cell::from(""),
@@ -36,7 +37,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             Cell::from(Span::styled("not a record", theme::tone(Tone::Warn))),
             Cell::from(""),
             Cell::from(""),
-            Cell::from(clean(&entry.raw, 120)),
+            Cell::from(fit(&entry.raw, cells.reply)),
         ]),
     });
     // Only the rows up to the window's end are read: the rest are never parsed.
@@ -45,7 +46,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             .get(live.id)
             .and_then(|trace| live_record(&app.channels, trace));
         match record {
-            Some((record, _)) => row(app, "live", &record, Some(live.id)),
+            Some((record, _)) => row(app, cells, "live", &record, Some(live.id)),
             None => Row::new([
                 Cell::from("live"),
                 Cell::from(""),
@@ -83,17 +84,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         "reply data",
     ])
     .style(theme::tone(Tone::Dim).add_modifier(Modifier::BOLD));
-    let topic_width = (table_area.width / 4).clamp(12, 30);
-    let widths = [
-        Constraint::Length(5),
-        Constraint::Length(14),
-        Constraint::Length(4),
-        Constraint::Length(3),
-        Constraint::Max(topic_width),
-        Constraint::Length(8),
-        Constraint::Length(7),
-        Constraint::Fill(1),
-    ];
     frame.render_widget(Table::new(table_rows, widths).header(header), table_area);
 }
 
@@ -146,8 +136,44 @@ fn title(app: &App, width: usize) -> Vec<Span<'static>> {
     title
 }
 
+/// The widths of the cells whose text is cut to fit.
+#[derive(Debug, Clone, Copy)]
+struct Cells {
+    topic: usize,
+    reply: usize,
+}
+
+/// The columns' widths for a table `width` wide: the topic takes up to a quarter of it
+/// (12 to 30 columns), the reply data the rest. Computed here so that each cell's text is
+/// cut to its column with a visible `…`.
+fn columns(width: u16) -> (Cells, [Constraint; 8]) {
+    const FIXED: [u16; 6] = [5, 14, 4, 3, 8, 7];
+    let spacing = FIXED.len() as u16 + 1;
+    let room = width.saturating_sub(FIXED.iter().sum::<u16>() + spacing);
+    let topic = room.min((width / 4).clamp(12, 30));
+    let reply = room - topic;
+    let [from, time, code, layout, sender, trace] = FIXED.map(Constraint::Length);
+    (
+        Cells {
+            topic: usize::from(topic),
+            reply: usize::from(reply),
+        },
+        [
+            from,
+            time,
+            code,
+            layout,
+            Constraint::Length(topic),
+            sender,
+            trace,
+            Constraint::Length(reply),
+        ],
+    )
+}
+
 fn row<'a>(
     app: &App,
+    cells: Cells,
     from: &'a str,
     record: &ErrorView,
     trace: Option<gilmour::inspect::TraceId>,
@@ -161,7 +187,7 @@ fn row<'a>(
                 .to_string(),
         ),
         None => Cell::from(Span::styled(
-            clean(&record.timestamp_text, 14),
+            fit(&record.timestamp_text, 14),
             theme::tone(Tone::Warn),
         )),
     };
@@ -173,7 +199,7 @@ fn row<'a>(
     let topic = if record.topic.is_empty() {
         Cell::from(Span::styled("(not sent)", theme::tone(Tone::Dim)))
     } else {
-        Cell::from(clean(&record.topic, 30))
+        Cell::from(fit(&record.topic, cells.topic))
     };
     Row::new([
         Cell::from(from),
@@ -186,6 +212,6 @@ fn row<'a>(
         topic,
         Cell::from(clean(short_sender(&record.sender), 8)),
         Cell::from(trace.map_or_else(String::new, |id| id.to_string())),
-        Cell::from(clean(&record.reply_text(), 120)),
+        Cell::from(fit(&record.reply_text(), cells.reply)),
     ])
 }

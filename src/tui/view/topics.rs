@@ -4,8 +4,7 @@
 use super::super::app::App;
 use super::super::layout::window_start;
 use super::super::theme::{self, Tone};
-use super::{format_latency, thousands};
-use gilmour::inspect::sanitize::clean;
+use super::{fit, format_latency, thousands};
 use gilmour::inspect::stats::{NO_TOPIC_LABEL, ORPHAN_LABEL};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -33,6 +32,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         .saturating_sub(FIXED_COLUMNS + MIN_TOPIC)
         .min(BAR_SECONDS);
     let seconds = if seconds < 10 { 0 } else { seconds };
+    let topic_width = if seconds > 0 {
+        usize::from(area.width).saturating_sub(FIXED_COLUMNS + seconds)
+    } else {
+        // No bar, and one space fewer between columns.
+        usize::from(area.width).saturating_sub(FIXED_COLUMNS - 1)
+    };
     let rows = usize::from(area.height.saturating_sub(1));
     let start = window_start(topics.selected, rows);
     let table_rows = topics
@@ -54,7 +59,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 |latency| (format_latency(latency.p50), format_latency(latency.p99)),
             );
             let mut cells = vec![
-                Cell::from(label(&summary.topic)),
+                Cell::from(label(&summary.topic, topic_width)),
                 Cell::from(thousands(summary.count)),
                 Cell::from(format!("{:.1}", summary.rate_10s)),
                 Cell::from(Span::styled(format!("{errors:.1}%"), error_style)),
@@ -94,11 +99,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
 
 /// A row's topic; the labels of traces without one are dimmed, so they do not read as
 /// topics of those names.
-fn label(topic: &str) -> Span<'static> {
+fn label(topic: &str, width: usize) -> Span<'static> {
     if topic == ORPHAN_LABEL || topic == NO_TOPIC_LABEL {
-        Span::styled(topic.to_owned(), theme::tone(Tone::Dim))
+        Span::styled(fit(topic, width), theme::tone(Tone::Dim))
     } else {
-        Span::raw(clean(topic, 40))
+        Span::raw(fit(topic, width))
     }
 }
 
