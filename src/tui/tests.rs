@@ -437,3 +437,32 @@ fn a_cell_too_narrow_for_its_text_says_so() {
         "a topic cut at its column's edge could read as another topic: {screen}"
     );
 }
+
+#[test]
+fn a_detail_line_wider_than_the_screen_says_it_goes_on() {
+    let long = format!("\"{}end\"", "x".repeat(100));
+    let mut app = super::fixture::app(80, 24);
+    update(
+        &mut app,
+        Action::Events(vec![super::fixture::request(100, "wide", "s-wide", &long)]),
+    );
+    let app = detail_of(app, "s-wide");
+    let screen = render(&app);
+    let rows: Vec<String> = (0..24)
+        .map(|y| {
+            (0..80)
+                .map(|x| screen.buffer()[(x, y)].symbol().to_owned())
+                .collect()
+        })
+        .collect();
+    let data = rows
+        .iter()
+        .find(|row| row.starts_with("    \"xxx"))
+        .unwrap_or_else(|| panic!("the data line: {rows:#?}"));
+    assert!(data.ends_with("x…"), "{data:?}");
+    assert!(
+        rows.iter()
+            .any(|row| row.trim_end().ends_with("\"sender\":\"s-wide\"}")),
+        "the raw payload is wrapped whole: {rows:#?}"
+    );
+}
