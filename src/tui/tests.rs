@@ -466,3 +466,20 @@ fn a_detail_line_wider_than_the_screen_says_it_goes_on() {
         "the raw payload is wrapped whole: {rows:#?}"
     );
 }
+
+#[test]
+fn the_errors_title_never_cuts_a_channel_name() {
+    for width in [140, 80, 60] {
+        let app = with_foreign_errors(width, 12);
+        let screen = render(&app);
+        let title: String = (0..width)
+            .map(|x| screen.buffer()[(x, 2)].symbol().to_owned())
+            .collect();
+        let title = title.trim_end();
+        assert!(
+            title.ends_with("live on gilmour.error + gilmour.errors: 2")
+                || title.ends_with("live: 2"),
+            "at {width} columns: {title:?}"
+        );
+    }
+}

@@ -113,11 +113,19 @@ fn title(app: &App, width: usize) -> Vec<Span<'static>> {
         "  · live on {live_on}: {}",
         thousands(errors.live.len() as u64)
     );
-    let full = queue.chars().count() + figures.chars().count() + live.chars().count();
-    let queue = if full > width {
+    let long = |queue: &str, live: &str| {
+        queue.chars().count() + figures.chars().count() + live.chars().count() > width
+    };
+    let queue = if long(&queue, &live) {
         " queue".to_owned()
     } else {
         queue
+    };
+    // Narrower still, the channels go rather than be cut.
+    let live = if long(&queue, &live) {
+        format!("  · live: {}", thousands(errors.live.len() as u64))
+    } else {
+        live
     };
     let mut title = vec![
         Span::styled(queue, theme::tone(Tone::Heading)),

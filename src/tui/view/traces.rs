@@ -122,6 +122,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             width: area.right().saturating_sub(x),
             height: 1,
         };
+        let text = fit(&text, usize::from(line.width));
         frame.render_widget(Paragraph::new(Span::styled(text, style)), line);
     }
 }
