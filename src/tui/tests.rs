@@ -483,3 +483,20 @@ fn the_errors_title_never_cuts_a_channel_name() {
         );
     }
 }
+
+#[test]
+fn traces_without_a_topic_are_labelled_in_the_list() {
+    let mut app = super::fixture::app(100, 8);
+    update(
+        &mut app,
+        Action::Events(vec![
+            super::fixture::reply(100, "s-nobody", 200, "1"),
+            super::fixture::message(
+                200,
+                "gilmour.errors",
+                &super::fixture::go_record("s-go-alone"),
+            ),
+        ]),
+    );
+    assert_snapshot!(render(&app));
+}

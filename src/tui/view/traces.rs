@@ -5,6 +5,7 @@ use super::super::app::App;
 use super::super::theme;
 use super::{bytes, fit, format_latency};
 use gilmour::inspect::sanitize::{clean, clean_bytes};
+use gilmour::inspect::stats::label_of;
 use gilmour::inspect::{EventKind, MessageEvent, Trace};
 use gilmour::protocol::ErrorView;
 use ratatui::Frame;
@@ -167,7 +168,7 @@ fn trace_row<'a>(trace: &Trace, app: &App, topic_width: u16, data_width: u16) ->
                 .to_string(),
         ),
         Cell::from(Span::styled(kind, status)),
-        Cell::from(fit(&trace.topic, usize::from(topic_width))),
+        topic_cell(trace, usize::from(topic_width)),
         Cell::from(Span::styled(code, status)),
         Cell::from(latency),
         Cell::from(clean(gilmour::protocol::short_sender(&trace.sender), 8))
@@ -180,6 +181,19 @@ fn trace_row<'a>(trace: &Trace, app: &App, topic_width: u16, data_width: u16) ->
                 .unwrap_or_default(),
         ),
     ])
+}
+
+/// A trace's topic; one without (an orphan reply, a record that names none) shows the
+/// label its figures are counted under, dimmed, rather than a blank.
+fn topic_cell<'a>(trace: &Trace, width: usize) -> Cell<'a> {
+    if trace.topic.is_empty() {
+        Cell::from(Span::styled(
+            fit(label_of(trace), width),
+            theme::tone(theme::Tone::Dim),
+        ))
+    } else {
+        Cell::from(fit(&trace.topic, width))
+    }
 }
 
 fn gap_row<'a>(trace: &Trace, app: &App) -> Row<'a> {
