@@ -10,8 +10,10 @@ use super::keymap::{Context, KeyMap};
 use super::list::TraceList;
 use chrono::{DateTime, FixedOffset, Utc};
 use gilmour::inspect::stats::Summary;
-use gilmour::inspect::{Filter, FilterError, Inspector, InspectorOptions, TraceId};
-use gilmour::protocol::{Channels, ErrorRecord};
+use gilmour::inspect::{
+    EventKind, Filter, FilterError, Inspector, InspectorOptions, MessageEvent, Trace, TraceId,
+};
+use gilmour::protocol::{Channels, ErrorView};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
@@ -156,8 +158,32 @@ pub struct TopicsView {
 pub struct QueuedError {
     /// The entry as stored (LREM needs it byte for byte).
     pub raw: String,
-    /// The record, when it reads as one.
-    pub record: Option<ErrorRecord>,
+    /// The record, when it reads as one (in any layout: ours, Go's, Ruby's).
+    pub record: Option<ErrorView>,
+}
+
+impl QueuedError {
+    /// An entry as `LRANGE` gave it, read in whatever layout it came.
+    pub fn read(channels: &Channels, raw: String) -> QueuedError {
+        QueuedError {
+            record: ErrorView::parse(channels, raw.as_bytes()),
+            raw,
+        }
+    }
+}
+
+/// A trace's first error record that reads as one, and the message it came in: what the
+/// Errors screen lists for the trace, and what re-sending it sends. A record kept only as
+/// a prefix does not read, and so is not listed.
+pub fn live_record<'a>(
+    channels: &Channels,
+    trace: &'a Trace,
+) -> Option<(ErrorView, &'a MessageEvent)> {
+    trace
+        .errors
+        .iter()
+        .filter(|event| event.kind == EventKind::Error && event.full_len.is_none())
+        .find_map(|event| Some((ErrorView::parse(channels, &event.payload)?, event)))
 }
 
 /// How many queue entries a page holds.
@@ -178,8 +204,32 @@ pub struct ErrorsView {
     pub loading: bool,
     /// Why the last load failed.
     pub failure: Option<String>,
-    /// Traces from the live error channel, oldest first, at most [`LIVE_ERRORS`].
-    pub live: VecDeque<TraceId>,
+    /// Traces with a record from a live error channel, oldest first, at most
+    /// [`LIVE_ERRORS`].
+    pub live: VecDeque<LiveError>,
+}
+
+/// A trace listed on the errors screen for a record seen live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveError {
+    /// The trace.
+    pub id: TraceId,
+    /// The channel its record came on (Go's `<prefix>.errors`, Ruby's `<prefix>.error`, or
+    /// the configured one), so the screen names the channels it counts.
+    pub channel: Arc<str>,
+}
+
+impl ErrorsView {
+    /// The channels the live rows came on, each once, in the order first seen.
+    pub fn live_channels(&self) -> Vec<&str> {
+        let mut channels: Vec<&str> = Vec::new();
+        for live in &self.live {
+            if !channels.contains(&&*live.channel) {
+                channels.push(&live.channel);
+            }
+        }
+        channels
+    }
 }
 
 /// How many live error traces the errors screen keeps.
@@ -300,7 +350,12 @@ pub enum Modal {
     /// Editing the data of a trace before replaying it.
     Edit(Box<EditForm>),
     /// A queued error record.
-    Record(usize),
+    Record {
+        /// Its index on the page.
+        index: usize,
+        /// The first row shown (the record can be longer than the screen).
+        scroll: usize,
+    },
     /// The file to write traces to.
     Write(LineInput),
 }
@@ -466,7 +521,7 @@ impl App {
         match &self.modal {
             Some(Modal::Confirm { .. }) => Context::Confirm,
             // The record dialog takes the Errors screen's keys (`r` re-sends).
-            Some(Modal::Record(_)) => Context::Errors,
+            Some(Modal::Record { .. }) => Context::Errors,
             Some(_) => Context::Global,
             None if self.detail.is_some() && self.screen == Screen::Traces => Context::Detail,
             None => self.screen.context(),

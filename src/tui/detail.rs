@@ -5,13 +5,16 @@
 
 use super::app::{App, Links};
 use super::theme::Tone;
+use super::view::{kept_short, thousands};
+use chrono::{DateTime, FixedOffset, Utc};
 use gilmour::inspect::sanitize::{clean, clean_bytes};
 use gilmour::inspect::{EventKind, MessageEvent, Trace, TraceStore};
-use gilmour::protocol::ErrorRecord;
+use gilmour::protocol::ErrorView;
 
 /// The most lines one message's pretty data takes.
 pub const MAX_LINES: usize = 5_000;
-/// Raw payloads are shown in lines of this many characters.
+/// Raw payloads are shown in lines of at most this many characters (fewer when the
+/// terminal is narrower: a raw line cut at the edge would hide text between its lines).
 const RAW_WIDTH: usize = 120;
 /// The most raw characters shown per message.
 const MAX_RAW: usize = 64 * 1024;
@@ -37,6 +40,52 @@ impl DetailLine {
 
 fn line(tone: Tone, text: impl Into<String>) -> DetailLine {
     DetailLine::default().push(tone, text)
+}
+
+/// How wide a field's label is, with its indent.
+const LABEL_WIDTH: usize = 14;
+
+/// A labelled sentence or two, word-wrapped under its label to fit `width` columns: the
+/// detail view cuts long lines rather than wrap them, and a note must read whole.
+fn wrapped(label: &str, tone: Tone, text: &str, width: usize, lines: &mut Vec<DetailLine>) {
+    let room = width.saturating_sub(LABEL_WIDTH).max(20);
+    for (at, chunk) in wrap(text, room).into_iter().enumerate() {
+        let label = if at == 0 {
+            format!("  {label:<12}")
+        } else {
+            " ".repeat(LABEL_WIDTH)
+        };
+        lines.push(
+            DetailLine::default()
+                .push(Tone::Dim, label)
+                .push(tone, chunk),
+        );
+    }
+}
+
+/// Splits text at spaces into lines of at most `room` characters (a longer word keeps a
+/// line of its own).
+fn wrap(text: &str, room: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut length = 0;
+    for word in text.split_whitespace() {
+        let size = word.chars().count();
+        if length > 0 && length + 1 + size > room {
+            out.push(std::mem::take(&mut current));
+            length = 0;
+        }
+        if length > 0 {
+            current.push(' ');
+            length += 1;
+        }
+        current.push_str(word);
+        length += size;
+    }
+    if length > 0 || out.is_empty() {
+        out.push(current);
+    }
+    out
 }
 
 fn field(name: &str, value: impl Into<String>) -> DetailLine {
@@ -69,7 +118,15 @@ pub fn build(app: &App, trace: &Trace) -> Vec<DetailLine> {
         lines.push(field("sender", clean(&trace.sender, 200)));
     }
     lines.push(field("started", stamp(app, trace.started)));
-    lines.push(field("size", format!("{} bytes", trace.size())));
+    lines.push(field(
+        "size",
+        format!("{} bytes", thousands(trace.size() as u64)),
+    ));
+    // What the status alone does not say, before anything else: an operator acts on it.
+    let width = usize::from(app.size.0);
+    for note in trace.notes() {
+        wrapped("note", Tone::Warn, &clean(&note, 1000), width, &mut lines);
+    }
     links(&app.links, app.inspector.store(), trace, &mut lines);
     if let Some(gap) = &trace.gap {
         lines.push(DetailLine::default());
@@ -106,8 +163,10 @@ pub fn build(app: &App, trace: &Trace) -> Vec<DetailLine> {
             start,
             &mut lines,
         );
-        if let Some(record) = ErrorRecord::parse(&error.payload) {
-            record_fields(&record, &mut lines);
+        if error.full_len.is_none()
+            && let Some(record) = ErrorView::parse(&app.channels, &error.payload)
+        {
+            record_fields(&record, app.tz, usize::from(app.size.0), &mut lines);
         }
     }
     lines
@@ -123,7 +182,7 @@ fn tone_of_status(trace: &Trace) -> Tone {
     }
 }
 
-fn stamp(app: &App, at: chrono::DateTime<chrono::Utc>) -> String {
+fn stamp(app: &App, at: DateTime<Utc>) -> String {
     at.with_timezone(&app.tz)
         .format("%Y-%m-%d %H:%M:%S%.6f")
         .to_string()
@@ -167,7 +226,7 @@ fn message(
     app: &App,
     title: &str,
     event: &MessageEvent,
-    start: Option<chrono::DateTime<chrono::Utc>>,
+    start: Option<DateTime<Utc>>,
     lines: &mut Vec<DetailLine>,
 ) {
     lines.push(DetailLine::default());
@@ -176,32 +235,64 @@ fn message(
         .filter(|offset| !offset.is_zero())
         .map(|offset| format!(" (+{})", super::view::format_latency(offset)))
         .unwrap_or_default();
-    lines.push(
-        DetailLine::default()
-            .push(Tone::Heading, title.to_owned())
-            .push(Tone::Dim, "  on ")
-            .push(Tone::Plain, clean(&event.channel, 200))
-            .push(
-                Tone::Dim,
-                format!(
-                    "  at {}{offset}  {} bytes",
-                    event.at.with_timezone(&app.tz).format("%H:%M:%S%.6f"),
-                    event.payload.len()
-                ),
-            ),
+    let width = usize::from(app.size.0);
+    let heading = DetailLine::default()
+        .push(Tone::Heading, title.to_owned())
+        .push(Tone::Dim, "  on ")
+        .push(Tone::Plain, clean(&event.channel, 200));
+    let when = format!(
+        "at {}{offset}  {} bytes",
+        event.at.with_timezone(&app.tz).format("%H:%M:%S%.6f"),
+        thousands(event.payload_len() as u64)
     );
+    // On a narrow terminal the time and size go on a line of their own, not off the edge.
+    if heading.text().chars().count() + 2 + when.chars().count() > width {
+        lines.push(heading);
+        lines.push(line(Tone::Dim, format!("  {when}")));
+    } else {
+        lines.push(heading.push(Tone::Dim, format!("  {when}")));
+    }
+    if let Some(full) = event.full_len {
+        lines.push(
+            DetailLine::default()
+                .push(Tone::Dim, format!("  {:<12}", "payload"))
+                .push(Tone::Warn, kept_short(full, event.payload.len())),
+        );
+    }
     if let Some(code) = event.code {
         lines.push(field("code", code.to_string()));
+    }
+    if let Some(why) = &event.payload_error {
+        wrapped("flagged", Tone::Warn, &clean(why, 1000), width, lines);
     }
     // An error record is not an envelope: its fields follow the raw payload.
     if event.kind != EventKind::Error {
         lines.push(line(Tone::Dim, "  data"));
-        pretty(&event.message().data, lines);
+        match event.data() {
+            Some(data) => pretty(&data, lines),
+            // The whole text of a payload that did not parse, or the first part of one
+            // cut short, is not the data: never shown as if it were.
+            None if event.full_len.is_some() => lines.push(line(
+                Tone::Warn,
+                "    not shown: the payload was kept only in part (its start is below)",
+            )),
+            None => lines.push(line(
+                Tone::Warn,
+                "    not shown: the payload is not a well-formed envelope (it is below as is)",
+            )),
+        }
     }
-    lines.push(line(Tone::Dim, "  raw"));
+    lines.push(line(
+        Tone::Dim,
+        if event.full_len.is_some() {
+            "  raw (the part kept)"
+        } else {
+            "  raw"
+        },
+    ));
     let raw = clean_bytes(&event.payload, MAX_RAW);
     let chars: Vec<char> = raw.chars().collect();
-    for chunk in chars.chunks(RAW_WIDTH) {
+    for chunk in chars.chunks(RAW_WIDTH.min(width.saturating_sub(4)).max(20)) {
         lines.push(line(
             Tone::Dim,
             format!("    {}", chunk.iter().collect::<String>()),
@@ -209,15 +300,39 @@ fn message(
     }
 }
 
-fn record_fields(record: &ErrorRecord, lines: &mut Vec<DetailLine>) {
-    lines.push(field("topic", clean(&record.topic, 200)));
+fn record_fields(record: &ErrorView, tz: FixedOffset, width: usize, lines: &mut Vec<DetailLine>) {
+    if let Some(note) = record.layout.note() {
+        let text = format!("{}: {note}", record.layout.as_str());
+        wrapped("layout", Tone::Warn, &text, width, lines);
+    }
+    lines.push(if record.topic.is_empty() {
+        DetailLine::default()
+            .push(Tone::Dim, format!("  {:<12}", "topic"))
+            .push(Tone::Warn, "not in the record")
+    } else {
+        field("topic", clean(&record.topic, 200))
+    });
     lines.push(field("code", record.code.to_string()));
-    lines.push(field("sender", clean(record.sender.as_str(), 200)));
-    lines.push(field("timestamp", clean(&record.timestamp, 100)));
-    lines.push(line(Tone::Dim, "  request data"));
-    pretty(&request_data(record), lines);
-    lines.push(line(Tone::Dim, "  user data"));
-    pretty(&record.user_data, lines);
+    lines.push(field("sender", clean(&record.sender, 200)));
+    lines.push(match record.timestamp {
+        Some(at) => field("timestamp", record_time(at, tz)),
+        None => DetailLine::default()
+            .push(Tone::Dim, format!("  {:<12}", "timestamp"))
+            .push(Tone::Plain, clean(&record.timestamp_text, 100))
+            .push(Tone::Warn, "  (not a time this app reads)"),
+    });
+    for (name, value) in [
+        ("request data", request_data(record)),
+        ("reply data", record.reply.clone()),
+    ] {
+        lines.push(line(Tone::Dim, format!("  {name}")));
+        if value.is_null() {
+            // Go's records send the request data empty: nothing to show, not `null`.
+            lines.push(line(Tone::Dim, "    none in the record"));
+        } else {
+            pretty(&value, lines);
+        }
+    }
     if !record.backtrace.is_null() {
         lines.push(line(Tone::Dim, "  backtrace"));
         let text = match &record.backtrace {
@@ -230,8 +345,16 @@ fn record_fields(record: &ErrorRecord, lines: &mut Vec<DetailLine>) {
     }
 }
 
+/// A record's time in the app's time zone, to the precision it was written with (Ruby
+/// and Go write whole seconds), the same for every layout.
+pub fn record_time(at: DateTime<Utc>, tz: FixedOffset) -> String {
+    at.with_timezone(&tz)
+        .format("%Y-%m-%d %H:%M:%S%.f")
+        .to_string()
+}
+
 /// A record's request data: JSON text in a string (Go), or JSON (others).
-pub fn request_data(record: &ErrorRecord) -> serde_json::Value {
+pub fn request_data(record: &ErrorView) -> serde_json::Value {
     match &record.request_data {
         serde_json::Value::String(text) => {
             serde_json::from_str(text).unwrap_or_else(|_| record.request_data.clone())
@@ -241,9 +364,9 @@ pub fn request_data(record: &ErrorRecord) -> serde_json::Value {
 }
 
 /// The record's lines, for the errors screen's record dialog.
-pub fn record_lines(record: &ErrorRecord) -> Vec<DetailLine> {
+pub fn record_lines(record: &ErrorView, tz: FixedOffset, width: usize) -> Vec<DetailLine> {
     let mut lines = Vec::new();
-    record_fields(record, &mut lines);
+    record_fields(record, tz, width, &mut lines);
     lines
 }
 
@@ -345,6 +468,21 @@ mod tests {
                 (Tone::Literal, "null"),
                 (Tone::Plain, "],"),
             ]
+        );
+    }
+
+    #[test]
+    fn notes_wrap_at_spaces_and_long_words_stay_whole() {
+        assert_eq!(wrap("a bb ccc dddd", 6), ["a bb", "ccc", "dddd"]);
+        assert_eq!(wrap("abcdefghij k", 4), ["abcdefghij", "k"]);
+        assert_eq!(wrap("", 4), [""]);
+        let mut lines = Vec::new();
+        let note = "one two three four five six";
+        wrapped("note", Tone::Warn, note, LABEL_WIDTH + 20, &mut lines);
+        let text: Vec<String> = lines.iter().map(DetailLine::text).collect();
+        assert_eq!(
+            text,
+            ["  note        one two three four", "              five six"]
         );
     }
 

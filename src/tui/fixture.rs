@@ -165,3 +165,79 @@ pub fn render(app: &App) -> TestBackend {
         .unwrap_or_else(|e| panic!("drawing: {e}"));
     terminal.backend().clone()
 }
+
+/// The sender of the Go caller in [`foreign_traffic`].
+pub const GO_SENDER: &str = "4f1c9e2a-7b3d-4e8f-a1b2-c3d4e5f6a7b8";
+
+/// The sender of the Ruby caller in [`foreign_traffic`].
+pub const RUBY_SENDER: &str = "9a8b7c6d5e4f30211203948576abcdef";
+
+/// An error record as gilmour-e-go builds it: fields scrambled, the reply channel as sender.
+pub fn go_record(sender: &str) -> String {
+    format!(
+        r#"{{"topic":"{{\"data\":\"boom\",\"code\":500,\"sender\":\"gilmour.response.{sender}\"}}","request_data":"","user_data":"gilmour.response.{sender}","sender":"gilmour.response.{sender}","multi_process":false,"timestamp":"2026-12-01T19:08:39Z","backtrace":"","code":500}}"#
+    )
+}
+
+/// An error record as Ruby gilmour publishes it on `gilmour.error`: enveloped, the reply
+/// in `backtrace`, a timestamp that is not RFC 3339.
+pub fn ruby_record(topic: &str, sender: &str) -> String {
+    format!(
+        r#"{{"data":{{"backtrace":"no such user","code":500,"topic":"gilmour.request.{topic}","request_data":"x","userdata":"{{}}","sender":"{sender}","multi_process":false,"timestamp":"2026-12-01 19:05:47 UTC"}},"code":0,"sender":"0123456789abcdef0123456789abcdef"}}"#
+    )
+}
+
+/// A Go caller and a Ruby caller failing, each with its error record as its library
+/// sends it.
+pub fn foreign_traffic() -> Vec<Event> {
+    vec![
+        message(
+            100,
+            "gilmour.request.users.find",
+            &format!(r#"{{"data":"x","code":0,"sender":"{RUBY_SENDER}"}}"#),
+        ),
+        reply(120, RUBY_SENDER, 500, "\"no such user\""),
+        message(
+            121,
+            "gilmour.error",
+            &ruby_record("users.find", RUBY_SENDER),
+        ),
+        request(200, "billing.charge", GO_SENDER, r#"{"cents":120}"#),
+        reply(230, GO_SENDER, 500, "\"boom\""),
+        message(231, "gilmour.errors", &go_record(GO_SENDER)),
+    ]
+}
+
+/// Traces that say more than their status: an answer after the caller's timeout, a
+/// spurious timeout notice after success, a payload cut short, an envelope that does not
+/// parse.
+pub fn notable_traffic() -> Vec<Event> {
+    let deep = format!(
+        r#"{{"sender":"s-deep","code":200,"data":{}{}}}"#,
+        "[".repeat(130),
+        "]".repeat(130)
+    );
+    let big = format!(
+        r#"{{"data":"{}","code":200,"sender":"s-big"}}"#,
+        "x".repeat(70_000)
+    );
+    vec![
+        request(100, "users.get", "s-late", r#"{"id":7}"#),
+        reply(1_100, "s-late", 499, r#""Execution timed out""#),
+        reply(1_600, "s-late", 200, r#"{"name":"Ann"}"#),
+        request(2_000, "users.get", "s-spur", r#"{"id":8}"#),
+        reply(2_002, "s-spur", 200, r#"{"name":"Bo"}"#),
+        reply(3_000, "s-spur", 499, r#""Execution timed out""#),
+        message(4_000, "gilmour.request.upload.put", &big),
+        reply(4_010, "s-big", 200, "true"),
+        message(5_000, "gilmour.request.echo", &deep),
+        reply(5_001, "s-deep", 200, "null"),
+    ]
+}
+
+/// The app with [`notable_traffic`] in it.
+pub fn notable(width: u16, height: u16) -> App {
+    let mut app = app(width, height);
+    update(&mut app, Action::Events(notable_traffic()));
+    app
+}

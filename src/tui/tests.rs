@@ -201,3 +201,302 @@ fn offline_file_with_a_status_line() {
     assert_eq!(app.now, at(9_000), "offline, the file's clock is the app's");
     assert_snapshot!(render(&app));
 }
+
+/// The errors screen with a Go and a Ruby record, seen live and queued.
+fn with_foreign_errors(width: u16, height: u16) -> super::app::App {
+    use super::fixture::{GO_SENDER, RUBY_SENDER, go_record, ruby_record};
+    let mut app = super::fixture::app(width, height);
+    update(&mut app, Action::Events(super::fixture::foreign_traffic()));
+    run(&mut app, Command::ShowErrors);
+    update(
+        &mut app,
+        Action::Done(Done::Errors {
+            page: 0,
+            total: 2,
+            entries: vec![go_record(GO_SENDER), ruby_record("users.find", RUBY_SENDER)],
+        }),
+    );
+    app
+}
+
+#[test]
+fn errors_from_go_and_ruby_read_alike_at_80_columns() {
+    assert_snapshot!(render(&with_foreign_errors(80, 24)));
+}
+
+#[test]
+fn errors_from_go_and_ruby_read_alike_wide() {
+    assert_snapshot!(render(&with_foreign_errors(140, 16)));
+}
+
+#[test]
+fn a_go_record_dialog_says_it_was_unscrambled() {
+    let mut app = with_foreign_errors(80, 24);
+    update(&mut app, key(KeyCode::Enter));
+    assert_snapshot!(render(&app));
+}
+
+#[test]
+fn traces_flag_what_they_keep_at_80_columns() {
+    assert_snapshot!(render(&super::fixture::notable(80, 24)));
+}
+
+#[test]
+fn traces_flag_what_they_keep_wide() {
+    assert_snapshot!(render(&super::fixture::notable(140, 12)));
+}
+
+fn detail_of(mut app: super::app::App, sender: &str) -> super::app::App {
+    let id = app
+        .inspector
+        .store()
+        .by_sender(sender)
+        .unwrap_or_else(|| panic!("the trace of {sender}"));
+    super::update::open_detail(&mut app, id);
+    app
+}
+
+#[test]
+fn detail_notes_a_late_answer_at_80_columns() {
+    assert_snapshot!(render(&detail_of(
+        super::fixture::notable(80, 24),
+        "s-late"
+    )));
+}
+
+#[test]
+fn detail_notes_a_late_answer_wide() {
+    assert_snapshot!(render(&detail_of(
+        super::fixture::notable(140, 34),
+        "s-late"
+    )));
+}
+
+#[test]
+fn detail_notes_a_spurious_timeout_notice() {
+    assert_snapshot!(render(&detail_of(
+        super::fixture::notable(80, 24),
+        "s-spur"
+    )));
+}
+
+#[test]
+fn detail_of_a_payload_cut_short() {
+    assert_snapshot!(render(&detail_of(super::fixture::notable(80, 24), "s-big")));
+}
+
+#[test]
+fn detail_of_an_envelope_that_does_not_parse() {
+    assert_snapshot!(render(&detail_of(
+        super::fixture::notable(100, 24),
+        "s-deep"
+    )));
+}
+
+/// An app whose store is too small for its traffic, and whose capture fell behind.
+fn squeezed(width: u16, height: u16) -> super::app::App {
+    let mut app = super::fixture::app(width, height);
+    app.inspector = gilmour::inspect::Inspector::new(gilmour::inspect::InspectorOptions {
+        max_memory: 4 << 10,
+        ..gilmour::inspect::InspectorOptions::default()
+    });
+    update(
+        &mut app,
+        Action::Tick(super::action::Probe {
+            now: at(10_000),
+            connected: Some(true),
+            dropped: 3,
+        }),
+    );
+    update(&mut app, Action::Events(super::fixture::traffic()));
+    app
+}
+
+#[test]
+fn header_shows_bytes_held_and_evicted_at_80_columns() {
+    let app = squeezed(80, 24);
+    let store = app.inspector.store();
+    assert!(store.evicted() > 0 && store.bytes() <= store.max_bytes());
+    assert_snapshot!(render(&app));
+}
+
+#[test]
+fn header_shows_bytes_held_and_evicted_wide() {
+    assert_snapshot!(render(&squeezed(160, 8)));
+}
+
+#[test]
+fn latencies_below_the_capture_resolution_never_read_as_zero() {
+    use gilmour::inspect::{Event, MessageEvent};
+    use gilmour::protocol::Channels;
+    use std::sync::Arc;
+    let read = |at, channel: &str, payload: &str| {
+        Event::Message(MessageEvent::read(
+            &Channels::default(),
+            at,
+            channel,
+            Arc::from(payload.as_bytes()),
+        ))
+    };
+    let mut app = super::fixture::app(120, 30);
+    update(
+        &mut app,
+        Action::Events(vec![
+            read(
+                at(100),
+                "gilmour.request.fast",
+                r#"{"data":1,"code":200,"sender":"s-fast"}"#,
+            ),
+            read(
+                at(100) + chrono::Duration::microseconds(10),
+                "gilmour.response.s-fast",
+                r#"{"data":1,"code":200,"sender":"gilmour.response.s-fast"}"#,
+            ),
+        ]),
+    );
+    let screen = |app: &super::app::App| format!("{:?}", render(app));
+    let list = screen(&app);
+    assert!(list.contains("<0.05ms"), "{list}");
+    update(&mut app, key(KeyCode::Enter));
+    let detail = screen(&app);
+    assert!(
+        detail.contains("latency <0.05ms") && detail.contains("(+<0.05ms)"),
+        "{detail}"
+    );
+    assert!(!list.contains("0.00ms") && !detail.contains("0.00ms"));
+}
+
+#[test]
+fn topics_at_80_columns_with_orphans_and_topic_less_traces() {
+    let mut app = busy(80, 24);
+    update(
+        &mut app,
+        Action::Events(vec![
+            super::fixture::reply(9_100, "s-nobody", 200, "1"),
+            super::fixture::message(
+                9_200,
+                "gilmour.errors",
+                &super::fixture::go_record("s-go-alone"),
+            ),
+        ]),
+    );
+    run(&mut app, Command::ShowTopics);
+    assert_snapshot!(render(&app));
+}
+
+#[test]
+fn a_record_longer_than_its_dialog_scrolls_to_its_end() {
+    let mut app = with_errors();
+    update(&mut app, key(KeyCode::Enter));
+    let before = format!("{:?}", render(&app));
+    assert!(!before.contains("at main"), "the backtrace's end is below");
+    for _ in 0..20 {
+        update(&mut app, key(KeyCode::Down));
+    }
+    assert_snapshot!(render(&app));
+}
+
+#[test]
+fn unanswered_requests_keep_their_count_in_a_narrow_header() {
+    let mut app = super::fixture::app(80, 24);
+    update(
+        &mut app,
+        Action::Events(vec![super::fixture::request(100, "slow", "s-slow", "1")]),
+    );
+    let header = |app: &super::app::App| {
+        let screen = render(app);
+        (0..80)
+            .map(|x| screen.buffer()[(x, 0)].symbol().to_owned())
+            .collect::<String>()
+    };
+    assert!(!header(&app).contains("unanswered"), "{}", header(&app));
+    update(
+        &mut app,
+        Action::Tick(super::action::Probe {
+            now: at(40_000),
+            connected: Some(true),
+            dropped: 0,
+        }),
+    );
+    assert!(header(&app).contains("1 unanswered"), "{}", header(&app));
+}
+
+#[test]
+fn a_cell_too_narrow_for_its_text_says_so() {
+    let mut app = super::fixture::app(80, 8);
+    update(
+        &mut app,
+        Action::Events(vec![
+            super::fixture::request(100, "payments.refunds.partial.eu-west-1.v2", "s-pay", "1"),
+            super::fixture::reply(101, "s-pay", 200, "1"),
+        ]),
+    );
+    let screen = format!("{:?}", render(&app));
+    assert!(
+        screen.contains("payments.refunds.partial…") && !screen.contains("eu-west"),
+        "a topic cut at its column's edge could read as another topic: {screen}"
+    );
+}
+
+#[test]
+fn a_detail_line_wider_than_the_screen_says_it_goes_on() {
+    let long = format!("\"{}end\"", "x".repeat(100));
+    let mut app = super::fixture::app(80, 24);
+    update(
+        &mut app,
+        Action::Events(vec![super::fixture::request(100, "wide", "s-wide", &long)]),
+    );
+    let app = detail_of(app, "s-wide");
+    let screen = render(&app);
+    let rows: Vec<String> = (0..24)
+        .map(|y| {
+            (0..80)
+                .map(|x| screen.buffer()[(x, y)].symbol().to_owned())
+                .collect()
+        })
+        .collect();
+    let data = rows
+        .iter()
+        .find(|row| row.starts_with("    \"xxx"))
+        .unwrap_or_else(|| panic!("the data line: {rows:#?}"));
+    assert!(data.ends_with("x…"), "{data:?}");
+    assert!(
+        rows.iter()
+            .any(|row| row.trim_end().ends_with("\"sender\":\"s-wide\"}")),
+        "the raw payload is wrapped whole: {rows:#?}"
+    );
+}
+
+#[test]
+fn the_errors_title_never_cuts_a_channel_name() {
+    for width in [140, 80, 60] {
+        let app = with_foreign_errors(width, 12);
+        let screen = render(&app);
+        let title: String = (0..width)
+            .map(|x| screen.buffer()[(x, 2)].symbol().to_owned())
+            .collect();
+        let title = title.trim_end();
+        assert!(
+            title.ends_with("live on gilmour.error + gilmour.errors: 2")
+                || title.ends_with("live: 2"),
+            "at {width} columns: {title:?}"
+        );
+    }
+}
+
+#[test]
+fn traces_without_a_topic_are_labelled_in_the_list() {
+    let mut app = super::fixture::app(100, 8);
+    update(
+        &mut app,
+        Action::Events(vec![
+            super::fixture::reply(100, "s-nobody", 200, "1"),
+            super::fixture::message(
+                200,
+                "gilmour.errors",
+                &super::fixture::go_record("s-go-alone"),
+            ),
+        ]),
+    );
+    assert_snapshot!(render(&app));
+}

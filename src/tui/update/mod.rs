@@ -33,6 +33,8 @@ pub fn update(app: &mut App, action: Action) {
         Action::Mouse(mouse) => mouse_used(app, mouse),
         Action::Resize(width, height) => {
             app.size = (width, height);
+            // The detail's notes are wrapped to the width.
+            detail::rebuild(app);
             app.dirty = true;
         }
         Action::Events(events) => traces::ingest(app, events),
@@ -194,14 +196,25 @@ fn modal_command(app: &mut App, command: Command) {
             Command::No => app.modal = None,
             _ => {}
         },
-        Modal::Record(index) => {
+        Modal::Record { index, scroll } => {
             let index = *index;
+            // The view stops at the last row; this only keeps the count from running away.
+            let most = app
+                .errors
+                .queue
+                .get(index)
+                .map_or(0, |entry| entry.raw.len());
             match command {
                 Command::Back | Command::Open | Command::Quit => app.modal = None,
                 Command::Resend => {
                     app.modal = None;
                     screens::resend(app, index);
                 }
+                Command::Up => *scroll = scroll.saturating_sub(1),
+                Command::Down => *scroll = (*scroll + 1).min(most),
+                Command::PageUp => *scroll = scroll.saturating_sub(10),
+                Command::PageDown => *scroll = (*scroll + 10).min(most),
+                Command::Top => *scroll = 0,
                 _ => {}
             }
         }

@@ -10,7 +10,7 @@ use super::super::layout::{areas, list_rows, tab_at, window_start};
 use super::send::{self, REPLAY_TIMEOUT, record_target};
 use super::{detail, traces};
 use gilmour::inspect::sanitize::clean;
-use gilmour::protocol::ErrorRecord;
+use gilmour::inspect::stats::{NO_TOPIC_LABEL, ORPHAN_LABEL};
 use ratatui::layout::Rect;
 
 /// How old the services and errors screens may get before they refresh by themselves.
@@ -103,7 +103,7 @@ pub fn topics_command(app: &mut App, command: Command) {
     if command == Command::Open
         && let Some(row) = topics.rows.get(topics.selected)
     {
-        let text = format!("topic:{}", quote(&row.summary.topic));
+        let text = filter_for(&row.summary.topic);
         match text.parse() {
             Ok(filter) => {
                 traces::apply_filter(app, text, filter);
@@ -112,6 +112,16 @@ pub fn topics_command(app: &mut App, command: Command) {
             }
             Err(error) => app.complain(format!("cannot filter on that topic: {error}")),
         }
+    }
+}
+
+/// The filter that lists a topics row's traces: its topic, or for the rows of traces
+/// without one, the traces its label counts.
+fn filter_for(label: &str) -> String {
+    match label {
+        ORPHAN_LABEL => "status:orphan".to_owned(),
+        NO_TOPIC_LABEL => "topic:\"\" not status:orphan".to_owned(),
+        topic => format!("topic:{}", quote(topic)),
     }
 }
 
@@ -139,9 +149,14 @@ pub fn errors_command(app: &mut App, command: Command) {
     let live = selected
         .checked_sub(queued)
         .and_then(|row| errors.live.len().checked_sub(row + 1))
-        .and_then(|index| errors.live.get(index).copied());
+        .and_then(|index| errors.live.get(index).map(|live| live.id));
     match command {
-        Command::Open if selected < queued => app.modal = Some(Modal::Record(selected)),
+        Command::Open if selected < queued => {
+            app.modal = Some(Modal::Record {
+                index: selected,
+                scroll: 0,
+            });
+        }
         Command::Open => {
             if let Some(id) = live {
                 detail::open(app, id);
@@ -195,7 +210,10 @@ pub fn resend(app: &mut App, index: usize) {
     if !app.online {
         return app.complain("offline: re-sending needs Redis");
     }
-    let target = record_target(&record, &app.channels);
+    let target = match record_target(&record) {
+        Ok(target) => target,
+        Err(why) => return app.complain(format!("cannot re-send: {why}")),
+    };
     app.say(format!("re-sending to {}…", clean(&target.topic, 60)));
     let fire = Fire::Request {
         topic: target.topic,
@@ -295,10 +313,7 @@ pub fn finished(app: &mut App, done: Done) {
             let errors = &mut app.errors;
             errors.queue = entries
                 .into_iter()
-                .map(|raw| QueuedError {
-                    record: ErrorRecord::parse(raw.as_bytes()),
-                    raw,
-                })
+                .map(|raw| QueuedError::read(&app.channels, raw))
                 .collect();
             errors.total = total;
             errors.page = page;

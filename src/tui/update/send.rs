@@ -2,16 +2,17 @@
 //! a command line, the fire form, and tying what was sent to the traces it made.
 
 use super::super::action::{Done, Effect};
-use super::super::app::{App, Confirmed, Fire, FiredComposition, Modal};
+use super::super::app::{App, Confirmed, Fire, FiredComposition, Modal, live_record};
 use super::super::detail::request_data;
 use super::super::forms::{EditForm, FireField, FireForm, FireKind, parse_data};
 use super::super::input::LineInput;
 use super::super::keymap::Command;
+use super::super::view::format_latency;
 use super::detail;
 use crossterm::event::{KeyCode, KeyEvent};
 use gilmour::inspect::sanitize::clean;
 use gilmour::inspect::{Trace, TraceId, TraceKind, TraceStore};
-use gilmour::protocol::{Channels, ErrorRecord};
+use gilmour::protocol::{Channels, ErrorView, RecordLayout};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,40 +61,45 @@ pub fn target(trace: &Trace, channels: &Channels) -> Result<Target, &'static str
         } else {
             trace.topic.to_string()
         };
+        // A payload cut short or an envelope that did not parse has no data to send
+        // again: its text is not its data.
+        let data = request
+            .data()
+            .ok_or("its data cannot be told (the payload was cut short or did not parse)")?;
         Ok(Target {
             signal,
             topic,
-            data: request.message().data,
+            data,
         })
     };
     match trace.kind {
         TraceKind::Request | TraceKind::Health => from_request(false),
         TraceKind::Signal => from_request(true),
         TraceKind::Error => {
-            let record = trace
-                .errors
-                .first()
-                .and_then(|event| ErrorRecord::parse(&event.payload))
-                .ok_or("its error record cannot be read")?;
-            Ok(record_target(&record, channels))
+            let (record, _) =
+                live_record(channels, trace).ok_or("its error record cannot be read")?;
+            record_target(&record)
         }
         TraceKind::Gap | TraceKind::Other => Err("there is nothing to replay"),
     }
 }
 
-/// The request an error record reports.
-pub fn record_target(record: &ErrorRecord, channels: &Channels) -> Target {
-    let (_, topic) = channels.classify(&record.topic);
-    let topic = if topic.is_empty() {
-        &record.topic
-    } else {
-        topic
-    };
-    Target {
-        signal: false,
-        topic: topic.to_owned(),
-        data: request_data(record),
+/// The request an error record reports, or why it cannot be told: Go's scrambled
+/// records do not carry the topic, and guessing one would send to the wrong service.
+pub fn record_target(record: &ErrorView) -> Result<Target, &'static str> {
+    if record.topic.is_empty() {
+        return Err(match record.layout {
+            RecordLayout::GoScrambled => {
+                "the record does not say its topic (Go-style records lose it)"
+            }
+            RecordLayout::Named | RecordLayout::Ruby => "the record does not say its topic",
+        });
     }
+    Ok(Target {
+        signal: false,
+        topic: record.topic.clone(),
+        data: request_data(record),
+    })
 }
 
 /// `gilmour request TOPIC 'DATA'` (or `signal`), quoted for a POSIX shell.
@@ -324,9 +330,9 @@ pub fn finished(app: &mut App, done: Done) {
             app.links
                 .compositions
                 .push(FiredComposition { text, steps });
-            let ms = elapsed.as_secs_f64() * 1000.0;
             app.say(format!(
-                "composition answered {code} in {ms:.1} ms: {}",
+                "composition answered {code} in {}: {}",
+                format_latency(elapsed),
                 clean(&data, 120)
             ));
             if let Some(sender) = last {

@@ -2,7 +2,7 @@
 //! trace at a time, the cursor, follow and pause, marks, the filter bar, writing files.
 
 use super::super::action::Effect;
-use super::super::app::{App, LIVE_ERRORS, Modal};
+use super::super::app::{App, LIVE_ERRORS, LiveError, Modal, live_record};
 use super::super::input::LineInput;
 use super::super::keymap::Command;
 use super::super::layout::list_rows;
@@ -73,7 +73,7 @@ fn settle(app: &mut App, detail_changed: bool) {
         replays.retain(|replay| *replay >= first);
         *original >= first
     });
-    while app.errors.live.front().is_some_and(|id| *id < first) {
+    while app.errors.live.front().is_some_and(|live| live.id < first) {
         app.errors.live.pop_front();
     }
     send::resolve_links(app);
@@ -90,13 +90,12 @@ fn touch(app: &mut App, id: TraceId) {
     let shown = shows(app, trace);
     // Only records that read as such are listed live: the Errors screen's rows and the
     // commands on them must index the same list.
-    let is_error = trace
-        .errors
-        .first()
-        .is_some_and(|event| gilmour::protocol::ErrorRecord::parse(&event.payload).is_some());
+    let channel = live_record(&app.channels, trace).map(|(_, event)| event.channel.clone());
     app.traces.list.set(id, shown);
-    if is_error && !app.errors.live.contains(&id) {
-        app.errors.live.push_back(id);
+    if let Some(channel) = channel
+        && !app.errors.live.iter().any(|live| live.id == id)
+    {
+        app.errors.live.push_back(LiveError { id, channel });
         if app.errors.live.len() > LIVE_ERRORS {
             app.errors.live.pop_front();
         }

@@ -33,7 +33,12 @@ pub fn draw(frame: &mut Frame, area: Rect, open: &Detail) {
         .enumerate()
         .skip(open.scroll)
         .take(rows)
-        .map(|(at, line)| draw_line(line, &open.query, Some(at) == current))
+        .map(|(at, line)| {
+            cut(
+                draw_line(line, &open.query, Some(at) == current),
+                usize::from(inner.width),
+            )
+        })
         .collect();
     frame.render_widget(Paragraph::new(lines), inner);
     if let Some(input) = &open.search {
@@ -50,6 +55,40 @@ pub fn draw(frame: &mut Frame, area: Rect, open: &Detail) {
         let x = prompt.x + 8 + input.cursor() as u16;
         frame.set_cursor_position((x.min(prompt.right().saturating_sub(1)), prompt.y));
     }
+}
+
+/// A line wider than the view, cut to end in a `…` inside it: a value cut at the edge
+/// would read as the whole value (the raw payload is wrapped, so nothing is lost there).
+fn cut(line: Line<'static>, width: usize) -> Line<'static> {
+    if line.width() <= width || width == 0 {
+        return line;
+    }
+    let style = line.style;
+    let mut room = width - 1;
+    let mut spans = Vec::new();
+    for span in line.spans {
+        if room == 0 {
+            break;
+        }
+        if span.width() <= room {
+            room -= span.width();
+            spans.push(span);
+            continue;
+        }
+        let mut text = String::new();
+        for character in span.content.chars() {
+            let size = Span::raw(character.to_string()).width();
+            if size > room {
+                break;
+            }
+            text.push(character);
+            room -= size;
+        }
+        spans.push(Span::styled(text, span.style));
+        room = 0;
+    }
+    spans.push(Span::styled("…", theme::tone(Tone::Warn)));
+    Line::from(spans).style(style)
 }
 
 /// A line, with every occurrence of the query highlighted (the current match's line in

@@ -104,27 +104,57 @@ pub fn edit(frame: &mut Frame, form: &EditForm) {
 }
 
 /// A queued error record.
-pub fn record(frame: &mut Frame, app: &App, index: usize) {
+pub fn record(frame: &mut Frame, app: &App, index: usize, scroll: usize) {
     let Some(entry) = app.errors.queue.get(index) else {
         return;
     };
+    let width = frame.area().width.min(RECORD_WIDTH);
+    let inner_width = usize::from(width.saturating_sub(2)).max(1);
     let lines: Vec<Line> = match &entry.record {
-        Some(record) => record_lines(record).iter().map(to_line).collect(),
+        Some(record) => record_lines(record, app.tz, inner_width)
+            .iter()
+            .map(to_line)
+            .collect(),
         None => vec![
             Line::styled("not an error record; as stored:", theme::tone(Tone::Warn)),
             Line::raw(clean(&entry.raw, 4000)),
         ],
     };
-    let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
-    let height = height.min(frame.area().height.saturating_sub(6));
+    // Long lines wrap: count the rows they take, so the last field is not cut off.
+    let rows: usize = lines
+        .iter()
+        .map(|line| line.width().div_ceil(inner_width).max(1))
+        .sum();
+    let height = u16::try_from(rows + 2).unwrap_or(u16::MAX);
+    let height = height.min(frame.area().height.saturating_sub(2));
+    let shown = usize::from(height.saturating_sub(2));
+    let scroll = scroll.min(rows.saturating_sub(shown));
+    // A record longer than the dialog says so, and which rows are shown.
+    let place = if rows > shown {
+        format!(
+            " · rows {}–{} of {rows}, ↑↓ scroll",
+            scroll + 1,
+            (scroll + shown).min(rows)
+        )
+    } else {
+        String::new()
+    };
     let inner = open(
         frame,
-        110,
+        width,
         height,
-        format!(" error record {} of the queue ", index + 1),
+        format!(" error record {} of the queue{place} ", index + 1),
     );
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((u16::try_from(scroll).unwrap_or(u16::MAX), 0)),
+        inner,
+    );
 }
+
+/// The record dialog's widest.
+const RECORD_WIDTH: u16 = 110;
 
 fn to_line(line: &DetailLine) -> Line<'static> {
     Line::from(

@@ -1,11 +1,12 @@
 //! The errors screen: a page of the error queue, newest first, then the records seen live
 //! on the error channel; each row says where it is from and which trace it belongs to.
 
-use super::super::app::{App, ERRORS_PAGE};
+use super::super::app::{App, ERRORS_PAGE, live_record};
 use super::super::layout::window_start;
 use super::super::theme::{self, Tone};
+use super::{fit, thousands};
 use gilmour::inspect::sanitize::clean;
-use gilmour::protocol::ErrorRecord;
+use gilmour::protocol::{ErrorView, RecordLayout, short_sender};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Modifier;
@@ -15,31 +16,8 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table};
 /// Draws the screen.
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let errors = &app.errors;
-    let pages = errors.total.div_ceil(ERRORS_PAGE).max(1);
-    let mut title = vec![
-        Span::styled(
-            format!(" queue {}", clean(app.channels.error_queue(), 60)),
-            theme::tone(Tone::Heading),
-        ),
-        Span::raw(format!(
-            ": {} entries, page {} of {pages}   live on {}: {}",
-            errors.total,
-            errors.page + 1,
-            clean(app.channels.error_channel(), 60),
-            errors.live.len()
-        )),
-    ];
-    if errors.loading {
-        title.push(Span::styled("   loading…", theme::tone(Tone::Dim)));
-    }
-    if let Some(why) = &errors.failure {
-        title.push(Span::styled(
-            format!("   {}", clean(why, 200)),
-            theme::tone(Tone::Bad),
-        ));
-    }
     frame.render_widget(
-        Paragraph::new(Line::from(title)),
+        Paragraph::new(Line::from(title(app, usize::from(area.width)))),
         Rect { height: 1, ..area },
     );
     let table_area = Rect {
@@ -47,29 +25,39 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         height: area.height.saturating_sub(1),
         ..area
     };
+    let (cells, widths) = columns(table_area.width);
     let store = app.inspector.store();
     let queued = errors.queue.iter().map(|entry| match &entry.record {
-        Some(record) => row(
-            app,
-            "queue",
-            record,
-            store.by_sender(record.sender.as_str()),
-        ),
+        Some(record) => row(app, cells, "queue", record, store.by_sender(&record.sender)),
         None => Row::new([
             Cell::from("queue"),
+            Cell::from(""),
             Cell::from(""),
             Cell::from(""),
             Cell::from(Span::styled("not a record", theme::tone(Tone::Warn))),
             Cell::from(""),
             Cell::from(""),
-            Cell::from(clean(&entry.raw, 120)),
+            Cell::from(fit(&entry.raw, cells.reply)),
         ]),
     });
-    let live = errors.live.iter().rev().filter_map(|id| {
-        let trace = store.get(*id)?;
-        let event = trace.errors.first()?;
-        let record = ErrorRecord::parse(&event.payload)?;
-        Some(row(app, "live", &record, Some(*id)))
+    // Only the rows up to the window's end are read: the rest are never parsed.
+    let live = errors.live.iter().rev().map(|live| {
+        let record = store
+            .get(live.id)
+            .and_then(|trace| live_record(&app.channels, trace));
+        match record {
+            Some((record, _)) => row(app, cells, "live", &record, Some(live.id)),
+            None => Row::new([
+                Cell::from("live"),
+                Cell::from(""),
+                Cell::from(""),
+                Cell::from(""),
+                Cell::from(Span::styled("evicted", theme::tone(Tone::Dim))),
+                Cell::from(""),
+                Cell::from(live.id.to_string()),
+                Cell::from(""),
+            ]),
+        }
     });
     let rows = usize::from(table_area.height.saturating_sub(1));
     let start = window_start(errors.selected, rows);
@@ -89,50 +77,149 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         "from",
         "time",
         "code",
+        "fmt",
         "topic",
         "sender",
         "trace",
         "reply data",
     ])
     .style(theme::tone(Tone::Dim).add_modifier(Modifier::BOLD));
-    let widths = [
-        Constraint::Length(5),
-        Constraint::Length(18),
-        Constraint::Length(4),
-        Constraint::Max(30),
-        Constraint::Length(8),
-        Constraint::Length(7),
-        Constraint::Fill(1),
-    ];
     frame.render_widget(Table::new(table_rows, widths).header(header), table_area);
+}
+
+/// The title row: the queue and its page, then the live channels that were counted,
+/// named in full (a name cut short could read as another channel: `gilmour.errors`
+/// cut by one is `gilmour.error`). When it does not fit, the queue's name goes first.
+fn title(app: &App, width: usize) -> Vec<Span<'static>> {
+    let errors = &app.errors;
+    let pages = errors.total.div_ceil(ERRORS_PAGE).max(1);
+    let channels = errors.live_channels();
+    let live_on = if channels.is_empty() {
+        clean(app.channels.error_channel(), 60)
+    } else {
+        channels
+            .iter()
+            .map(|channel| clean(channel, 60))
+            .collect::<Vec<_>>()
+            .join(" + ")
+    };
+    let queue = format!(" queue {}", clean(app.channels.error_queue(), 60));
+    let figures = format!(
+        ": {} entries, page {}/{pages}",
+        thousands(errors.total as u64),
+        errors.page + 1
+    );
+    let live = format!(
+        "  · live on {live_on}: {}",
+        thousands(errors.live.len() as u64)
+    );
+    let long = |queue: &str, live: &str| {
+        queue.chars().count() + figures.chars().count() + live.chars().count() > width
+    };
+    let queue = if long(&queue, &live) {
+        " queue".to_owned()
+    } else {
+        queue
+    };
+    // Narrower still, the channels go rather than be cut.
+    let live = if long(&queue, &live) {
+        format!("  · live: {}", thousands(errors.live.len() as u64))
+    } else {
+        live
+    };
+    let mut title = vec![
+        Span::styled(queue, theme::tone(Tone::Heading)),
+        Span::raw(figures),
+        Span::raw(live),
+    ];
+    if errors.loading {
+        title.push(Span::styled("   loading…", theme::tone(Tone::Dim)));
+    }
+    if let Some(why) = &errors.failure {
+        title.push(Span::styled(
+            format!("   {}", clean(why, 200)),
+            theme::tone(Tone::Bad),
+        ));
+    }
+    title
+}
+
+/// The widths of the cells whose text is cut to fit.
+#[derive(Debug, Clone, Copy)]
+struct Cells {
+    topic: usize,
+    reply: usize,
+}
+
+/// The columns' widths for a table `width` wide: the topic takes up to a quarter of it
+/// (12 to 30 columns), the reply data the rest. Computed here so that each cell's text is
+/// cut to its column with a visible `…`.
+fn columns(width: u16) -> (Cells, [Constraint; 8]) {
+    const FIXED: [u16; 6] = [5, 14, 4, 3, 8, 7];
+    let spacing = FIXED.len() as u16 + 1;
+    let room = width.saturating_sub(FIXED.iter().sum::<u16>() + spacing);
+    let topic = room.min((width / 4).clamp(12, 30));
+    let reply = room - topic;
+    let [from, time, code, layout, sender, trace] = FIXED.map(Constraint::Length);
+    (
+        Cells {
+            topic: usize::from(topic),
+            reply: usize::from(reply),
+        },
+        [
+            from,
+            time,
+            code,
+            layout,
+            Constraint::Length(topic),
+            sender,
+            trace,
+            Constraint::Length(reply),
+        ],
+    )
 }
 
 fn row<'a>(
     app: &App,
+    cells: Cells,
     from: &'a str,
-    record: &ErrorRecord,
+    record: &ErrorView,
     trace: Option<gilmour::inspect::TraceId>,
 ) -> Row<'a> {
-    let sender = record.sender.short().to_owned();
-    // Shown in the app's time zone when it reads as RFC 3339, as it came otherwise.
-    let time = chrono::DateTime::parse_from_rfc3339(&record.timestamp).map_or_else(
-        |_| clean(&record.timestamp, 19),
-        |at| {
+    // Every layout's time is shown alike, in the app's time zone; one that does not read
+    // as a time is shown as written, flagged.
+    let time = match record.timestamp {
+        Some(at) => Cell::from(
             at.with_timezone(&app.tz)
-                .format("%m-%d %H:%M:%S%.3f")
-                .to_string()
-        },
-    );
+                .format("%m-%d %H:%M:%S")
+                .to_string(),
+        ),
+        None => Cell::from(Span::styled(
+            fit(&record.timestamp_text, 14),
+            theme::tone(Tone::Warn),
+        )),
+    };
+    let layout = match record.layout {
+        RecordLayout::Named => Span::raw(""),
+        RecordLayout::GoScrambled => Span::styled("go", theme::tone(Tone::Warn)),
+        RecordLayout::Ruby => Span::styled("rb", theme::tone(Tone::Dim)),
+    };
+    let topic = if record.topic.is_empty() {
+        Cell::from(Span::styled("(not sent)", theme::tone(Tone::Dim)))
+    } else {
+        Cell::from(fit(&record.topic, cells.topic))
+    };
     Row::new([
         Cell::from(from),
-        Cell::from(time),
+        time,
         Cell::from(Span::styled(
             record.code.to_string(),
             theme::tone(Tone::Bad),
         )),
-        Cell::from(clean(&record.topic, 30)),
-        Cell::from(clean(&sender, 8)),
+        Cell::from(layout),
+        topic,
+        Cell::from(clean(short_sender(&record.sender), 8)),
         Cell::from(trace.map_or_else(String::new, |id| id.to_string())),
-        Cell::from(clean(&record.user_data.to_string(), 120)),
+        Cell::from(fit(&record.reply_text(), cells.reply)),
     ])
 }

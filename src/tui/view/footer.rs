@@ -32,7 +32,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Some(Modal::Edit(_)) => Some(&[("enter", "replay"), ("esc", "cancel")]),
         Some(Modal::Write(_)) => Some(&[("enter", "write"), ("esc", "cancel")]),
         Some(Modal::Help { .. }) => Some(&[("↑↓", "scroll"), ("esc", "close")]),
-        Some(Modal::Record(_)) => Some(&[("r", "re-send"), ("esc", "close")]),
+        Some(Modal::Record { .. }) => Some(&[("r", "re-send"), ("↑↓", "scroll"), ("esc", "close")]),
         None if app.filter.editing => Some(&[
             ("enter", "apply"),
             ("esc", "clear"),

@@ -4,7 +4,7 @@
 use super::super::app::{App, Screen, Source};
 use super::super::layout::tab_label;
 use super::super::theme;
-use super::thousands;
+use super::{iec, thousands};
 use gilmour::inspect::sanitize::clean;
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
@@ -12,17 +12,38 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+/// One item of the first header row, with how much it matters when the row is short.
+struct Item {
+    spans: Vec<Span<'static>>,
+    /// Items of the lowest priority go first when the row does not fit.
+    priority: u8,
+}
+
+impl Item {
+    fn width(&self) -> usize {
+        self.spans.iter().map(Span::width).sum()
+    }
+}
+
 /// Draws the two header rows.
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let bar = theme::bar();
     let dim = bar.patch(theme::tone(theme::Tone::Dim));
+    let warn = bar.patch(theme::tone(theme::Tone::Warn));
     let sep = || Span::styled(" │ ", dim);
-    let mut first = vec![Span::styled(" gilmour", bar.add_modifier(Modifier::BOLD))];
-    first.push(sep());
+    let mut items = vec![Item {
+        spans: vec![
+            Span::styled("gilmour", bar.add_modifier(Modifier::BOLD)),
+            sep(),
+        ],
+        priority: 1,
+    }];
     match &app.source {
         Source::Live { url, connected } => {
-            first.push(Span::styled(clean(url, 60), bar));
-            first.push(sep());
+            items.push(Item {
+                spans: vec![Span::styled(clean(url, 60), bar), sep()],
+                priority: 4,
+            });
             let link = match (connected, app.inspector.lost_since()) {
                 (true, None) => Span::styled("● live", bar.patch(theme::tone(theme::Tone::Good))),
                 (_, Some(since)) => Span::styled(
@@ -36,42 +57,96 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                     Span::styled("○ reconnecting", bar.patch(theme::tone(theme::Tone::Bad)))
                 }
             };
-            first.push(link);
-            first.push(sep());
-            first.push(Span::styled(format!("{:.1} msg/s", app.rate), bar));
+            items.push(Item {
+                spans: vec![link, sep()],
+                priority: 10,
+            });
+            items.push(Item {
+                spans: vec![Span::styled(format!("{:.1} msg/s", app.rate), bar), sep()],
+                priority: 3,
+            });
         }
         Source::File { path, done } => {
-            first.push(Span::styled(format!("file {}", clean(path, 60)), bar));
-            first.push(sep());
+            items.push(Item {
+                spans: vec![
+                    Span::styled(format!("file {}", clean(path, 60)), bar),
+                    sep(),
+                ],
+                priority: 4,
+            });
             let state = if *done {
                 "offline, read"
             } else {
                 "offline, reading…"
             };
-            first.push(Span::styled(state, bar));
+            items.push(Item {
+                spans: vec![Span::styled(state, bar), sep()],
+                priority: 10,
+            });
         }
     }
-    first.push(sep());
     let counters = app.inspector.counters();
     let store = app.inspector.store();
+    // (count, name, whether it is alarming, priority when it is not, when it is)
     let figures = [
-        ("traces", counters.traces, false),
-        ("errors", counters.errors, counters.errors > 0),
-        ("timeouts", counters.timeouts, counters.timeouts > 0),
-        ("unanswered", counters.unanswered, false),
-        ("evicted", store.evicted(), false),
-        ("dropped", app.dropped, app.dropped > 0),
-        ("gaps", counters.gaps, counters.gaps > 0),
+        (counters.traces, "traces", false, 5),
+        (counters.errors, "errors", counters.errors > 0, 7),
+        (counters.timeouts, "timeouts", counters.timeouts > 0, 6),
+        (
+            counters.unanswered,
+            "unanswered",
+            counters.unanswered > 0,
+            3,
+        ),
+        (app.dropped, "dropped", app.dropped > 0, 2),
+        (counters.gaps, "gaps", counters.gaps > 0, 2),
     ];
-    for (name, count, alarming) in figures {
-        let style = if alarming {
-            bar.patch(theme::tone(theme::Tone::Warn))
-        } else {
-            bar
-        };
-        first.push(Span::styled(format!("{} ", thousands(count)), style));
-        first.push(Span::styled(format!("{name}  "), dim));
+    for (count, name, alarming, priority) in figures {
+        items.push(Item {
+            spans: vec![
+                Span::styled(
+                    format!("{} ", thousands(count)),
+                    if alarming { warn } else { bar },
+                ),
+                Span::styled(format!("{name}  "), dim),
+            ],
+            priority: if alarming { 9 } else { priority },
+        });
     }
+    // What the store holds against its budget, and what it let go to stay in it.
+    items.push(Item {
+        spans: vec![
+            Span::styled(
+                format!(
+                    "{}/{} ",
+                    iec(store.bytes() as u64),
+                    iec(store.max_bytes() as u64)
+                ),
+                bar,
+            ),
+            Span::styled("held  ", dim),
+        ],
+        priority: 6,
+    });
+    let mut evicted = vec![
+        Span::styled(format!("{} ", thousands(store.evicted())), bar),
+        Span::styled("evicted", dim),
+    ];
+    if store.evicted() > 0 {
+        evicted.push(Span::styled(
+            format!(" ({})", iec(store.evicted_bytes())),
+            dim,
+        ));
+    }
+    evicted.push(Span::raw("  "));
+    items.push(Item {
+        spans: evicted,
+        priority: if store.evicted() > 0 { 8 } else { 5 },
+    });
+    fit(&mut items, usize::from(area.width).saturating_sub(1));
+    let first: Vec<Span> = std::iter::once(Span::raw(" "))
+        .chain(items.into_iter().flat_map(|item| item.spans))
+        .collect();
     let rows = area.height;
     frame.render_widget(
         Paragraph::new(Line::from(first)).style(bar),
@@ -103,6 +178,28 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Paragraph::new(Line::from(modes(app))).alignment(Alignment::Right),
         second,
     );
+}
+
+/// Keeps the items that matter most that fit in `width`, in their order: one that does
+/// not fit is left out whole (never cut in the middle), and a smaller one of lower
+/// priority may take the room it leaves. Among equals the leftmost comes first.
+fn fit(items: &mut Vec<Item>, width: usize) {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by_key(|at| std::cmp::Reverse(items[*at].priority));
+    let mut room = width;
+    let mut kept = vec![false; items.len()];
+    for at in order {
+        let size = items[at].width();
+        if size <= room {
+            room -= size;
+            kept[at] = true;
+        }
+    }
+    let mut index = 0;
+    items.retain(|_| {
+        index += 1;
+        kept[index - 1]
+    });
 }
 
 /// FOLLOW / PAUSED, health shown, marks, how many traces are shown.

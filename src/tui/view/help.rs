@@ -20,6 +20,14 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
             "Filters: topic:echo*  code:>=400  kind:req|slot  status:timeout  latency:>100ms  data:\"text\"  not/and/or",
             theme::tone(Tone::Dim),
         )),
+        Line::from(Span::styled(
+            "Trace list: * marked  ! a payload kept but flagged (not an envelope, cut short)  + notes in the detail",
+            theme::tone(Tone::Dim),
+        )),
+        Line::from(Span::styled(
+            "Errors: fmt go = a Go-style record (unscrambled, no topic)  rb = a Ruby record",
+            theme::tone(Tone::Dim),
+        )),
     ];
     for context in Context::ALL {
         let bindings: Vec<_> = app.keymap.bindings(context).collect();

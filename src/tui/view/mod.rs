@@ -55,7 +55,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Some(Modal::Confirm { question, .. }) => dialog::confirm(frame, app, question),
         Some(Modal::Fire(form)) => fire::draw(frame, form),
         Some(Modal::Edit(form)) => dialog::edit(frame, form),
-        Some(Modal::Record(index)) => dialog::record(frame, app, *index),
+        Some(Modal::Record { index, scroll }) => dialog::record(frame, app, *index, *scroll),
         Some(Modal::Write(input)) => dialog::write(frame, app, input),
     }
 }
@@ -87,6 +87,48 @@ pub fn bytes(size: usize) -> String {
     }
 }
 
+/// Untrusted text made safe and fitted to a cell of `width` columns: when it does not
+/// fit it ends in `…` inside the cell, so a cut value never reads as a whole one (a topic
+/// cut at the cell's edge could read as another topic).
+pub fn fit(text: &str, width: usize) -> String {
+    let cleaned = gilmour::inspect::sanitize::clean(text, width);
+    if ratatui::text::Span::raw(cleaned.as_str()).width() <= width {
+        return cleaned;
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for character in cleaned.chars() {
+        let size = ratatui::text::Span::raw(character.to_string()).width();
+        if used + size + 1 > width {
+            break;
+        }
+        out.push(character);
+        used += size;
+    }
+    if width > 0 {
+        out.push('…');
+    }
+    out
+}
+
+/// A size in IEC units, as the command line takes them: `12.3 MiB`, `256 MiB`, `64 KiB`.
+pub fn iec(size: u64) -> String {
+    bytesize::ByteSize(size)
+        .display()
+        .iec()
+        .to_string()
+        .replace(".0 ", " ")
+}
+
+/// What is left of a payload kept as a prefix: `1,048,576 bytes, first 64 KiB kept`.
+pub fn kept_short(full: usize, kept: usize) -> String {
+    format!(
+        "{} bytes, first {} kept",
+        thousands(full as u64),
+        iec(kept as u64)
+    )
+}
+
 /// A box of at most `width` × `height` in the middle of `area`.
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let [row] = Layout::vertical([Constraint::Length(height.min(area.height))])
@@ -108,5 +150,13 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(bytes(120), "120B");
         assert_eq!(bytes(4200), "4.1K");
+        assert_eq!(iec(256 << 20), "256 MiB");
+        assert_eq!(iec(12_900_000), "12.3 MiB");
+        assert_eq!(iec(64 << 10), "64 KiB");
+        assert_eq!(iec(700), "700 B");
+        assert_eq!(fit("weather.fetch", 13), "weather.fetch");
+        assert_eq!(fit("weather.fetch.eu", 13), "weather.fetc…");
+        assert_eq!(fit("日本語のトピック", 7), "日本語…");
+        assert_eq!(fit("\u{1b}[2J", 20), "\\u{1b}[2J");
     }
 }

@@ -4,15 +4,15 @@
 use super::super::app::App;
 use super::super::layout::window_start;
 use super::super::theme::{self, Tone};
-use super::{format_latency, thousands};
-use gilmour::inspect::sanitize::clean;
+use super::{fit, format_latency, thousands};
+use gilmour::inspect::stats::{NO_TOPIC_LABEL, ORPHAN_LABEL};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::Span;
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
-/// Seconds of rate each row's bar shows.
+/// Seconds of rate each row's bar shows, when there is room.
 const BAR_SECONDS: usize = 30;
 const LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
@@ -26,6 +26,18 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         );
         return;
     }
+    // The topic is what a row is about: on a narrow terminal the rate bar shortens, then
+    // goes, before the topic is squeezed (a topic cut to a few letters reads as another).
+    let seconds = usize::from(area.width)
+        .saturating_sub(FIXED_COLUMNS + MIN_TOPIC)
+        .min(BAR_SECONDS);
+    let seconds = if seconds < 10 { 0 } else { seconds };
+    let topic_width = if seconds > 0 {
+        usize::from(area.width).saturating_sub(FIXED_COLUMNS + seconds)
+    } else {
+        // No bar, and one space fewer between columns.
+        usize::from(area.width).saturating_sub(FIXED_COLUMNS - 1)
+    };
     let rows = usize::from(area.height.saturating_sub(1));
     let start = window_start(topics.selected, rows);
     let table_rows = topics
@@ -46,46 +58,64 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 || (String::new(), String::new()),
                 |latency| (format_latency(latency.p50), format_latency(latency.p99)),
             );
-            let built = Row::new([
-                Cell::from(clean(&summary.topic, 40)),
+            let mut cells = vec![
+                Cell::from(label(&summary.topic, topic_width)),
                 Cell::from(thousands(summary.count)),
                 Cell::from(format!("{:.1}", summary.rate_10s)),
                 Cell::from(Span::styled(format!("{errors:.1}%"), error_style)),
                 Cell::from(p50),
                 Cell::from(p99),
-                Cell::from(Span::styled(bar(&row.recent), theme::tone(Tone::Good))),
-            ]);
+            ];
+            if seconds > 0 {
+                cells.push(Cell::from(Span::styled(
+                    bar(&row.recent, seconds),
+                    theme::tone(Tone::Good),
+                )));
+            }
+            let built = Row::new(cells);
             if at == topics.selected {
                 built.style(theme::selected())
             } else {
                 built
             }
         });
-    let header = Row::new([
-        "topic",
-        "count",
-        "rate/s",
-        "errors",
-        "p50",
-        "p99",
-        "last 30 s",
-    ])
-    .style(theme::tone(Tone::Dim).add_modifier(Modifier::BOLD));
-    let widths = [
+    let last = format!("last {seconds} s");
+    let mut titles = vec!["topic", "count", "rate/s", "errors", "p50", "p99"];
+    let mut widths = vec![
         Constraint::Fill(1),
         Constraint::Length(10),
         Constraint::Length(8),
         Constraint::Length(7),
         Constraint::Length(8),
         Constraint::Length(8),
-        Constraint::Length(BAR_SECONDS as u16),
     ];
+    if seconds > 0 {
+        titles.push(&last);
+        widths.push(Constraint::Length(seconds as u16));
+    }
+    let header = Row::new(titles).style(theme::tone(Tone::Dim).add_modifier(Modifier::BOLD));
     frame.render_widget(Table::new(table_rows, widths).header(header), area);
 }
 
-/// The last half minute of per-second counts as a bar, scaled to its own peak.
-pub fn bar(recent: &[u32]) -> String {
-    let last = &recent[recent.len().saturating_sub(BAR_SECONDS)..];
+/// A row's topic; the labels of traces without one are dimmed, so they do not read as
+/// topics of those names.
+fn label(topic: &str, width: usize) -> Span<'static> {
+    if topic == ORPHAN_LABEL || topic == NO_TOPIC_LABEL {
+        Span::styled(fit(topic, width), theme::tone(Tone::Dim))
+    } else {
+        Span::raw(fit(topic, width))
+    }
+}
+
+/// The columns other than the topic and the bar, with the spaces between columns.
+const FIXED_COLUMNS: usize = 10 + 8 + 7 + 8 + 8 + 6;
+
+/// The narrowest the topic gets before the bar gives way.
+const MIN_TOPIC: usize = 28;
+
+/// The last `seconds` of per-second counts as a bar, scaled to its own peak.
+pub fn bar(recent: &[u32], seconds: usize) -> String {
+    let last = &recent[recent.len().saturating_sub(seconds)..];
     let peak = last.iter().copied().max().unwrap_or(0);
     last.iter()
         .map(|count| match (*count, peak) {
@@ -103,7 +133,8 @@ pub fn bar(recent: &[u32]) -> String {
 mod tests {
     #[test]
     fn bars_scale_to_their_peak() {
-        assert_eq!(super::bar(&[0, 1, 2, 4, 8]), " ▂▃▅█");
-        assert_eq!(super::bar(&[0; 60]).len(), 30);
+        assert_eq!(super::bar(&[0, 1, 2, 4, 8], 30), " ▂▃▅█");
+        assert_eq!(super::bar(&[0; 60], 30).len(), 30);
+        assert_eq!(super::bar(&[0, 0, 1, 1], 2), "██");
     }
 }

@@ -3,13 +3,15 @@
 
 use super::super::app::App;
 use super::super::theme;
-use super::{bytes, format_latency};
+use super::{bytes, fit, format_latency};
 use gilmour::inspect::sanitize::{clean, clean_bytes};
-use gilmour::inspect::{MessageEvent, Trace};
+use gilmour::inspect::stats::label_of;
+use gilmour::inspect::{EventKind, MessageEvent, Trace};
+use gilmour::protocol::ErrorView;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Modifier;
-use ratatui::text::Span;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 /// Payloads up to this size are parsed for the preview; bigger ones are previewed from
@@ -17,19 +19,39 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table};
 const PARSE_PREVIEW_UNDER: usize = 4096;
 
 /// Where a gap's text starts: after the mark and time columns and their spacing.
-const GAP_TEXT_AT: u16 = 1 + 1 + 12 + 1;
+const GAP_TEXT_AT: u16 = 2 + 1 + 12 + 1;
 
-const WIDTHS: [Constraint; 9] = [
-    Constraint::Length(1),
-    Constraint::Length(12),
-    Constraint::Length(7),
-    Constraint::Max(32),
-    Constraint::Length(4),
-    Constraint::Length(8),
-    Constraint::Length(8),
-    Constraint::Length(6),
-    Constraint::Fill(1),
-];
+/// The columns' widths but the topic's and the data's, which share the rest.
+const FIXED: [u16; 7] = [2, 12, 7, 4, 8, 8, 6];
+
+/// The widest the topic column gets.
+const TOPIC: u16 = 32;
+
+/// The width of each column for a list `width` wide: the topic takes what it needs up
+/// to [`TOPIC`], the data the rest. Computed here rather than by the table so that
+/// every cell's text is cut to its column with a visible `…`.
+fn widths(width: u16) -> (u16, u16, [Constraint; 9]) {
+    let spacing = FIXED.len() as u16 + 1;
+    let room = width.saturating_sub(FIXED.iter().sum::<u16>() + spacing);
+    let topic = room.min(TOPIC);
+    let data = room - topic;
+    let [mark, time, kind, code, latency, sender, size] = FIXED.map(Constraint::Length);
+    (
+        topic,
+        data,
+        [
+            mark,
+            time,
+            kind,
+            Constraint::Length(topic),
+            code,
+            latency,
+            sender,
+            size,
+            Constraint::Length(data),
+        ],
+    )
+}
 
 /// Draws the list.
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
@@ -55,6 +77,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Some(row) if row < top => row,
         _ => top,
     };
+    let (topic_width, data_width, columns) = widths(area.width);
     let store = app.inspector.store();
     let list = &app.traces.list;
     let mut table_rows = Vec::with_capacity(rows);
@@ -67,7 +90,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             gaps.push((table_rows.len(), trace));
             gap_row(trace, app)
         } else {
-            trace_row(trace, app)
+            trace_row(trace, app, topic_width, data_width)
         };
         if Some(row) == selected {
             built = built.style(theme::selected());
@@ -78,7 +101,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         "", "time", "kind", "topic", "code", "latency", "sender", "size", "data",
     ])
     .style(theme::tone(theme::Tone::Dim).add_modifier(Modifier::BOLD));
-    frame.render_widget(Table::new(table_rows, WIDTHS).header(header), area);
+    frame.render_widget(Table::new(table_rows, columns).header(header), area);
     // A gap's text runs across the columns after its time.
     for (index, trace) in gaps {
         let Some(gap) = &trace.gap else {
@@ -100,11 +123,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             width: area.right().saturating_sub(x),
             height: 1,
         };
+        let text = fit(&text, usize::from(line.width));
         frame.render_widget(Paragraph::new(Span::styled(text, style)), line);
     }
 }
 
-fn trace_row<'a>(trace: &Trace, app: &App) -> Row<'a> {
+fn trace_row<'a>(trace: &Trace, app: &App, topic_width: u16, data_width: u16) -> Row<'a> {
     let status = theme::status(trace.status);
     let kind = if app.links.replay_of.contains_key(&trace.id) {
         format!("{}↻", trace.kind.as_str())
@@ -125,8 +149,17 @@ fn trace_row<'a>(trace: &Trace, app: &App) -> Row<'a> {
     } else {
         Span::raw(" ")
     };
+    // `!`: a payload kept but flagged (not an envelope, cut short); `+`: the detail has
+    // notes beyond the status (a late answer, a spurious timeout, a Go-style record).
+    let flag = if trace.is_flagged() {
+        Span::styled("!", theme::tone(theme::Tone::Warn))
+    } else if !trace.notes().is_empty() {
+        Span::styled("+", theme::tone(theme::Tone::Warn))
+    } else {
+        Span::raw(" ")
+    };
     Row::new([
-        Cell::from(mark),
+        Cell::from(Line::from(vec![mark, flag])),
         Cell::from(
             trace
                 .started
@@ -135,14 +168,32 @@ fn trace_row<'a>(trace: &Trace, app: &App) -> Row<'a> {
                 .to_string(),
         ),
         Cell::from(Span::styled(kind, status)),
-        Cell::from(clean(&trace.topic, 32)),
+        topic_cell(trace, usize::from(topic_width)),
         Cell::from(Span::styled(code, status)),
         Cell::from(latency),
         Cell::from(clean(gilmour::protocol::short_sender(&trace.sender), 8))
             .style(theme::tone(theme::Tone::Dim)),
         Cell::from(bytes(trace.size())),
-        Cell::from(trace.headline().map(preview).unwrap_or_default()),
+        Cell::from(
+            trace
+                .headline()
+                .map(|event| preview(event, app, usize::from(data_width)))
+                .unwrap_or_default(),
+        ),
     ])
+}
+
+/// A trace's topic; one without (an orphan reply, a record that names none) shows the
+/// label its figures are counted under, dimmed, rather than a blank.
+fn topic_cell<'a>(trace: &Trace, width: usize) -> Cell<'a> {
+    if trace.topic.is_empty() {
+        Cell::from(Span::styled(
+            fit(label_of(trace), width),
+            theme::tone(theme::Tone::Dim),
+        ))
+    } else {
+        Cell::from(fit(&trace.topic, width))
+    }
 }
 
 fn gap_row<'a>(trace: &Trace, app: &App) -> Row<'a> {
@@ -158,14 +209,43 @@ fn gap_row<'a>(trace: &Trace, app: &App) -> Row<'a> {
     ])
 }
 
-/// The data of a message, on one line, cut to fit a row.
-fn preview(event: &MessageEvent) -> String {
-    const WIDTH: usize = 200;
-    if event.payload.len() < PARSE_PREVIEW_UNDER {
-        return clean(&event.message().data.to_string(), WIDTH);
+/// The data of a message, on one line, fitted to its cell; for a payload whose data
+/// cannot be told (cut short, or an envelope that did not parse), why not.
+fn preview(event: &MessageEvent, app: &App, width: usize) -> Span<'static> {
+    let flagged = |text: &str| Span::styled(fit(text, width), theme::tone(theme::Tone::Warn));
+    if let Some(full) = event.full_len {
+        return flagged(&super::kept_short(full, event.payload.len()));
     }
-    // Our engine and Go's write `data` first: skip the envelope's opening.
+    if event.is_broken_envelope() {
+        return flagged(
+            event
+                .payload_error
+                .as_deref()
+                .unwrap_or("the envelope did not parse"),
+        );
+    }
+    if event.kind == EventKind::Error {
+        return match ErrorView::parse(&app.channels, &event.payload) {
+            Some(record) => Span::raw(fit(&record.reply_text(), width)),
+            None => flagged(
+                event
+                    .payload_error
+                    .as_deref()
+                    .unwrap_or("not an error record"),
+            ),
+        };
+    }
+    if event.payload.len() < PARSE_PREVIEW_UNDER {
+        let data = event.data().unwrap_or_default();
+        return Span::raw(fit(&data.to_string(), width));
+    }
+    // Our engine and Go's write `data` first: skip the envelope's opening. The text is
+    // cut, so it always ends in `…`.
     let payload: &[u8] = &event.payload;
     let data = payload.strip_prefix(b"{\"data\":").unwrap_or(payload);
-    clean_bytes(data, WIDTH)
+    let mut text = clean_bytes(data, width.saturating_sub(1));
+    if !text.ends_with('…') {
+        text.push('…');
+    }
+    Span::raw(fit(&text, width))
 }

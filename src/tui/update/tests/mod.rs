@@ -304,3 +304,78 @@ fn health_pings_stay_out_of_the_topics_until_shown() {
     run(&mut app, Command::ShowTopics);
     assert!(topics(&app).contains(&"host-1".to_owned()));
 }
+
+#[test]
+fn a_request_whose_data_cannot_be_told_is_not_replayed() {
+    for sender in ["s-big", "s-deep"] {
+        let mut app = super::super::fixture::notable(100, 20);
+        let id = app.inspector.store().by_sender(sender).expect("the trace");
+        open_detail(&mut app, id);
+        update(&mut app, key(KeyCode::Char('r')));
+        assert!(
+            app.effects.is_empty(),
+            "{sender}: its envelope's text is not its data: {:?}",
+            app.effects
+        );
+        let status = app.status.as_ref().expect("a reason");
+        assert!(
+            status.failure && status.text.contains("data cannot be told"),
+            "{status:?}"
+        );
+    }
+}
+
+#[test]
+fn a_trace_answered_after_it_was_shown_unanswered_changes_in_place() {
+    let mut app = super::super::fixture::app(100, 20);
+    let tick = |ms| {
+        Action::Tick(Probe {
+            now: at(ms),
+            connected: Some(true),
+            dropped: 0,
+        })
+    };
+    update(
+        &mut app,
+        Action::Events(vec![
+            request(100, "slow", "s-slow", "1"),
+            request(200, "other", "s-other", "2"),
+            reply(210, "s-other", 200, "2"),
+        ]),
+    );
+    let id = app
+        .inspector
+        .store()
+        .by_sender("s-slow")
+        .expect("the trace");
+    update(&mut app, key(KeyCode::Down));
+    assert_eq!(app.selected_trace(), Some(id));
+    open_detail(&mut app, id);
+    update(&mut app, tick(40_000));
+    let status = |app: &super::super::app::App| {
+        app.inspector
+            .store()
+            .get(id)
+            .map(|trace| trace.status.as_str())
+    };
+    assert_eq!(status(&app), Some("unanswered"));
+    update(
+        &mut app,
+        Action::Events(vec![reply(41_000, "s-slow", 200, "\"at last\"")]),
+    );
+    assert_eq!(status(&app), Some("ok"), "the row shows the reply");
+    assert_eq!(
+        shown_senders(&app),
+        ["s-other", "s-slow"],
+        "the trace keeps its place in the list"
+    );
+    assert_eq!(app.selected_trace(), Some(id), "and the cursor stays on it");
+    let detail = app.detail.as_ref().expect("still open");
+    let text: Vec<String> = detail.lines.iter().map(|line| line.text()).collect();
+    assert!(
+        text.iter()
+            .any(|line| line.contains("shown as unanswered after 39.9s")),
+        "the detail was rebuilt with both facts: {text:#?}"
+    );
+    assert!(text.iter().any(|line| line.contains("Reply")), "{text:#?}");
+}

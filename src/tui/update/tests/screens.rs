@@ -29,7 +29,7 @@ fn r_in_an_open_error_record_re_sends_its_request() {
     );
     update(&mut app, key(KeyCode::Enter));
     assert!(
-        matches!(app.modal, Some(Modal::Record(0))),
+        matches!(app.modal, Some(Modal::Record { index: 0, .. })),
         "the record opens"
     );
     update(&mut app, key(KeyCode::Char('r')));
@@ -131,4 +131,104 @@ fn only_dead_idents_can_be_removed() {
     update(&mut app, key(KeyCode::Char('d')));
     update(&mut app, key(KeyCode::Char('y')));
     assert_eq!(app.effects, [Effect::RemoveIdent("b".into())]);
+}
+
+#[test]
+fn go_and_ruby_records_find_their_traces_and_name_their_channels() {
+    use crate::tui::fixture::{GO_SENDER, RUBY_SENDER, foreign_traffic};
+    let mut app = crate::tui::fixture::app(100, 20);
+    update(&mut app, Action::Events(foreign_traffic()));
+    let store = app.inspector.store();
+    let listed: Vec<TraceId> = app.errors.live.iter().map(|live| live.id).collect();
+    assert_eq!(
+        listed,
+        [
+            store.by_sender(RUBY_SENDER).expect("the Ruby request"),
+            store.by_sender(GO_SENDER).expect("the Go request"),
+        ],
+        "each record is listed with its request's trace"
+    );
+    assert_eq!(
+        app.errors.live_channels(),
+        ["gilmour.error", "gilmour.errors"],
+        "both channels are counted, so both are named"
+    );
+}
+
+#[test]
+fn a_go_record_is_not_re_sent_to_a_guessed_topic() {
+    use crate::tui::fixture::{GO_SENDER, RUBY_SENDER, go_record, ruby_record};
+    let mut app = crate::tui::fixture::app(100, 20);
+    update(&mut app, key(KeyCode::Char('3')));
+    update(
+        &mut app,
+        Action::Done(Done::Errors {
+            page: 0,
+            total: 2,
+            entries: vec![go_record(GO_SENDER), ruby_record("users.find", RUBY_SENDER)],
+        }),
+    );
+    app.effects.clear();
+    update(&mut app, key(KeyCode::Char('r')));
+    assert!(app.effects.is_empty(), "{:?}", app.effects);
+    let status = app.status.as_ref().expect("a reason");
+    assert!(
+        status.failure && status.text.contains("does not say its topic"),
+        "{status:?}"
+    );
+    update(&mut app, key(KeyCode::Down));
+    update(&mut app, key(KeyCode::Char('r')));
+    assert!(
+        matches!(&app.effects[..], [Effect::Fire(Fire::Request { topic, data, .. }, None)]
+            if topic == "users.find" && *data == json!("x")),
+        "Ruby's record names its topic under the full channel: {:?}",
+        app.effects
+    );
+}
+
+#[test]
+fn traces_without_a_topic_have_rows_of_their_own() {
+    use gilmour::inspect::stats::{NO_TOPIC_LABEL, ORPHAN_LABEL};
+    let mut app = busy(100, 20);
+    update(
+        &mut app,
+        Action::Events(vec![
+            reply(9_100, "s-nobody", 200, "1"),
+            crate::tui::fixture::message(
+                9_200,
+                "gilmour.errors",
+                &crate::tui::fixture::go_record("s-go-alone"),
+            ),
+        ]),
+    );
+    run(&mut app, Command::ShowTopics);
+    let topics: Vec<String> = app
+        .topics
+        .rows
+        .iter()
+        .map(|row| row.summary.topic.to_string())
+        .collect();
+    assert!(!topics.contains(&String::new()), "{topics:?}");
+    assert!(
+        topics.contains(&ORPHAN_LABEL.to_owned()) && topics.contains(&NO_TOPIC_LABEL.to_owned()),
+        "{topics:?}"
+    );
+    for (label, senders) in [
+        (ORPHAN_LABEL, ["s-nobody"]),
+        (NO_TOPIC_LABEL, ["s-go-alone"]),
+    ] {
+        run(&mut app, Command::ShowTopics);
+        app.topics.selected = app
+            .topics
+            .rows
+            .iter()
+            .position(|row| &*row.summary.topic == label)
+            .expect("its row");
+        update(&mut app, key(KeyCode::Enter));
+        let shown: Vec<String> = shown_senders(&app)
+            .into_iter()
+            .filter(|sender| !sender.is_empty())
+            .collect();
+        assert_eq!(shown, senders, "enter on {label} lists its traces");
+    }
 }

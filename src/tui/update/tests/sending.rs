@@ -174,8 +174,13 @@ fn a_composition_opens_its_last_step() {
             ],
             code: 500,
             data: "\"division by zero\"".into(),
-            elapsed: Duration::from_millis(16),
+            elapsed: Duration::from_micros(16),
         }),
+    );
+    assert_eq!(
+        app.status.as_ref().map(|status| status.text.as_str()),
+        Some("composition answered 500 in <0.05ms: \"division by zero\""),
+        "latencies read alike everywhere"
     );
     assert_eq!(app.detail.as_ref().map(|d| d.id), Some(TraceId(2)));
     let text: String = app
