@@ -75,6 +75,10 @@ async fn every_trace_names_the_winner_among_two_contenders_and_redis_timing() {
             () = tokio::time::sleep_until(deadline) => panic!("only {} traces told in full", answered(&watch)),
         }
     }
+    let last_sender = round_trips
+        .last()
+        .map(|(sender, _)| sender.clone())
+        .expect("ten");
     for (sender, round_trip) in round_trips {
         let id = watch.inspector.store().by_sender(&sender).expect("traced");
         let trace = watch.inspector.store().get(id).expect("trace");
@@ -113,6 +117,33 @@ async fn every_trace_names_the_winner_among_two_contenders_and_redis_timing() {
         );
         assert!(deep.lock_latency().expect("lock latency") <= server_latency);
     }
+    let select = |text: &str| {
+        let filter: gilmour::inspect::Filter = text.parse().expect("filter");
+        watch
+            .inspector
+            .store()
+            .newest_first()
+            .filter(|trace| filter.matches(*trace))
+            .count()
+    };
+    assert_eq!(select("topic:echo contenders:>1"), 10);
+    assert_eq!(select("contenders:>2"), 0);
+    let some_winner = {
+        let id = watch
+            .inspector
+            .store()
+            .by_sender(&last_sender)
+            .expect("traced");
+        let trace = watch.inspector.store().get(id).expect("trace");
+        trace
+            .deep
+            .as_ref()
+            .and_then(|deep| deep.responder.clone())
+            .expect("responder")
+            .addr
+    };
+    assert!(select(&format!("responder:\"{some_winner}\"")) >= 1);
+    assert_eq!(select("caller:nobody-at-all"), 0);
     caller.shutdown().await.expect("shutdown");
 }
 

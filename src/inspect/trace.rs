@@ -327,6 +327,21 @@ impl FilterSubject for Trace {
         Trace::latency(self)
     }
 
+    fn responder(&self) -> Option<(Option<&str>, &str)> {
+        let client = self.deep.as_ref()?.responder.as_ref()?;
+        Some((client.name.as_deref(), &client.addr))
+    }
+
+    fn caller(&self) -> Option<(Option<&str>, &str)> {
+        let client = self.deep.as_ref()?.caller.as_ref()?;
+        Some((client.name.as_deref(), &client.addr))
+    }
+
+    fn contenders(&self) -> Option<i64> {
+        let deep = self.deep.as_ref()?;
+        (!deep.locks.is_empty()).then(|| deep.contenders() as i64)
+    }
+
     fn payload_contains(&self, needle: &Needle) -> bool {
         self.request
             .iter()

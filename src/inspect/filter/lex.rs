@@ -28,6 +28,9 @@ pub(super) enum Field {
     Sender,
     Latency,
     Data,
+    Responder,
+    Caller,
+    Contenders,
 }
 
 impl Field {
@@ -40,6 +43,9 @@ impl Field {
             "sender" => Field::Sender,
             "latency" => Field::Latency,
             "data" => Field::Data,
+            "responder" => Field::Responder,
+            "caller" => Field::Caller,
+            "contenders" => Field::Contenders,
             _ => return None,
         })
     }
@@ -154,7 +160,8 @@ impl<'a> Lexer<'a> {
                     start,
                     format!(
                         "unknown field '{name}' (use topic, code, kind, status, sender, \
-                         latency or data; quote a topic that contains ':')"
+                         latency, data, responder, caller or contenders; quote a topic \
+                         that contains ':')"
                     ),
                 ));
             };
@@ -181,24 +188,36 @@ impl<'a> Lexer<'a> {
         let input = self.input;
         match field {
             Field::Topic => topic_pattern(input, &value, TopicPattern::Exact).map(Test::Topic),
-            Field::Code => {
+            Field::Code | Field::Contenders => {
                 let (comparison, length) = Comparison::split(&value.text);
                 let number = &value.text[length..];
-                let code = number.parse::<i64>().map_err(|_| {
+                let what = if field == Field::Code {
+                    "code"
+                } else {
+                    "count"
+                };
+                let example = if field == Field::Code { "500" } else { "2" };
+                let count = number.parse::<i64>().map_err(|_| {
                     error(
                         input,
                         value.at(length),
                         format!(
-                            "invalid code '{number}': expected a whole number such as 500, \
+                            "invalid {what} '{number}': expected a whole number such as {example}, \
                              after =, !=, <, <=, > or >= if comparing"
                         ),
                     )
                 })?;
-                Ok(Test::Code(comparison, code))
+                Ok(if field == Field::Code {
+                    Test::Code(comparison, count)
+                } else {
+                    Test::Contenders(comparison, count)
+                })
             }
             Field::Kind => alternatives(input, &value).map(Test::Kind),
             Field::Status => alternatives(input, &value).map(Test::Status),
             Field::Sender => Ok(Test::Sender(value.text)),
+            Field::Responder => Ok(Test::Responder(value.text)),
+            Field::Caller => Ok(Test::Caller(value.text)),
             Field::Latency => {
                 let (comparison, length) = Comparison::split(&value.text);
                 Ok(Test::Latency(comparison, latency(input, &value, length)?))

@@ -22,6 +22,9 @@
 //! | `sender:abc`                 | the sender contains the text (lists show its last 8 characters) |
 //! | `latency:>100ms`             | the latency compares so (units `us`, `ms`, `s`, decimals allowed); never while unknown |
 //! | `data:"text"`, `data:word`   | the request or reply payload contains the text, ignoring ASCII case |
+//! | `responder:web-1`            | deep capture: the client that answered has this in its name or address |
+//! | `caller:10.0.0.7`            | deep capture: the client that sent the request has this in its name or address |
+//! | `contenders:>1`              | deep capture: as many clients bid for the group lock (compared as `code:` is) |
 //!
 //! Tests combine with `not` (or `!`), `and` (or just a space) and `or`, binding in that
 //! order, and parentheses. Keywords and field names are lower case; quote a bare word
@@ -201,6 +204,22 @@ pub trait FilterSubject {
     /// Whether the payload (request or reply, as it came over the wire) contains
     /// `needle` (see [`Needle::is_in`]).
     fn payload_contains(&self, needle: &Needle) -> bool;
+    /// The name and address of the client that answered, when deep capture saw it.
+    fn responder(&self) -> Option<(Option<&str>, &str)> {
+        None
+    }
+    /// The name and address of the client that sent the request, when deep capture saw it.
+    fn caller(&self) -> Option<(Option<&str>, &str)> {
+        None
+    }
+    /// How many clients bid for the group lock, when deep capture saw it.
+    fn contenders(&self) -> Option<i64> {
+        None
+    }
+}
+
+fn client_has((name, addr): (Option<&str>, &str), part: &str) -> bool {
+    addr.contains(part) || name.is_some_and(|name| name.contains(part))
 }
 
 /// Why a filter could not be parsed, and where; displayed like the composition parser's
@@ -296,6 +315,12 @@ pub enum Test {
     Latency(Comparison, Duration),
     /// `data:"text"`: the payload contains this, ignoring ASCII case.
     Data(Needle),
+    /// `responder:web-1`: the answering client's name or address contains this.
+    Responder(String),
+    /// `caller:web-1`: the requesting client's name or address contains this.
+    Caller(String),
+    /// `contenders:>1`; a trace whose lock race was not seen never matches.
+    Contenders(Comparison, i64),
 }
 
 impl Test {
@@ -312,6 +337,15 @@ impl Test {
                 .latency()
                 .is_some_and(|actual| comparison.holds(actual, *latency)),
             Test::Data(needle) => subject.payload_contains(needle),
+            Test::Responder(part) => subject
+                .responder()
+                .is_some_and(|client| client_has(client, part)),
+            Test::Caller(part) => subject
+                .caller()
+                .is_some_and(|client| client_has(client, part)),
+            Test::Contenders(comparison, count) => subject
+                .contenders()
+                .is_some_and(|actual| comparison.holds(actual, *count)),
         }
     }
 }

@@ -90,6 +90,17 @@ impl fmt::Display for Test {
                 f.write_str("data:")?;
                 write_value(f, needle.text(), Position::FieldValue)
             }
+            Test::Responder(part) => {
+                f.write_str("responder:")?;
+                write_value(f, part, Position::FieldValue)
+            }
+            Test::Caller(part) => {
+                f.write_str("caller:")?;
+                write_value(f, part, Position::FieldValue)
+            }
+            Test::Contenders(comparison, count) => {
+                write!(f, "contenders:{}{count}", operator_prefix(*comparison))
+            }
         }
     }
 }

@@ -347,8 +347,8 @@ fn errors_and_columns() {
     let cases: &[(&str, &str, usize)] = &[
         (
             "echo topc:x",
-            "unknown field 'topc' (use topic, code, kind, status, sender, latency or data; \
-             quote a topic that contains ':')",
+            "unknown field 'topc' (use topic, code, kind, status, sender, latency, data, \
+             responder, caller or contenders; quote a topic that contains ':')",
             6,
         ),
         (
@@ -479,12 +479,15 @@ fn arb_test() -> impl Strategy<Value = Test> {
         prop::collection::vec(prop::sample::select(TraceStatus::ALL.to_vec()), 1..4)
             .prop_map(Test::Status),
         arb_text().prop_map(Test::Sender),
-        (comparison, any::<u64>(), 0..4u32).prop_map(|(c, nanos, scale)| {
+        (comparison.clone(), any::<u64>(), 0..4u32).prop_map(|(c, nanos, scale)| {
             // Mostly round values, so every unit gets printed.
             let nanos = nanos / 10u64.pow(3 * scale) * 10u64.pow(3 * scale);
             Test::Latency(c, Duration::from_nanos(nanos))
         }),
         arb_text().prop_map(|text| Test::Data(Needle::new(&text).expect("any text is searchable"))),
+        arb_text().prop_map(Test::Responder),
+        arb_text().prop_map(Test::Caller),
+        (comparison.clone(), any::<i64>()).prop_map(|(c, count)| Test::Contenders(c, count)),
     ]
 }
 
