@@ -151,10 +151,7 @@ fn deep_words(trace: &Trace) -> Option<String> {
         ));
     }
     if let Some(latency) = deep.server_latency() {
-        words.push(format!(
-            "server {}",
-            gilmour::inspect::trace::human_latency(latency)
-        ));
+        words.push(format!("server {}", deep::human_server_time(latency)));
     }
     (!words.is_empty()).then(|| words.join(", "))
 }

@@ -7,6 +7,7 @@ use crate::tui::keymap::KeyMap;
 use crate::tui::{self, Sources};
 use anyhow::Context;
 use clap::Args;
+use gilmour::inspect::deep::{self, DeepCapture};
 use gilmour::inspect::{Capture, capture, file};
 use std::io::{BufRead, BufReader, IsTerminal};
 use std::path::PathBuf;
@@ -24,6 +25,10 @@ pub struct TuiArgs {
     keys: Option<PathBuf>,
     #[command(flatten)]
     store: super::store::StoreArgs,
+    /// Deep capture: also MONITOR Redis, to name each request's caller and responder,
+    /// the group-lock race and Redis's own timing. MONITOR costs Redis throughput.
+    #[arg(long)]
+    deep: bool,
 }
 
 /// Runs the app.
@@ -55,7 +60,7 @@ pub async fn run_on(
     let inspector = args.store.options()?;
     let builder = gilmour::engine::Engine::builder(url).prefix(&connection.prefix);
     let channels = builder.channels();
-    let (source, sources) = match &args.read {
+    let (source, sources, refused) = match &args.read {
         Some(path) => {
             let (events, reader) = read_file(path, channels.clone())?;
             let source = Source::File {
@@ -67,8 +72,9 @@ pub async fn run_on(
                 capture: None,
                 engine: None,
                 file: Some(reader),
+                deep: None,
             };
-            (source, sources)
+            (source, sources, None)
         }
         None => {
             let engine = builder.clone().connect().await?;
@@ -82,16 +88,31 @@ pub async fn run_on(
                 url: label,
                 connected: true,
             };
+            let (deep, refused) = if args.deep {
+                match DeepCapture::start(
+                    builder.redis_config(),
+                    channels.clone(),
+                    deep::DEFAULT_DEEP_BUFFER,
+                )
+                .await
+                {
+                    Ok(deep) => (Some(deep), None),
+                    Err(error) => (None, Some(error.to_string())),
+                }
+            } else {
+                (None, None)
+            };
             let sources = Sources {
                 events,
                 capture: Some(capture),
                 engine: Some(engine),
                 file: None,
+                deep,
             };
-            (source, sources)
+            (source, sources, refused)
         }
     };
-    let app = App::new(Settings {
+    let mut app = App::new(Settings {
         source,
         inspector,
         channels,
@@ -101,6 +122,10 @@ pub async fn run_on(
         now: chrono::Utc::now(),
         size: (80, 24),
     });
+    app.deep = sources.deep.is_some();
+    if let Some(refused) = refused {
+        app.say(refused);
+    }
     tui::run(app, sources).await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -33,6 +33,16 @@ pub const DEFAULT_DEEP_BUFFER: usize = 1 << 16;
 /// The most lock attempts, and the most calls around a request, one trace keeps.
 pub const MAX_DEEP_ITEMS: usize = 32;
 
+/// A time measured by Redis's clock, which MONITOR gives to the microsecond: `45µs`,
+/// `0.29ms`, `13ms`.
+pub fn human_server_time(time: Duration) -> String {
+    if time < Duration::from_millis(1) {
+        format!("{}µs", time.as_micros())
+    } else {
+        super::trace::human_latency(time)
+    }
+}
+
 /// A Redis client, as MONITOR and CLIENT LIST name it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Client {

@@ -18,6 +18,8 @@ pub enum Action {
     Resize(u16, u16),
     /// A batch of captured events.
     Events(Vec<Event>),
+    /// A batch of deep capture's facts (MONITOR).
+    Deep(Vec<gilmour::inspect::deep::DeepEvent>),
     /// A second went by: the clock and what the capture reports about itself.
     Tick(Probe),
     /// A capture file has been read to the end (or could not be read further).

@@ -406,6 +406,8 @@ pub struct App {
     pub source: Source,
     /// Whether Redis commands can be sent (live) or not (a file).
     pub online: bool,
+    /// Whether deep capture (MONITOR) feeds the traces.
+    pub deep: bool,
     /// Messages per second, over the last tick.
     pub rate: f64,
     /// Events the capture dropped because we fell behind.
@@ -488,6 +490,7 @@ impl App {
             channels: settings.channels,
             source: settings.source,
             online,
+            deep: false,
             rate: 0.0,
             dropped: 0,
             messages_at_tick: (0, None),

@@ -94,6 +94,69 @@ fn field(name: &str, value: impl Into<String>) -> DetailLine {
         .push(Tone::Plain, value)
 }
 
+/// What deep capture saw: caller, responder, Redis's timing, and the lock race panel.
+fn deep_lines(app: &App, deep: &gilmour::inspect::deep::Deep, lines: &mut Vec<DetailLine>) {
+    use gilmour::inspect::deep::human_server_time as format_latency;
+    let time = |at: chrono::DateTime<chrono::Utc>| {
+        at.with_timezone(&app.tz).format("%H:%M:%S%.6f").to_string()
+    };
+    lines.push(DetailLine::default());
+    lines.push(line(Tone::Heading, "Deep capture (Redis's own view)"));
+    if let Some(caller) = &deep.caller {
+        lines.push(field("caller", clean(&client_text(caller), 200)));
+    }
+    if let Some(responder) = &deep.responder {
+        lines.push(field("answered by", clean(&client_text(responder), 200)));
+    }
+    if let Some(latency) = deep.server_latency() {
+        let mut timing = format!("request → reply {}", format_latency(latency));
+        if let Some(lock) = deep.lock_latency() {
+            timing.push_str(&format!(", lock won after {}", format_latency(lock)));
+        }
+        lines.push(field("server time", timing));
+    }
+    for race in &deep.locks {
+        let ttl = race
+            .ttl
+            .map_or_else(String::new, |ttl| format!(", EX {ttl}"));
+        let margin = race.margin().map_or_else(String::new, |margin| {
+            format!(", won by {}", format_latency(margin))
+        });
+        lines.push(field(
+            "lock race",
+            format!(
+                "{} ({} contender{}{ttl}{margin})",
+                clean(&race.key, 120),
+                race.contenders(),
+                if race.contenders() == 1 { "" } else { "s" }
+            ),
+        ));
+        for (n, bid) in race.bids.iter().enumerate() {
+            let mark = if n == 0 { "won " } else { "lost" };
+            lines.push(
+                DetailLine::default()
+                    .push(Tone::Dim, format!("  {:<12}", ""))
+                    .push(if n == 0 { Tone::Good } else { Tone::Dim }, mark.to_owned())
+                    .push(Tone::Plain, format!("  {}  ", time(bid.at)))
+                    .push(Tone::Plain, clean(&client_text(&bid.client), 120)),
+            );
+        }
+    }
+    for call in &deep.calls {
+        lines.push(field(
+            "call",
+            format!("{}  {}", time(call.at), clean(&call.command, 160)),
+        ));
+    }
+}
+
+fn client_text(client: &gilmour::inspect::deep::Client) -> String {
+    match &client.name {
+        Some(name) => format!("{name} ({})", client.addr),
+        None => client.addr.to_string(),
+    }
+}
+
 /// Builds the text of a trace's detail.
 pub fn build(app: &App, trace: &Trace) -> Vec<DetailLine> {
     let mut lines = Vec::new();
@@ -128,6 +191,9 @@ pub fn build(app: &App, trace: &Trace) -> Vec<DetailLine> {
         wrapped("note", Tone::Warn, &clean(&note, 1000), width, &mut lines);
     }
     links(&app.links, app.inspector.store(), trace, &mut lines);
+    if let Some(deep) = &trace.deep {
+        deep_lines(app, deep, &mut lines);
+    }
     if let Some(gap) = &trace.gap {
         lines.push(DetailLine::default());
         lines.push(line(

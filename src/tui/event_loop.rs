@@ -27,7 +27,13 @@ pub async fn run(mut app: App, screen: &mut Screen, sources: Sources) -> anyhow:
         capture,
         engine,
         file,
+        deep,
     } = sources;
+    let (_deep_capture, mut deep_events) = match deep {
+        Some((capture, events)) => (Some(capture), Some(events)),
+        None => (None, None),
+    };
+    let mut deep_batch = Vec::with_capacity(BATCH);
     let mut file = file;
     let (results_tx, mut results) = mpsc::unbounded_channel::<Done>();
     let shutdown = engine.clone();
@@ -71,6 +77,18 @@ pub async fn run(mut app: App, screen: &mut Screen, sources: Sources) -> anyhow:
                         None => Action::Done(Done::Failed(Failure::Status, "the capture stopped".to_owned())),
                     }
                 }
+            },
+            received = async {
+                match deep_events.as_mut() {
+                    Some(events) => events.recv_many(&mut deep_batch, BATCH).await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                if received == 0 {
+                    deep_events = None;
+                    continue;
+                }
+                Action::Deep(std::mem::take(&mut deep_batch))
             },
             Some(done) = results.recv() => Action::Done(done),
             _ = ticker.tick() => Action::Tick(Probe {

@@ -48,6 +48,11 @@ pub struct Sources {
     pub engine: Option<Engine>,
     /// The file reader, which says at the end whether it failed.
     pub file: Option<JoinHandle<Option<String>>>,
+    /// Deep capture (MONITOR) and its facts, when it is on.
+    pub deep: Option<(
+        gilmour::inspect::deep::DeepCapture,
+        tokio::sync::mpsc::Receiver<gilmour::inspect::deep::DeepEvent>,
+    )>,
 }
 
 /// Runs the app on the terminal until the user quits; the terminal is given back however

@@ -521,3 +521,86 @@ fn traces_without_a_topic_are_labelled_in_the_list() {
     );
     assert_snapshot!(render(&app));
 }
+
+/// A request answered by one of two responders in a group, as deep capture saw it.
+fn raced(width: u16, height: u16) -> super::app::App {
+    use gilmour::inspect::deep::{Client, DeepEvent, Fact};
+    use std::sync::Arc;
+    let mut app = super::fixture::app(width, height);
+    app.deep = true;
+    update(
+        &mut app,
+        Action::Events(vec![
+            super::fixture::request(100, "weather.fetch", "s-race-1", r#"{"city":"Pune"}"#),
+            super::fixture::reply(103, "s-race-1", 200, r#"{"temp":21.5}"#),
+        ]),
+    );
+    let client = |addr: &str, name: Option<&str>| Client {
+        addr: Arc::from(addr),
+        name: name.map(Arc::from),
+    };
+    let micros = |us: i64| at(100) + chrono::Duration::microseconds(us);
+    let facts = vec![
+        (
+            0,
+            client("10.0.0.9:40100", Some("gilmour:caller-host-41-ab12")),
+            Fact::Call {
+                command: Arc::from("PUBSUB NUMSUB gilmour.request.weather.fetch"),
+                sender: None,
+            },
+        ),
+        (
+            120,
+            client("10.0.0.9:40100", Some("gilmour:caller-host-41-ab12")),
+            Fact::Request {
+                sender: Arc::from("s-race-1"),
+            },
+        ),
+        (
+            410,
+            client("10.0.0.2:51000", Some("gilmour:weather-a-7-cd34")),
+            Fact::Lock {
+                key: Arc::from("s-race-1weather"),
+                ttl: Some(600),
+            },
+        ),
+        (
+            455,
+            client("10.0.0.3:52000", None),
+            Fact::Lock {
+                key: Arc::from("s-race-1weather"),
+                ttl: Some(600),
+            },
+        ),
+        (
+            2_480,
+            client("10.0.0.2:51000", Some("gilmour:weather-a-7-cd34")),
+            Fact::Reply {
+                sender: Arc::from("s-race-1"),
+            },
+        ),
+    ];
+    let events = facts
+        .into_iter()
+        .map(|(us, client, fact)| DeepEvent {
+            at: micros(us),
+            client,
+            fact,
+        })
+        .collect();
+    update(&mut app, Action::Deep(events));
+    app
+}
+
+#[test]
+fn lock_race_panel_at_80_columns() {
+    let app = detail_of(raced(80, 24), "s-race-1");
+    let trace = app.inspector.store().newest_first().next().expect("trace");
+    assert_eq!(trace.deep.as_ref().map(|deep| deep.contenders()), Some(2));
+    assert_snapshot!(render(&app));
+}
+
+#[test]
+fn lock_race_panel_wide() {
+    assert_snapshot!(render(&detail_of(raced(140, 30), "s-race-1")));
+}

@@ -38,6 +38,7 @@ pub fn update(app: &mut App, action: Action) {
             app.dirty = true;
         }
         Action::Events(events) => traces::ingest(app, events),
+        Action::Deep(events) => traces::deepen(app, events),
         Action::Tick(probe) => tick(app, probe),
         Action::FileDone(error) => {
             if let Source::File { done, .. } = &mut app.source {

@@ -30,6 +30,22 @@ pub fn ingest(app: &mut App, events: Vec<Event>) {
     settle(app, detail_changed);
 }
 
+/// Takes in a batch of deep capture's facts: who called, who answered, the lock race.
+pub fn deepen(app: &mut App, events: Vec<gilmour::inspect::deep::DeepEvent>) {
+    let mut detail_changed = false;
+    let mut touched = false;
+    for event in events {
+        if let Some(id) = app.inspector.ingest_deep(event) {
+            detail_changed |= app.detail.as_ref().is_some_and(|d| d.id == id);
+            touch(app, id);
+            touched = true;
+        }
+    }
+    if touched {
+        settle(app, detail_changed);
+    }
+}
+
 fn touched_by(update: Update) -> Option<TraceId> {
     match update {
         Update::Opened(id) | Update::Grew(id) | Update::Completed(id) | Update::Changed(id) => {

@@ -61,6 +61,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 spans: vec![link, sep()],
                 priority: 10,
             });
+            if app.deep {
+                // MONITOR costs Redis throughput: say it is on.
+                items.push(Item {
+                    spans: vec![
+                        Span::styled("◆ deep", bar.patch(theme::tone(theme::Tone::Warn))),
+                        sep(),
+                    ],
+                    priority: 9,
+                });
+            }
             items.push(Item {
                 spans: vec![Span::styled(format!("{:.1} msg/s", app.rate), bar), sep()],
                 priority: 3,
