@@ -202,6 +202,7 @@ fn connection_commands_and_errors_match_redis() {
         &["HELLO", "x"],
         &["HELLO", "4"],
         &["HELLO", "2", "FOO"],
+        &["HELLO", "3", "FOO"],
         &["HELLO", "2", "AUTH", "bob", "x"],
         &["HELLO", "2", "SETNAME", "a b"],
     ]);
@@ -512,4 +513,172 @@ fn stopping_closes_every_connection_and_frees_the_port() {
     assert_eq!(client.read(&mut buffer).expect("closed, not timed out"), 0);
     let again = Broker::start(("127.0.0.1", port)).expect("the port is free again");
     assert_eq!(again.port(), port);
+}
+
+/// Reads a monitor's replies (status and error lines: it is not subscribed) up to and
+/// including the line for `PING <marker>`.
+fn monitor_lines_until(monitor: &mut RawConnection, marker: &str) -> Vec<String> {
+    let end = format!("\"PING\" \"{marker}\"\r\n");
+    let mut lines = Vec::new();
+    loop {
+        let line = String::from_utf8_lossy(&monitor.reply()).into_owned();
+        let done = line.ends_with(&end);
+        lines.push(line);
+        if done {
+            return lines;
+        }
+    }
+}
+
+/// Monitor lines with only what must differ between two servers taken out: the time
+/// becomes `T` and each client port `#n`, n counting clients in order of appearance.
+/// Other replies are left as they are.
+fn normalised(lines: &[String]) -> Vec<String> {
+    let mut ports: Vec<String> = Vec::new();
+    let mut normalise = |line: &String| {
+        let Some((_, rest)) = line
+            .strip_prefix('+')
+            .and_then(|line| line.split_once(" ["))
+            .filter(|(time, _)| is_monitor_time(time))
+        else {
+            return line.clone();
+        };
+        let (client, args) = rest.split_once("] ").expect("a monitor line");
+        let (db, addr) = client.split_once(' ').expect("db and address");
+        let (host, port) = addr.rsplit_once(':').expect("host and port");
+        let index = match ports.iter().position(|known| known == port) {
+            Some(index) => index,
+            None => {
+                ports.push(port.to_owned());
+                ports.len() - 1
+            }
+        };
+        format!("+T [{db} {host}:#{index}] {args}")
+    };
+    lines.iter().map(&mut normalise).collect()
+}
+
+/// `<seconds>.<six digits>`.
+fn is_monitor_time(text: &str) -> bool {
+    text.split_once('.').is_some_and(|(seconds, micros)| {
+        !seconds.is_empty()
+            && seconds.bytes().all(|byte| byte.is_ascii_digit())
+            && micros.len() == 6
+            && micros.bytes().all(|byte| byte.is_ascii_digit())
+    })
+}
+
+#[test]
+fn monitor_lines_match_redis_byte_for_byte() {
+    fn run(server: &Server) -> Vec<String> {
+        let mut monitor = RawConnection::open(server);
+        assert_eq!(monitor.call(&[b"MONITOR"]), b"+OK\r\n");
+        // What the monitor itself runs: shown to it after the reply, unless refused.
+        monitor.send(&[b"PING"]);
+        monitor.send(&[b"GET", b"k"]);
+        monitor.send(&[b"MONITOR"]);
+        monitor.send(&[b"SELECT", b"2"]);
+        monitor.send(&[b"SELECT", b"0"]);
+        monitor.send(&[b"PING", b"own"]);
+        let mut lines = monitor_lines_until(&mut monitor, "own");
+
+        let mut subscriber = RawConnection::open(server);
+        subscriber.call(&[b"SUBSCRIBE", b"gilmour.request.echo"]);
+        let mut client = RawConnection::open(server);
+        let request = br#"{"data":"say \"hi\" from C:\\temp\\new","code":200,"sender":"s1"}"#;
+        assert_eq!(
+            client.call(&[b"PUBLISH", b"gilmour.request.echo", request]),
+            b":1\r\n"
+        );
+        subscriber.reply();
+        let pattern = b"gilmour \"\\\n\x01";
+        let huge: Vec<u8> = (0..100 * 1024)
+            .map(|n| pattern[n % pattern.len()])
+            .collect();
+        let script: &[&[&[u8]]] = &[
+            &[b"SET", b"bin", b"\x00\xff\n\t\r\x07\x08\x7f\x80 ~\"\\"],
+            &[b"SET", b"s1group", b"val", b"NX", b"EX", b"600"],
+            &[b"PING"],
+            &[b"set", b"huge", &huge],
+            &[b"AUTH", b"secret"],
+            &[b"AUTH", b"default", b"secret"],
+            &[b"AUTH", b"a", b"b", b"c"],
+            &[
+                b"HELLO", b"2", b"AUTH", b"default", b"secret", b"SETNAME", b"svc",
+            ],
+            &[b"HELLO", b"2", b"AUTH", b"default"],
+            &[b"HELLO", b"x", b"AUTH", b"u", b"p"],
+            &[b"HELLO", b"4", b"AUTH", b"u", b"p"],
+            &[b"CLIENT", b"SETNAME", b"me"],
+            &[b"CLIENT", b"GETNAME"],
+            &[b"SELECT", b"3"],
+            &[b"SET", b"k", b"1"],
+            &[b"SELECT", b"0"],
+            &[b"INFO", b"keyspace"],
+            &[b"PUBSUB", b"NUMSUB", b"gilmour.request.echo"],
+            &[b"SET", b"k", b"v", b"FOO"],
+            &[b"LPUSH", b"gilmour.errors", b"e"],
+            &[b"HSET", b"gilmour.health", b"id", b"ok"],
+            // Refused before they run, or administrative: not shown.
+            &[b"GET"],
+            &[b"NOSUCH", b"x"],
+            &[b"CLIENT", b"NOPE"],
+            &[b"CLIENT", b"KILL", b"ID", b"99999"],
+            &[b"PUBSUB", b"NOPE"],
+        ];
+        for args in script {
+            client.call(args);
+        }
+        subscriber.call(&[b"PING"]);
+        subscriber.call(&[b"GET", b"k"]);
+        subscriber.call(&[b"UNSUBSCRIBE"]);
+        subscriber.call(&[b"QUIT"]);
+        // Inline requests are shown as the arguments they split into; empty ones not.
+        client.send_raw(b"set \"a b\" c\r\n\r\n*0\r\n");
+        client.reply();
+        client.call(&[b"PING", b"end"]);
+        lines.extend(monitor_lines_until(&mut monitor, "end"));
+        normalised(&lines)
+    }
+    let redis = run(&Server::start(Backend::Redis));
+    let broker = run(&Server::start(Backend::Broker));
+    assert_eq!(broker, redis, "broker (left) and redis (right) differ");
+    let shown = |text: &str| {
+        redis
+            .iter()
+            .any(|line| line.ends_with(&format!("{text}\r\n")))
+    };
+    assert!(shown(
+        r#"] "PUBLISH" "gilmour.request.echo" "{\"data\":\"say \\\"hi\\\" from C:\\\\temp\\\\new\",\"code\":200,\"sender\":\"s1\"}""#
+    ));
+    assert!(shown(r#"] "SET" "bin" "\x00\xff\n\t\r\a\b\x7f\x80 ~\"\\""#));
+    assert!(shown(r#"] "AUTH" "(redacted)" "(redacted)""#));
+    assert!(redis.iter().any(|line| line.len() > 100 * 1024));
+    assert!(!redis.iter().any(|line| line.contains("KILL")));
+}
+
+#[test]
+fn a_monitor_gets_the_line_for_a_publish_after_its_subscribers_get_the_message() {
+    fn run(server: &Server) -> String {
+        let mut monitor = RawConnection::open(server);
+        assert_eq!(monitor.call(&[b"MONITOR"]), b"+OK\r\n");
+        let confirmation = monitor.call(&[b"SUBSCRIBE", b"news"]);
+        assert!(confirmation.starts_with(b"*3\r\n$9\r\nsubscribe"));
+        // Its own SUBSCRIBE's line, then the message and the PUBLISH's line.
+        let mut seen = vec![String::from_utf8_lossy(&monitor.reply()).into_owned()];
+        let mut publisher = RawConnection::open(server);
+        assert_eq!(publisher.call(&[b"PUBLISH", b"news", b"m"]), b":1\r\n");
+        seen.push(String::from_utf8_lossy(&monitor.reply()).into_owned());
+        seen.push(String::from_utf8_lossy(&monitor.reply()).into_owned());
+        readable(normalised(&seen).concat().as_bytes())
+    }
+    let redis = run(&Server::start(Backend::Redis));
+    let broker = run(&Server::start(Backend::Broker));
+    assert_eq!(broker, redis);
+    assert!(
+        redis.contains(
+            "*3⏎\n$7⏎\nmessage⏎\n$4⏎\nnews⏎\n$1⏎\nm⏎\n+T [0 127.0.0.1:#1] \"PUBLISH\" \"news\" \"m\""
+        ),
+        "{redis}"
+    );
 }
