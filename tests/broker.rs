@@ -682,3 +682,143 @@ fn a_monitor_gets_the_line_for_a_publish_after_its_subscribers_get_the_message()
         "{redis}"
     );
 }
+
+#[test]
+fn monitor_times_are_microseconds_in_the_order_commands_ran_across_clients() {
+    fn unix_now() -> Duration {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+    }
+    for backend in [Backend::Redis, Backend::Broker] {
+        let server = Server::start(backend);
+        let mut monitor = RawConnection::open(&server);
+        assert_eq!(monitor.call(&[b"MONITOR"]), b"+OK\r\n");
+        let before = unix_now();
+        let per_client = 300;
+        std::thread::scope(|scope| {
+            for _ in 0..2 {
+                scope.spawn(|| {
+                    let mut client = RawConnection::open(&server);
+                    for _ in 0..per_client {
+                        client.call(&[b"PING", b"tick"]);
+                    }
+                });
+            }
+        });
+        let after = unix_now();
+        let mut last = Duration::ZERO;
+        for _ in 0..2 * per_client {
+            let line = String::from_utf8_lossy(&monitor.reply()).into_owned();
+            let (time, rest) = line
+                .strip_prefix('+')
+                .and_then(|line| line.split_once(' '))
+                .unwrap_or_else(|| panic!("{backend:?}: not a monitor line: {line}"));
+            assert!(is_monitor_time(time), "{backend:?}: {line}");
+            assert!(rest.ends_with("] \"PING\" \"tick\"\r\n"), "{line}");
+            let (seconds, micros) = time.split_once('.').expect("seconds.micros");
+            let at = Duration::new(
+                seconds.parse().expect("seconds"),
+                micros.parse::<u32>().expect("micros") * 1000,
+            );
+            assert!(at >= last, "{backend:?}: time went back at {line}");
+            // Lines are stamped to the microsecond, the bounds to the nanosecond.
+            assert!(
+                at + Duration::from_micros(1) >= before && at <= after,
+                "{backend:?}: {line} outside the test's run"
+            );
+            last = at;
+        }
+    }
+}
+
+#[test]
+fn a_monitor_that_stops_reading_is_cut_off_without_slowing_anyone() {
+    let broker = Broker::start_with(
+        "127.0.0.1:0",
+        BrokerConfig {
+            output_limit: 1024 * 1024,
+        },
+    )
+    .expect("broker");
+    let connect = || {
+        let stream = TcpStream::connect(broker.addr()).expect("connect");
+        stream.set_read_timeout(Some(WAIT)).expect("timeout");
+        stream
+    };
+    let mut slow = connect();
+    slow.write_all(&request(&[b"MONITOR"])).expect("write");
+    let mut ok = [0; 5];
+    slow.read_exact(&mut ok).expect("+OK");
+    assert_eq!(&ok, b"+OK\r\n");
+    // Each PING puts a 32 KiB line in the monitor's outbox: 64 MiB in all, far past
+    // the limit and whatever the sockets hold.
+    let mut client = BufReader::new(connect());
+    let payload = vec![b'p'; 32 * 1024];
+    for _ in 0..2048 {
+        let started = Instant::now();
+        client
+            .get_mut()
+            .write_all(&request(&[b"PING", &payload]))
+            .expect("ping");
+        let mut header = String::new();
+        client.read_line(&mut header).expect("a reply");
+        let mut body = vec![0; payload.len() + 2];
+        client.read_exact(&mut body).expect("its body");
+        assert!(started.elapsed() < WAIT, "PING waited on a monitor");
+    }
+    let mut rest = Vec::new();
+    slow.read_to_end(&mut rest)
+        .expect("the slow monitor's connection is closed, not just quiet");
+    assert!(rest.len() < 64 * 1024 * 1024, "the monitor got everything");
+    let info = String::from_utf8_lossy(&{
+        client
+            .get_mut()
+            .write_all(&request(&[b"INFO", b"clients"]))
+            .expect("info");
+        let mut header = String::new();
+        client.read_line(&mut header).expect("a reply");
+        let length: usize = header[1..].trim().parse().expect("bulk length");
+        let mut body = vec![0; length + 2];
+        client.read_exact(&mut body).expect("its body");
+        body
+    })
+    .into_owned();
+    assert!(info.contains("connected_clients:1\r\n"), "{info}");
+}
+
+#[test]
+fn monitoring_ends_when_the_monitor_quits_or_leaves() {
+    fn run(server: &Server) -> Vec<String> {
+        let mut watcher = RawConnection::open(server);
+        assert_eq!(watcher.call(&[b"MONITOR"]), b"+OK\r\n");
+        let mut seen = Vec::new();
+        // A monitor that quits gets QUIT's reply and nothing after it; others see QUIT.
+        let mut quitting = RawConnection::open(server);
+        assert_eq!(quitting.call(&[b"MONITOR"]), b"+OK\r\n");
+        quitting.send(&[b"QUIT"]);
+        seen.push(readable(&quitting.until_closed()));
+        // One that leaves is simply gone.
+        let mut leaving = RawConnection::open(server);
+        assert_eq!(leaving.call(&[b"MONITOR"]), b"+OK\r\n");
+        drop(leaving);
+        let mut client = RawConnection::open(server);
+        client.call(&[b"PING", b"end"]);
+        seen.extend(normalised(&monitor_lines_until(&mut watcher, "end")));
+        // The watcher, the client and the connection asking.
+        let deadline = Instant::now() + WAIT;
+        while !server
+            .command(&["INFO", "clients"])
+            .contains("connected_clients:3\r\n")
+        {
+            assert!(Instant::now() < deadline, "the monitors never left");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        seen
+    }
+    let redis = run(&Server::start(Backend::Redis));
+    let broker = run(&Server::start(Backend::Broker));
+    assert_eq!(broker, redis);
+    assert_eq!(redis[0], "+OK⏎\n");
+    assert_eq!(redis[1], "+T [0 127.0.0.1:#0] \"QUIT\"\r\n");
+}
