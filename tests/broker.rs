@@ -232,6 +232,28 @@ fn subscribed_mode_matches_redis() {
 }
 
 #[test]
+fn reset_matches_redis() {
+    same_as_redis(&[
+        &["SELECT", "2"],
+        &["SET", "x", "1"],
+        &["CLIENT", "SETNAME", "n"],
+        &["SUBSCRIBE", "a", "b"],
+        &["PSUBSCRIBE", "p*"],
+        &["RESET", "x"],
+        &["reset"],
+        &["CLIENT", "GETNAME"],
+        &["GET", "x"],
+        &["PUBSUB", "NUMSUB", "a"],
+        &["PUBSUB", "NUMPAT"],
+        &["UNSUBSCRIBE"],
+        &["MONITOR"],
+        &["RESET"],
+        &["GET", "x"],
+        &["RESET"],
+    ]);
+}
+
+#[test]
 fn messages_reach_channel_then_pattern_subscribers_and_kill_closes_them() {
     fn run(server: &Server) -> Vec<String> {
         let mut both = RawConnection::open(server);
@@ -788,7 +810,7 @@ fn a_monitor_that_stops_reading_is_cut_off_without_slowing_anyone() {
 }
 
 #[test]
-fn monitoring_ends_when_the_monitor_quits_or_leaves() {
+fn monitoring_ends_when_the_monitor_quits_resets_or_leaves() {
     fn run(server: &Server) -> Vec<String> {
         let mut watcher = RawConnection::open(server);
         assert_eq!(watcher.call(&[b"MONITOR"]), b"+OK\r\n");
@@ -798,6 +820,10 @@ fn monitoring_ends_when_the_monitor_quits_or_leaves() {
         assert_eq!(quitting.call(&[b"MONITOR"]), b"+OK\r\n");
         quitting.send(&[b"QUIT"]);
         seen.push(readable(&quitting.until_closed()));
+        // One that resets is no monitor any more; others see its RESET.
+        let mut resetting = RawConnection::open(server);
+        assert_eq!(resetting.call(&[b"MONITOR"]), b"+OK\r\n");
+        seen.push(readable(&resetting.call(&[b"RESET"])));
         // One that leaves is simply gone.
         let mut leaving = RawConnection::open(server);
         assert_eq!(leaving.call(&[b"MONITOR"]), b"+OK\r\n");
@@ -805,6 +831,8 @@ fn monitoring_ends_when_the_monitor_quits_or_leaves() {
         let mut client = RawConnection::open(server);
         client.call(&[b"PING", b"end"]);
         seen.extend(normalised(&monitor_lines_until(&mut watcher, "end")));
+        seen.push(readable(&resetting.call(&[b"PING", b"r"])));
+        drop(resetting);
         // The watcher, the client and the connection asking.
         let deadline = Instant::now() + WAIT;
         while !server
@@ -820,5 +848,8 @@ fn monitoring_ends_when_the_monitor_quits_or_leaves() {
     let broker = run(&Server::start(Backend::Broker));
     assert_eq!(broker, redis);
     assert_eq!(redis[0], "+OK⏎\n");
-    assert_eq!(redis[1], "+T [0 127.0.0.1:#0] \"QUIT\"\r\n");
+    assert_eq!(redis[1], "+RESET⏎\n");
+    assert_eq!(redis[2], "+T [0 127.0.0.1:#0] \"QUIT\"\r\n");
+    assert_eq!(redis[3], "+T [0 127.0.0.1:#1] \"RESET\"\r\n");
+    assert_eq!(redis.last().map(String::as_str), Some("$1⏎\nr⏎\n"));
 }

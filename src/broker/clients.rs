@@ -154,16 +154,8 @@ impl Clients {
 
     /// Forgets a connection and its subscriptions.
     pub(crate) fn remove(&mut self, id: ClientId) {
-        let Some(client) = self.clients.remove(&id) else {
-            return;
-        };
-        self.monitors.remove(&id);
-        for channel in client.channels {
-            forget(&mut self.channels, &channel, id);
-        }
-        for pattern in client.patterns {
-            forget(&mut self.patterns, &pattern, id);
-        }
+        self.reset(id);
+        self.clients.remove(&id);
     }
 
     /// The address a client connected from.
@@ -219,6 +211,21 @@ impl Clients {
     /// A client's name (CLIENT SETNAME).
     pub(crate) fn name(&self, id: ClientId) -> Option<&[u8]> {
         self.clients.get(&id)?.name.as_deref()
+    }
+
+    /// Drops a client's subscriptions, name and monitoring (RESET).
+    pub(crate) fn reset(&mut self, id: ClientId) {
+        let Some(client) = self.clients.get_mut(&id) else {
+            return;
+        };
+        client.name = None;
+        for channel in std::mem::take(&mut client.channels) {
+            forget(&mut self.channels, &channel, id);
+        }
+        for pattern in std::mem::take(&mut client.patterns) {
+            forget(&mut self.patterns, &pattern, id);
+        }
+        self.monitors.remove(&id);
     }
 
     /// Names a client; an empty name removes it.

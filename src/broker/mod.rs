@@ -9,10 +9,10 @@
 //! ```
 //!
 //! It speaks: PING, AUTH, SELECT, HELLO (RESP2), CLIENT SETNAME / GETNAME / SETINFO / ID /
-//! KILL, QUIT, MONITOR; PUBLISH, SUBSCRIBE, PSUBSCRIBE (Redis glob patterns), UNSUBSCRIBE,
-//! PUNSUBSCRIBE, PUBSUB CHANNELS / NUMSUB / NUMPAT; SET (NX, XX, EX, PX), GET, DEL,
-//! EXISTS, TTL; LPUSH, LTRIM, LRANGE, LLEN, LREM, LINDEX; HSET, HDEL, HGETALL, HGET, HKEYS,
-//! HLEN, HEXISTS; INFO, DBSIZE. Anything else gets Redis's unknown-command error.
+//! KILL, QUIT, RESET, MONITOR; PUBLISH, SUBSCRIBE, PSUBSCRIBE (Redis glob patterns),
+//! UNSUBSCRIBE, PUNSUBSCRIBE, PUBSUB CHANNELS / NUMSUB / NUMPAT; SET (NX, XX, EX, PX), GET,
+//! DEL, EXISTS, TTL; LPUSH, LTRIM, LRANGE, LLEN, LREM, LINDEX; HSET, HDEL, HGETALL, HGET,
+//! HKEYS, HLEN, HEXISTS; INFO, DBSIZE. Anything else gets Redis's unknown-command error.
 //! Not there: persistence, replication, RESP3, passwords, CLIENT PAUSE.
 //!
 //! The broker runs on a thread of its own so that it outlives whichever runtime started

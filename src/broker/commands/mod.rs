@@ -111,6 +111,7 @@ const COMMANDS: &[Spec] = &[
     command("info", -1, server::info),
     command("dbsize", 1, server::dbsize).keyspace(),
     command("quit", -1, server::quit),
+    command("reset", 1, server::reset),
     command("monitor", 1, server::monitor).admin(),
     command("publish", 3, pubsub::publish).keyspace(),
     command("subscribe", -2, pubsub::subscribe),
@@ -146,6 +147,7 @@ const SUBSCRIBED_MODE: &[&str] = &[
     "punsubscribe",
     "ping",
     "quit",
+    "reset",
 ];
 
 fn find<'a>(specs: &'a [Spec], name: &[u8]) -> Option<&'a Spec> {

@@ -1,5 +1,5 @@
 //! Connection and server commands: PING, AUTH, SELECT, HELLO, CLIENT, INFO, DBSIZE, QUIT,
-//! MONITOR.
+//! RESET, MONITOR.
 
 use super::{Ctx, Flow, NOT_AN_INTEGER, SYNTAX_ERROR, Spec, command, integer, wrong_arity};
 use crate::broker::clients::KillFilter;
@@ -335,6 +335,16 @@ fn render_info(state: &mut State, now: std::time::Instant, wants: &dyn Fn(&str) 
 pub(super) fn dbsize(ctx: &mut Ctx<'_>, _args: &[Vec<u8>]) -> Flow {
     let size = ctx.state.keys.len(ctx.session.db, ctx.now);
     ctx.out.integer(size as i64);
+    Flow::Continue
+}
+
+/// RESET: the connection as it was when it opened, of what the broker keeps: no
+/// subscriptions (dropped without confirmations, as Redis), no name, database 0, not a
+/// monitor.
+pub(super) fn reset(ctx: &mut Ctx<'_>, _args: &[Vec<u8>]) -> Flow {
+    ctx.state.clients.reset(ctx.session.id);
+    ctx.session.db = 0;
+    ctx.out.simple("RESET");
     Flow::Continue
 }
 
