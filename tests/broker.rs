@@ -519,6 +519,36 @@ async fn redis_rs_selects_a_database_from_the_url() {
     assert_eq!(raw.call(&[b"GET", b"k"]), b"$1\r\nv\r\n");
 }
 
+#[tokio::test]
+async fn redis_rs_monitors_the_broker_as_it_monitors_redis() {
+    use futures_util::StreamExt;
+    for backend in [Backend::Redis, Backend::Broker] {
+        let server = Server::start(backend);
+        let client = redis::Client::open(server.url()).expect("url");
+        let monitor = client.get_async_monitor().await.expect("monitor");
+        let mut lines = Box::pin(monitor.into_on_message::<String>());
+        let channel = "gilmour.request.monitored";
+        assert_eq!(
+            server.publish_bytes(channel.as_bytes(), br#"{"data":1}"#),
+            "0"
+        );
+        let wanted = format!(r#""PUBLISH" "{channel}" "{{\"data\":1}}""#);
+        let found = tokio::time::timeout(WAIT, async {
+            while let Some(line) = lines.next().await {
+                if line.ends_with(&wanted) {
+                    return line;
+                }
+            }
+            panic!("{backend:?}: the monitor closed");
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{backend:?}: no line for the PUBLISH"));
+        let (time, _) = found.split_once(' ').expect("a time");
+        assert!(is_monitor_time(time), "{backend:?}: {found}");
+        assert!(found.contains(" [0 127.0.0.1:"), "{backend:?}: {found}");
+    }
+}
+
 #[test]
 fn stopping_closes_every_connection_and_frees_the_port() {
     let broker = Broker::start("127.0.0.1:0").expect("broker");
