@@ -202,6 +202,7 @@ fn connection_commands_and_errors_match_redis() {
         &["HELLO", "x"],
         &["HELLO", "4"],
         &["HELLO", "2", "FOO"],
+        &["HELLO", "3", "FOO"],
         &["HELLO", "2", "AUTH", "bob", "x"],
         &["HELLO", "2", "SETNAME", "a b"],
     ]);
@@ -227,6 +228,28 @@ fn subscribed_mode_matches_redis() {
         &["PUNSUBSCRIBE"],
         &["GET", "x"],
         &["PING"],
+    ]);
+}
+
+#[test]
+fn reset_matches_redis() {
+    same_as_redis(&[
+        &["SELECT", "2"],
+        &["SET", "x", "1"],
+        &["CLIENT", "SETNAME", "n"],
+        &["SUBSCRIBE", "a", "b"],
+        &["PSUBSCRIBE", "p*"],
+        &["RESET", "x"],
+        &["reset"],
+        &["CLIENT", "GETNAME"],
+        &["GET", "x"],
+        &["PUBSUB", "NUMSUB", "a"],
+        &["PUBSUB", "NUMPAT"],
+        &["UNSUBSCRIBE"],
+        &["MONITOR"],
+        &["RESET"],
+        &["GET", "x"],
+        &["RESET"],
     ]);
 }
 
@@ -496,6 +519,36 @@ async fn redis_rs_selects_a_database_from_the_url() {
     assert_eq!(raw.call(&[b"GET", b"k"]), b"$1\r\nv\r\n");
 }
 
+#[tokio::test]
+async fn redis_rs_monitors_the_broker_as_it_monitors_redis() {
+    use futures_util::StreamExt;
+    for backend in [Backend::Redis, Backend::Broker] {
+        let server = Server::start(backend);
+        let client = redis::Client::open(server.url()).expect("url");
+        let monitor = client.get_async_monitor().await.expect("monitor");
+        let mut lines = Box::pin(monitor.into_on_message::<String>());
+        let channel = "gilmour.request.monitored";
+        assert_eq!(
+            server.publish_bytes(channel.as_bytes(), br#"{"data":1}"#),
+            "0"
+        );
+        let wanted = format!(r#""PUBLISH" "{channel}" "{{\"data\":1}}""#);
+        let found = tokio::time::timeout(WAIT, async {
+            while let Some(line) = lines.next().await {
+                if line.ends_with(&wanted) {
+                    return line;
+                }
+            }
+            panic!("{backend:?}: the monitor closed");
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{backend:?}: no line for the PUBLISH"));
+        let (time, _) = found.split_once(' ').expect("a time");
+        assert!(is_monitor_time(time), "{backend:?}: {found}");
+        assert!(found.contains(" [0 127.0.0.1:"), "{backend:?}: {found}");
+    }
+}
+
 #[test]
 fn stopping_closes_every_connection_and_frees_the_port() {
     let broker = Broker::start("127.0.0.1:0").expect("broker");
@@ -512,4 +565,321 @@ fn stopping_closes_every_connection_and_frees_the_port() {
     assert_eq!(client.read(&mut buffer).expect("closed, not timed out"), 0);
     let again = Broker::start(("127.0.0.1", port)).expect("the port is free again");
     assert_eq!(again.port(), port);
+}
+
+/// Reads a monitor's replies (status and error lines: it is not subscribed) up to and
+/// including the line for `PING <marker>`.
+fn monitor_lines_until(monitor: &mut RawConnection, marker: &str) -> Vec<String> {
+    let end = format!("\"PING\" \"{marker}\"\r\n");
+    let mut lines = Vec::new();
+    loop {
+        let line = String::from_utf8_lossy(&monitor.reply()).into_owned();
+        let done = line.ends_with(&end);
+        lines.push(line);
+        if done {
+            return lines;
+        }
+    }
+}
+
+/// Monitor lines with only what must differ between two servers taken out: the time
+/// becomes `T` and each client port `#n`, n counting clients in order of appearance.
+/// Other replies are left as they are.
+fn normalised(lines: &[String]) -> Vec<String> {
+    let mut ports: Vec<String> = Vec::new();
+    let mut normalise = |line: &String| {
+        let Some((_, rest)) = line
+            .strip_prefix('+')
+            .and_then(|line| line.split_once(" ["))
+            .filter(|(time, _)| is_monitor_time(time))
+        else {
+            return line.clone();
+        };
+        let (client, args) = rest.split_once("] ").expect("a monitor line");
+        let (db, addr) = client.split_once(' ').expect("db and address");
+        let (host, port) = addr.rsplit_once(':').expect("host and port");
+        let index = match ports.iter().position(|known| known == port) {
+            Some(index) => index,
+            None => {
+                ports.push(port.to_owned());
+                ports.len() - 1
+            }
+        };
+        format!("+T [{db} {host}:#{index}] {args}")
+    };
+    lines.iter().map(&mut normalise).collect()
+}
+
+/// `<seconds>.<six digits>`.
+fn is_monitor_time(text: &str) -> bool {
+    text.split_once('.').is_some_and(|(seconds, micros)| {
+        !seconds.is_empty()
+            && seconds.bytes().all(|byte| byte.is_ascii_digit())
+            && micros.len() == 6
+            && micros.bytes().all(|byte| byte.is_ascii_digit())
+    })
+}
+
+#[test]
+fn monitor_lines_match_redis_byte_for_byte() {
+    fn run(server: &Server) -> Vec<String> {
+        let mut monitor = RawConnection::open(server);
+        assert_eq!(monitor.call(&[b"MONITOR"]), b"+OK\r\n");
+        // What the monitor itself runs: shown to it after the reply, unless refused.
+        monitor.send(&[b"PING"]);
+        monitor.send(&[b"GET", b"k"]);
+        monitor.send(&[b"MONITOR"]);
+        monitor.send(&[b"SELECT", b"2"]);
+        monitor.send(&[b"SELECT", b"0"]);
+        monitor.send(&[b"PING", b"own"]);
+        let mut lines = monitor_lines_until(&mut monitor, "own");
+
+        let mut subscriber = RawConnection::open(server);
+        subscriber.call(&[b"SUBSCRIBE", b"gilmour.request.echo"]);
+        let mut client = RawConnection::open(server);
+        let request = br#"{"data":"say \"hi\" from C:\\temp\\new","code":200,"sender":"s1"}"#;
+        assert_eq!(
+            client.call(&[b"PUBLISH", b"gilmour.request.echo", request]),
+            b":1\r\n"
+        );
+        subscriber.reply();
+        let pattern = b"gilmour \"\\\n\x01";
+        let huge: Vec<u8> = (0..100 * 1024)
+            .map(|n| pattern[n % pattern.len()])
+            .collect();
+        let script: &[&[&[u8]]] = &[
+            &[b"SET", b"bin", b"\x00\xff\n\t\r\x07\x08\x7f\x80 ~\"\\"],
+            &[b"SET", b"s1group", b"val", b"NX", b"EX", b"600"],
+            &[b"PING"],
+            &[b"set", b"huge", &huge],
+            &[b"AUTH", b"secret"],
+            &[b"AUTH", b"default", b"secret"],
+            &[b"AUTH", b"a", b"b", b"c"],
+            &[
+                b"HELLO", b"2", b"AUTH", b"default", b"secret", b"SETNAME", b"svc",
+            ],
+            &[b"HELLO", b"2", b"AUTH", b"default"],
+            &[b"HELLO", b"x", b"AUTH", b"u", b"p"],
+            &[b"HELLO", b"4", b"AUTH", b"u", b"p"],
+            &[b"CLIENT", b"SETNAME", b"me"],
+            &[b"CLIENT", b"GETNAME"],
+            &[b"SELECT", b"3"],
+            &[b"SET", b"k", b"1"],
+            &[b"SELECT", b"0"],
+            &[b"INFO", b"keyspace"],
+            &[b"PUBSUB", b"NUMSUB", b"gilmour.request.echo"],
+            &[b"SET", b"k", b"v", b"FOO"],
+            &[b"LPUSH", b"gilmour.errors", b"e"],
+            &[b"HSET", b"gilmour.health", b"id", b"ok"],
+            // Refused before they run, or administrative: not shown.
+            &[b"GET"],
+            &[b"NOSUCH", b"x"],
+            &[b"CLIENT", b"NOPE"],
+            &[b"CLIENT", b"KILL", b"ID", b"99999"],
+            &[b"PUBSUB", b"NOPE"],
+        ];
+        for args in script {
+            client.call(args);
+        }
+        subscriber.call(&[b"PING"]);
+        subscriber.call(&[b"GET", b"k"]);
+        subscriber.call(&[b"UNSUBSCRIBE"]);
+        subscriber.call(&[b"QUIT"]);
+        // Inline requests are shown as the arguments they split into; empty ones not.
+        client.send_raw(b"set \"a b\" c\r\n\r\n*0\r\n");
+        client.reply();
+        client.call(&[b"PING", b"end"]);
+        lines.extend(monitor_lines_until(&mut monitor, "end"));
+        normalised(&lines)
+    }
+    let redis = run(&Server::start(Backend::Redis));
+    let broker = run(&Server::start(Backend::Broker));
+    assert_eq!(broker, redis, "broker (left) and redis (right) differ");
+    let shown = |text: &str| {
+        redis
+            .iter()
+            .any(|line| line.ends_with(&format!("{text}\r\n")))
+    };
+    assert!(shown(
+        r#"] "PUBLISH" "gilmour.request.echo" "{\"data\":\"say \\\"hi\\\" from C:\\\\temp\\\\new\",\"code\":200,\"sender\":\"s1\"}""#
+    ));
+    assert!(shown(r#"] "SET" "bin" "\x00\xff\n\t\r\a\b\x7f\x80 ~\"\\""#));
+    assert!(shown(r#"] "AUTH" "(redacted)" "(redacted)""#));
+    assert!(redis.iter().any(|line| line.len() > 100 * 1024));
+    assert!(!redis.iter().any(|line| line.contains("KILL")));
+}
+
+#[test]
+fn a_monitor_gets_the_line_for_a_publish_after_its_subscribers_get_the_message() {
+    fn run(server: &Server) -> String {
+        let mut monitor = RawConnection::open(server);
+        assert_eq!(monitor.call(&[b"MONITOR"]), b"+OK\r\n");
+        let confirmation = monitor.call(&[b"SUBSCRIBE", b"news"]);
+        assert!(confirmation.starts_with(b"*3\r\n$9\r\nsubscribe"));
+        // Its own SUBSCRIBE's line, then the message and the PUBLISH's line.
+        let mut seen = vec![String::from_utf8_lossy(&monitor.reply()).into_owned()];
+        let mut publisher = RawConnection::open(server);
+        assert_eq!(publisher.call(&[b"PUBLISH", b"news", b"m"]), b":1\r\n");
+        seen.push(String::from_utf8_lossy(&monitor.reply()).into_owned());
+        seen.push(String::from_utf8_lossy(&monitor.reply()).into_owned());
+        readable(normalised(&seen).concat().as_bytes())
+    }
+    let redis = run(&Server::start(Backend::Redis));
+    let broker = run(&Server::start(Backend::Broker));
+    assert_eq!(broker, redis);
+    assert!(
+        redis.contains(
+            "*3⏎\n$7⏎\nmessage⏎\n$4⏎\nnews⏎\n$1⏎\nm⏎\n+T [0 127.0.0.1:#1] \"PUBLISH\" \"news\" \"m\""
+        ),
+        "{redis}"
+    );
+}
+
+#[test]
+fn monitor_times_are_microseconds_in_the_order_commands_ran_across_clients() {
+    fn unix_now() -> Duration {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+    }
+    for backend in [Backend::Redis, Backend::Broker] {
+        let server = Server::start(backend);
+        let mut monitor = RawConnection::open(&server);
+        assert_eq!(monitor.call(&[b"MONITOR"]), b"+OK\r\n");
+        let before = unix_now();
+        let per_client = 300;
+        std::thread::scope(|scope| {
+            for _ in 0..2 {
+                scope.spawn(|| {
+                    let mut client = RawConnection::open(&server);
+                    for _ in 0..per_client {
+                        client.call(&[b"PING", b"tick"]);
+                    }
+                });
+            }
+        });
+        let after = unix_now();
+        let mut last = Duration::ZERO;
+        for _ in 0..2 * per_client {
+            let line = String::from_utf8_lossy(&monitor.reply()).into_owned();
+            let (time, rest) = line
+                .strip_prefix('+')
+                .and_then(|line| line.split_once(' '))
+                .unwrap_or_else(|| panic!("{backend:?}: not a monitor line: {line}"));
+            assert!(is_monitor_time(time), "{backend:?}: {line}");
+            assert!(rest.ends_with("] \"PING\" \"tick\"\r\n"), "{line}");
+            let (seconds, micros) = time.split_once('.').expect("seconds.micros");
+            let at = Duration::new(
+                seconds.parse().expect("seconds"),
+                micros.parse::<u32>().expect("micros") * 1000,
+            );
+            assert!(at >= last, "{backend:?}: time went back at {line}");
+            // Lines are stamped to the microsecond, the bounds to the nanosecond.
+            assert!(
+                at + Duration::from_micros(1) >= before && at <= after,
+                "{backend:?}: {line} outside the test's run"
+            );
+            last = at;
+        }
+    }
+}
+
+#[test]
+fn a_monitor_that_stops_reading_is_cut_off_without_slowing_anyone() {
+    let broker = Broker::start_with(
+        "127.0.0.1:0",
+        BrokerConfig {
+            output_limit: 1024 * 1024,
+        },
+    )
+    .expect("broker");
+    let connect = || {
+        let stream = TcpStream::connect(broker.addr()).expect("connect");
+        stream.set_read_timeout(Some(WAIT)).expect("timeout");
+        stream
+    };
+    let mut slow = connect();
+    slow.write_all(&request(&[b"MONITOR"])).expect("write");
+    let mut ok = [0; 5];
+    slow.read_exact(&mut ok).expect("+OK");
+    assert_eq!(&ok, b"+OK\r\n");
+    // Each PING puts a 32 KiB line in the monitor's outbox: 64 MiB in all, far past
+    // the limit and whatever the sockets hold.
+    let mut client = BufReader::new(connect());
+    let payload = vec![b'p'; 32 * 1024];
+    for _ in 0..2048 {
+        let started = Instant::now();
+        client
+            .get_mut()
+            .write_all(&request(&[b"PING", &payload]))
+            .expect("ping");
+        let mut header = String::new();
+        client.read_line(&mut header).expect("a reply");
+        let mut body = vec![0; payload.len() + 2];
+        client.read_exact(&mut body).expect("its body");
+        assert!(started.elapsed() < WAIT, "PING waited on a monitor");
+    }
+    let mut rest = Vec::new();
+    slow.read_to_end(&mut rest)
+        .expect("the slow monitor's connection is closed, not just quiet");
+    assert!(rest.len() < 64 * 1024 * 1024, "the monitor got everything");
+    let info = String::from_utf8_lossy(&{
+        client
+            .get_mut()
+            .write_all(&request(&[b"INFO", b"clients"]))
+            .expect("info");
+        let mut header = String::new();
+        client.read_line(&mut header).expect("a reply");
+        let length: usize = header[1..].trim().parse().expect("bulk length");
+        let mut body = vec![0; length + 2];
+        client.read_exact(&mut body).expect("its body");
+        body
+    })
+    .into_owned();
+    assert!(info.contains("connected_clients:1\r\n"), "{info}");
+}
+
+#[test]
+fn monitoring_ends_when_the_monitor_quits_resets_or_leaves() {
+    fn run(server: &Server) -> Vec<String> {
+        let mut watcher = RawConnection::open(server);
+        assert_eq!(watcher.call(&[b"MONITOR"]), b"+OK\r\n");
+        let mut seen = Vec::new();
+        // A monitor that quits gets QUIT's reply and nothing after it; others see QUIT.
+        let mut quitting = RawConnection::open(server);
+        assert_eq!(quitting.call(&[b"MONITOR"]), b"+OK\r\n");
+        quitting.send(&[b"QUIT"]);
+        seen.push(readable(&quitting.until_closed()));
+        // One that resets is no monitor any more; others see its RESET.
+        let mut resetting = RawConnection::open(server);
+        assert_eq!(resetting.call(&[b"MONITOR"]), b"+OK\r\n");
+        seen.push(readable(&resetting.call(&[b"RESET"])));
+        // One that leaves is simply gone.
+        let mut leaving = RawConnection::open(server);
+        assert_eq!(leaving.call(&[b"MONITOR"]), b"+OK\r\n");
+        drop(leaving);
+        let mut client = RawConnection::open(server);
+        client.call(&[b"PING", b"end"]);
+        seen.extend(normalised(&monitor_lines_until(&mut watcher, "end")));
+        seen.push(readable(&resetting.call(&[b"PING", b"r"])));
+        drop(resetting);
+        // The watcher, the client and the connection asking.
+        let deadline = Instant::now() + WAIT;
+        while !server
+            .command(&["INFO", "clients"])
+            .contains("connected_clients:3\r\n")
+        {
+            assert!(Instant::now() < deadline, "the monitors never left");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        seen
+    }
+    let redis = run(&Server::start(Backend::Redis));
+    let broker = run(&Server::start(Backend::Broker));
+    assert_eq!(broker, redis);
+    assert_eq!(redis[0], "+OK⏎\n");
+    assert_eq!(redis[1], "+RESET⏎\n");
+    assert_eq!(redis[2], "+T [0 127.0.0.1:#0] \"QUIT\"\r\n");
+    assert_eq!(redis[3], "+T [0 127.0.0.1:#1] \"RESET\"\r\n");
+    assert_eq!(redis.last().map(String::as_str), Some("$1⏎\nr⏎\n"));
 }

@@ -2,8 +2,8 @@
 //!
 //! Every client has an [`Outbox`]: its replies and the messages published to it wait
 //! there for its writer task, so a publisher never waits on a slow subscriber. A
-//! subscriber whose outbox grows past the output limit is disconnected, as Redis does
-//! with `client-output-buffer-limit pubsub`.
+//! subscriber or monitor whose outbox grows past the output limit is disconnected, as
+//! Redis does with `client-output-buffer-limit pubsub`.
 
 use super::glob;
 use super::resp::Write;
@@ -69,11 +69,16 @@ impl Outbox {
         }
     }
 
-    /// Queues a published message unless that takes the outbox past `limit` bytes; then
-    /// the client is disconnected instead.
-    fn push_message(&self, frame: Vec<u8>, limit: usize) {
+    /// Queues what the client did not ask for (a published message, a monitor line)
+    /// unless that takes the outbox past `limit` bytes; then the client is disconnected
+    /// instead. `who` names the kind of client in the log.
+    fn push_unasked(&self, frame: Vec<u8>, limit: usize, who: &str) {
+        if self.kill.is_cancelled() {
+            // Already cut off: nothing more to queue, nothing more to say.
+            return;
+        }
         if self.queued() + frame.len() > limit {
-            tracing::info!(limit, "disconnecting a subscriber that fell behind");
+            tracing::info!(limit, who, "disconnecting a client that fell behind");
             self.kill.cancel();
             return;
         }
@@ -116,12 +121,13 @@ pub(crate) struct KillFilter {
     pub skip: Option<ClientId>,
 }
 
-/// Every client and every subscription.
+/// Every client, every subscription and every monitor.
 #[derive(Debug, Default)]
 pub(crate) struct Clients {
     clients: HashMap<ClientId, Client>,
     channels: HashMap<Vec<u8>, BTreeSet<ClientId>>,
     patterns: HashMap<Vec<u8>, BTreeSet<ClientId>>,
+    monitors: BTreeSet<ClientId>,
 }
 
 /// Whether a subscription change is for a channel or a pattern.
@@ -148,14 +154,52 @@ impl Clients {
 
     /// Forgets a connection and its subscriptions.
     pub(crate) fn remove(&mut self, id: ClientId) {
-        let Some(client) = self.clients.remove(&id) else {
-            return;
-        };
-        for channel in client.channels {
-            forget(&mut self.channels, &channel, id);
+        self.reset(id);
+        self.clients.remove(&id);
+    }
+
+    /// The address a client connected from.
+    pub(crate) fn addr(&self, id: ClientId) -> Option<SocketAddr> {
+        self.clients.get(&id).map(|client| client.addr)
+    }
+
+    /// Makes a client a monitor; false when it already was one.
+    pub(crate) fn start_monitoring(&mut self, id: ClientId) -> bool {
+        self.clients.contains_key(&id) && self.monitors.insert(id)
+    }
+
+    /// Whether a client is a monitor.
+    pub(crate) fn is_monitor(&self, id: ClientId) -> bool {
+        self.monitors.contains(&id)
+    }
+
+    /// Whether anyone monitors.
+    pub(crate) fn monitored(&self) -> bool {
+        !self.monitors.is_empty()
+    }
+
+    /// Gives every monitor the line for a command `from` ran. A monitor's own commands
+    /// are shown to it too, after their replies: its line goes to `own`, the replies
+    /// being gathered, or nowhere when `own` is `None` (the monitor is closing).
+    pub(crate) fn feed_monitors(
+        &self,
+        line: &[u8],
+        from: ClientId,
+        own: Option<&mut Vec<u8>>,
+        limit: usize,
+    ) {
+        for id in &self.monitors {
+            if *id == from {
+                continue;
+            }
+            if let Some(client) = self.clients.get(id) {
+                client.outbox.push_unasked(line.to_vec(), limit, "monitor");
+            }
         }
-        for pattern in client.patterns {
-            forget(&mut self.patterns, &pattern, id);
+        if let Some(own) = own
+            && self.monitors.contains(&from)
+        {
+            own.extend_from_slice(line);
         }
     }
 
@@ -167,6 +211,21 @@ impl Clients {
     /// A client's name (CLIENT SETNAME).
     pub(crate) fn name(&self, id: ClientId) -> Option<&[u8]> {
         self.clients.get(&id)?.name.as_deref()
+    }
+
+    /// Drops a client's subscriptions, name and monitoring (RESET).
+    pub(crate) fn reset(&mut self, id: ClientId) {
+        let Some(client) = self.clients.get_mut(&id) else {
+            return;
+        };
+        client.name = None;
+        for channel in std::mem::take(&mut client.channels) {
+            forget(&mut self.channels, &channel, id);
+        }
+        for pattern in std::mem::take(&mut client.patterns) {
+            forget(&mut self.patterns, &pattern, id);
+        }
+        self.monitors.remove(&id);
     }
 
     /// Names a client; an empty name removes it.
@@ -235,7 +294,9 @@ impl Clients {
             frame.bulk(payload);
             for id in ids {
                 if let Some(client) = self.clients.get(id) {
-                    client.outbox.push_message(frame.clone(), limit);
+                    client
+                        .outbox
+                        .push_unasked(frame.clone(), limit, "subscriber");
                     receivers += 1;
                 }
             }
@@ -252,7 +313,9 @@ impl Clients {
             frame.bulk(payload);
             for id in ids {
                 if let Some(client) = self.clients.get(id) {
-                    client.outbox.push_message(frame.clone(), limit);
+                    client
+                        .outbox
+                        .push_unasked(frame.clone(), limit, "subscriber");
                     receivers += 1;
                 }
             }

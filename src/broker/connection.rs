@@ -3,15 +3,17 @@
 //!
 //! ```text
 //!   socket ──read──▶ parse ──▶ execute (state locked) ──replies──▶ outbox ──▶ writer ──▶ socket
-//!                                   │ PUBLISH                        ▲
+//!                                   │ PUBLISH, monitor lines         ▲
 //!                                   └──── other clients' outboxes ───┘
 //! ```
 //!
 //! The requests of one read run under one lock and their replies enter the outbox before
 //! the lock is released, so a subscription's confirmation always precedes the messages
-//! it brings. Like Redis, the broker never stops reading a client: replies wait in its
-//! outbox however many there are (only subscribers have an output limit), so a client
-//! that writes a whole pipeline before reading a reply cannot deadlock with us.
+//! it brings. Every client's commands run under that lock, one at a time: that is the one
+//! order monitors see them in, as with Redis's single thread. Like Redis, the broker
+//! never stops reading a client: replies wait in its outbox however many there are (only
+//! what a client did not ask for, messages and monitor lines, has an output limit), so a
+//! client that writes a whole pipeline before reading a reply cannot deadlock with us.
 
 use super::Shared;
 use super::clients::{ClientId, Drain, Outbox};

@@ -9,10 +9,10 @@
 //! ```
 //!
 //! It speaks: PING, AUTH, SELECT, HELLO (RESP2), CLIENT SETNAME / GETNAME / SETINFO / ID /
-//! KILL, QUIT; PUBLISH, SUBSCRIBE, PSUBSCRIBE (Redis glob patterns), UNSUBSCRIBE,
-//! PUNSUBSCRIBE, PUBSUB CHANNELS / NUMSUB / NUMPAT; SET (NX, XX, EX, PX), GET, DEL,
-//! EXISTS, TTL; LPUSH, LTRIM, LRANGE, LLEN, LREM, LINDEX; HSET, HDEL, HGETALL, HGET, HKEYS,
-//! HLEN, HEXISTS; INFO, DBSIZE. Anything else gets Redis's unknown-command error.
+//! KILL, QUIT, RESET, MONITOR; PUBLISH, SUBSCRIBE, PSUBSCRIBE (Redis glob patterns),
+//! UNSUBSCRIBE, PUNSUBSCRIBE, PUBSUB CHANNELS / NUMSUB / NUMPAT; SET (NX, XX, EX, PX), GET,
+//! DEL, EXISTS, TTL; LPUSH, LTRIM, LRANGE, LLEN, LREM, LINDEX; HSET, HDEL, HGETALL, HGET,
+//! HKEYS, HLEN, HEXISTS; INFO, DBSIZE. Anything else gets Redis's unknown-command error.
 //! Not there: persistence, replication, RESP3, passwords, CLIENT PAUSE.
 //!
 //! The broker runs on a thread of its own so that it outlives whichever runtime started
@@ -24,6 +24,7 @@ mod commands;
 mod connection;
 mod glob;
 mod keyspace;
+mod monitor;
 mod resp;
 
 use clients::Clients;
@@ -47,8 +48,9 @@ const SWEEP_INTERVAL: Duration = Duration::from_millis(100);
 /// How a broker behaves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrokerConfig {
-    /// A subscriber whose unsent messages would exceed this many bytes is disconnected
-    /// (Redis's `client-output-buffer-limit pubsub` hard limit; default 32 MiB).
+    /// A subscriber or monitor whose unsent messages or lines would exceed this many bytes
+    /// is disconnected (Redis's `client-output-buffer-limit pubsub` hard limit; default
+    /// 32 MiB). Redis leaves monitors unbounded; the broker does not.
     pub output_limit: usize,
 }
 
@@ -166,6 +168,7 @@ struct State {
     keys: Keyspace,
     clients: Clients,
     stats: Stats,
+    clock: monitor::Clock,
     started: Instant,
     port: u16,
     output_limit: usize,
@@ -177,6 +180,7 @@ impl State {
             keys: Keyspace::default(),
             clients: Clients::default(),
             stats: Stats::default(),
+            clock: monitor::Clock::default(),
             started: Instant::now(),
             port,
             output_limit,

@@ -1,5 +1,7 @@
 //! The commands the broker understands, looked up and checked the way Redis does it:
-//! unknown command, then arity, then whether a subscribed client may run it.
+//! unknown command, then arity, then whether a subscribed client may run it, then
+//! whether a monitor may. Every command that ran, failed or not, is then shown to the
+//! monitors, but for the administrative ones (Redis's `admin` flag).
 //!
 //! Each command writes its reply straight into the connection's output buffer. Replies
 //! and errors use Redis's words, because clients and people match on them.
@@ -10,6 +12,7 @@ mod server;
 
 use super::State;
 use super::clients::ClientId;
+use super::monitor;
 use super::resp::Write;
 use std::time::Instant;
 
@@ -37,17 +40,32 @@ pub(crate) struct Ctx<'a> {
     session: &'a mut Session,
     out: &'a mut Vec<u8>,
     now: Instant,
+    /// The arguments monitors must not see (passwords), as Redis's
+    /// `redactClientCommandArgument`.
+    redacted: Vec<usize>,
+}
+
+impl Ctx<'_> {
+    /// Shows argument `index` to monitors as `(redacted)`.
+    fn redact(&mut self, index: usize) {
+        self.redacted.push(index);
+    }
 }
 
 type Run = fn(&mut Ctx<'_>, &[Vec<u8>]) -> Flow;
 
 /// One command (or subcommand): its name, Redis's arity (n: exactly n arguments counting
-/// the name; -n: at least n), and what runs it.
+/// the name; -n: at least n), what runs it, and two of Redis's flags.
 struct Spec {
     name: &'static str,
     arity: i32,
     run: Run,
     subcommands: &'static [Spec],
+    /// Redis's `admin`: never shown to monitors.
+    admin: bool,
+    /// Reads or writes keys, or may be replicated (Redis's `read`, `write`,
+    /// `may_replicate`): a monitor, being a replica to Redis, may not run it.
+    keyspace: bool,
 }
 
 const fn command(name: &'static str, arity: i32, run: Run) -> Spec {
@@ -56,6 +74,8 @@ const fn command(name: &'static str, arity: i32, run: Run) -> Spec {
         arity,
         run,
         subcommands: &[],
+        admin: false,
+        keyspace: false,
     }
 }
 
@@ -65,6 +85,20 @@ const fn container(name: &'static str, subcommands: &'static [Spec]) -> Spec {
         arity: -2,
         run: |_, _| Flow::Continue,
         subcommands,
+        admin: false,
+        keyspace: false,
+    }
+}
+
+impl Spec {
+    const fn admin(mut self) -> Spec {
+        self.admin = true;
+        self
+    }
+
+    const fn keyspace(mut self) -> Spec {
+        self.keyspace = true;
+        self
     }
 }
 
@@ -75,32 +109,34 @@ const COMMANDS: &[Spec] = &[
     command("hello", -1, server::hello),
     container("client", server::CLIENT),
     command("info", -1, server::info),
-    command("dbsize", 1, server::dbsize),
+    command("dbsize", 1, server::dbsize).keyspace(),
     command("quit", -1, server::quit),
-    command("publish", 3, pubsub::publish),
+    command("reset", 1, server::reset),
+    command("monitor", 1, server::monitor).admin(),
+    command("publish", 3, pubsub::publish).keyspace(),
     command("subscribe", -2, pubsub::subscribe),
     command("psubscribe", -2, pubsub::psubscribe),
     command("unsubscribe", -1, pubsub::unsubscribe),
     command("punsubscribe", -1, pubsub::punsubscribe),
     container("pubsub", pubsub::PUBSUB),
-    command("set", -3, keys::set),
-    command("get", 2, keys::get),
-    command("del", -2, keys::del),
-    command("exists", -2, keys::exists),
-    command("ttl", 2, keys::ttl),
-    command("lpush", -3, keys::lpush),
-    command("ltrim", 4, keys::ltrim),
-    command("lrange", 4, keys::lrange),
-    command("llen", 2, keys::llen),
-    command("lrem", 4, keys::lrem),
-    command("lindex", 3, keys::lindex),
-    command("hset", -4, keys::hset),
-    command("hdel", -3, keys::hdel),
-    command("hgetall", 2, keys::hgetall),
-    command("hget", 3, keys::hget),
-    command("hkeys", 2, keys::hkeys),
-    command("hlen", 2, keys::hlen),
-    command("hexists", 3, keys::hexists),
+    command("set", -3, keys::set).keyspace(),
+    command("get", 2, keys::get).keyspace(),
+    command("del", -2, keys::del).keyspace(),
+    command("exists", -2, keys::exists).keyspace(),
+    command("ttl", 2, keys::ttl).keyspace(),
+    command("lpush", -3, keys::lpush).keyspace(),
+    command("ltrim", 4, keys::ltrim).keyspace(),
+    command("lrange", 4, keys::lrange).keyspace(),
+    command("llen", 2, keys::llen).keyspace(),
+    command("lrem", 4, keys::lrem).keyspace(),
+    command("lindex", 3, keys::lindex).keyspace(),
+    command("hset", -4, keys::hset).keyspace(),
+    command("hdel", -3, keys::hdel).keyspace(),
+    command("hgetall", 2, keys::hgetall).keyspace(),
+    command("hget", 3, keys::hget).keyspace(),
+    command("hkeys", 2, keys::hkeys).keyspace(),
+    command("hlen", 2, keys::hlen).keyspace(),
+    command("hexists", 3, keys::hexists).keyspace(),
 ];
 
 /// What a subscribed (RESP2) client may still run.
@@ -111,6 +147,7 @@ const SUBSCRIBED_MODE: &[&str] = &[
     "punsubscribe",
     "ping",
     "quit",
+    "reset",
 ];
 
 fn find<'a>(specs: &'a [Spec], name: &[u8]) -> Option<&'a Spec> {
@@ -175,17 +212,41 @@ pub(crate) fn execute(
         state.stats.rejected(full_name);
         return Flow::Continue;
     }
+    if spec.keyspace && state.clients.is_monitor(session.id) {
+        out.error("ERR Replica can't interact with the keyspace");
+        state.stats.rejected(full_name);
+        return Flow::Continue;
+    }
     let start = out.len();
     let mut ctx = Ctx {
         state,
         session,
         out,
         now,
+        redacted: Vec::new(),
     };
     let flow = (spec.run)(&mut ctx, args);
     let failed = ctx.out.get(start) == Some(&b'-');
     ctx.state.stats.called(full_name, failed);
+    if !spec.admin && ctx.state.clients.monitored() {
+        feed_monitors(&mut ctx, args, flow);
+    }
     flow
+}
+
+/// Shows a command that ran to the monitors, with the database it left the client in.
+fn feed_monitors(ctx: &mut Ctx<'_>, args: &[Vec<u8>], flow: Flow) {
+    let id = ctx.session.id;
+    let Some(addr) = ctx.state.clients.addr(id) else {
+        return;
+    };
+    let at = ctx.state.clock.now();
+    let line = monitor::line(at, ctx.session.db, addr, args, &ctx.redacted);
+    // A client that is closing takes nothing more, as Redis drops what is added after
+    // the reply to QUIT.
+    let own = (flow == Flow::Continue).then_some(&mut *ctx.out);
+    let limit = ctx.state.output_limit;
+    ctx.state.clients.feed_monitors(&line, id, own, limit);
 }
 
 /// Redis's error for an unknown command: the name and the start of the arguments.
@@ -331,7 +392,9 @@ mod tests {
             for args in &requests {
                 let mut out = Vec::new();
                 let flow = execute(&mut state, &mut session, args, &mut out, now);
-                prop_assert!(!out.is_empty(), "no reply to {:?}", args);
+                // A second MONITOR is the one request Redis leaves unanswered.
+                let monitor_again = args.first().is_some_and(|name| name.eq_ignore_ascii_case(b"monitor"));
+                prop_assert!(!out.is_empty() || monitor_again, "no reply to {:?}", args);
                 let mut rest = out.as_slice();
                 while !rest.is_empty() {
                     match crate::broker::resp::reply_length(rest) {

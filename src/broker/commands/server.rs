@@ -1,4 +1,5 @@
-//! Connection and server commands: PING, AUTH, SELECT, HELLO, CLIENT, INFO, DBSIZE, QUIT.
+//! Connection and server commands: PING, AUTH, SELECT, HELLO, CLIENT, INFO, DBSIZE, QUIT,
+//! RESET, MONITOR.
 
 use super::{Ctx, Flow, NOT_AN_INTEGER, SYNTAX_ERROR, Spec, command, integer, wrong_arity};
 use crate::broker::clients::KillFilter;
@@ -13,7 +14,7 @@ pub(super) const CLIENT: &[Spec] = &[
     command("getname", 2, client_getname),
     command("setinfo", 4, client_setinfo),
     command("id", 2, client_id),
-    command("kill", -3, client_kill),
+    command("kill", -3, client_kill).admin(),
 ];
 
 pub(super) fn ping(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
@@ -43,6 +44,10 @@ fn authenticate(ctx: &mut Ctx<'_>, user: &[u8]) -> bool {
 }
 
 pub(super) fn auth(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
+    // Like Redis, every form it would check hides its arguments, right or wrong.
+    if args.len() <= 3 {
+        (1..args.len()).for_each(|index| ctx.redact(index));
+    }
     match args.len() {
         2 => ctx.out.error(
             "ERR AUTH <password> called without any password configured for the default \
@@ -73,9 +78,11 @@ pub(super) fn select(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
 }
 
 /// HELLO answers for RESP2 only: asking for RESP3 gets the NOPROTO error Redis gives for
-/// a version it does not speak, on which clients that try RESP3 fall back to RESP2.
+/// a version it does not speak, on which clients that try RESP3 fall back to RESP2. The
+/// options are read first, so that a password sent with RESP3 is redacted as Redis would.
 pub(super) fn hello(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
     let mut next = 1;
+    let mut resp3 = false;
     if let Some(version) = args.get(1) {
         next = 2;
         match integer(version) {
@@ -85,8 +92,9 @@ pub(super) fn hello(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
                 return Flow::Continue;
             }
             Some(2) => {}
+            Some(3) => resp3 = true,
             Some(_) => {
-                ctx.out.error("NOPROTO unsupported protocol version");
+                ctx.out.error(NOPROTO);
                 return Flow::Continue;
             }
         }
@@ -97,6 +105,8 @@ pub(super) fn hello(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
         let more = args.len() - 1 - next;
         let option = &args[next];
         if option.eq_ignore_ascii_case(b"AUTH") && more >= 2 {
+            ctx.redact(next + 1);
+            ctx.redact(next + 2);
             user = Some(&args[next + 1]);
             next += 3;
         } else if option.eq_ignore_ascii_case(b"SETNAME") && more >= 1 {
@@ -109,6 +119,10 @@ pub(super) fn hello(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
             ));
             return Flow::Continue;
         }
+    }
+    if resp3 {
+        ctx.out.error(NOPROTO);
+        return Flow::Continue;
     }
     if let Some(user) = user
         && !authenticate(ctx, user)
@@ -137,6 +151,8 @@ pub(super) fn hello(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
     ctx.out.array(0);
     Flow::Continue
 }
+
+const NOPROTO: &str = "NOPROTO unsupported protocol version";
 
 fn set_name(ctx: &mut Ctx<'_>, name: &[u8]) -> bool {
     if name.iter().any(|byte| !(b'!'..=b'~').contains(byte)) {
@@ -319,6 +335,25 @@ fn render_info(state: &mut State, now: std::time::Instant, wants: &dyn Fn(&str) 
 pub(super) fn dbsize(ctx: &mut Ctx<'_>, _args: &[Vec<u8>]) -> Flow {
     let size = ctx.state.keys.len(ctx.session.db, ctx.now);
     ctx.out.integer(size as i64);
+    Flow::Continue
+}
+
+/// RESET: the connection as it was when it opened, of what the broker keeps: no
+/// subscriptions (dropped without confirmations, as Redis), no name, database 0, not a
+/// monitor.
+pub(super) fn reset(ctx: &mut Ctx<'_>, _args: &[Vec<u8>]) -> Flow {
+    ctx.state.clients.reset(ctx.session.id);
+    ctx.session.db = 0;
+    ctx.out.simple("RESET");
+    Flow::Continue
+}
+
+/// MONITOR: from now on the client is shown every command run (see `monitor`). Asked
+/// again, Redis ignores it without a reply.
+pub(super) fn monitor(ctx: &mut Ctx<'_>, _args: &[Vec<u8>]) -> Flow {
+    if ctx.state.clients.start_monitoring(ctx.session.id) {
+        ctx.out.simple("OK");
+    }
     Flow::Continue
 }
 
