@@ -36,6 +36,7 @@ pub async fn run(connection: &Connection, args: ReplyArgs) -> anyhow::Result<Exi
     let options = HandlerOptions {
         group: args.group,
         timeout,
+        ..HandlerOptions::default()
     };
     let exec = args.exec.map(Arc::<str>::from);
     engine

@@ -2,12 +2,14 @@
 
 use super::router::Router;
 use super::routes::Routes;
+use super::stats::Counters;
 use super::{Core, Engine, EngineError, ErrorPolicy, Inner};
 use crate::protocol::{Channels, Ident};
-use crate::transport::{Commands, RedisConfig, Subscriber, Target};
+use crate::transport::{Commands, RedisConfig, Subscriber, Target, TransportError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 /// Configures an [`Engine`] before it connects.
@@ -82,8 +84,23 @@ impl EngineBuilder {
         channels
     }
 
-    /// Connects both Redis connections and subscribes to this engine's replies.
+    /// Connects both Redis connections and subscribes to this engine's replies, all
+    /// within the connect timeout of the Redis settings (a Redis that accepts the TCP
+    /// connection and then says nothing, a frozen one, fails in that time too).
     pub async fn connect(self) -> Result<Engine, EngineError> {
+        let url = self.redis.display_url();
+        let timeout = self.redis.connect_timeout;
+        match tokio::time::timeout(timeout, self.connect_unbounded()).await {
+            Ok(connected) => connected,
+            Err(_) => Err(TransportError::Connect {
+                url,
+                reason: format!("no answer within {} ms", timeout.as_millis()),
+            }
+            .into()),
+        }
+    }
+
+    async fn connect_unbounded(self) -> Result<Engine, EngineError> {
         let channels = self.channels();
         let commands = Commands::connect(&self.redis).await?;
         let core = Arc::new(Core {
@@ -91,6 +108,9 @@ impl EngineBuilder {
             commands,
             policy: self.policy,
             tracker: TaskTracker::new(),
+            notices: TaskTracker::new(),
+            abandon: CancellationToken::new(),
+            counters: Counters::default(),
         });
         let routes = Arc::new(Routes::default());
         let sender_prefix = uuid::Uuid::new_v4().simple().to_string();

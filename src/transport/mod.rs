@@ -22,12 +22,14 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum TransportError {
     /// The URL could not be read.
-    #[error("invalid Redis URL `{url}`: {source}")]
+    // The Redis error is part of the message and so not also a `source`: a report that
+    // prints the chain of causes would print it twice.
+    #[error("invalid Redis URL `{url}`: {error}")]
     InvalidUrl {
         /// The URL as given, password hidden.
         url: String,
         /// What was wrong with it.
-        source: redis::RedisError,
+        error: redis::RedisError,
     },
     /// Redis could not be reached or refused the connection.
     #[error("cannot connect to Redis at {url}: {reason}")]
@@ -38,12 +40,12 @@ pub enum TransportError {
         reason: String,
     },
     /// A command failed.
-    #[error("Redis command {command} failed: {source}")]
+    #[error("Redis command {command} failed: {error}")]
     Command {
         /// The command name.
         command: &'static str,
-        /// The error from Redis or the connection.
-        source: redis::RedisError,
+        /// The error from Redis or the connection (in the message, not a `source`).
+        error: redis::RedisError,
     },
     /// A command got no answer in time.
     #[error("Redis command {command} got no answer within {timeout_ms} ms")]
@@ -52,6 +54,22 @@ pub enum TransportError {
         command: &'static str,
         /// How long we waited.
         timeout_ms: u128,
+    },
+    /// Redis refused a subscription (an ACL user without the channel or the command).
+    #[error("Redis refused the subscription to {target}: {reason}")]
+    Refused {
+        /// The channel or pattern.
+        target: String,
+        /// What Redis said.
+        reason: String,
+    },
+    /// A subscription could not be confirmed: the link is down, or failed meanwhile.
+    #[error("could not subscribe to {target}: {reason}")]
+    NotSubscribed {
+        /// The channel or pattern.
+        target: String,
+        /// Why.
+        reason: String,
     },
     /// The subscriber task has stopped (the engine was shut down).
     #[error("the subscriber connection is closed")]
