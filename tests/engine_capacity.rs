@@ -1,6 +1,7 @@
 //! "Has capacity, will serve": a route's bounds against a real redis-server. A member of a
 //! group at capacity lets a member with capacity win the lock, one whose queue is full
-//! does not compete, and an ungrouped slot sheds what it cannot hold (counted).
+//! does not compete, an ungrouped slot sheds what it cannot hold (counted), and
+//! `gilmour reply --exec` runs no more commands at once than `--max-in-flight`.
 
 mod support;
 
@@ -11,6 +12,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+use support::process::{Background, gilmour, text};
 use support::{Backend, Server};
 use tokio::sync::Semaphore;
 
@@ -218,4 +220,39 @@ async fn an_ungrouped_slot_sheds_what_its_queue_cannot_hold_and_counts_it() {
         "one running, one waiting, eight shed"
     );
     assert_eq!(handled.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn reply_exec_runs_at_most_max_in_flight_commands_at_once() {
+    let server = Server::shared(Backend::Redis);
+    let lock = std::env::temp_dir().join(format!("gilmour-in-flight-{}", std::process::id()));
+    let lock = lock.display().to_string();
+    // Fails (exit 9) whenever a second copy runs while one holds the directory.
+    let script = format!("mkdir '{lock}' || exit 9; sleep 0.1; rmdir '{lock}'; echo done");
+    let _serving = Background::serving(
+        server,
+        &[
+            "reply",
+            "cap.exec",
+            "--exec",
+            &script,
+            "--max-in-flight",
+            "1",
+        ],
+    );
+    let callers: Vec<_> = (0..4)
+        .map(|_| {
+            gilmour(server)
+                .args(["request", "cap.exec", "x", "--timeout", "10"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("start")
+        })
+        .collect();
+    for caller in callers {
+        let output = caller.wait_with_output().expect("wait");
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        assert_eq!(text(&output.stdout), "\"done\"\n");
+    }
 }

@@ -13,8 +13,10 @@ use gilmour::protocol::Code;
 use gilmour::transport::{Commands, RedisConfig, TransportError};
 use serde_json::json;
 use std::future::Future;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 use support::engine::{echo, quick, recv};
+use support::process::{gilmour, text};
 use support::{Backend, Proxy, RawSubscriber, Server};
 use tokio::sync::mpsc;
 
@@ -110,6 +112,48 @@ async fn an_in_flight_request_gets_its_499_in_time_when_redis_freezes() {
     frozen.thaw();
 }
 
+#[test]
+fn the_cli_request_returns_within_its_timeout_whatever_redis_does() {
+    let server = Server::start(Backend::Redis);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let responder = runtime.block_on(engine(&server));
+    runtime.block_on(echo(&responder, "cli.frozen"));
+    let mut arrived = runtime.block_on(serve_black_hole(&responder, "cli.hole"));
+
+    // Frozen before it starts: it cannot connect in time, and says so with exit code 3.
+    let frozen = server.freeze();
+    let started = Instant::now();
+    let output = gilmour(&server)
+        .args(["request", "cli.frozen", "x", "--timeout", "1"])
+        .output()
+        .expect("run");
+    let took = started.elapsed();
+    drop(frozen);
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output.stderr));
+    assert!(took < Duration::from_secs(1) + SLACK, "took {took:?}");
+    assert!(text(&output.stderr).contains("cannot connect to Redis"));
+
+    // Frozen while it waits for the reply: its 499 comes on time, exit code 1.
+    let started = Instant::now();
+    let child = gilmour(&server)
+        .args(["request", "cli.hole", "x", "--timeout", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start");
+    runtime.block_on(recv(&mut arrived));
+    let frozen = server.freeze();
+    let output = child.wait_with_output().expect("wait");
+    let took = started.elapsed();
+    drop(frozen);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stderr),
+        "gilmour: cli.hole answered 499: \"Execution timed out\"\n"
+    );
+    assert!(took < Duration::from_secs(1) + SLACK, "took {took:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reply_to_fails_when_redis_refuses_the_subscribe() {
     let server = Server::shared(Backend::Redis);
@@ -148,6 +192,16 @@ async fn reply_to_fails_when_redis_refuses_the_subscribe() {
         .await
         .expect("request");
     assert_eq!(response.data(), &json!("ok"));
+
+    // The CLI does not claim to serve what it cannot.
+    let output = support::process::gilmour_at(&url)
+        .args(["reply", "refused.cli"])
+        .output()
+        .expect("run");
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(!stderr.contains("serving"), "{stderr}");
+    assert!(stderr.contains("refused"), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
