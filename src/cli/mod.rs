@@ -79,7 +79,8 @@ pub struct Serving {
     /// Announce a health ident and answer health pings.
     #[arg(long)]
     pub health: bool,
-    /// The channel the publish policy uses [default: <prefix>.errors].
+    /// The channel the publish policy uses [default: <prefix>.errors]; on Ruby's
+    /// <prefix>.error, records are sent in Ruby's envelope.
     #[arg(long)]
     pub error_channel: Option<String>,
     /// The list the queue policy uses [default: <prefix>.errorqueue].

@@ -37,7 +37,8 @@ impl EngineBuilder {
         self
     }
 
-    /// The channel the publish policy uses (default `<prefix>.errors`).
+    /// The channel the publish policy uses (default `<prefix>.errors`, Go's raw records).
+    /// On Ruby's channel, `<prefix>.error`, records go out in Ruby's envelope.
     pub fn error_channel(mut self, channel: impl Into<String>) -> Self {
         self.error_channel = Some(channel.into());
         self
