@@ -470,3 +470,44 @@ fn a_shutdown_that_gives_up_answers_503_and_ends_the_command_group() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+#[test]
+fn logs_on_a_terminal_are_coloured_unless_no_color_is_set() {
+    let server = Server::shared(Backend::Redis);
+    let binary = env!("CARGO_BIN_EXE_gilmour");
+    // `script` gives the command a terminal for stderr; the reply stops after a second
+    // and logs (at -v) what it counted as it stops.
+    let on_a_terminal = |no_color: Option<&str>| {
+        let mut command = std::process::Command::new("script");
+        command
+            .args([
+                "-qec",
+                &format!("timeout -s TERM 1 {binary} -v reply cli.tty"),
+                "/dev/null",
+            ])
+            .env("REDIS_URL", server.url())
+            .env_remove("NO_COLOR")
+            .env_remove("RUST_LOG");
+        if let Some(value) = no_color {
+            command.env("NO_COLOR", value);
+        }
+        let output = command.output().unwrap_or_else(|error| {
+            panic!("`script` (util-linux) is needed for this test: {error}")
+        });
+        let shown = text(&output.stdout);
+        assert!(shown.contains("stopped"), "the stop is logged: {shown:?}");
+        shown
+    };
+    assert!(
+        on_a_terminal(None).contains("\u{1b}["),
+        "colours on a terminal"
+    );
+    assert!(
+        !on_a_terminal(Some("1")).contains('\u{1b}'),
+        "NO_COLOR=1: none"
+    );
+    assert!(
+        on_a_terminal(Some("")).contains("\u{1b}["),
+        "an empty NO_COLOR is unset"
+    );
+}

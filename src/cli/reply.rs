@@ -2,7 +2,7 @@
 
 use super::{Connection, Serving, data, interrupted};
 use clap::Args;
-use gilmour::engine::{HandlerOptions, Reply, Request};
+use gilmour::engine::{HandlerOptions, Reply, Request, Stats};
 use gilmour::protocol::Code;
 use std::process::{ExitCode, Stdio};
 use std::sync::Arc;
@@ -65,8 +65,7 @@ pub async fn run(connection: &Connection, args: ReplyArgs) -> anyhow::Result<Exi
         () = log_stats(&engine) => {}
     }
     engine.shutdown().await?;
-    let stats = engine.stats();
-    tracing::info!(?stats, "stopped");
+    log_load(engine.stats(), "stopped");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -81,18 +80,22 @@ async fn log_stats(engine: &gilmour::engine::Engine) {
         every.tick().await;
         let stats = engine.stats();
         if stats != last {
-            tracing::info!(
-                lock_delayed = stats.lock_delayed,
-                lock_skipped = stats.lock_skipped,
-                lock_unknown = stats.lock_unknown,
-                replies_republished = stats.replies_republished,
-                replies_unheard = stats.replies_unheard,
-                shed = stats.shed,
-                "load"
-            );
+            log_load(stats, "load");
             last = stats;
         }
     }
+}
+
+fn log_load(stats: Stats, what: &str) {
+    tracing::info!(
+        lock_delayed = stats.lock_delayed,
+        lock_skipped = stats.lock_skipped,
+        lock_unknown = stats.lock_unknown,
+        replies_republished = stats.replies_republished,
+        replies_unheard = stats.replies_unheard,
+        shed = stats.shed,
+        "{what}"
+    );
 }
 
 /// Runs the command for one request, in a process group of its own. If the handler is

@@ -97,14 +97,10 @@ impl Capacity {
         self.slots.available_permits() == 0
     }
 
-    /// Waits for a free slot; the handler runs while the permit lives.
-    pub async fn slot(&self) -> SemaphorePermit<'_> {
-        loop {
-            // The semaphore is never closed; the loop only satisfies the type.
-            if let Ok(permit) = self.slots.acquire().await {
-                return permit;
-            }
-        }
+    /// Waits for a free slot; the handler runs while the permit lives. None only if the
+    /// semaphore were closed, which nothing does.
+    pub async fn slot(&self) -> Option<SemaphorePermit<'_>> {
+        self.slots.acquire().await.ok()
     }
 }
 

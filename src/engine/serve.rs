@@ -209,7 +209,9 @@ async fn run<T>(
 ) -> Outcome<T> {
     let route = ticket.route();
     let handled = async {
-        let _slot = route.capacity.slot().await;
+        let Some(_slot) = route.capacity.slot().await else {
+            return Outcome::Abandoned;
+        };
         let guarded = std::panic::AssertUnwindSafe(work).catch_unwind();
         match tokio::time::timeout(route.timeout, guarded).await {
             Ok(Ok(value)) => Outcome::Done(value),

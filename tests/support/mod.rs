@@ -182,7 +182,10 @@ impl Server {
     pub fn freeze(&self) -> Frozen<'_> {
         let pid = self.redis_pid().expect("only a redis-server can be frozen");
         signal(pid, "-STOP");
-        Frozen { pid, server: self }
+        Frozen {
+            pid,
+            _server: std::marker::PhantomData,
+        }
     }
 
     /// Stops the server (it can be started again with `restart`).
@@ -282,17 +285,12 @@ impl Drop for Server {
 /// A frozen redis-server, resumed when dropped.
 pub struct Frozen<'a> {
     pid: u32,
-    server: &'a Server,
+    _server: std::marker::PhantomData<&'a Server>,
 }
 
 impl Frozen<'_> {
     /// Resumes the server now.
     pub fn thaw(self) {}
-
-    /// The frozen server.
-    pub fn server(&self) -> &Server {
-        self.server
-    }
 }
 
 impl Drop for Frozen<'_> {
