@@ -50,6 +50,24 @@ async fn password_acl_user_and_database_index() {
         "the password never appears in messages"
     );
 
+    // Without a password: refused at connect, said once.
+    let error = Engine::connect(&format!("redis://127.0.0.1:{port}"))
+        .await
+        .err()
+        .expect("a password is required");
+    let message = error.to_string();
+    assert!(
+        message.starts_with(&format!(
+            "cannot connect to Redis at redis://127.0.0.1:{port}: "
+        )),
+        "{message}"
+    );
+    assert_eq!(
+        message.matches("Authentication required").count(),
+        1,
+        "{message}"
+    );
+
     let admin = Engine::connect(&format!("redis://:s3cret@127.0.0.1:{port}"))
         .await
         .expect("admin");

@@ -104,6 +104,19 @@ impl EngineBuilder {
     async fn connect_unbounded(self) -> Result<Engine, EngineError> {
         let channels = self.channels();
         let commands = Commands::connect(&self.redis).await?;
+        // The connection manager sends nothing until asked: a missing or wrong password,
+        // or a server that does not answer, shows here as a failure to connect.
+        if let Err(error) = commands.ping().await {
+            let reason = match error {
+                TransportError::Command { error, .. } => error.to_string(),
+                other => other.to_string(),
+            };
+            return Err(TransportError::Connect {
+                url: self.redis.display_url(),
+                reason,
+            }
+            .into());
+        }
         let core = Arc::new(Core {
             channels,
             commands,
