@@ -5,7 +5,7 @@ mod support;
 
 use std::process::Stdio;
 use support::process::{Background, gilmour, gilmour_at, run, text};
-use support::{Backend, Server};
+use support::{Backend, RawSubscriber, Server};
 
 #[test]
 fn reply_echo_and_request_hello() {
@@ -41,13 +41,13 @@ fn request_nobody_listens_exits_2() {
 }
 
 #[test]
-fn unreachable_redis_exits_2_with_one_line() {
+fn unreachable_redis_exits_3_with_one_line() {
     let server = Server::shared(Backend::Redis);
     let output = gilmour(server)
         .args(["--redis", "redis://127.0.0.1:1", "request", "x"])
         .output()
         .expect("run");
-    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(output.status.code(), Some(3));
     let stderr = text(&output.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
@@ -190,7 +190,7 @@ fn compose_syntax_error_exits_2_with_a_caret_before_connecting() {
         .args(["--redis", "redis://127.0.0.1:1", "compose", "upper | lower"])
         .output()
         .expect("run");
-    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(output.status.code(), Some(3));
     assert!(
         text(&output.stderr).starts_with("gilmour: cannot connect to Redis at redis://127.0.0.1:1"),
         "{}",
@@ -305,4 +305,209 @@ fn demo_off_a_terminal_runs_headless_and_says_so() {
         "gilmour: not on a terminal, so running as --no-tui"
     );
     assert_eq!(demo.stdout_line(), server.url());
+}
+
+#[test]
+fn a_url_that_does_not_parse_is_reported_once_and_masked() {
+    let server = Server::shared(Backend::Redis);
+    for url in ["redis://:pa/ss@127.0.0.1:1", "redis://127.0.0.1:1/notadb"] {
+        let output = gilmour(server)
+            .args(["--redis", url, "request", "x"])
+            .output()
+            .expect("run");
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(3), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(!stderr.contains("pa/ss"), "{stderr}");
+        assert_eq!(
+            stderr.matches("InvalidClientConfig").count(),
+            1,
+            "each cause once: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn losing_redis_while_waiting_exits_3() {
+    let server = Server::start(Backend::Redis);
+    let mut hole = Background::serving(
+        &server,
+        &[
+            "reply",
+            "cli.lost",
+            "--exec",
+            "sleep 30",
+            "--shutdown-timeout",
+            "0.1",
+        ],
+    );
+    let mut requests = RawSubscriber::psubscribe(&server, "gilmour.request.cli.lost");
+    let caller = gilmour(&server)
+        .args(["request", "cli.lost", "x", "--timeout", "20"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start");
+    requests.next();
+    server.command(&["CLIENT", "KILL", "TYPE", "pubsub"]);
+    let output = caller.wait_with_output().expect("wait");
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("lost the connection to Redis"), "{stderr}");
+    hole.terminate();
+}
+
+#[test]
+fn help_documents_the_exit_codes() {
+    let server = Server::shared(Backend::Redis);
+    for command in [
+        &["--help"][..],
+        &["request", "--help"],
+        &["signal", "--help"],
+    ] {
+        let output = run(server, command);
+        let help = text(&output.stdout);
+        assert!(help.contains("Exit codes:"), "{help}");
+        assert!(
+            help.contains("3  cannot reach or authenticate to Redis"),
+            "{help}"
+        );
+    }
+}
+
+#[test]
+fn logs_written_to_a_file_carry_no_colours() {
+    let server = Server::shared(Backend::Redis);
+    let log = std::env::temp_dir().join(format!("gilmour-log-{}.txt", std::process::id()));
+    let file = std::fs::File::create(&log).expect("log file");
+    let mut reply = gilmour(server)
+        .args(["-v", "reply", "cli.colourless"])
+        .stdout(Stdio::null())
+        .stderr(file)
+        .spawn()
+        .expect("start");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !std::fs::read_to_string(&log).is_ok_and(|text| text.contains("serving")) {
+        assert!(std::time::Instant::now() < deadline, "never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &reply.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    assert!(reply.wait().expect("wait").success());
+    let logged = std::fs::read_to_string(&log).expect("read the log");
+    let _ = std::fs::remove_file(&log);
+    assert!(logged.contains("INFO"), "an info line at -v: {logged}");
+    assert!(
+        !logged.contains('\u{1b}'),
+        "no escape sequences: {logged:?}"
+    );
+}
+
+#[test]
+fn a_shutdown_that_gives_up_answers_503_and_ends_the_command_group() {
+    let server = Server::shared(Backend::Redis);
+    let pid_file = std::env::temp_dir().join(format!("gilmour-group-{}", std::process::id()));
+    let pid_path = pid_file.display().to_string();
+    // `sleep` runs as a child of the shell: killing the shell alone would orphan it.
+    let script = format!("echo $$ > '{pid_path}'; sleep 30; true");
+    let mut serving = Background::serving(
+        server,
+        &[
+            "reply",
+            "cli.stuck",
+            "--exec",
+            &script,
+            "--shutdown-timeout",
+            "0.2",
+        ],
+    );
+    let caller = gilmour(server)
+        .args(["request", "cli.stuck", "x", "--timeout", "20"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let group = loop {
+        if let Some(pid) = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|text| text.trim().parse::<u32>().ok())
+        {
+            break pid;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the command never ran"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let _ = std::fs::remove_file(&pid_file);
+    assert!(serving.terminate().success());
+    let output = caller.wait_with_output().expect("wait");
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        text(&output.stderr),
+        "gilmour: cli.stuck answered 503: \"service shutting down\"\n"
+    );
+    // Killed processes linger until reaped: wait for the group to be gone.
+    let group_alive = || {
+        std::process::Command::new("kill")
+            .args(["-0", "--", &format!("-{group}")])
+            .stderr(Stdio::null())
+            .status()
+            .expect("kill -0")
+            .success()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while group_alive() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the command's process group {group} is still there"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn logs_on_a_terminal_are_coloured_unless_no_color_is_set() {
+    let server = Server::shared(Backend::Redis);
+    let binary = env!("CARGO_BIN_EXE_gilmour");
+    // `script` gives the command a terminal for stderr; the reply stops after a second
+    // and logs (at -v) what it counted as it stops.
+    let on_a_terminal = |no_color: Option<&str>| {
+        let mut command = std::process::Command::new("script");
+        command
+            .args([
+                "-qec",
+                &format!("timeout -s TERM 1 {binary} -v reply cli.tty"),
+                "/dev/null",
+            ])
+            .env("REDIS_URL", server.url())
+            .env_remove("NO_COLOR")
+            .env_remove("RUST_LOG");
+        if let Some(value) = no_color {
+            command.env("NO_COLOR", value);
+        }
+        let output = command.output().unwrap_or_else(|error| {
+            panic!("`script` (util-linux) is needed for this test: {error}")
+        });
+        let shown = text(&output.stdout);
+        assert!(shown.contains("stopped"), "the stop is logged: {shown:?}");
+        shown
+    };
+    assert!(
+        on_a_terminal(None).contains("\u{1b}["),
+        "colours on a terminal"
+    );
+    assert!(
+        !on_a_terminal(Some("1")).contains('\u{1b}'),
+        "NO_COLOR=1: none"
+    );
+    assert!(
+        on_a_terminal(Some("")).contains("\u{1b}["),
+        "an empty NO_COLOR is unset"
+    );
 }

@@ -10,6 +10,7 @@ mod support;
 on_both_backends! {
     the_wire_carries_the_exact_fields_channels_and_lock,
     publish_policy_sends_a_record_with_named_fields,
+    publish_policy_on_rubys_channel_sends_rubys_envelope,
     queue_policy_pushes_and_trims_and_ignore_does_nothing,
     malformed_json_is_reported_and_the_engine_keeps_serving,
     health_ident_hash_entry_and_reply_listing_topics,
@@ -92,6 +93,53 @@ async fn publish_policy_sends_a_record_with_named_fields(backend: Backend) {
     assert_eq!(value["code"], 503);
     assert!(value["backtrace"].is_null());
     assert!(chrono::DateTime::parse_from_rfc3339(value["timestamp"].as_str().expect("ts")).is_ok());
+}
+
+async fn publish_policy_on_rubys_channel_sends_rubys_envelope(backend: Backend) {
+    let server = Server::shared(backend);
+    let engine = Engine::builder(&server.url())
+        .prefix("rubypol")
+        .error_policy(ErrorPolicy::Publish)
+        .error_channel("rubypol.error")
+        .connect()
+        .await
+        .expect("connect");
+    engine
+        .reply_to(
+            "fail",
+            HandlerOptions::default(),
+            |_request: Request| async move { Reply::with_code(500, "broken") },
+        )
+        .await
+        .expect("reply_to");
+    let mut raw = RawSubscriber::psubscribe(server, "rubypol.error");
+    let response = engine
+        .request("fail", json!("x"), quick())
+        .await
+        .expect("request");
+    assert_eq!(response.code(), Code(500));
+    let (channel, payload) = raw.next();
+    assert_eq!(channel, "rubypol.error");
+    let envelope: Value = serde_json::from_str(&payload).expect("envelope json");
+    // Ruby's layout: a message whose data is the record, `userdata` spelled Ruby's way.
+    assert_eq!(envelope["code"], 0);
+    assert!(
+        envelope["sender"]
+            .as_str()
+            .is_some_and(|sender| !sender.is_empty())
+    );
+    let record = &envelope["data"];
+    assert_eq!(record["topic"], "rubypol.request.fail");
+    assert_eq!(record["request_data"], r#""x""#);
+    assert_eq!(record["userdata"], "broken");
+    assert!(record.get("user_data").is_none());
+    assert_eq!(record["sender"], response.sender.as_str());
+    assert_eq!(record["code"], 500);
+    assert_eq!(record["multi_process"], false);
+    // And our own inspector reads it back.
+    let read = ErrorRecord::parse(payload.as_bytes()).expect("a record");
+    assert_eq!(read.sender, response.sender);
+    assert_eq!(read.user_data, json!("broken"));
 }
 
 async fn queue_policy_pushes_and_trims_and_ignore_does_nothing(backend: Backend) {

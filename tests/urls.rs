@@ -50,6 +50,24 @@ async fn password_acl_user_and_database_index() {
         "the password never appears in messages"
     );
 
+    // Without a password: refused at connect, said once.
+    let error = Engine::connect(&format!("redis://127.0.0.1:{port}"))
+        .await
+        .err()
+        .expect("a password is required");
+    let message = error.to_string();
+    assert!(
+        message.starts_with(&format!(
+            "cannot connect to Redis at redis://127.0.0.1:{port}: "
+        )),
+        "{message}"
+    );
+    assert_eq!(
+        message.matches("Authentication required").count(),
+        1,
+        "{message}"
+    );
+
     let admin = Engine::connect(&format!("redis://:s3cret@127.0.0.1:{port}"))
         .await
         .expect("admin");
@@ -205,7 +223,43 @@ fn tls_with_a_trusted_ca_and_with_insecure() {
     let output = gilmour(&url, Some(&empty), &["request", "urls.tls", "x"])
         .output()
         .expect("run");
-    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "a refused certificate: Redis is not reached"
+    );
     let _ = echo.kill();
     let _ = echo.wait();
+}
+
+#[test]
+fn socket_url_passwords_never_reach_the_terminal() {
+    let socket = std::env::temp_dir().join(format!("gilmour-urls-{}.sock", std::process::id()));
+    let socket = socket.display().to_string();
+    let server = Server::start_with(&["--unixsocket", &socket, "--requirepass", "hunter2"]);
+    for url in [
+        format!("unix://{socket}?pass=hunter2"),
+        format!("redis+unix://{socket}?db=0&pass=hunter2"),
+    ] {
+        let serving = support::process::Background::start_at(&url, &["reply", "urls.sock"]);
+        let banner = serving.stderr_line();
+        assert!(
+            banner.starts_with("gilmour: serving urls.sock on "),
+            "{banner}"
+        );
+        assert!(banner.contains("pass=***"), "{banner}");
+        assert!(!banner.contains("hunter2"), "{banner}");
+        drop(serving);
+        // A wrong password is refused: the error shows the URL, masked.
+        let wrong = url.replace("hunter2", "wrong-one");
+        let output = support::process::gilmour_at(&wrong)
+            .args(["request", "urls.sock", "x"])
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(3), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(!stderr.contains("wrong-one"), "{stderr}");
+    }
+    drop(server);
 }

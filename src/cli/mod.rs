@@ -1,7 +1,8 @@
 //! The command line: one module per subcommand, each a thin face over the library.
 //!
-//! Exit codes are the same everywhere: 0 success, 1 the call was answered with a failure
-//! code, 2 it could not be made (nobody listens, Redis unreachable, bad input).
+//! Exit codes are the same everywhere (see [`EXIT_CODES`]): 0 success, 1 the call was
+//! answered with a failure code, 2 nobody listens or nobody received it (or the command
+//! line cannot be used), 3 Redis cannot be reached or refused us, or was lost meanwhile.
 
 mod bench;
 mod broker;
@@ -18,18 +19,31 @@ mod tail;
 mod tui;
 
 use clap::{Args, Parser, Subcommand};
-use gilmour::engine::{Engine, EngineBuilder, ErrorPolicy};
+use gilmour::engine::{Engine, EngineBuilder, EngineError, ErrorPolicy};
+use gilmour::transport::TransportError;
 use std::process::ExitCode;
 
-/// Exit code for a call answered with a failure code.
+/// Exit code for a call answered with a failure code (not 200).
 pub const EXIT_FAILED: u8 = 1;
-/// Exit code for a call that could not be made.
+/// Exit code for a call nobody listens to or nobody received, and for a command line
+/// that cannot be used (as clap does for usage errors).
 pub const EXIT_UNAVAILABLE: u8 = 2;
+/// Exit code when Redis cannot be reached or refuses us (authentication, ACL), or the
+/// link to it is lost while waiting.
+pub const EXIT_REDIS: u8 = 3;
+
+/// The exit codes, as `--help` shows them.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  answered with a code other than 200 (a timeout is 499)
+  2  nobody listens on the topic, or nobody received the signal; or a bad command line
+  3  cannot reach or authenticate to Redis, or lost it while waiting";
 
 /// Gilmour microservices over Redis: call, serve and watch them. With no command, opens
 /// the terminal app.
 #[derive(Debug, Parser)]
-#[command(name = "gilmour", version, about, long_about = None)]
+#[command(name = "gilmour", version, about, long_about = None, after_help = EXIT_CODES)]
 pub struct Cli {
     #[command(flatten)]
     pub connection: Connection,
@@ -66,12 +80,25 @@ pub struct Serving {
     /// Announce a health ident and answer health pings.
     #[arg(long)]
     pub health: bool,
-    /// The channel the publish policy uses [default: <prefix>.errors].
+    /// The channel the publish policy uses [default: <prefix>.errors]; on Ruby's
+    /// <prefix>.error, records are sent in Ruby's envelope.
     #[arg(long)]
     pub error_channel: Option<String>,
     /// The list the queue policy uses [default: <prefix>.errorqueue].
     #[arg(long)]
     pub error_queue: Option<String>,
+    /// Seconds a stop waits for running handlers; callers of those still running then
+    /// are answered 503 and their commands killed.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds)]
+    pub shutdown_timeout: std::time::Duration,
+}
+
+fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    std::time::Duration::try_from_secs_f64(seconds)
+        .map_err(|_| "must be a positive number of seconds".to_owned())
 }
 
 fn parse_policy(text: &str) -> Result<ErrorPolicy, String> {
@@ -81,10 +108,13 @@ fn parse_policy(text: &str) -> Result<ErrorPolicy, String> {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Send a request and print the reply data as JSON.
+    #[command(after_help = EXIT_CODES)]
     Request(request::RequestArgs),
     /// Run a composition of requests (`a | b`, `a && b`, `[a, b]`, …) and print its data.
+    #[command(after_help = EXIT_CODES)]
     Compose(compose::ComposeArgs),
     /// Publish a signal and print its sender id.
+    #[command(after_help = EXIT_CODES)]
     Signal(signal::SignalArgs),
     /// Serve a topic from the shell: echo, or run a command per request.
     Reply(reply::ReplyArgs),
@@ -119,7 +149,10 @@ impl Connection {
 
 impl Serving {
     fn apply(&self, mut builder: EngineBuilder) -> EngineBuilder {
-        builder = builder.error_policy(self.error_policy).health(self.health);
+        builder = builder
+            .error_policy(self.error_policy)
+            .health(self.health)
+            .shutdown_timeout(self.shutdown_timeout);
         if let Some(channel) = &self.error_channel {
             builder = builder.error_channel(channel);
         }
@@ -147,9 +180,41 @@ pub async fn run(cli: Cli) -> ExitCode {
         None => tui::run(&cli.connection, cli.tui).await,
     };
     outcome.unwrap_or_else(|error| {
-        eprintln!("gilmour: {error:#}");
-        ExitCode::from(EXIT_UNAVAILABLE)
+        eprintln!("gilmour: {}", describe(&error));
+        ExitCode::from(exit_code(&error))
     })
+}
+
+/// The error and its causes on one line, each said once: a cause whose text the message
+/// already carries is left out.
+fn describe(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
+}
+
+/// The exit code for an error that ended a command: 3 when Redis is at fault, 2 else.
+fn exit_code(error: &anyhow::Error) -> u8 {
+    for cause in error.chain() {
+        if let Some(error) = cause.downcast_ref::<EngineError>() {
+            return match error {
+                EngineError::Transport(_)
+                | EngineError::Disconnected { .. }
+                | EngineError::NotConnected => EXIT_REDIS,
+                _ => EXIT_UNAVAILABLE,
+            };
+        }
+        if cause.downcast_ref::<TransportError>().is_some() {
+            return EXIT_REDIS;
+        }
+    }
+    EXIT_UNAVAILABLE
 }
 
 /// Sends the library's logs to stderr: warnings by default, more with `-v`, or as
@@ -184,8 +249,19 @@ pub fn init_logging(verbose: u8, to_file: bool) {
             .init(),
         // No file can be written: say nothing rather than draw over the app.
         None if to_file => builder.with_writer(std::io::sink).init(),
-        None => builder.with_writer(std::io::stderr).init(),
+        None => builder
+            .with_ansi(colour_on_stderr())
+            .with_writer(std::io::stderr)
+            .init(),
     }
+}
+
+/// Whether log lines on stderr may carry colours: only on a terminal, and not when
+/// `NO_COLOR` is set to anything but the empty string (<https://no-color.org>).
+fn colour_on_stderr() -> bool {
+    use std::io::IsTerminal;
+    let refused = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+    !refused && std::io::stderr().is_terminal()
 }
 
 /// Where the terminal app's logs go: `$XDG_STATE_HOME/gilmour/gilmour.log`, else

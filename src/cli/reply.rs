@@ -2,7 +2,7 @@
 
 use super::{Connection, Serving, data, interrupted};
 use clap::Args;
-use gilmour::engine::{HandlerOptions, Reply, Request};
+use gilmour::engine::{HandlerOptions, Reply, Request, Stats};
 use gilmour::protocol::Code;
 use std::process::{ExitCode, Stdio};
 use std::sync::Arc;
@@ -24,6 +24,11 @@ pub struct ReplyArgs {
     /// stdout as the reply (JSON if it parses, else a string); failing → 500 with stderr.
     #[arg(long, value_name = "CMD")]
     exec: Option<String>,
+    /// Requests handled at once (with --exec: commands running at once). At capacity this
+    /// process lets the other members of its group take each request first; with its
+    /// queue full too, it leaves requests to them.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..))]
+    max_in_flight: u32,
     #[command(flatten)]
     serving: Serving,
 }
@@ -33,10 +38,10 @@ pub async fn run(connection: &Connection, args: ReplyArgs) -> anyhow::Result<Exi
     let timeout = Duration::try_from_secs_f64(args.timeout)
         .map_err(|_| anyhow::anyhow!("--timeout must be a positive number of seconds"))?;
     let engine = args.serving.apply(connection.builder()).connect().await?;
-    let options = HandlerOptions {
-        group: args.group,
-        timeout,
-    };
+    let mut options = HandlerOptions::default()
+        .timeout(timeout)
+        .max_in_flight(usize::try_from(args.max_in_flight).unwrap_or(usize::MAX));
+    options.group = args.group;
     let exec = args.exec.map(Arc::<str>::from);
     engine
         .reply_to(&args.topic, options, move |request: Request| {
@@ -55,13 +60,47 @@ pub async fn run(connection: &Connection, args: ReplyArgs) -> anyhow::Result<Exi
         args.topic,
         engine.redis().display_url()
     );
-    stop.await;
+    tokio::select! {
+        () = stop => {}
+        () = log_stats(&engine) => {}
+    }
     engine.shutdown().await?;
+    log_load(engine.stats(), "stopped");
     Ok(ExitCode::SUCCESS)
 }
 
-/// Runs the command for one request. The child is killed if the handler times out (its
-/// future is dropped).
+/// Logs (at `-v`) what the engine counted — lock attempts put off or skipped at
+/// capacity, unknown lock outcomes, replies published again, messages shed — whenever it
+/// changed, at most every few seconds.
+async fn log_stats(engine: &gilmour::engine::Engine) {
+    let mut last = engine.stats();
+    let mut every = tokio::time::interval(Duration::from_secs(5));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let stats = engine.stats();
+        if stats != last {
+            log_load(stats, "load");
+            last = stats;
+        }
+    }
+}
+
+fn log_load(stats: Stats, what: &str) {
+    tracing::info!(
+        lock_delayed = stats.lock_delayed,
+        lock_skipped = stats.lock_skipped,
+        lock_unknown = stats.lock_unknown,
+        replies_republished = stats.replies_republished,
+        replies_unheard = stats.replies_unheard,
+        shed = stats.shed,
+        "{what}"
+    );
+}
+
+/// Runs the command for one request, in a process group of its own. If the handler is
+/// dropped first (its timeout, or the shutdown timeout), the whole group is killed: the
+/// shell and whatever it started.
 async fn run_command(command: &str, request: &Request) -> Reply {
     let child = tokio::process::Command::new("sh")
         .arg("-c")
@@ -71,6 +110,7 @@ async fn run_command(command: &str, request: &Request) -> Reply {
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .kill_on_drop(true)
         .spawn();
     let mut child = match child {
@@ -79,6 +119,7 @@ async fn run_command(command: &str, request: &Request) -> Reply {
             return Reply::with_code(Code::INTERNAL, format!("cannot run `{command}`: {error}"));
         }
     };
+    let mut group = ProcessGroup(child.id());
     let stdin = child.stdin.take();
     let input = request.data().to_string();
     // Written while the output is read: a command that answers before it has read all
@@ -90,6 +131,8 @@ async fn run_command(command: &str, request: &Request) -> Reply {
         }
     };
     let ((), output) = tokio::join!(feed, child.wait_with_output());
+    // It finished: what it left running in the background is its own business.
+    group.0 = None;
     match output {
         Ok(output) if output.status.success() => {
             Reply::ok(data::from_text(&String::from_utf8_lossy(&output.stdout)))
@@ -103,5 +146,22 @@ async fn run_command(command: &str, request: &Request) -> Reply {
             Reply::with_code(Code::INTERNAL, why)
         }
         Err(error) => Reply::with_code(Code::INTERNAL, format!("`{command}` failed: {error}")),
+    }
+}
+
+/// The process group of a running command (its leader's pid), killed when dropped before
+/// the command finished.
+struct ProcessGroup(Option<u32>);
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        let leader = self
+            .0
+            .and_then(|pid| i32::try_from(pid).ok())
+            .and_then(rustix::process::Pid::from_raw);
+        if let Some(leader) = leader {
+            // Gone already is fine.
+            let _ = rustix::process::kill_process_group(leader, rustix::process::Signal::KILL);
+        }
     }
 }

@@ -2,12 +2,14 @@
 
 use super::router::Router;
 use super::routes::Routes;
+use super::stats::Counters;
 use super::{Core, Engine, EngineError, ErrorPolicy, Inner};
 use crate::protocol::{Channels, Ident};
-use crate::transport::{Commands, RedisConfig, Subscriber, Target};
+use crate::transport::{Commands, RedisConfig, Subscriber, Target, TransportError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 /// Configures an [`Engine`] before it connects.
@@ -35,7 +37,8 @@ impl EngineBuilder {
         self
     }
 
-    /// The channel the publish policy uses (default `<prefix>.errors`).
+    /// The channel the publish policy uses (default `<prefix>.errors`, Go's raw records).
+    /// On Ruby's channel, `<prefix>.error`, records go out in Ruby's envelope.
     pub fn error_channel(mut self, channel: impl Into<String>) -> Self {
         self.error_channel = Some(channel.into());
         self
@@ -82,15 +85,46 @@ impl EngineBuilder {
         channels
     }
 
-    /// Connects both Redis connections and subscribes to this engine's replies.
+    /// Connects both Redis connections and subscribes to this engine's replies, all
+    /// within the connect timeout of the Redis settings (a Redis that accepts the TCP
+    /// connection and then says nothing, a frozen one, fails in that time too).
     pub async fn connect(self) -> Result<Engine, EngineError> {
+        let url = self.redis.display_url();
+        let timeout = self.redis.connect_timeout;
+        match tokio::time::timeout(timeout, self.connect_unbounded()).await {
+            Ok(connected) => connected,
+            Err(_) => Err(TransportError::Connect {
+                url,
+                reason: format!("no answer within {} ms", timeout.as_millis()),
+            }
+            .into()),
+        }
+    }
+
+    async fn connect_unbounded(self) -> Result<Engine, EngineError> {
         let channels = self.channels();
         let commands = Commands::connect(&self.redis).await?;
+        // The connection manager sends nothing until asked: a missing or wrong password,
+        // or a server that does not answer, shows here as a failure to connect.
+        if let Err(error) = commands.ping().await {
+            let reason = match error {
+                TransportError::Command { error, .. } => error.to_string(),
+                other => other.to_string(),
+            };
+            return Err(TransportError::Connect {
+                url: self.redis.display_url(),
+                reason,
+            }
+            .into());
+        }
         let core = Arc::new(Core {
             channels,
             commands,
             policy: self.policy,
             tracker: TaskTracker::new(),
+            notices: TaskTracker::new(),
+            abandon: CancellationToken::new(),
+            counters: Counters::default(),
         });
         let routes = Arc::new(Routes::default());
         let sender_prefix = uuid::Uuid::new_v4().simple().to_string();

@@ -18,14 +18,17 @@ mod report;
 mod router;
 mod routes;
 mod serve;
+mod stats;
 mod subscription;
 
 pub use builder::EngineBuilder;
 pub use handler::{Reply, Request, Response};
 pub use options::{
-    DEFAULT_GROUP, DEFAULT_HANDLER_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, ErrorPolicy, HEALTH_GROUP,
-    HandlerOptions, RequestOptions, TIMED_OUT,
+    DEFAULT_GROUP, DEFAULT_HANDLER_TIMEOUT, DEFAULT_MAX_IN_FLIGHT, DEFAULT_QUEUE,
+    DEFAULT_REQUEST_TIMEOUT, ErrorPolicy, HEALTH_GROUP, HandlerOptions, RequestOptions,
+    SHUTTING_DOWN, TIMED_OUT,
 };
+pub use stats::Stats;
 pub use subscription::Subscription;
 
 use crate::protocol::{self, Channels, Code, Ident, Message, Sender, TopicError};
@@ -33,14 +36,16 @@ use crate::transport::{
     Commands, ConnectionEvent, RedisConfig, Subscriber, Target, TransportError,
 };
 use report::Failure;
-use routes::{Handler, Route, Routes};
+use routes::{Capacity, Handler, Route, Routes};
 use serde_json::Value;
+use stats::Counters;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use thiserror::Error;
 use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 /// What can go wrong in the engine.
@@ -92,7 +97,14 @@ pub(crate) struct Core {
     channels: Channels,
     commands: Commands,
     policy: ErrorPolicy,
+    /// The serving tasks.
     tracker: TaskTracker,
+    /// The 499 notices of timed-out requests, published after their caller has its answer.
+    notices: TaskTracker,
+    /// Fired when the shutdown timeout runs out: handlers still running are dropped and
+    /// their callers answered 503.
+    abandon: CancellationToken,
+    counters: Counters,
 }
 
 struct Inner {
@@ -109,9 +121,28 @@ struct Inner {
 }
 
 /// A connection to Gilmour: a cheap, cloneable handle.
+///
+/// The engine keeps its handlers, so a handler that captures an `Engine` keeps the engine
+/// alive for ever (until [`Engine::shutdown`]). Handlers that call the engine should
+/// capture a [`WeakEngine`] instead: then dropping the last `Engine` frees everything,
+/// closes the connections and so takes the engine's subscriptions off Redis.
 #[derive(Clone)]
 pub struct Engine {
     inner: Arc<Inner>,
+}
+
+/// A handle on an engine that does not keep it alive: what a handler should capture to
+/// call the engine it runs in.
+#[derive(Clone)]
+pub struct WeakEngine {
+    inner: std::sync::Weak<Inner>,
+}
+
+impl WeakEngine {
+    /// The engine, while some `Engine` handle still holds it.
+    pub fn upgrade(&self) -> Option<Engine> {
+        self.inner.upgrade().map(|inner| Engine { inner })
+    }
 }
 
 impl Engine {
@@ -130,6 +161,13 @@ impl Engine {
             policy: ErrorPolicy::default(),
             health: false,
             shutdown_timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// A handle that does not keep the engine alive, for handlers to capture.
+    pub fn downgrade(&self) -> WeakEngine {
+        WeakEngine {
+            inner: Arc::downgrade(&self.inner),
         }
     }
 
@@ -168,6 +206,12 @@ impl Engine {
         self.inner.subscriber.is_connected()
     }
 
+    /// What the engine has counted since it connected: lock attempts put off or skipped
+    /// at capacity, lock outcomes unknown, replies published again, messages shed.
+    pub fn stats(&self) -> Stats {
+        self.inner.core.counters.snapshot()
+    }
+
     /// Serves requests on `topic`: `handler` answers each request this process wins the
     /// group lock for. Refuses wildcard topics and a second handler of the same group.
     pub async fn reply_to<F, Fut>(
@@ -184,8 +228,11 @@ impl Engine {
         let group = options.group.unwrap_or_else(|| DEFAULT_GROUP.to_owned());
         let handler = Handler::Reply(Arc::new(move |request| Box::pin(handler(request))));
         let target = Target::Channel(self.channels().request(topic));
-        self.add_route(target, Some(group), options.timeout, handler, false)
-            .await
+        let options = HandlerOptions {
+            group: Some(group),
+            ..options
+        };
+        self.add_route(target, options, handler, false).await
     }
 
     /// Receives signals on `topic` (a pattern when it contains `*`). Without a group every
@@ -209,15 +256,17 @@ impl Engine {
             Target::Channel(channel)
         };
         let handler = Handler::Slot(Arc::new(move |request| Box::pin(handler(request))));
-        self.add_route(target, options.group, options.timeout, handler, false)
-            .await
+        self.add_route(target, options, handler, false).await
     }
 
+    /// Adds the route, then subscribes for it. The subscriber counts the uses of each
+    /// channel and is the one place that knows what Redis has confirmed: a route whose
+    /// SUBSCRIBE fails (refused, unconfirmed, link down) is removed again and its error
+    /// returned, so that nothing is advertised that is not served.
     async fn add_route(
         &self,
         target: Target,
-        group: Option<String>,
-        timeout: Duration,
+        options: HandlerOptions,
         handler: Handler,
         internal: bool,
     ) -> Result<Subscription, EngineError> {
@@ -228,14 +277,14 @@ impl Engine {
         let route = Route {
             id,
             target: target.clone(),
-            group,
-            timeout,
+            group: options.group,
+            timeout: options.timeout,
             handler,
             internal,
+            capacity: Capacity::new(options.max_in_flight, options.queue),
         };
-        if self.inner.routes.add(route)?
-            && let Err(error) = self.inner.subscriber.subscribe(target.clone()).await
-        {
+        self.inner.routes.add(route)?;
+        if let Err(error) = self.inner.subscriber.subscribe(target.clone()).await {
             self.inner.routes.remove(&target, id);
             return Err(error.into());
         }
@@ -253,10 +302,14 @@ impl Engine {
 
     /// Sends a request and waits for its reply.
     ///
-    /// Fails with [`EngineError::NoListeners`] before publishing when nobody serves the
-    /// topic, and with [`EngineError::Disconnected`] when the link drops while waiting.
-    /// When the client timeout fires, resolves with code 499 and publishes that 499 on
-    /// the reply channel so that observers see it.
+    /// Every step (waiting for the link, NUMSUB, PUBLISH, waiting for the reply) draws on
+    /// the one budget of `options.timeout`, so the call never outlives it, whatever Redis
+    /// does. Fails with [`EngineError::NoListeners`] before publishing when nobody serves
+    /// the topic, with [`EngineError::Transport`] when Redis does not answer NUMSUB within
+    /// the budget, and with [`EngineError::Disconnected`] when the link drops while
+    /// waiting. When the budget runs out once the request may have gone out, resolves with
+    /// code 499 at once; that 499 is then published on the reply channel (so that
+    /// observers see it) and reported, in the background.
     pub async fn request(
         &self,
         topic: &str,
@@ -267,6 +320,7 @@ impl Engine {
         if self.inner.closing.load(Ordering::Acquire) {
             return Err(EngineError::ShuttingDown);
         }
+        let deadline = tokio::time::Instant::now() + options.timeout;
         let channel = self.channels().request(topic);
         let subscriber = &self.inner.subscriber;
         let patience = options.timeout.min(self.inner.redis.command_timeout);
@@ -274,7 +328,13 @@ impl Engine {
             return Err(EngineError::NotConnected);
         }
         let commands = &self.inner.core.commands;
-        if commands.numsub(&channel).await? == 0 {
+        let listeners = tokio::time::timeout_at(deadline, commands.numsub(&channel))
+            .await
+            .map_err(|_| TransportError::Timeout {
+                command: "PUBSUB NUMSUB",
+                timeout_ms: options.timeout.as_millis(),
+            })??;
+        if listeners == 0 {
             return Err(EngineError::NoListeners {
                 topic: topic.to_owned(),
             });
@@ -288,14 +348,27 @@ impl Engine {
             return Err(EngineError::NotConnected);
         }
         let started = Instant::now();
+        let timed_out = |engine: &Engine| Response {
+            reply: engine.time_out(&channel, &message),
+            sender: sender.clone(),
+            elapsed: started.elapsed(),
+        };
+        let published =
+            match tokio::time::timeout_at(deadline, commands.publish(&channel, &message.to_json()))
+                .await
+            {
+                // Redis did not answer in time: the request may have gone out.
+                Err(_) => return Ok(timed_out(self)),
+                Ok(published) => published?,
+            };
         // The responder may have left between NUMSUB and now; Redis says so (unless a
         // pattern subscriber such as an inspector also received it).
-        if commands.publish(&channel, &message.to_json()).await? == 0 {
+        if published == 0 {
             return Err(EngineError::NoListeners {
                 topic: topic.to_owned(),
             });
         }
-        let outcome = match tokio::time::timeout(options.timeout, &mut waiting.reply).await {
+        let outcome = match tokio::time::timeout_at(deadline, &mut waiting.reply).await {
             Ok(Ok(outcome)) => outcome,
             Ok(Err(_)) => Err(EngineError::ShuttingDown),
             Err(_) => {
@@ -303,14 +376,7 @@ impl Engine {
                 // The reply may have landed just as the timer fired.
                 match waiting.reply.try_recv() {
                     Ok(outcome) => outcome,
-                    Err(_) => {
-                        let reply = self.time_out(&channel, &message).await;
-                        return Ok(Response {
-                            reply,
-                            sender,
-                            elapsed: started.elapsed(),
-                        });
-                    }
+                    Err(_) => return Ok(timed_out(self)),
                 }
             }
         };
@@ -322,31 +388,38 @@ impl Engine {
         })
     }
 
-    /// Publishes the 499 of a request whose client timeout fired, and reports it.
-    async fn time_out(&self, channel: &str, request: &Message) -> Message {
+    /// The 499 of a request whose client timeout fired. Publishing it (so that observers
+    /// see the timeout) and reporting it run in the background: a frozen Redis must not
+    /// hold the caller's answer. `shutdown` waits for them, within its timeout.
+    fn time_out(&self, channel: &str, request: &Message) -> Message {
         let response_channel = self.channels().response(&request.sender);
         let reply = Message::with_code(
             Value::from(TIMED_OUT),
             Code::TIMEOUT,
             Sender(response_channel.clone()),
         );
-        let core = &self.inner.core;
-        if let Err(error) = core
-            .commands
-            .publish_retrying(&response_channel, &reply.to_json())
-            .await
-        {
-            tracing::warn!(%error, "could not publish a client timeout");
-        }
-        let failure = Failure {
-            channel,
-            request_data: &request.data,
-            user_data: &reply.data,
-            sender: &request.sender,
-            code: Code::TIMEOUT,
-            backtrace: None,
-        };
-        report::report(core.policy, &core.channels, &core.commands, failure).await;
+        let core = self.inner.core.clone();
+        let channel = channel.to_owned();
+        let request = request.clone();
+        let notice = reply.clone();
+        core.notices.clone().spawn(async move {
+            if let Err(error) = core
+                .commands
+                .publish_retrying(&response_channel, &notice.to_json())
+                .await
+            {
+                tracing::warn!(%error, "could not publish a client timeout");
+            }
+            let failure = Failure {
+                channel: &channel,
+                request_data: &request.data,
+                user_data: &notice.data,
+                sender: &request.sender,
+                code: Code::TIMEOUT,
+                backtrace: None,
+            };
+            report::report(core.policy, &core.channels, &core.commands, failure).await;
+        });
         reply
     }
 
@@ -421,14 +494,9 @@ impl Engine {
             Box::pin(async move { Reply::ok(served) })
         }));
         let channel = self.channels().health(&ident);
-        self.add_route(
-            Target::Channel(channel),
-            Some(HEALTH_GROUP.to_owned()),
-            DEFAULT_HANDLER_TIMEOUT,
-            handler,
-            true,
-        )
-        .await?;
+        let options = HandlerOptions::default().group(HEALTH_GROUP);
+        self.add_route(Target::Channel(channel), options, handler, true)
+            .await?;
         self.inner
             .core
             .commands
@@ -439,6 +507,10 @@ impl Engine {
 
     /// Stops taking messages, waits (at most the shutdown timeout) for running handlers,
     /// fails requests still waiting, removes the health ident and closes the connections.
+    ///
+    /// Handlers still running when the timeout runs out are dropped (a `--exec` child with
+    /// them) and their callers answered 503 [`SHUTTING_DOWN`], rather than left to wait
+    /// out their own timeouts.
     pub async fn shutdown(&self) -> Result<(), EngineError> {
         if self.inner.closing.swap(true, Ordering::AcqRel) {
             return Ok(());
@@ -446,23 +518,31 @@ impl Engine {
         // Unsubscribe first and keep the routes until the socket is drained, so that a
         // message that reached us before the unsubscribe is still handled.
         let subscriber = &self.inner.subscriber;
-        for (target, _) in self.inner.routes.targets() {
+        for target in self.inner.routes.uses() {
             // A failed unsubscribe only matters while the socket lives; it closes below.
             let _ = subscriber.unsubscribe(target).await;
         }
         let _ = subscriber.flush().await;
         self.inner.routes.drain();
-        let tracker = &self.inner.core.tracker;
-        tracker.close();
-        if tokio::time::timeout(self.inner.shutdown_timeout, tracker.wait())
+        let core = &self.inner.core;
+        let started = tokio::time::Instant::now();
+        let deadline = started + self.inner.shutdown_timeout;
+        core.tracker.close();
+        if tokio::time::timeout_at(deadline, core.tracker.wait())
             .await
             .is_err()
         {
             tracing::warn!(
-                running = tracker.len(),
-                "handlers still running after the shutdown timeout"
+                running = core.tracker.len(),
+                "handlers still running after the shutdown timeout: answering their callers 503"
             );
+            core.abandon.cancel();
+            // What is left is publishing the 503s; a frozen Redis gets one more timeout.
+            let grace = tokio::time::Instant::now() + self.inner.redis.command_timeout;
+            let _ = tokio::time::timeout_at(grace, core.tracker.wait()).await;
         }
+        core.notices.close();
+        let _ = tokio::time::timeout_at(deadline, core.notices.wait()).await;
         self.inner.routes.fail_waiting(|| EngineError::ShuttingDown);
         self.inner.subscriber.close().await;
         if let Some(ident) = &self.inner.ident {

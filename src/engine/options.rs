@@ -14,6 +14,13 @@ pub const DEFAULT_HANDLER_TIMEOUT: Duration = Duration::from_secs(600);
 pub const TIMED_OUT: &str = "Execution timed out";
 /// How long a request waits for its reply unless told otherwise.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
+/// How many messages one route handles at once unless told otherwise.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
+/// How many messages one route keeps waiting for a free slot unless told otherwise.
+pub const DEFAULT_QUEUE: usize = 4096;
+/// The data of the 503 a caller gets when the handler is still running as the engine's
+/// shutdown timeout runs out.
+pub const SHUTTING_DOWN: &str = "service shutting down";
 
 /// How a handler is subscribed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +31,13 @@ pub struct HandlerOptions {
     pub group: Option<String>,
     /// How long the handler may run.
     pub timeout: Duration,
+    /// How many messages this route handles at once (at least 1). A grouped route at
+    /// capacity lets the other members of its group try for each lock first.
+    pub max_in_flight: usize,
+    /// How many messages wait for a free slot beyond those in flight. When the queue is
+    /// full a grouped route does not compete for the lock at all, and an ungrouped slot
+    /// drops the signal (counted as shed, and logged).
+    pub queue: usize,
 }
 
 impl Default for HandlerOptions {
@@ -31,6 +45,8 @@ impl Default for HandlerOptions {
         HandlerOptions {
             group: None,
             timeout: DEFAULT_HANDLER_TIMEOUT,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            queue: DEFAULT_QUEUE,
         }
     }
 }
@@ -45,6 +61,18 @@ impl HandlerOptions {
     /// Sets the handler timeout.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Sets how many messages the route handles at once (0 counts as 1).
+    pub fn max_in_flight(mut self, max_in_flight: usize) -> Self {
+        self.max_in_flight = max_in_flight;
+        self
+    }
+
+    /// Sets how many messages may wait for a free slot.
+    pub fn queue(mut self, queue: usize) -> Self {
+        self.queue = queue;
         self
     }
 }

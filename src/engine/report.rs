@@ -40,10 +40,17 @@ pub(crate) async fn report(
 ) {
     let result = match policy {
         ErrorPolicy::Ignore => return,
-        ErrorPolicy::Publish => commands
-            .publish_retrying(channels.error_channel(), &failure.record().to_json())
-            .await
-            .map(drop),
+        ErrorPolicy::Publish => {
+            let channel = channels.error_channel();
+            // Ruby's channel carries Ruby's layout; any other carries Go's raw record.
+            let payload = if channel == channels.ruby_error_channel() {
+                let sender = Sender(uuid::Uuid::new_v4().simple().to_string());
+                failure.record().to_ruby_envelope(&sender)
+            } else {
+                failure.record().to_json()
+            };
+            commands.publish_retrying(channel, &payload).await.map(drop)
+        }
         ErrorPolicy::Queue => {
             commands
                 .queue_error(channels.error_queue(), &failure.record().to_json())

@@ -3,12 +3,14 @@
 
 use super::EngineError;
 use super::handler::{Reply, Request};
+use super::options::DEFAULT_GROUP;
 use crate::transport::Target;
 use futures_util::future::BoxFuture;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
-use tokio::sync::oneshot;
+use tokio::sync::{Semaphore, SemaphorePermit, oneshot};
 
 pub(crate) type ReplyFn = Arc<dyn Fn(Request) -> BoxFuture<'static, Reply> + Send + Sync>;
 pub(crate) type SlotFn = Arc<dyn Fn(Request) -> BoxFuture<'static, ()> + Send + Sync>;
@@ -29,6 +31,95 @@ pub(crate) struct Route {
     pub handler: Handler,
     /// Internal routes (health) are left out of the health reply.
     pub internal: bool,
+    /// How much of the route's work may run and wait at once.
+    pub capacity: Capacity,
+}
+
+impl Route {
+    /// The group whose lock a message must win first: replies are always in one.
+    pub fn lock_group(&self) -> Option<&str> {
+        match (&self.group, &self.handler) {
+            (Some(group), _) => Some(group),
+            (None, Handler::Reply(_)) => Some(DEFAULT_GROUP),
+            (None, Handler::Slot(_)) => None,
+        }
+    }
+
+    /// A place in the route's bounds for one more message, unless its queue is full.
+    pub fn enter(self: &Arc<Self>) -> Option<Ticket> {
+        let capacity = &self.capacity;
+        capacity
+            .pending
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |pending| {
+                (pending < capacity.limit).then_some(pending + 1)
+            })
+            .ok()
+            .map(|_| Ticket {
+                route: self.clone(),
+            })
+    }
+}
+
+/// A route's bounds: at most `max_in_flight` handlers run, and at most `queue` more
+/// messages wait for one of them to finish. Every message the route takes holds a
+/// [`Ticket`] from the moment it is routed until its task ends.
+pub(crate) struct Capacity {
+    max_in_flight: usize,
+    limit: usize,
+    slots: Semaphore,
+    pending: AtomicUsize,
+}
+
+impl Capacity {
+    pub fn new(max_in_flight: usize, queue: usize) -> Self {
+        let max_in_flight = max_in_flight.max(1);
+        Capacity {
+            max_in_flight,
+            limit: max_in_flight.saturating_add(queue),
+            slots: Semaphore::new(max_in_flight),
+            pending: AtomicUsize::new(0),
+        }
+    }
+
+    /// How many messages would wait ahead of a new one for a free slot: 0 while there is
+    /// one free.
+    pub fn backlog(&self) -> usize {
+        if self.slots.available_permits() > 0 {
+            return 0;
+        }
+        self.pending
+            .load(Ordering::Acquire)
+            .saturating_sub(self.max_in_flight)
+    }
+
+    /// Whether every slot is taken.
+    pub fn is_busy(&self) -> bool {
+        self.slots.available_permits() == 0
+    }
+
+    /// Waits for a free slot; the handler runs while the permit lives. None only if the
+    /// semaphore were closed, which nothing does.
+    pub async fn slot(&self) -> Option<SemaphorePermit<'_>> {
+        self.slots.acquire().await.ok()
+    }
+}
+
+/// One message's place in its route's bounds, given back when dropped.
+pub(crate) struct Ticket {
+    route: Arc<Route>,
+}
+
+impl Ticket {
+    /// The route the message is for.
+    pub fn route(&self) -> &Route {
+        &self.route
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        self.route.capacity.pending.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 type RouteTable = RwLock<HashMap<String, Vec<Arc<Route>>>>;
@@ -52,8 +143,7 @@ impl Routes {
     }
 
     /// Adds a route; refuses a second route of the same group on the same target.
-    /// Returns true when it is the first route on its target.
-    pub fn add(&self, route: Route) -> Result<bool, EngineError> {
+    pub fn add(&self, route: Route) -> Result<(), EngineError> {
         let target = route.target.clone();
         let (table, name) = self.table(&target);
         let mut table = table
@@ -71,35 +161,39 @@ impl Routes {
             });
         }
         routes.push(Arc::new(route));
-        Ok(routes.len() == 1)
+        Ok(())
     }
 
-    /// Whether the route is the only one on its target.
-    pub fn is_only(&self, target: &Target, id: u64) -> bool {
-        let (table, name) = self.table(target);
-        let table = table
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        table
-            .get(name)
-            .is_some_and(|routes| routes.len() == 1 && routes[0].id == id)
-    }
-
-    /// Removes a route; returns true when it was the last on its target.
-    pub fn remove(&self, target: &Target, id: u64) -> bool {
+    /// Removes a route.
+    pub fn remove(&self, target: &Target, id: u64) {
         let (table, name) = self.table(target);
         let mut table = table
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let Some(routes) = table.get_mut(name) else {
-            return false;
+            return;
         };
         routes.retain(|route| route.id != id);
         if routes.is_empty() {
             table.remove(name);
-            return true;
         }
-        false
+    }
+
+    /// Every route's target, once per route (the subscriber counts each use).
+    pub fn uses(&self) -> Vec<Target> {
+        let mut uses = Vec::new();
+        for (table, make) in [
+            (&self.channels, Target::Channel as fn(String) -> Target),
+            (&self.patterns, Target::Pattern as fn(String) -> Target),
+        ] {
+            let table = table
+                .read()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            for (name, routes) in table.iter() {
+                uses.extend(routes.iter().map(|_| make(name.clone())));
+            }
+        }
+        uses
     }
 
     /// The routes of a channel, or of the pattern that matched it.

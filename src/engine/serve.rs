@@ -1,24 +1,38 @@
-//! The serving side: one task per incoming message and route. It takes the group lock,
-//! runs the handler under its timeout with panics caught, publishes the reply and reports
-//! failures.
+//! The serving side: one task per incoming message and route, within the route's bounds.
+//! A grouped route at capacity puts off its lock attempt for a moment scaled by its
+//! backlog, so that a member with capacity wins the `SET NX`; the winner waits for a free
+//! slot, runs the handler under its timeout with panics caught, publishes the reply
+//! (again, a few times, while nobody has received it) and reports failures.
 
 use super::Core;
 use super::handler::{Reply, Request};
-use super::options::{DEFAULT_GROUP, TIMED_OUT};
+use super::options::{SHUTTING_DOWN, TIMED_OUT};
 use super::report::{Failure, report};
-use super::routes::{Handler, Route};
+use super::routes::{Handler, Ticket};
+use super::stats::Counters;
 use crate::protocol::{Code, Message, Payload, Sender};
 use futures_util::FutureExt;
 use serde_json::Value;
 use std::sync::Arc;
+use std::time::Duration;
 
-/// Handles one message for one route.
-pub(crate) async fn serve(
-    core: Arc<Core>,
-    route: Arc<Route>,
-    channel: Arc<str>,
-    payload: Arc<[u8]>,
-) {
+/// How long a lock attempt at capacity is put off, per message waiting ahead of it.
+const LOCK_DELAY_STEP: Duration = Duration::from_millis(2);
+/// The longest a lock attempt is put off.
+const LOCK_DELAY_MAX: Duration = Duration::from_millis(20);
+/// The pauses before publishing again a reply that nobody received, about 50 ms in all:
+/// a caller that publishes its request before its SUBSCRIBE is confirmed (the Ruby
+/// library does) is a few milliseconds late.
+const REPUBLISH_PAUSES: [Duration; 4] = [
+    Duration::from_millis(5),
+    Duration::from_millis(10),
+    Duration::from_millis(15),
+    Duration::from_millis(20),
+];
+
+/// Handles one message for the route its ticket is for.
+pub(crate) async fn serve(core: Arc<Core>, ticket: Ticket, channel: Arc<str>, payload: Arc<[u8]>) {
+    let route = ticket.route();
     let (message, shape) = Message::parse_lenient(&payload);
     let (_, topic) = core.channels.classify(&channel);
     let request = Request {
@@ -27,11 +41,7 @@ pub(crate) async fn serve(
         message,
     };
     let is_reply = matches!(route.handler, Handler::Reply(_));
-    let group = match (&route.group, is_reply) {
-        (Some(group), _) => Some(group.as_str()),
-        (None, true) => Some(DEFAULT_GROUP),
-        (None, false) => None,
-    };
+    let group = route.lock_group();
     if request.message.sender.as_str().is_empty() && group.is_some() {
         // Without a sender there is no reply channel and no lock key: say so loudly. (A
         // slot without a group needs neither and takes bare values as Ruby sends them.)
@@ -39,6 +49,20 @@ pub(crate) async fn serve(
         return;
     }
     if let Some(group) = group {
+        if route.capacity.is_busy() {
+            let ahead = u32::try_from(route.capacity.backlog()).unwrap_or(u32::MAX);
+            let delay = LOCK_DELAY_STEP
+                .saturating_mul(ahead.saturating_add(1))
+                .min(LOCK_DELAY_MAX);
+            Counters::bump(&core.counters.lock_delayed);
+            tracing::debug!(
+                channel = request.channel,
+                group,
+                delay_ms = delay.as_millis(),
+                "at capacity: lock attempt put off"
+            );
+            tokio::time::sleep(delay).await;
+        }
         match core
             .commands
             .take_lock(&request.message.sender.lock_key(group))
@@ -47,7 +71,13 @@ pub(crate) async fn serve(
             Ok(true) => {}
             Ok(false) => return,
             Err(error) => {
-                tracing::warn!(%error, channel = request.channel, "could not take the group lock");
+                Counters::bump(&core.counters.lock_unknown);
+                tracing::warn!(
+                    %error,
+                    channel = request.channel,
+                    sender = request.message.sender.as_str(),
+                    "outcome of the group lock unknown: left to the other members"
+                );
                 return;
             }
         }
@@ -57,11 +87,12 @@ pub(crate) async fn serve(
             let handler = handler.clone();
             let input = request.clone();
             // The closure itself runs inside the task, so a panic in it is caught too.
-            let outcome = run(route.timeout, async move { handler(input).await }).await;
+            let outcome = run(&core, &ticket, async move { handler(input).await }).await;
             let reply = match &outcome {
                 Outcome::Done(reply) => reply.clone(),
                 Outcome::TimedOut => Reply::with_code(Code::TIMEOUT, TIMED_OUT),
                 Outcome::Panicked(why) => Reply::with_code(Code::INTERNAL, why.clone()),
+                Outcome::Abandoned => Reply::with_code(Code::UNAVAILABLE, SHUTTING_DOWN),
             };
             // Report first: whoever sees a failed reply can count on its record existing.
             if reply.code.is_failure() {
@@ -74,18 +105,12 @@ pub(crate) async fn serve(
             let response_channel = core.channels.response(&request.message.sender);
             let message =
                 Message::with_code(reply.data, reply.code, Sender(response_channel.clone()));
-            if let Err(error) = core
-                .commands
-                .publish_retrying(&response_channel, &message.to_json())
-                .await
-            {
-                tracing::warn!(%error, channel = request.channel, "could not publish a reply");
-            }
+            publish_reply(&core, &response_channel, &message.to_json()).await;
         }
         Handler::Slot(handler) => {
             let handler = handler.clone();
             let input = request.clone();
-            match run(route.timeout, async move { handler(input).await }).await {
+            match run(&core, &ticket, async move { handler(input).await }).await {
                 Outcome::Done(()) => {}
                 Outcome::TimedOut => {
                     let data = Value::from(TIMED_OUT);
@@ -95,8 +120,37 @@ pub(crate) async fn serve(
                     let data = Value::from(why.clone());
                     report_failure(&core, &request, &data, Code::INTERNAL, Some(why)).await;
                 }
+                Outcome::Abandoned => {
+                    tracing::warn!(
+                        channel = request.channel,
+                        "slot handler stopped by the shutdown"
+                    );
+                }
             }
         }
+    }
+}
+
+/// Publishes a reply; while nobody has received it, publishes it again a few times over
+/// about 50 ms. Nobody is a caller that has not subscribed yet, or one that is gone.
+async fn publish_reply(core: &Core, channel: &str, payload: &str) {
+    let mut pauses = REPUBLISH_PAUSES.iter();
+    loop {
+        match core.commands.publish_retrying(channel, payload).await {
+            Ok(0) => {}
+            Ok(_) => return,
+            Err(error) => {
+                tracing::warn!(%error, channel, "could not publish a reply");
+                return;
+            }
+        }
+        let Some(pause) = pauses.next() else {
+            Counters::bump(&core.counters.replies_unheard);
+            tracing::debug!(channel, "nobody received the reply");
+            return;
+        };
+        tokio::time::sleep(*pause).await;
+        Counters::bump(&core.counters.replies_republished);
     }
 }
 
@@ -140,20 +194,34 @@ enum Outcome<T> {
     Done(T),
     TimedOut,
     Panicked(String),
+    /// The engine's shutdown timeout ran out before the handler finished (or started).
+    Abandoned,
 }
 
-/// Runs a handler with its panics caught and under its timeout (a handler that runs out
-/// of time is dropped). It runs in the serving task itself: a task of its own would cost
-/// a spawn per message for nothing more.
+/// Waits for a free slot of the route, then runs the handler with its panics caught and
+/// under its timeout (a handler that runs out of time is dropped, and so is one still
+/// running when the shutdown timeout runs out). It runs in the serving task itself: a
+/// task of its own would cost a spawn per message for nothing more.
 async fn run<T>(
-    timeout: std::time::Duration,
+    core: &Core,
+    ticket: &Ticket,
     work: impl std::future::Future<Output = T>,
 ) -> Outcome<T> {
-    let guarded = std::panic::AssertUnwindSafe(work).catch_unwind();
-    match tokio::time::timeout(timeout, guarded).await {
-        Ok(Ok(value)) => Outcome::Done(value),
-        Ok(Err(payload)) => Outcome::Panicked(panic_text(payload)),
-        Err(_) => Outcome::TimedOut,
+    let route = ticket.route();
+    let handled = async {
+        let Some(_slot) = route.capacity.slot().await else {
+            return Outcome::Abandoned;
+        };
+        let guarded = std::panic::AssertUnwindSafe(work).catch_unwind();
+        match tokio::time::timeout(route.timeout, guarded).await {
+            Ok(Ok(value)) => Outcome::Done(value),
+            Ok(Err(payload)) => Outcome::Panicked(panic_text(payload)),
+            Err(_) => Outcome::TimedOut,
+        }
+    };
+    tokio::select! {
+        outcome = handled => outcome,
+        () = core.abandon.cancelled() => Outcome::Abandoned,
     }
 }
 

@@ -20,19 +20,21 @@ impl Subscription {
         }
     }
 
-    /// Removes the handler; the channel is unsubscribed when it was the last one on it.
-    /// The handler keeps serving until Redis has confirmed the unsubscribe and every
-    /// message that arrived before it has been handed over, so that no request that
-    /// counted this process as a listener is dropped.
+    /// Removes the handler; the channel is unsubscribed when it was the last one on it
+    /// (the subscriber counts the uses of each channel, so a handler of another group
+    /// added meanwhile keeps it subscribed). The handler keeps serving until Redis has
+    /// confirmed the unsubscribe and every message that arrived before it has been handed
+    /// over, so that no request that counted this process as a listener is dropped.
     pub async fn unsubscribe(self) -> Result<(), EngineError> {
         let Some(inner) = self.engine.upgrade() else {
             return Ok(());
         };
-        if inner.routes.is_only(&self.target, self.id) {
-            inner.subscriber.unsubscribe(self.target.clone()).await?;
-            inner.subscriber.flush().await?;
+        let result = inner.subscriber.unsubscribe(self.target.clone()).await;
+        if result.is_ok() {
+            // A subscriber that is gone has nothing left to hand over.
+            let _ = inner.subscriber.flush().await;
         }
         inner.routes.remove(&self.target, self.id);
-        Ok(())
+        result.map_err(EngineError::from)
     }
 }

@@ -44,6 +44,23 @@ impl ErrorRecord {
         serde_json::to_string(self).unwrap_or_else(|_| String::from("{}"))
     }
 
+    /// The record as the Ruby library publishes it on `gilmour.error`, so that a Ruby
+    /// consumer reads it: a message envelope whose `data` is the record, spelled the Ruby
+    /// way (`userdata`), with `code` 0 and `sender` a fresh id, as Ruby's own messages.
+    pub fn to_ruby_envelope(&self, sender: &Sender) -> String {
+        let record = serde_json::json!({
+            "backtrace": self.backtrace,
+            "code": self.code,
+            "topic": self.topic,
+            "request_data": self.request_data,
+            "userdata": self.user_data,
+            "sender": self.sender,
+            "multi_process": self.multi_process,
+            "timestamp": self.timestamp,
+        });
+        serde_json::json!({"data": record, "code": 0, "sender": sender}).to_string()
+    }
+
     /// Reads a record from an error channel or the error queue: the raw record (Go,
     /// `gilmour.errors`), or a message envelope whose `data` is the record (Ruby,
     /// `gilmour.error`, where the data may itself be JSON text).

@@ -61,15 +61,15 @@ impl Commands {
                 // The first command on a socket that died fails and makes the manager
                 // reconnect; the retry waits for the new socket. A timeout is not retried:
                 // the command may have run.
-                Err(source)
+                Err(error)
                     if attempt < attempts
-                        && (source.is_connection_dropped() || source.is_io_error())
-                        && !source.is_timeout() =>
+                        && (error.is_connection_dropped() || error.is_io_error())
+                        && !error.is_timeout() =>
                 {
-                    tracing::debug!(%source, command, "retrying on a fresh connection");
+                    tracing::debug!(%error, command, "retrying on a fresh connection");
                     attempt += 1;
                 }
-                Err(source) => return Err(TransportError::Command { command, source }),
+                Err(error) => return Err(TransportError::Command { command, error }),
             }
         }
     }
@@ -111,9 +111,9 @@ impl Commands {
         pipeline
             .query_async::<()>(&mut connection)
             .await
-            .map_err(|source| TransportError::Command {
+            .map_err(|error| TransportError::Command {
                 command: "PUBLISH",
-                source,
+                error,
             })
     }
 
@@ -143,20 +143,32 @@ impl Commands {
     }
 
     /// Takes an exclusive-group lock: `SET <key> <key> NX EX 600`. True when this caller
-    /// won it.
+    /// won it, false when another did.
+    ///
+    /// A SET NX whose reply was lost must not simply be sent again: the repeat gets nil
+    /// whoever won, and every member would believe it lost. When the socket turns out to
+    /// be dead (the first command after a Redis restart), `GET <key>` on a fresh socket
+    /// tells whether the first try can have run: no key, and the SET is tried once more.
+    /// An error means the outcome is unknown (a timeout, or a key that may be ours).
     pub async fn take_lock(&self, key: &str) -> Result<bool, TransportError> {
-        let reply: Option<String> = self
-            .run(
-                "SET",
-                redis::cmd("SET")
-                    .arg(key)
-                    .arg(key)
-                    .arg("NX")
-                    .arg("EX")
-                    .arg(LOCK_SECONDS),
-            )
-            .await?;
-        Ok(reply.is_some())
+        let mut set = redis::cmd("SET");
+        set.arg(key).arg(key).arg("NX").arg("EX").arg(LOCK_SECONDS);
+        match self.attempt::<Option<String>>("SET", &set, 1).await {
+            Ok(reply) => Ok(reply.is_some()),
+            Err(TransportError::Command { command, error })
+                if (error.is_connection_dropped() || error.is_io_error())
+                    && !error.is_timeout() =>
+            {
+                let existing: Option<String> = self.run("GET", redis::cmd("GET").arg(key)).await?;
+                if existing.is_some() {
+                    return Err(TransportError::Command { command, error });
+                }
+                tracing::debug!(%error, "lock not taken before the socket died: trying again");
+                let reply: Option<String> = self.attempt("SET", &set, 1).await?;
+                Ok(reply.is_some())
+            }
+            Err(error) => Err(error),
+        }
     }
 
     /// Queues an error record: `LPUSH <queue> <record>` then `LTRIM <queue> 0 9999`, in one
@@ -177,9 +189,9 @@ impl Commands {
         pipeline
             .query_async::<()>(&mut connection)
             .await
-            .map_err(|source| TransportError::Command {
+            .map_err(|error| TransportError::Command {
                 command: "LPUSH",
-                source,
+                error,
             })
     }
 
@@ -202,10 +214,11 @@ impl Commands {
         self.run("LLEN", redis::cmd("LLEN").arg(list)).await
     }
 
-    /// `LREM <list> 1 <value>`: removes one entry; true when one was removed.
+    /// `LREM <list> 1 <value>`: removes one entry; true when one was removed. Tried once:
+    /// a repeat after a lost reply would remove a second, identical record.
     pub async fn remove_one(&self, list: &str, value: &str) -> Result<bool, TransportError> {
         let removed: usize = self
-            .run("LREM", redis::cmd("LREM").arg(list).arg(1).arg(value))
+            .attempt("LREM", redis::cmd("LREM").arg(list).arg(1).arg(value), 1)
             .await?;
         Ok(removed > 0)
     }

@@ -46,9 +46,9 @@ impl RedisConfig {
     }
 
     pub(crate) fn client(&self) -> Result<redis::Client, TransportError> {
-        redis::Client::open(self.url.as_str()).map_err(|source| TransportError::InvalidUrl {
+        redis::Client::open(self.url.as_str()).map_err(|error| TransportError::InvalidUrl {
             url: self.display_url(),
-            source,
+            error,
         })
     }
 }

@@ -22,12 +22,14 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum TransportError {
     /// The URL could not be read.
-    #[error("invalid Redis URL `{url}`: {source}")]
+    // The Redis error is part of the message and so not also a `source`: a report that
+    // prints the chain of causes would print it twice.
+    #[error("invalid Redis URL `{url}`: {error}")]
     InvalidUrl {
         /// The URL as given, password hidden.
         url: String,
         /// What was wrong with it.
-        source: redis::RedisError,
+        error: redis::RedisError,
     },
     /// Redis could not be reached or refused the connection.
     #[error("cannot connect to Redis at {url}: {reason}")]
@@ -38,12 +40,12 @@ pub enum TransportError {
         reason: String,
     },
     /// A command failed.
-    #[error("Redis command {command} failed: {source}")]
+    #[error("Redis command {command} failed: {error}")]
     Command {
         /// The command name.
         command: &'static str,
-        /// The error from Redis or the connection.
-        source: redis::RedisError,
+        /// The error from Redis or the connection (in the message, not a `source`).
+        error: redis::RedisError,
     },
     /// A command got no answer in time.
     #[error("Redis command {command} got no answer within {timeout_ms} ms")]
@@ -53,30 +55,121 @@ pub enum TransportError {
         /// How long we waited.
         timeout_ms: u128,
     },
+    /// Redis refused a subscription (an ACL user without the channel or the command).
+    #[error("Redis refused the subscription to {target}: {reason}")]
+    Refused {
+        /// The channel or pattern.
+        target: String,
+        /// What Redis said.
+        reason: String,
+    },
+    /// A subscription could not be confirmed: the link is down, or failed meanwhile.
+    #[error("could not subscribe to {target}: {reason}")]
+    NotSubscribed {
+        /// The channel or pattern.
+        target: String,
+        /// Why.
+        reason: String,
+    },
     /// The subscriber task has stopped (the engine was shut down).
     #[error("the subscriber connection is closed")]
     Closed,
 }
 
-/// Shows a Redis URL without its password.
+/// What stands in for a password.
+const MASK: &str = "***";
+
+/// Shows a Redis URL without its password: the password of the authority
+/// (`redis://user:pw@host`) and the value of every `pass` or `password` query parameter
+/// (`unix:///tmp/redis.sock?pass=pw`, `redis+unix://…`) become `***`.
+///
+/// A URL that does not parse, or that parses into something a typed password could hide
+/// in (an `@` in its path or fragment, a TCP URL with no host), is masked by text instead:
+/// everything from `://` (or the start, when there is no scheme) to the last `@`.
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    // The credentials end at the last `@` before the path: a password may contain `@`.
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rsplit_once('@') {
-        Some((credentials, host)) => {
-            let host = format!("{host}{}", &rest[authority_end..]);
-            let user = credentials.split(':').next().unwrap_or_default();
-            if credentials.contains(':') {
-                format!("{scheme}://{user}:***@{host}")
-            } else {
-                format!("{scheme}://{user}@{host}")
-            }
-        }
-        None => url.to_owned(),
+    match url::Url::parse(url) {
+        Ok(parsed) if !looks_mangled(&parsed, url) => redact_parsed(parsed, url),
+        _ => redact_text(url),
     }
+}
+
+/// Whether a URL that parsed may still carry a password outside its userinfo: a password
+/// with `/` or `#` ends the authority early, and the rest (`…@host`) lands in the path or
+/// the fragment.
+fn looks_mangled(parsed: &url::Url, original: &str) -> bool {
+    let tcp = matches!(parsed.scheme(), "redis" | "rediss" | "valkey" | "valkeys");
+    parsed.path().contains('@')
+        || parsed
+            .fragment()
+            .is_some_and(|fragment| fragment.contains('@'))
+        || (tcp && parsed.host_str().is_none_or(str::is_empty) && original.contains('@'))
+}
+
+fn is_secret_key(key: &str) -> bool {
+    key.eq_ignore_ascii_case("pass") || key.eq_ignore_ascii_case("password")
+}
+
+fn redact_parsed(mut parsed: url::Url, original: &str) -> String {
+    let secret_query = parsed.query_pairs().any(|(key, _)| is_secret_key(&key));
+    if parsed.password().is_none() && !secret_query {
+        // Nothing to hide: show it exactly as typed, not normalised.
+        return original.to_owned();
+    }
+    if parsed.password().is_some() {
+        // Cannot fail: a URL with a password has a host.
+        let _ = parsed.set_password(Some(MASK));
+    }
+    if secret_query {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(key, value)| {
+                let value = if is_secret_key(&key) {
+                    MASK.to_owned()
+                } else {
+                    value.into_owned()
+                };
+                (key.into_owned(), value)
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    parsed.to_string()
+}
+
+fn redact_text(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), url),
+    };
+    let rest = match rest.rsplit_once('@') {
+        Some((_, host)) => format!("{MASK}@{host}"),
+        None => rest.to_owned(),
+    };
+    format!("{scheme}{}", mask_query_secrets(&rest))
+}
+
+/// Masks the value of every `pass=` / `password=` parameter of text that did not parse.
+fn mask_query_secrets(text: &str) -> String {
+    let Some((head, query)) = text.split_once('?') else {
+        return text.to_owned();
+    };
+    let (query, fragment) = match query.split_once('#') {
+        Some((query, fragment)) => (query, Some(fragment)),
+        None => (query, None),
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _)) if is_secret_key(key) => format!("{key}={MASK}"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    let mut out = format!("{head}?{}", query.join("&"));
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -84,7 +177,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn redacts_passwords() {
+    fn redacts_authority_passwords() {
         assert_eq!(
             redact_url("redis://:secret@host:1/2"),
             "redis://:***@host:1/2"
@@ -93,8 +186,68 @@ mod tests {
             redact_url("rediss://user:pw@host"),
             "rediss://user:***@host"
         );
+        assert_eq!(redact_url("redis://user@host"), "redis://user@host");
+        assert_eq!(redact_url("redis://:p%40ss@host/0"), "redis://:***@host/0");
+        assert_eq!(
+            redact_url("rediss://u:pw@host:6380/1#insecure"),
+            "rediss://u:***@host:6380/1#insecure"
+        );
+    }
+
+    #[test]
+    fn leaves_urls_without_secrets_as_typed() {
         assert_eq!(redact_url("redis://host"), "redis://host");
-        assert_eq!(redact_url("redis://:p@ss@host/0"), "redis://:***@host/0");
         assert_eq!(redact_url("redis://host/0?a=b@c"), "redis://host/0?a=b@c");
+        assert_eq!(
+            redact_url("unix:///tmp/redis.sock?db=2"),
+            "unix:///tmp/redis.sock?db=2"
+        );
+    }
+
+    #[test]
+    fn redacts_query_passwords_of_socket_urls() {
+        assert_eq!(
+            redact_url("unix:///tmp/redis.sock?pass=secret"),
+            "unix:///tmp/redis.sock?pass=***"
+        );
+        assert_eq!(
+            redact_url("redis+unix:///tmp/redis.sock?db=1&user=u&password=secret"),
+            "redis+unix:///tmp/redis.sock?db=1&user=u&password=***"
+        );
+        assert_eq!(
+            redact_url("redis://host/0?PASS=secret&pass=again"),
+            "redis://host/0?PASS=***&pass=***"
+        );
+    }
+
+    #[test]
+    fn masks_urls_that_do_not_parse_by_text() {
+        // A password with `@`, `/`, `:`, `#` or `?`, typed without percent-encoding.
+        for (url, shown) in [
+            ("redis://:p@ss@host/0", "redis://:***@host/0"),
+            ("redis://:pa/ss@host:6379", "redis://***@host:6379"),
+            ("redis://user:1/x@host", "redis://***@host"),
+            ("redis://u:a:b@host", "redis://u:***@host"),
+            ("redis://:pa#ss@host", "redis://***@host"),
+            ("redis://:12#ss@host", "redis://***@host"),
+            ("redis://:1?x@host", "redis://***@host"),
+            ("redis://:secret@host:notaport", "redis://***@host:notaport"),
+            (":secret@localhost:6379", "***@localhost:6379"),
+            ("localhost:6379?pass=secret", "localhost:6379?pass=***"),
+            (
+                "unix://relative path?db=1&pass=secret#x",
+                "unix://relative path?db=1&pass=***#x",
+            ),
+        ] {
+            let redacted = redact_url(url);
+            assert_eq!(redacted, shown, "{url}");
+            for secret in [
+                "secret", "p@ss", "pa/ss", "1/x", "a:b", "pa#ss", "12#ss", "1?x",
+            ] {
+                if url.contains(secret) {
+                    assert!(!redacted.contains(secret), "{url} → {redacted}");
+                }
+            }
+        }
     }
 }

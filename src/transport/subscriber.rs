@@ -88,12 +88,31 @@ pub enum Incoming {
 
 type Deliver = Arc<dyn Fn(Incoming) + Send + Sync>;
 type Ack = oneshot::Sender<()>;
+/// A subscription change is answered with what Redis said.
+type Confirm = oneshot::Sender<Result<(), TransportError>>;
 
 enum Command {
-    Subscribe(Target, Ack),
-    Unsubscribe(Target, Ack),
+    Subscribe(Target, Confirm),
+    Unsubscribe(Target, Confirm),
     Flush(Ack),
     Close(Ack),
+}
+
+impl Target {
+    /// The channel or pattern name.
+    pub fn name(&self) -> &str {
+        match self {
+            Target::Channel(name) | Target::Pattern(name) => name,
+        }
+    }
+}
+
+/// Why a subscription change did not happen.
+enum Refusal {
+    /// Redis answered with an error (an ACL without the channel, say); the link is fine.
+    Refused(String),
+    /// The link failed or did not answer in time.
+    Link(String),
 }
 
 /// A handle on the subscriber task. Dropping every clone stops the task.
@@ -140,15 +159,31 @@ impl Subscriber {
         Ok(subscriber)
     }
 
-    /// Subscribes and waits for Redis to confirm it. While the link is down the target is
-    /// registered and subscribed as soon as the link is back.
+    /// Subscribes and waits for Redis to confirm it; the registry counts local users, so
+    /// only the first sends SUBSCRIBE. Fails, and leaves the registry as it was, when Redis
+    /// refuses the subscription, when it is not confirmed in time, or while the link is
+    /// down: what succeeds is subscribed, and stays so across reconnects.
     pub async fn subscribe(&self, target: Target) -> Result<(), TransportError> {
-        self.call(|ack| Command::Subscribe(target, ack)).await
+        self.confirm(|confirm| Command::Subscribe(target, confirm))
+            .await
     }
 
-    /// Unsubscribes (once the last local user of the target is gone).
+    /// Gives up one local use of the target; the last one sends UNSUBSCRIBE and waits for
+    /// its confirmation.
     pub async fn unsubscribe(&self, target: Target) -> Result<(), TransportError> {
-        self.call(|ack| Command::Unsubscribe(target, ack)).await
+        self.confirm(|confirm| Command::Unsubscribe(target, confirm))
+            .await
+    }
+
+    async fn confirm(
+        &self,
+        command: impl FnOnce(Confirm) -> Command,
+    ) -> Result<(), TransportError> {
+        let (confirm, done) = oneshot::channel();
+        self.commands
+            .send(command(confirm))
+            .map_err(|_| TransportError::Closed)?;
+        done.await.map_err(|_| TransportError::Closed)?
     }
 
     /// Waits until every message that reached the socket before this call has been handed
@@ -360,17 +395,43 @@ impl Task {
                 let _ = ack.send(());
                 Ok(false)
             }
-            Command::Subscribe(target, ack) => {
-                let count = self.registry.entry(target.clone()).or_insert(0);
-                *count += 1;
-                let result = match (sink, *count == 1) {
-                    (Some(sink), true) => self.send(sink, &target, true).await,
-                    _ => Ok(()),
+            Command::Subscribe(target, confirm) => {
+                if let Some(count) = self.registry.get_mut(&target) {
+                    // Subscribed already, and so confirmed by Redis.
+                    *count += 1;
+                    let _ = confirm.send(Ok(()));
+                    return Ok(false);
+                }
+                let Some(sink) = sink else {
+                    let _ = confirm.send(Err(TransportError::NotSubscribed {
+                        target: target.name().to_owned(),
+                        reason: "the link to Redis is down".to_owned(),
+                    }));
+                    return Ok(false);
                 };
-                let _ = ack.send(());
-                result.map(|()| false)
+                match self.send(sink, &target, true).await {
+                    Ok(()) => {
+                        self.registry.insert(target, 1);
+                        let _ = confirm.send(Ok(()));
+                        Ok(false)
+                    }
+                    Err(Refusal::Refused(reason)) => {
+                        let _ = confirm.send(Err(TransportError::Refused {
+                            target: target.name().to_owned(),
+                            reason,
+                        }));
+                        Ok(false)
+                    }
+                    Err(Refusal::Link(reason)) => {
+                        let _ = confirm.send(Err(TransportError::NotSubscribed {
+                            target: target.name().to_owned(),
+                            reason: reason.clone(),
+                        }));
+                        Err(reason)
+                    }
+                }
             }
-            Command::Unsubscribe(target, ack) => {
+            Command::Unsubscribe(target, confirm) => {
                 let last = match self.registry.get_mut(&target) {
                     Some(count) if *count > 1 => {
                         *count -= 1;
@@ -382,17 +443,36 @@ impl Task {
                     }
                     None => false,
                 };
-                let result = match (sink, last) {
-                    (Some(sink), true) => self.send(sink, &target, false).await,
-                    _ => Ok(()),
-                };
-                let _ = ack.send(());
-                result.map(|()| false)
+                match (sink, last) {
+                    (Some(sink), true) => match self.send(sink, &target, false).await {
+                        Ok(()) => {
+                            let _ = confirm.send(Ok(()));
+                            Ok(false)
+                        }
+                        Err(Refusal::Refused(reason)) => {
+                            let _ = confirm.send(Err(TransportError::Refused {
+                                target: target.name().to_owned(),
+                                reason,
+                            }));
+                            Ok(false)
+                        }
+                        // The link is lost, and the target is out of the registry: it is
+                        // not subscribed again, which is what was asked.
+                        Err(Refusal::Link(reason)) => {
+                            let _ = confirm.send(Ok(()));
+                            Err(reason)
+                        }
+                    },
+                    _ => {
+                        let _ = confirm.send(Ok(()));
+                        Ok(false)
+                    }
+                }
             }
         }
     }
 
-    async fn send(&self, sink: &mut PubSubSink, target: &Target, on: bool) -> Result<(), String> {
+    async fn send(&self, sink: &mut PubSubSink, target: &Target, on: bool) -> Result<(), Refusal> {
         let timeout = self.config.command_timeout;
         let confirmed = match (target, on) {
             (Target::Channel(name), true) => {
@@ -410,11 +490,15 @@ impl Task {
         };
         match confirmed {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(error)) => Err(format!("subscription change failed: {error}")),
-            Err(_) => Err(format!(
+            // An error reply (NOPERM, …) leaves the connection usable.
+            Ok(Err(error)) if error.code().is_some() => Err(Refusal::Refused(error.to_string())),
+            Ok(Err(error)) => Err(Refusal::Link(format!(
+                "subscription change failed: {error}"
+            ))),
+            Err(_) => Err(Refusal::Link(format!(
                 "subscription change not confirmed within {} ms",
                 timeout.as_millis()
-            )),
+            ))),
         }
     }
 

@@ -177,6 +177,18 @@ impl Server {
         );
     }
 
+    /// Freezes the redis-server with SIGSTOP: its sockets stay open and it answers nothing,
+    /// as a hung server does. It resumes when the guard drops, a failing test included
+    /// (and the watchdog resumes it before stopping it, should the test process die).
+    pub fn freeze(&self) -> Frozen<'_> {
+        let pid = self.redis_pid().expect("only a redis-server can be frozen");
+        signal(pid, "-STOP");
+        Frozen {
+            pid,
+            _server: std::marker::PhantomData,
+        }
+    }
+
     /// Stops the server (it can be started again with `restart`).
     pub fn stop(&self) {
         halt(&mut self.process.lock().expect("server lock"));
@@ -288,6 +300,31 @@ impl Drop for Server {
     }
 }
 
+/// A frozen redis-server, resumed when dropped.
+pub struct Frozen<'a> {
+    pid: u32,
+    _server: std::marker::PhantomData<&'a Server>,
+}
+
+impl Frozen<'_> {
+    /// Resumes the server now.
+    pub fn thaw(self) {}
+}
+
+impl Drop for Frozen<'_> {
+    fn drop(&mut self) {
+        signal(self.pid, "-CONT");
+    }
+}
+
+fn signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill {signal} {pid} failed");
+}
+
 fn launch(backend: Backend, port: u16, extra: &[String], tls: bool) -> Process {
     match backend {
         Backend::Redis => {
@@ -335,7 +372,8 @@ fn spawn(port: u16, extra: &[String], tls: bool) -> (Child, u32) {
     let script = format!(
         "redis-server {ports} --bind 127.0.0.1 --save '' --appendonly no \
          --daemonize no --loglevel warning \"$@\" >/dev/null & server=$!; \
-         echo $server; cat >/dev/null; kill $server 2>/dev/null; wait $server"
+         echo $server; cat >/dev/null; kill $server 2>/dev/null; \
+         kill -CONT $server 2>/dev/null; wait $server"
     );
     let mut child = Command::new("sh")
         .arg("-c")

@@ -45,12 +45,35 @@ struct RoundTrips {
     redis_commands_per_request: f64,
 }
 
+/// Round trips through a skewed group: one slow member that handles one request at a
+/// time, one fast member, and where the requests went.
+#[derive(Debug, Serialize)]
+struct Skewed {
+    concurrency: usize,
+    slow_handler_ms: f64,
+    requests: u64,
+    failures: u64,
+    requests_per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    served_by_slow: u64,
+    served_by_fast: u64,
+    slow_lock_delayed: u64,
+    slow_lock_skipped: u64,
+}
+
+/// How long the slow member of the skewed group takes per request.
+const SLOW_HANDLER: Duration = Duration::from_millis(5);
+/// Callers of the skewed group.
+const SKEWED_CALLERS: usize = 20;
+
 /// Everything one run measured.
 #[derive(Debug, Serialize)]
 struct Report {
     payload_bytes: usize,
     seconds_per_measurement: f64,
     round_trips: Vec<RoundTrips>,
+    skewed_group: Skewed,
     signals_per_second: f64,
     publish_baseline_per_second: f64,
     /// Round trips per second at the highest concurrency, over the baseline.
@@ -88,6 +111,21 @@ pub async fn run(connection: &Connection, args: RoundTripArgs) -> anyhow::Result
         }
         round_trips.push(measured);
     }
+    let skewed = measure_skewed(connection, &caller, &payload, window).await?;
+    if !args.json {
+        eprintln!(
+            "skewed group   c={:<3} {:>9.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  slow (max_in_flight 1, {} ms) served {}, fast {}; slow put off {} and skipped {} lock attempts",
+            skewed.concurrency,
+            skewed.requests_per_second,
+            skewed.p50_ms,
+            skewed.p99_ms,
+            SLOW_HANDLER.as_millis(),
+            skewed.served_by_slow,
+            skewed.served_by_fast,
+            skewed.slow_lock_delayed,
+            skewed.slow_lock_skipped,
+        );
+    }
     let signals_per_second = measure_signals(&caller, &responder, &payload, window).await?;
     let baseline = measure_publish(caller.commands(), &payload, window).await?;
     responder.shutdown().await?;
@@ -101,6 +139,7 @@ pub async fn run(connection: &Connection, args: RoundTripArgs) -> anyhow::Result
         payload_bytes: args.size,
         seconds_per_measurement: args.seconds,
         round_trips,
+        skewed_group: skewed,
         signals_per_second,
         publish_baseline_per_second: baseline,
         fraction_of_baseline: if baseline > 0.0 { top / baseline } else { 0.0 },
@@ -118,6 +157,62 @@ pub async fn run(connection: &Connection, args: RoundTripArgs) -> anyhow::Result
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Starts a group of a slow member (one request at a time) and a fast one on a topic of
+/// its own, and measures round trips through it.
+async fn measure_skewed(
+    connection: &Connection,
+    caller: &Engine,
+    payload: &serde_json::Value,
+    window: Duration,
+) -> anyhow::Result<Skewed> {
+    let topic = format!("bench.skewed.{}", uuid::Uuid::new_v4().simple());
+    let slow = connection.builder().connect().await?;
+    let fast = connection.builder().connect().await?;
+    let served_by_slow = Arc::new(AtomicU64::new(0));
+    let served_by_fast = Arc::new(AtomicU64::new(0));
+    let count = served_by_slow.clone();
+    slow.reply_to(
+        &topic,
+        HandlerOptions::default().max_in_flight(1),
+        move |request: Request| {
+            let count = count.clone();
+            async move {
+                tokio::time::sleep(SLOW_HANDLER).await;
+                count.fetch_add(1, Ordering::Relaxed);
+                Reply::ok(request.into_data())
+            }
+        },
+    )
+    .await?;
+    let count = served_by_fast.clone();
+    fast.reply_to(
+        &topic,
+        HandlerOptions::default(),
+        move |request: Request| {
+            count.fetch_add(1, Ordering::Relaxed);
+            std::future::ready(Reply::ok(request.into_data()))
+        },
+    )
+    .await?;
+    let measured = measure_round_trips(caller, &topic, payload, SKEWED_CALLERS, window).await?;
+    let stats = slow.stats();
+    slow.shutdown().await?;
+    fast.shutdown().await?;
+    Ok(Skewed {
+        concurrency: SKEWED_CALLERS,
+        slow_handler_ms: SLOW_HANDLER.as_secs_f64() * 1000.0,
+        requests: measured.requests,
+        failures: measured.failures,
+        requests_per_second: measured.requests_per_second,
+        p50_ms: measured.p50_ms,
+        p99_ms: measured.p99_ms,
+        served_by_slow: served_by_slow.load(Ordering::Relaxed),
+        served_by_fast: served_by_fast.load(Ordering::Relaxed),
+        slow_lock_delayed: stats.lock_delayed,
+        slow_lock_skipped: stats.lock_skipped,
+    })
 }
 
 async fn measure_round_trips(
