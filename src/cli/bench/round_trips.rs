@@ -30,6 +30,22 @@ pub struct RoundTripArgs {
     /// Print every figure as one JSON object.
     #[arg(long)]
     json: bool,
+    /// Measure the round trips again with a deep capture (MONITOR, read into an
+    /// inspector as `tail --deep` does) attached, and report what it costs.
+    #[arg(long)]
+    deep: bool,
+}
+
+/// Round trips at one concurrency with a deep capture attached, against without.
+#[derive(Debug, Serialize)]
+struct WithDeep {
+    concurrency: usize,
+    requests_per_second: f64,
+    p99_ms: f64,
+    /// Requests per second with MONITOR attached over without.
+    ratio: f64,
+    monitor_lines: u64,
+    deep_events_dropped: u64,
 }
 
 /// Round trips at one concurrency.
@@ -74,6 +90,8 @@ struct Report {
     seconds_per_measurement: f64,
     round_trips: Vec<RoundTrips>,
     skewed_group: Skewed,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    with_deep_capture: Vec<WithDeep>,
     signals_per_second: f64,
     publish_baseline_per_second: f64,
     /// Round trips per second at the highest concurrency, over the baseline.
@@ -126,6 +144,23 @@ pub async fn run(connection: &Connection, args: RoundTripArgs) -> anyhow::Result
             skewed.slow_lock_skipped,
         );
     }
+    let with_deep_capture = if args.deep {
+        measure_with_deep(connection, &caller, &topic, &payload, &round_trips, window).await?
+    } else {
+        Vec::new()
+    };
+    if !args.json {
+        for measured in &with_deep_capture {
+            eprintln!(
+                "with MONITOR   c={:<3} {:>9.0} req/s  p99 {:>6.2} ms  {:.0}% of the rate without ({} MONITOR lines read)",
+                measured.concurrency,
+                measured.requests_per_second,
+                measured.p99_ms,
+                measured.ratio * 100.0,
+                measured.monitor_lines
+            );
+        }
+    }
     let signals_per_second = measure_signals(&caller, &responder, &payload, window).await?;
     let baseline = measure_publish(caller.commands(), &payload, window).await?;
     responder.shutdown().await?;
@@ -140,6 +175,7 @@ pub async fn run(connection: &Connection, args: RoundTripArgs) -> anyhow::Result
         seconds_per_measurement: args.seconds,
         round_trips,
         skewed_group: skewed,
+        with_deep_capture,
         signals_per_second,
         publish_baseline_per_second: baseline,
         fraction_of_baseline: if baseline > 0.0 { top / baseline } else { 0.0 },
@@ -157,6 +193,52 @@ pub async fn run(connection: &Connection, args: RoundTripArgs) -> anyhow::Result
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The round trips again, with a deep capture attached and read into an inspector.
+async fn measure_with_deep(
+    connection: &Connection,
+    caller: &Engine,
+    topic: &str,
+    payload: &serde_json::Value,
+    without: &[RoundTrips],
+    window: Duration,
+) -> anyhow::Result<Vec<WithDeep>> {
+    let (deep, mut events) = gilmour::inspect::deep::DeepCapture::start(
+        connection.builder().redis_config(),
+        connection.builder().channels(),
+        gilmour::inspect::deep::DEFAULT_DEEP_BUFFER,
+    )
+    .await?;
+    let reader = tokio::spawn(async move {
+        let mut inspector = gilmour::inspect::Inspector::default();
+        let mut batch = Vec::with_capacity(1024);
+        while events.recv_many(&mut batch, 1024).await > 0 {
+            for event in batch.drain(..) {
+                inspector.ingest_deep(event);
+            }
+        }
+    });
+    let mut measured = Vec::new();
+    for before in without {
+        let lines = deep.lines();
+        let now = measure_round_trips(caller, topic, payload, before.concurrency, window).await?;
+        measured.push(WithDeep {
+            concurrency: now.concurrency,
+            requests_per_second: now.requests_per_second,
+            p99_ms: now.p99_ms,
+            ratio: if before.requests_per_second > 0.0 {
+                now.requests_per_second / before.requests_per_second
+            } else {
+                0.0
+            },
+            monitor_lines: deep.lines() - lines,
+            deep_events_dropped: deep.dropped(),
+        });
+    }
+    drop(deep);
+    reader.abort();
+    Ok(measured)
 }
 
 /// Starts a group of a slow member (one request at a time) and a fast one on a topic of
