@@ -382,3 +382,27 @@ fn tail_flags_what_did_not_parse_and_never_shows_an_envelope_as_data() {
         "the envelope is not shown as data: {line}"
     );
 }
+
+#[test]
+fn bench_deep_reports_what_a_monitor_costs() {
+    let server = Server::start(Backend::Redis);
+    let output = run(
+        &server,
+        &[
+            "bench",
+            "--seconds",
+            "0.3",
+            "--concurrency",
+            "4",
+            "--deep",
+            "--json",
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json report");
+    let deep = &report["with_deep_capture"][0];
+    assert_eq!(deep["concurrency"], 4);
+    assert!(deep["requests_per_second"].as_f64().expect("rate") > 0.0);
+    assert!(deep["ratio"].as_f64().expect("ratio") > 0.0);
+    assert!(deep["monitor_lines"].as_u64().expect("lines") > 0, "{deep}");
+}
