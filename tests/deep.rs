@@ -101,8 +101,20 @@ async fn every_trace_names_the_winner_among_two_contenders_and_redis_timing() {
             race.bids[1].client.addr, winner.addr,
             "the other process lost"
         );
-        let caller_addr = deep.caller.as_ref().expect("caller").addr.clone();
-        assert_ne!(caller_addr, winner.addr);
+        let caller_client = deep.caller.as_ref().expect("caller");
+        assert_ne!(caller_client.addr, winner.addr);
+        assert_eq!(
+            caller_client.name.as_deref(),
+            caller.redis().client_name.as_deref(),
+            "processes have names"
+        );
+        assert!(
+            winner
+                .name
+                .as_deref()
+                .is_some_and(|name| name.starts_with("gilmour:")),
+            "{winner:?}"
+        );
         assert!(
             deep.calls.iter().any(|call| call
                 .command
@@ -186,4 +198,40 @@ async fn a_refused_monitor_is_one_clear_line_and_the_capture_goes_on() {
     assert!(output.status.success(), "{}", text(&output.stderr));
     let line = tail.stdout_line();
     assert!(line.contains(" slot ") && line.contains("news"), "{line}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_engine_names_its_connection_and_the_name_survives_a_reconnect() {
+    let server = Server::start(Backend::Redis);
+    let engine = Engine::connect(&server.url()).await.expect("engine");
+    let name = engine.redis().client_name.clone().expect("a name");
+    assert!(
+        name.starts_with("gilmour:") && name.contains("-pid-"),
+        "{name}"
+    );
+    let named = |server: &Server| {
+        server
+            .command(&["CLIENT", "LIST"])
+            .lines()
+            .filter(|line| line.contains(&format!(" name={name} ")))
+            .count()
+    };
+    assert_eq!(named(&server), 1);
+    let killed = server.command(&["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"]);
+    assert!(
+        killed.parse::<u32>().is_ok_and(|count| count >= 1),
+        "{killed}"
+    );
+    // The first command after the loss finds the socket dead; the ones after run on a
+    // new socket, named again.
+    let deadline = Instant::now() + WAIT;
+    while named(&server) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the new connection was not named"
+        );
+        let _ = engine.signal("nobody.listens", json!(1)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    engine.shutdown().await.expect("shutdown");
 }

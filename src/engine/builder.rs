@@ -101,8 +101,14 @@ impl EngineBuilder {
         }
     }
 
-    async fn connect_unbounded(self) -> Result<Engine, EngineError> {
+    async fn connect_unbounded(mut self) -> Result<Engine, EngineError> {
         let channels = self.channels();
+        // Every engine has an ident, health checks or not: its connection is named after
+        // it (`gilmour:<ident>`), so CLIENT LIST and MONITOR tell which process sent what.
+        let this_process = Ident::for_this_process();
+        if self.redis.client_name.is_none() {
+            self.redis.client_name = Some(format!("gilmour:{}", this_process.as_str()));
+        }
         let commands = Commands::connect(&self.redis).await?;
         // The connection manager sends nothing until asked: a missing or wrong password,
         // or a server that does not answer, shows here as a failure to connect.
@@ -129,7 +135,7 @@ impl EngineBuilder {
         let routes = Arc::new(Routes::default());
         let sender_prefix = uuid::Uuid::new_v4().simple().to_string();
         let reply_pattern = core.channels.response_pattern(&format!("{sender_prefix}-"));
-        let ident = self.health.then(Ident::for_this_process);
+        let ident = self.health.then_some(this_process);
         let router = Router {
             core: core.clone(),
             routes: routes.clone(),

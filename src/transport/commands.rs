@@ -4,6 +4,8 @@
 use super::{RedisConfig, TransportError};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// How long a group lock lives; no implementation ever deletes one.
 const LOCK_SECONDS: u64 = 600;
@@ -16,6 +18,10 @@ const ERROR_QUEUE_LAST_INDEX: isize = 9999;
 #[derive(Clone)]
 pub struct Commands {
     connection: ConnectionManager,
+    /// The `CLIENT SETNAME` name, if any, and whether the current socket has it: the
+    /// manager reconnects on its own, and a new socket starts nameless.
+    name: Option<Arc<str>>,
+    named: Arc<AtomicBool>,
 }
 
 impl Commands {
@@ -34,7 +40,37 @@ impl Commands {
                 url: config.display_url(),
                 reason: error.to_string(),
             })?;
-        Ok(Commands { connection })
+        Ok(Commands {
+            connection,
+            name: config.client_name.as_deref().map(Arc::from),
+            named: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// The connection, named first if its socket is new.
+    async fn connection(&self) -> ConnectionManager {
+        let mut connection = self.connection.clone();
+        if let Some(name) = &self.name
+            && !self.named.load(Ordering::Relaxed)
+        {
+            let named: redis::RedisResult<()> = redis::cmd("CLIENT")
+                .arg("SETNAME")
+                .arg(&**name)
+                .query_async(&mut connection)
+                .await;
+            match named {
+                Ok(()) => self.named.store(true, Ordering::Relaxed),
+                Err(error) => tracing::debug!(%error, "CLIENT SETNAME failed"),
+            }
+        }
+        connection
+    }
+
+    /// Notes that the socket may have been replaced, so the next command names it again.
+    fn dropped(&self, error: &redis::RedisError) {
+        if error.is_connection_dropped() || error.is_io_error() {
+            self.named.store(false, Ordering::Relaxed);
+        }
     }
 
     /// Runs a command, retrying it on a fresh socket when the connection was found dead.
@@ -53,10 +89,14 @@ impl Commands {
         cmd: &redis::Cmd,
         attempts: u32,
     ) -> Result<T, TransportError> {
-        let mut connection = self.connection.clone();
+        let mut connection = self.connection().await;
         let mut attempt = 1;
         loop {
-            match cmd.query_async(&mut connection).await {
+            let result = cmd.query_async(&mut connection).await;
+            if let Err(error) = &result {
+                self.dropped(error);
+            }
+            match result {
                 Ok(value) => return Ok(value),
                 // The first command on a socket that died fails and makes the manager
                 // reconnect; the retry waits for the new socket. A timeout is not retried:
@@ -107,13 +147,16 @@ impl Commands {
         for (channel, payload) in messages {
             pipeline.cmd("PUBLISH").arg(channel).arg(payload).ignore();
         }
-        let mut connection = self.connection.clone();
+        let mut connection = self.connection().await;
         pipeline
             .query_async::<()>(&mut connection)
             .await
-            .map_err(|error| TransportError::Command {
-                command: "PUBLISH",
-                error,
+            .map_err(|error| {
+                self.dropped(&error);
+                TransportError::Command {
+                    command: "PUBLISH",
+                    error,
+                }
             })
     }
 
@@ -185,13 +228,16 @@ impl Commands {
             .arg(0)
             .arg(ERROR_QUEUE_LAST_INDEX)
             .ignore();
-        let mut connection = self.connection.clone();
+        let mut connection = self.connection().await;
         pipeline
             .query_async::<()>(&mut connection)
             .await
-            .map_err(|error| TransportError::Command {
-                command: "LPUSH",
-                error,
+            .map_err(|error| {
+                self.dropped(&error);
+                TransportError::Command {
+                    command: "LPUSH",
+                    error,
+                }
             })
     }
 

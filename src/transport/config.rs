@@ -23,6 +23,10 @@ pub struct RedisConfig {
     pub min_backoff: Duration,
     /// The longest pause between reconnection attempts.
     pub max_backoff: Duration,
+    /// The name the command connection gives itself (`CLIENT SETNAME`), so that
+    /// `CLIENT LIST` and MONITOR tell which process sent what; set again after a
+    /// reconnect.
+    pub client_name: Option<String>,
 }
 
 impl RedisConfig {
@@ -37,6 +41,7 @@ impl RedisConfig {
             heartbeat_timeout: Duration::from_secs(3),
             min_backoff: Duration::from_millis(50),
             max_backoff: Duration::from_secs(2),
+            client_name: None,
         }
     }
 
