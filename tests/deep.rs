@@ -14,9 +14,10 @@ use support::process::{Background, run, text};
 use support::watch::{WAIT, Watch};
 use support::{Backend, Server};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_trace_names_the_winner_among_two_contenders_and_redis_timing() {
-    let server = Server::start(Backend::Redis);
+support::on_both_backends!(every_trace_names_the_winner_among_two_contenders_and_redis_timing);
+
+async fn every_trace_names_the_winner_among_two_contenders_and_redis_timing(backend: Backend) {
+    let server = Server::start(backend);
     // Two processes serve one group: one SET NX wins each request.
     let _first = Background::serving(&server, &["reply", "echo", "--group", "pool"]);
     let _second = Background::serving(&server, &["reply", "echo", "--group", "pool"]);
@@ -56,7 +57,9 @@ async fn every_trace_names_the_winner_among_two_contenders_and_redis_timing() {
             .inspector
             .store()
             .newest_first()
-            .filter(|trace| trace.kind == TraceKind::Request && &*trace.topic == "echo")
+            .filter(|trace| {
+                trace.kind == TraceKind::Request && &*trace.topic == "echo" && trace.is_complete()
+            })
             .filter(|trace| {
                 trace.deep.as_ref().is_some_and(|deep| {
                     deep.reply_at.is_some()

@@ -152,6 +152,38 @@ impl Clients {
         self.clients.insert(id, client);
     }
 
+    /// `CLIENT LIST`: one line per client, in the order of their ids, with the fields of
+    /// Redis's own list that the broker keeps per client (`id`, `addr`, `name`,
+    /// `flags`, `sub`, `psub`), each as Redis writes it; fields it does not keep are left
+    /// out rather than made up.
+    pub(crate) fn list(&self) -> String {
+        let mut ids: Vec<&ClientId> = self.clients.keys().collect();
+        ids.sort();
+        let mut list = String::new();
+        for id in ids {
+            let client = &self.clients[id];
+            let flags = if self.monitors.contains(id) {
+                "O"
+            } else if client.channels.len() + client.patterns.len() > 0 {
+                "P"
+            } else {
+                "N"
+            };
+            let name = client
+                .name
+                .as_deref()
+                .map(String::from_utf8_lossy)
+                .unwrap_or_default();
+            list.push_str(&format!(
+                "id={id} addr={} name={name} flags={flags} sub={} psub={}\n",
+                client.addr,
+                client.channels.len(),
+                client.patterns.len(),
+            ));
+        }
+        list
+    }
+
     /// Forgets a connection and its subscriptions.
     pub(crate) fn remove(&mut self, id: ClientId) {
         self.reset(id);

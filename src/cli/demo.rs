@@ -16,6 +16,9 @@ pub struct DemoArgs {
     /// Only run the services and the traffic; print the URL to point another gilmour at.
     #[arg(long)]
     no_tui: bool,
+    /// Open the app with deep capture on (MONITOR: who answered, the lock races).
+    #[arg(long)]
+    deep: bool,
     /// Generated actions (requests, signals, compositions) per second; 0 generates none.
     #[arg(long, default_value_t = DEFAULT_RATE)]
     rate: f64,
@@ -49,7 +52,13 @@ pub async fn run(connection: &Connection, args: DemoArgs) -> anyhow::Result<Exit
     }
     if !args.no_tui && on_a_terminal {
         let label = source.to_string();
-        let outcome = tui::run_on(connection, &source.url(), label, TuiArgs::default()).await;
+        let outcome = tui::run_on(
+            connection,
+            &source.url(),
+            label,
+            TuiArgs::default().with_deep(args.deep),
+        )
+        .await;
         demo.shutdown().await;
         tokio::task::spawn_blocking(move || drop(source)).await?;
         return outcome;

@@ -31,6 +31,14 @@ pub struct TuiArgs {
     deep: bool,
 }
 
+impl TuiArgs {
+    /// The same, with deep capture on or off.
+    pub fn with_deep(mut self, deep: bool) -> Self {
+        self.deep = deep;
+        self
+    }
+}
+
 /// Runs the app.
 pub async fn run(connection: &Connection, args: TuiArgs) -> anyhow::Result<ExitCode> {
     let label = gilmour::transport::redact_url(connection.url());

@@ -378,11 +378,13 @@ fn is_refusal(error: &str) -> bool {
         .any(|word| error.contains(word))
 }
 
-/// Client names from CLIENT LIST, refreshed when an unknown address shows up (at most
-/// twice a second).
+/// Client names from CLIENT LIST, read again when an unknown address shows up (at most
+/// every 50 ms); an address still unknown then is asked about again after 2 s.
 struct Names {
     connection: redis::aio::MultiplexedConnection,
     known: HashMap<Arc<str>, Option<Arc<str>>>,
+    /// Addresses CLIENT LIST did not have, and when that was found.
+    missing: HashMap<Arc<str>, Instant>,
     refreshed: Option<Instant>,
 }
 
@@ -391,31 +393,36 @@ impl Names {
         Names {
             connection,
             known: HashMap::new(),
+            missing: HashMap::new(),
             refreshed: None,
         }
     }
 
     async fn client(&mut self, addr: &Arc<str>) -> Client {
-        if !self.known.contains_key(addr)
-            && self
-                .refreshed
-                .is_none_or(|at| at.elapsed() >= Duration::from_millis(500))
-        {
-            self.refresh().await;
-        }
-        let name = match self.known.get(addr) {
-            Some(name) => name.clone(),
-            None => {
-                // Not in the list (gone already): remember that, so it is not asked again.
-                if self.known.len() < 65_536 {
-                    self.known.insert(addr.clone(), None);
+        let recently_missing = self
+            .missing
+            .get(addr)
+            .is_some_and(|at| at.elapsed() < Duration::from_secs(2));
+        if !self.known.contains_key(addr) && !recently_missing {
+            // At most every 50 ms: wait out the rest rather than take the client for
+            // nameless (MONITOR's lines wait in the socket meanwhile).
+            if let Some(at) = self.refreshed {
+                let rest = Duration::from_millis(50).saturating_sub(at.elapsed());
+                if !rest.is_zero() {
+                    tokio::time::sleep(rest).await;
                 }
-                None
             }
-        };
+            self.refresh().await;
+            if !self.known.contains_key(addr) {
+                if self.missing.len() >= 65_536 {
+                    self.missing.clear();
+                }
+                self.missing.insert(addr.clone(), Instant::now());
+            }
+        }
         Client {
             addr: addr.clone(),
-            name,
+            name: self.known.get(addr).cloned().flatten(),
         }
     }
 
@@ -440,7 +447,9 @@ impl Names {
                 }
             }
             if let Some(addr) = addr {
-                self.known.insert(Arc::from(addr), name.map(Arc::from));
+                let addr: Arc<str> = Arc::from(addr);
+                self.missing.remove(&addr);
+                self.known.insert(addr, name.map(Arc::from));
             }
         }
     }

@@ -15,6 +15,7 @@ pub(super) const CLIENT: &[Spec] = &[
     command("setinfo", 4, client_setinfo),
     command("id", 2, client_id),
     command("kill", -3, client_kill).admin(),
+    command("list", 2, client_list).admin(),
 ];
 
 pub(super) fn ping(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
@@ -193,6 +194,13 @@ fn client_setinfo(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
             String::from_utf8_lossy(attribute)
         ));
     }
+    Flow::Continue
+}
+
+/// CLIENT LIST (the plain form: no TYPE or ID filters).
+fn client_list(ctx: &mut Ctx<'_>, _args: &[Vec<u8>]) -> Flow {
+    let list = ctx.state.clients.list();
+    ctx.out.bulk(list.as_bytes());
     Flow::Continue
 }
 
