@@ -152,7 +152,8 @@ fn deep_lines(app: &App, deep: &gilmour::inspect::deep::Deep, lines: &mut Vec<De
 
 fn client_text(client: &gilmour::inspect::deep::Client) -> String {
     match &client.name {
-        Some(name) => format!("{name} ({})", client.addr),
+        // The address first: it always fits, and tells two clients apart at a glance.
+        Some(name) => format!("{}  {name}", client.addr),
         None => client.addr.to_string(),
     }
 }

@@ -543,7 +543,10 @@ fn raced(width: u16, height: u16) -> super::app::App {
     let facts = vec![
         (
             0,
-            client("10.0.0.9:40100", Some("gilmour:caller-host-41-ab12")),
+            client(
+                "10.0.0.9:40100",
+                Some("gilmour:caller-pid-41-uuid-ab12cd34-0000-4000-8000-000000000001"),
+            ),
             Fact::Call {
                 command: Arc::from("PUBSUB NUMSUB gilmour.request.weather.fetch"),
                 sender: None,
@@ -551,14 +554,20 @@ fn raced(width: u16, height: u16) -> super::app::App {
         ),
         (
             120,
-            client("10.0.0.9:40100", Some("gilmour:caller-host-41-ab12")),
+            client(
+                "10.0.0.9:40100",
+                Some("gilmour:caller-pid-41-uuid-ab12cd34-0000-4000-8000-000000000001"),
+            ),
             Fact::Request {
                 sender: Arc::from("s-race-1"),
             },
         ),
         (
             410,
-            client("10.0.0.2:51000", Some("gilmour:weather-a-7-cd34")),
+            client(
+                "10.0.0.2:51000",
+                Some("gilmour:weather-a-pid-7-uuid-cd34ef56-0000-4000-8000-000000000002"),
+            ),
             Fact::Lock {
                 key: Arc::from("s-race-1weather"),
                 ttl: Some(600),
@@ -574,7 +583,10 @@ fn raced(width: u16, height: u16) -> super::app::App {
         ),
         (
             2_480,
-            client("10.0.0.2:51000", Some("gilmour:weather-a-7-cd34")),
+            client(
+                "10.0.0.2:51000",
+                Some("gilmour:weather-a-pid-7-uuid-cd34ef56-0000-4000-8000-000000000002"),
+            ),
             Fact::Reply {
                 sender: Arc::from("s-race-1"),
             },
@@ -603,4 +615,9 @@ fn lock_race_panel_at_80_columns() {
 #[test]
 fn lock_race_panel_wide() {
     assert_snapshot!(render(&detail_of(raced(140, 30), "s-race-1")));
+}
+
+#[test]
+fn traces_name_who_answered_when_deep_capture_is_on() {
+    assert_snapshot!(render(&raced(140, 6)));
 }

@@ -27,30 +27,59 @@ const FIXED: [u16; 7] = [2, 12, 7, 4, 8, 8, 6];
 /// The widest the topic column gets.
 const TOPIC: u16 = 32;
 
+/// The width of the "answered by" column, shown with deep capture when there is room.
+const ANSWERED_BY: u16 = 18;
+
 /// The width of each column for a list `width` wide: the topic takes what it needs up
-/// to [`TOPIC`], the data the rest. Computed here rather than by the table so that
-/// every cell's text is cut to its column with a visible `…`.
-fn widths(width: u16) -> (u16, u16, [Constraint; 9]) {
+/// to [`TOPIC`], the data the rest; with deep capture, an "answered by" column comes
+/// before the data once the data keeps 20 columns. Computed here rather than by the
+/// table so that every cell's text is cut to its column with a visible `…`.
+fn widths(width: u16, deep: bool) -> (u16, u16, u16, Vec<Constraint>) {
     let spacing = FIXED.len() as u16 + 1;
     let room = width.saturating_sub(FIXED.iter().sum::<u16>() + spacing);
     let topic = room.min(TOPIC);
-    let data = room - topic;
+    let mut data = room - topic;
+    let answered = if deep && data >= ANSWERED_BY + 1 + 20 {
+        data -= ANSWERED_BY + 1;
+        ANSWERED_BY
+    } else {
+        0
+    };
     let [mark, time, kind, code, latency, sender, size] = FIXED.map(Constraint::Length);
-    (
-        topic,
-        data,
-        [
-            mark,
-            time,
-            kind,
-            Constraint::Length(topic),
-            code,
-            latency,
-            sender,
-            size,
-            Constraint::Length(data),
-        ],
-    )
+    let mut columns = vec![
+        mark,
+        time,
+        kind,
+        Constraint::Length(topic),
+        code,
+        latency,
+        sender,
+        size,
+    ];
+    if answered > 0 {
+        columns.push(Constraint::Length(answered));
+    }
+    columns.push(Constraint::Length(data));
+    (topic, answered, data, columns)
+}
+
+/// Who answered, short: an engine's `gilmour:<host>-pid-<pid>-uuid-<uuid>` as
+/// `<host>:<pid>·<first 4 of uuid>` (two engines of one process still differ), any other
+/// name as it is, else the address.
+fn responder_label(trace: &Trace) -> Option<String> {
+    let client = trace.deep.as_ref()?.responder.as_ref()?;
+    let Some(name) = &client.name else {
+        return Some(client.addr.to_string());
+    };
+    let short = name
+        .strip_prefix("gilmour:")
+        .and_then(|ident| {
+            let (host, rest) = ident.split_once("-pid-")?;
+            let (pid, uuid) = rest.split_once("-uuid-")?;
+            Some(format!("{host}:{pid}·{}", uuid.get(..4)?))
+        })
+        .unwrap_or_else(|| name.to_string());
+    Some(short)
 }
 
 /// Draws the list.
@@ -77,7 +106,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Some(row) if row < top => row,
         _ => top,
     };
-    let (topic_width, data_width, columns) = widths(area.width);
+    let (topic_width, answered_width, data_width, columns) = widths(area.width, app.deep);
     let store = app.inspector.store();
     let list = &app.traces.list;
     let mut table_rows = Vec::with_capacity(rows);
@@ -90,17 +119,21 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             gaps.push((table_rows.len(), trace));
             gap_row(trace, app)
         } else {
-            trace_row(trace, app, topic_width, data_width)
+            trace_row(trace, app, topic_width, answered_width, data_width)
         };
         if Some(row) == selected {
             built = built.style(theme::selected());
         }
         table_rows.push(built);
     }
-    let header = Row::new([
-        "", "time", "kind", "topic", "code", "latency", "sender", "size", "data",
-    ])
-    .style(theme::tone(theme::Tone::Dim).add_modifier(Modifier::BOLD));
+    let mut titles = vec![
+        "", "time", "kind", "topic", "code", "latency", "sender", "size",
+    ];
+    if answered_width > 0 {
+        titles.push("answered by");
+    }
+    titles.push("data");
+    let header = Row::new(titles).style(theme::tone(theme::Tone::Dim).add_modifier(Modifier::BOLD));
     frame.render_widget(Table::new(table_rows, columns).header(header), area);
     // A gap's text runs across the columns after its time.
     for (index, trace) in gaps {
@@ -128,7 +161,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     }
 }
 
-fn trace_row<'a>(trace: &Trace, app: &App, topic_width: u16, data_width: u16) -> Row<'a> {
+fn trace_row<'a>(
+    trace: &Trace,
+    app: &App,
+    topic_width: u16,
+    answered_width: u16,
+    data_width: u16,
+) -> Row<'a> {
     let status = theme::status(trace.status);
     let kind = if app.links.replay_of.contains_key(&trace.id) {
         format!("{}↻", trace.kind.as_str())
@@ -158,7 +197,7 @@ fn trace_row<'a>(trace: &Trace, app: &App, topic_width: u16, data_width: u16) ->
     } else {
         Span::raw(" ")
     };
-    Row::new([
+    let mut cells = vec![
         Cell::from(Line::from(vec![mark, flag])),
         Cell::from(
             trace
@@ -174,13 +213,21 @@ fn trace_row<'a>(trace: &Trace, app: &App, topic_width: u16, data_width: u16) ->
         Cell::from(clean(gilmour::protocol::short_sender(&trace.sender), 8))
             .style(theme::tone(theme::Tone::Dim)),
         Cell::from(bytes(trace.size())),
-        Cell::from(
-            trace
-                .headline()
-                .map(|event| preview(event, app, usize::from(data_width)))
-                .unwrap_or_default(),
-        ),
-    ])
+    ];
+    if answered_width > 0 {
+        let answered = responder_label(trace).unwrap_or_default();
+        cells.push(Cell::from(fit(
+            &clean(&answered, 200),
+            usize::from(answered_width),
+        )));
+    }
+    cells.push(Cell::from(
+        trace
+            .headline()
+            .map(|event| preview(event, app, usize::from(data_width)))
+            .unwrap_or_default(),
+    ));
+    Row::new(cells)
 }
 
 /// A trace's topic; one without (an orphan reply, a record that names none) shows the
