@@ -142,6 +142,21 @@ async fn every_trace_names_the_winner_among_two_contenders_and_redis_timing(back
             .count()
     };
     assert_eq!(select("topic:echo contenders:>1"), 10);
+    // The talk's load balancing, made visible: who won how many.
+    let figures = watch
+        .inspector
+        .stats()
+        .topic("echo", chrono::Utc::now())
+        .expect("echo");
+    let answered: u64 = figures.responders.iter().map(|(_, count)| count).sum();
+    assert_eq!(answered, 10, "{:?}", figures.responders);
+    assert!((1..=2).contains(&figures.responders.len()));
+    assert!(
+        figures
+            .responders
+            .iter()
+            .all(|(name, _)| name.starts_with("gilmour:"))
+    );
     assert_eq!(select("contenders:>2"), 0);
     let some_winner = {
         let id = watch

@@ -102,9 +102,17 @@ impl Inspector {
     }
 
     /// Takes in one deep fact (from MONITOR); the trace it changed, if it is stored
-    /// already. Statistics do not change: deep facts add who and when, not outcomes.
+    /// already. Of the statistics only who answered changes: deep facts add who and
+    /// when, not outcomes.
     pub fn ingest_deep(&mut self, event: deep::DeepEvent) -> Option<TraceId> {
-        self.correlator.ingest_deep(event)
+        let id = self.correlator.ingest_deep(event)?;
+        // Who answered counts in the topic's figures once it is known.
+        if let Some(trace) = self.correlator.store_mut().get_mut_uncounted(id)
+            && trace.counted.is_some()
+        {
+            self.stats.record(trace);
+        }
+        Some(id)
     }
 
     /// Marks requests that waited too long (as of `now`) as unanswered.

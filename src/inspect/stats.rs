@@ -52,6 +52,9 @@ pub struct Summary {
     pub rate_60s: f64,
     /// Latency quantiles of paired traces: p50, p90, p99 and max; `None` before any.
     pub latency: Option<Latency>,
+    /// With deep capture: who answered, and how many each, most first (the group-lock
+    /// race's winners: the talk's load balancing, made visible).
+    pub responders: Vec<(Arc<str>, u64)>,
 }
 
 impl Summary {
@@ -86,7 +89,16 @@ struct Meter {
     latencies: Histogram<u32>,
     /// (second, count) per slot `second % WINDOW_SECONDS`.
     seconds: [(i64, u32); WINDOW_SECONDS],
+    /// Answers per responder, as deep capture named them (at most [`MAX_RESPONDERS`];
+    /// the rest count under [`OTHER_RESPONDERS`]).
+    responders: HashMap<Arc<str>, u64>,
 }
+
+/// The most responders one topic counts by name.
+pub const MAX_RESPONDERS: usize = 32;
+
+/// The label of responders past [`MAX_RESPONDERS`].
+pub const OTHER_RESPONDERS: &str = "(others)";
 
 impl Meter {
     fn new() -> Self {
@@ -97,6 +109,22 @@ impl Meter {
             latencies: Histogram::new_with_bounds(1, 3_600_000_000, 2)
                 .expect("valid histogram bounds"),
             seconds: [(i64::MIN, 0); WINDOW_SECONDS],
+            responders: HashMap::new(),
+        }
+    }
+
+    fn answered_by(&mut self, responder: &str) {
+        let label =
+            if self.responders.contains_key(responder) || self.responders.len() < MAX_RESPONDERS {
+                responder
+            } else {
+                OTHER_RESPONDERS
+            };
+        match self.responders.get_mut(label) {
+            Some(count) => *count += 1,
+            None => {
+                self.responders.insert(Arc::from(label), 1);
+            }
         }
     }
 
@@ -163,6 +191,15 @@ impl Meter {
                 p99: quantile(0.99),
                 max: Duration::from_micros(self.latencies.max()),
             }),
+            responders: {
+                let mut responders: Vec<(Arc<str>, u64)> = self
+                    .responders
+                    .iter()
+                    .map(|(name, count)| (name.clone(), *count))
+                    .collect();
+                responders.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                responders
+            },
         }
     }
 }
@@ -201,6 +238,8 @@ impl Stats {
         let previous = trace.counted.take();
         let label = label_of(trace);
         let mut latency_recorded = previous.as_ref().is_some_and(|counted| counted.latency);
+        // A responder stays counted where it was counted, like a latency.
+        let previous_responder = previous.as_ref().is_some_and(|counted| counted.responder);
         let tracked = match previous {
             Some(counted) if &*counted.label == label && counted.failed == failed => {
                 counted.tracked
@@ -217,6 +256,15 @@ impl Stats {
             None => Arc::from(label),
         };
         let started = trace.started;
+        let mut responder_counted = previous_responder;
+        if !responder_counted
+            && tracked
+            && let Some(responder) = trace.deep.as_ref().and_then(|deep| deep.responder.as_ref())
+            && let Some(meter) = self.topics.get_mut(&label)
+        {
+            meter.answered_by(responder.label());
+            responder_counted = true;
+        }
         if !latency_recorded && let Some(latency) = trace.latency() {
             if tracked && let Some(meter) = self.topics.get_mut(&label) {
                 meter.latency(latency);
@@ -230,6 +278,7 @@ impl Stats {
             failed,
             latency: latency_recorded,
             tracked,
+            responder: responder_counted,
         });
     }
 

@@ -75,6 +75,8 @@ pub(crate) struct Counted {
     pub latency: bool,
     /// Whether the label has figures of its own (see `stats::MAX_TOPICS`).
     pub tracked: bool,
+    /// Whether its responder (from deep capture) was counted.
+    pub responder: bool,
 }
 
 impl Trace {

@@ -621,3 +621,10 @@ fn lock_race_panel_wide() {
 fn traces_name_who_answered_when_deep_capture_is_on() {
     assert_snapshot!(render(&raced(140, 6)));
 }
+
+#[test]
+fn topics_show_who_answered_with_deep_capture() {
+    let mut app = raced(140, 6);
+    update(&mut app, key(KeyCode::Char('2')));
+    assert_snapshot!(render(&app));
+}

@@ -28,12 +28,19 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     }
     // The topic is what a row is about: on a narrow terminal the rate bar shortens, then
     // goes, before the topic is squeezed (a topic cut to a few letters reads as another).
+    // With deep capture, who answered comes before the bar, when there is room for both.
+    let answered =
+        if app.deep && usize::from(area.width) >= FIXED_COLUMNS + MIN_TOPIC + ANSWERED + 11 {
+            ANSWERED
+        } else {
+            0
+        };
     let seconds = usize::from(area.width)
-        .saturating_sub(FIXED_COLUMNS + MIN_TOPIC)
+        .saturating_sub(FIXED_COLUMNS + MIN_TOPIC + answered)
         .min(BAR_SECONDS);
     let seconds = if seconds < 10 { 0 } else { seconds };
     let topic_width = if seconds > 0 {
-        usize::from(area.width).saturating_sub(FIXED_COLUMNS + seconds)
+        usize::from(area.width).saturating_sub(FIXED_COLUMNS + seconds + answered)
     } else {
         // No bar, and one space fewer between columns.
         usize::from(area.width).saturating_sub(FIXED_COLUMNS - 1)
@@ -66,6 +73,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 Cell::from(p50),
                 Cell::from(p99),
             ];
+            if answered > 0 {
+                cells.push(Cell::from(responders(summary, answered - 1)));
+            }
             if seconds > 0 {
                 cells.push(Cell::from(Span::styled(
                     bar(&row.recent, seconds),
@@ -89,12 +99,41 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Constraint::Length(8),
         Constraint::Length(8),
     ];
+    if answered > 0 {
+        titles.push("answered by (share)");
+        widths.push(Constraint::Length(answered as u16 - 1));
+    }
     if seconds > 0 {
         titles.push(&last);
         widths.push(Constraint::Length(seconds as u16));
     }
     let header = Row::new(titles).style(theme::tone(Tone::Dim).add_modifier(Modifier::BOLD));
     frame.render_widget(Table::new(table_rows, widths).header(header), area);
+}
+
+/// The width of the "answered by" column, spacing included.
+const ANSWERED: usize = 28;
+
+/// Who answered a topic's requests, most first: `web-a:7·cd34 62% +1` (the top
+/// responder, its share, and how many others answered).
+fn responders(summary: &gilmour::inspect::Summary, width: usize) -> String {
+    let Some((top, count)) = summary.responders.first() else {
+        return String::new();
+    };
+    let all: u64 = summary.responders.iter().map(|(_, count)| count).sum();
+    let share = *count as f64 * 100.0 / all.max(1) as f64;
+    let others = summary.responders.len() - 1;
+    let tail = if others > 0 {
+        format!(" {share:.0}% +{others}")
+    } else {
+        format!(" {share:.0}%")
+    };
+    let name = super::traces::short_client(top);
+    let room = width.saturating_sub(tail.chars().count());
+    format!(
+        "{}{tail}",
+        super::fit(&gilmour::inspect::sanitize::clean(&name, 200), room)
+    )
 }
 
 /// A row's topic; the labels of traces without one are dimmed, so they do not read as

@@ -68,18 +68,21 @@ fn widths(width: u16, deep: bool) -> (u16, u16, u16, Vec<Constraint>) {
 /// name as it is, else the address.
 fn responder_label(trace: &Trace) -> Option<String> {
     let client = trace.deep.as_ref()?.responder.as_ref()?;
-    let Some(name) = &client.name else {
-        return Some(client.addr.to_string());
-    };
-    let short = name
+    Some(short_client(client.label()))
+}
+
+/// A client's name (or address) short: an engine's
+/// `gilmour:<host>-pid-<pid>-uuid-<uuid>` as `<host>:<pid>·<first 4 of uuid>`, anything
+/// else as it is.
+pub fn short_client(label: &str) -> String {
+    label
         .strip_prefix("gilmour:")
         .and_then(|ident| {
             let (host, rest) = ident.split_once("-pid-")?;
             let (pid, uuid) = rest.split_once("-uuid-")?;
             Some(format!("{host}:{pid}·{}", uuid.get(..4)?))
         })
-        .unwrap_or_else(|| name.to_string());
-    Some(short)
+        .unwrap_or_else(|| label.to_owned())
 }
 
 /// Draws the list.
