@@ -9,6 +9,7 @@
 //! database; a PUBLISH's message reaches its subscribers first) and shows passwords as
 //! `(redacted)`; the commands decide what is redacted, as they do in Redis.
 
+use crate::inspect::monitor::write_quoted as quote;
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 
@@ -57,31 +58,6 @@ pub(crate) fn line(
     }
     out.extend_from_slice(b"\r\n");
     out
-}
-
-/// Appends `bytes` in double quotes the way Redis's `sdscatrepr` does: `\\`, `\"`, `\n`,
-/// `\r`, `\t`, `\a`, `\b`, other bytes outside printable ASCII as lowercase `\xhh`.
-fn quote(out: &mut Vec<u8>, bytes: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push(b'"');
-    for &byte in bytes {
-        match byte {
-            b'\\' | b'"' => out.extend_from_slice(&[b'\\', byte]),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0x07 => out.extend_from_slice(b"\\a"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            b' '..=b'~' => out.push(byte),
-            _ => out.extend_from_slice(&[
-                b'\\',
-                b'x',
-                HEX[usize::from(byte >> 4)],
-                HEX[usize::from(byte & 0xf)],
-            ]),
-        }
-    }
-    out.push(b'"');
 }
 
 #[cfg(test)]

@@ -161,25 +161,37 @@ fn trim_end(text: &[u8]) -> &[u8] {
     &text[..end]
 }
 
-/// Writes bytes as Redis quotes them in MONITOR output (`sdscatrepr`).
-pub fn quote(bytes: &[u8]) -> String {
-    let mut text = String::with_capacity(bytes.len() + 2);
-    text.push('"');
+/// Appends `bytes` in double quotes the way Redis's `sdscatrepr` does in MONITOR
+/// output: `\\`, `\"`, `\n`, `\r`, `\t`, `\a`, `\b`, other bytes outside printable ASCII
+/// as lowercase `\xhh`. The built-in broker writes its MONITOR lines with it too.
+pub fn write_quoted(out: &mut Vec<u8>, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
     for &byte in bytes {
         match byte {
-            b'\\' => text.push_str("\\\\"),
-            b'"' => text.push_str("\\\""),
-            b'\n' => text.push_str("\\n"),
-            b'\r' => text.push_str("\\r"),
-            b'\t' => text.push_str("\\t"),
-            0x07 => text.push_str("\\a"),
-            0x08 => text.push_str("\\b"),
-            0x20..=0x7e => text.push(char::from(byte)),
-            other => text.push_str(&format!("\\x{other:02x}")),
+            b'\\' | b'"' => out.extend_from_slice(&[b'\\', byte]),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x07 => out.extend_from_slice(b"\\a"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            b' '..=b'~' => out.push(byte),
+            _ => out.extend_from_slice(&[
+                b'\\',
+                b'x',
+                HEX[usize::from(byte >> 4)],
+                HEX[usize::from(byte & 0xf)],
+            ]),
         }
     }
-    text.push('"');
-    text
+    out.push(b'"');
+}
+
+/// [`write_quoted`], as text (it is ASCII).
+pub fn quote(bytes: &[u8]) -> String {
+    let mut out = Vec::with_capacity(bytes.len() + 2);
+    write_quoted(&mut out, bytes);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl fmt::Display for MonitorLine {
