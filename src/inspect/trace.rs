@@ -230,6 +230,20 @@ impl Trace {
         notes
     }
 
+    /// Whether [`Trace::notes`] has anything to say, without writing it (a list asks
+    /// this of every row it draws).
+    pub fn has_notes(&self) -> bool {
+        self.answered_after_timeout().is_some()
+            || (self.unanswered_at.is_some() && self.latency().is_some())
+            || self.spurious_timeouts() > 0
+            || self.cut > 0
+            || self.is_flagged()
+            || self.errors.iter().any(|event| {
+                event.kind == EventKind::Error
+                    && event.layout.and_then(RecordLayout::note).is_some()
+            })
+    }
+
     /// Whether any of its payloads is flagged (not an envelope, did not parse, cut short).
     pub fn is_flagged(&self) -> bool {
         self.events()
@@ -363,6 +377,14 @@ mod tests {
         assert_eq!(human_latency(Duration::from_secs(12)), "12.0s");
         assert_eq!(human_latency(Duration::from_micros(3)), "<0.05ms");
         assert_eq!(human_latency(Duration::ZERO), "<0.05ms");
+    }
+
+    #[test]
+    fn has_notes_says_whether_notes_has_any() {
+        let mut trace = Trace::new(TraceKind::Request, TraceStatus::Ok, chrono::Utc::now());
+        assert!(!trace.has_notes() && trace.notes().is_empty());
+        trace.cut = 1;
+        assert!(trace.has_notes() && !trace.notes().is_empty());
     }
 
     #[test]

@@ -195,7 +195,7 @@ fn trace_row<'a>(
     // notes beyond the status (a late answer, a spurious timeout, a Go-style record).
     let flag = if trace.is_flagged() {
         Span::styled("!", theme::tone(theme::Tone::Warn))
-    } else if !trace.notes().is_empty() {
+    } else if trace.has_notes() {
         Span::styled("+", theme::tone(theme::Tone::Warn))
     } else {
         Span::raw(" ")
