@@ -69,12 +69,12 @@ impl ErrorRecord {
         Self::from_value(value)
     }
 
-    fn from_value(value: Value) -> Option<ErrorRecord> {
+    /// [`ErrorRecord::parse`], from JSON already read.
+    pub(crate) fn from_value(value: Value) -> Option<ErrorRecord> {
         let Value::Object(map) = value else {
             return None;
         };
-        let is_record = map.contains_key("topic") || map.contains_key("request_data");
-        if !is_record {
+        if !is_record(&map) {
             return match map.get("data") {
                 Some(Value::String(text)) => Self::parse(text.as_bytes()),
                 Some(inner @ Value::Object(_)) => Self::from_value(inner.clone()),
@@ -108,6 +108,11 @@ impl ErrorRecord {
             code,
         }
     }
+}
+
+/// Whether an object is a record itself rather than an envelope around one.
+pub(crate) fn is_record(map: &serde_json::Map<String, Value>) -> bool {
+    map.contains_key("topic") || map.contains_key("request_data")
 }
 
 #[cfg(test)]

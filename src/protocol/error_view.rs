@@ -12,6 +12,7 @@
 //! [`ErrorView`] reads all three into the same fields, so that every face shows them
 //! alike and the sender always names the request's trace.
 
+use super::error_record::is_record;
 use super::message::code_of;
 use super::{ChannelKind, Channels, Code, ErrorRecord};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -85,28 +86,14 @@ impl ErrorView {
     /// is not an error record in any known layout.
     pub fn parse(channels: &Channels, payload: &[u8]) -> Option<ErrorView> {
         let value: Value = serde_json::from_slice(payload).ok()?;
-        let Value::Object(map) = &value else {
-            return None;
-        };
-        let is_record = map.contains_key("topic") || map.contains_key("request_data");
-        if !is_record {
-            // Ruby's envelope: the record is its data (an object, or JSON text).
-            let inner = match map.get("data")? {
-                Value::String(text) => serde_json::from_str(text).ok()?,
-                inner @ Value::Object(_) => inner.clone(),
-                _ => return None,
-            };
-            let Value::Object(fields) = &inner else {
-                return None;
-            };
-            if !(fields.contains_key("topic") || fields.contains_key("request_data")) {
-                return None;
-            }
-            let record = ErrorRecord::parse(inner.to_string().as_bytes())?;
+        let map = value.as_object()?;
+        // Ruby's envelope: the record is its data (an object, or JSON text).
+        let enveloped = !is_record(map);
+        let has_userdata = map.contains_key("userdata") && !map.contains_key("user_data");
+        let record = ErrorRecord::from_value(value)?;
+        if enveloped {
             return Some(Self::ruby(channels, record));
         }
-        let has_userdata = map.contains_key("userdata") && !map.contains_key("user_data");
-        let record = ErrorRecord::parse(payload)?;
         if is_go_scrambled(channels, &record) {
             return Some(Self::go(channels, record));
         }
