@@ -10,14 +10,15 @@
 //! - a gap in the capture becomes a gap trace.
 
 use super::InspectorOptions;
-use super::deep::{Call, Deep, DeepEvent, Fact, MAX_DEEP_ITEMS};
+use super::deep::DeepEvent;
+use super::deep::pending::DeepPending;
 use super::event::{Event, EventKind, GapEvent, MessageEvent};
 use super::filter::{TraceKind, TraceStatus};
 use super::store::TraceStore;
 use super::trace::{Trace, TraceId, status_of};
 use crate::protocol::Code;
 use chrono::{DateTime, Utc};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -97,24 +98,6 @@ pub struct Correlator {
     deep: DeepPending,
 }
 
-/// How long deep facts wait for their trace (by Redis's clock), and how many may wait.
-const DEEP_WAIT: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
-const DEEP_WAITING: usize = 10_000;
-
-/// Deep facts that came before their trace (MONITOR and the subscription are two
-/// connections: either may be read first), and calls not yet tied to a request.
-#[derive(Debug, Default)]
-struct DeepPending {
-    /// By sender id.
-    by_sender: HashMap<Arc<str>, Box<Deep>>,
-    /// Senders in the order their first fact came, to let old ones go.
-    order: VecDeque<(DateTime<Utc>, Arc<str>)>,
-    /// The lengths of recent request senders: a lock key is `<sender><group>`.
-    sender_lengths: Vec<usize>,
-    /// Per client, its calls since its last request (NUMSUB and PINGs before a request).
-    calls: HashMap<Arc<str>, VecDeque<Call>>,
-}
-
 /// What a trace's status adds to the counters.
 fn count_status(counters: &mut Counters, status: TraceStatus, sign: i64) {
     let field = match status {
@@ -146,108 +129,7 @@ impl Correlator {
     /// Takes in one deep fact (from MONITOR); the trace it now belongs to, if it is
     /// stored already (otherwise it waits for its trace).
     pub fn ingest_deep(&mut self, event: DeepEvent) -> Option<TraceId> {
-        self.expire_deep(event.at);
-        let sender = match &event.fact {
-            Fact::Request { sender } => {
-                let length = sender.len();
-                if !self.deep.sender_lengths.contains(&length) {
-                    if self.deep.sender_lengths.len() >= 8 {
-                        self.deep.sender_lengths.remove(0);
-                    }
-                    self.deep.sender_lengths.push(length);
-                }
-                sender.clone()
-            }
-            Fact::Reply { sender } => sender.clone(),
-            Fact::Lock { key, .. } => self.lock_owner(key)?,
-            Fact::Call {
-                sender: Some(sender),
-                ..
-            } => sender.clone(),
-            Fact::Call { command, .. } => {
-                // Tied to the client's next request.
-                let calls = self
-                    .deep
-                    .calls
-                    .entry(event.client.addr.clone())
-                    .or_default();
-                if calls.len() >= MAX_DEEP_ITEMS {
-                    calls.pop_front();
-                }
-                calls.push_back(Call {
-                    at: event.at,
-                    client: event.client.clone(),
-                    command: command.clone(),
-                });
-                if self.deep.calls.len() > DEEP_WAITING {
-                    self.deep.calls.clear();
-                }
-                return None;
-            }
-        };
-        let earlier = match &event.fact {
-            Fact::Request { .. } => self.deep.calls.remove(&event.client.addr),
-            _ => None,
-        };
-        let apply = |deep: &mut Deep| {
-            for call in earlier.into_iter().flatten() {
-                if (event.at - call.at) <= chrono::TimeDelta::seconds(1) {
-                    deep.add(&DeepEvent {
-                        at: call.at,
-                        client: call.client,
-                        fact: Fact::Call {
-                            command: call.command,
-                            sender: None,
-                        },
-                    });
-                }
-            }
-            deep.add(&event);
-        };
-        if let Some(id) = self.store.by_sender(&sender) {
-            self.store
-                .update(id, |trace| apply(trace.deep.get_or_insert_default()))?;
-            return Some(id);
-        }
-        if !self.deep.by_sender.contains_key(&sender) {
-            self.deep.order.push_back((event.at, sender.clone()));
-        }
-        apply(self.deep.by_sender.entry(sender).or_default());
-        None
-    }
-
-    /// The sender a lock key belongs to: a known sender that the key starts with.
-    fn lock_owner(&self, key: &Arc<str>) -> Option<Arc<str>> {
-        self.deep.sender_lengths.iter().rev().find_map(|&length| {
-            let sender = key.get(..length)?;
-            if key.len() <= length {
-                return None;
-            }
-            if let Some(id) = self.store.by_sender(sender) {
-                return self.store.get(id).map(|trace| trace.sender.clone());
-            }
-            self.deep
-                .by_sender
-                .get_key_value(sender)
-                .map(|(sender, _)| sender.clone())
-        })
-    }
-
-    fn expire_deep(&mut self, now: DateTime<Utc>) {
-        let pending = &mut self.deep;
-        while let Some((at, sender)) = pending.order.front() {
-            let stale = now - *at > DEEP_WAIT || pending.order.len() > DEEP_WAITING;
-            if !stale && pending.by_sender.contains_key(sender) {
-                break;
-            }
-            pending.by_sender.remove(sender);
-            pending.order.pop_front();
-        }
-    }
-
-    /// Deep facts that came before the trace of `sender`.
-    fn waiting_deep(&mut self, sender: &str) -> Option<Box<Deep>> {
-        self.deep.by_sender.remove(sender)
+        self.deep.ingest(&mut self.store, event)
     }
 
     /// The traces.
@@ -372,7 +254,7 @@ impl Correlator {
         trace.topic = message.topic.clone();
         trace.sender = message.sender.clone();
         if matches!(kind, TraceKind::Request | TraceKind::Health) && !trace.sender.is_empty() {
-            trace.deep = self.waiting_deep(&message.sender);
+            trace.deep = self.deep.take(&message.sender);
         }
         trace
     }

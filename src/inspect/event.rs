@@ -154,6 +154,15 @@ impl Peek<'_> {
     }
 }
 
+/// The sender id a payload names, read as the correlator reads it (any JSON type; a
+/// missing, null or empty sender is none).
+pub(crate) fn payload_sender(payload: &[u8]) -> Option<String> {
+    let peek: Peek<'_> = serde_json::from_slice(payload).ok()?;
+    peek.sender()
+        .filter(|sender| !sender.is_empty())
+        .map(Cow::into_owned)
+}
+
 impl MessageEvent {
     /// Reads a message from the channel it came on.
     pub fn read(
