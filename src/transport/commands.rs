@@ -40,11 +40,14 @@ impl Commands {
                 url: config.display_url(),
                 reason: error.to_string(),
             })?;
-        Ok(Commands {
+        let commands = Commands {
             connection,
             name: config.client_name.as_deref().map(Arc::from),
             named: Arc::new(AtomicBool::new(false)),
-        })
+        };
+        // Named now, so that the first command sent is the caller's own.
+        let _ = commands.connection().await;
+        Ok(commands)
     }
 
     /// The connection, named first if its socket is new.
