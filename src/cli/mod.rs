@@ -9,6 +9,9 @@ mod broker;
 mod compose;
 mod data;
 mod demo;
+mod errors;
+mod exporter;
+mod health;
 mod record;
 mod reply;
 mod request;
@@ -16,6 +19,7 @@ mod signal;
 mod slot;
 mod store;
 mod tail;
+mod topics;
 mod tui;
 
 use clap::{Args, Parser, Subcommand};
@@ -129,6 +133,16 @@ enum Command {
     /// Run the services from the Gilmour talk with generated traffic, on any Redis there
     /// is (down to the built-in broker).
     Demo(demo::DemoArgs),
+    /// Ping every process of the health hash: exit 0 when all answer, 1 when some do not.
+    #[command(after_help = EXIT_CODES)]
+    Health(health::HealthArgs),
+    /// The error queue: list, show, re-send, delete, trim.
+    #[command(after_help = EXIT_CODES)]
+    Errors(errors::ErrorsArgs),
+    /// Watch the traffic for a while, then print count, rate, errors and latency per topic.
+    Topics(topics::TopicsArgs),
+    /// Serve Prometheus metrics (OpenMetrics text on /metrics) from passive capture.
+    Exporter(exporter::ExporterArgs),
     /// Run the built-in broker alone: a small Redis stand-in for Gilmour.
     Broker(broker::BrokerArgs),
     /// The terminal app (what `gilmour` alone opens): live traces, topics, errors, services.
@@ -175,6 +189,10 @@ pub async fn run(cli: Cli) -> ExitCode {
         Some(Command::Record(args)) => record::run(&cli.connection, args).await,
         Some(Command::Bench(args)) => bench::run(&cli.connection, args).await,
         Some(Command::Demo(args)) => demo::run(&cli.connection, args).await,
+        Some(Command::Health(args)) => health::run(&cli.connection, args).await,
+        Some(Command::Errors(args)) => errors::run(&cli.connection, args).await,
+        Some(Command::Topics(args)) => topics::run(&cli.connection, args).await,
+        Some(Command::Exporter(args)) => exporter::run(&cli.connection, args).await,
         Some(Command::Broker(args)) => broker::run(args).await,
         Some(Command::Tui(args)) => tui::run(&cli.connection, args).await,
         None => tui::run(&cli.connection, cli.tui).await,

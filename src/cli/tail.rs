@@ -38,6 +38,12 @@ pub struct TailArgs {
     /// the group-lock race and Redis's own timing. MONITOR costs Redis throughput.
     #[arg(long)]
     deep: bool,
+    /// Also serve Prometheus metrics of what is captured on ADDR (`/metrics`), as
+    /// `gilmour exporter` does.
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    metrics_options: super::exporter::MetricsArgs,
     #[command(flatten)]
     store: StoreArgs,
 }
@@ -53,6 +59,8 @@ struct Printer {
     /// In deep mode, completed requests waiting for MONITOR's account of their reply.
     held: std::collections::VecDeque<(std::time::Instant, gilmour::inspect::TraceId, bool)>,
     deep: bool,
+    /// With `--metrics`: every trace counted, whatever the filter shows.
+    metrics: Option<gilmour::inspect::metrics::Metrics>,
 }
 
 impl Printer {
@@ -241,6 +249,23 @@ pub async fn run(connection: &Connection, args: TailArgs) -> anyhow::Result<Exit
         updates: 0,
         held: std::collections::VecDeque::new(),
         deep: args.deep && args.read.is_none(),
+        metrics: None,
+    };
+    if args.metrics.is_some() && args.read.is_some() {
+        eprintln!("gilmour: --metrics needs live capture, not --read");
+        return Ok(ExitCode::from(EXIT_UNAVAILABLE));
+    }
+    let _metrics_server = match args.metrics {
+        Some(listen) => {
+            let (metrics, guard) = args.metrics_options.start(connection, listen).await?;
+            eprintln!(
+                "gilmour: serving metrics on http://{}/metrics",
+                guard.address()
+            );
+            printer.metrics = Some(metrics);
+            Some(guard)
+        }
+        _ => None,
     };
     let outcome = match &args.read {
         Some(path) => replay(path, channels, &mut inspector, &mut printer),
@@ -270,6 +295,9 @@ fn apply(
     update: Update,
     lost_reason: Option<&str>,
 ) -> std::io::Result<()> {
+    if let Some(metrics) = &printer.metrics {
+        metrics.apply(inspector, update);
+    }
     match update {
         Update::Completed(id) | Update::Changed(id) => match inspector.store().get(id) {
             Some(trace) => printer.completed(trace, matches!(update, Update::Changed(_))),
@@ -407,6 +435,9 @@ async fn live(
                 printer.out.flush()?;
             }
             _ = ticker.tick() => {
+                if let Some(metrics) = &printer.metrics {
+                    metrics.sync(inspector, capture.dropped());
+                }
                 if swept.elapsed() >= Duration::from_secs(1) {
                     sweep(inspector, printer, chrono::Utc::now())?;
                     swept = std::time::Instant::now();

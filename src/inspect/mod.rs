@@ -13,12 +13,15 @@
 pub mod capture;
 pub mod correlate;
 pub mod deep;
+pub mod errors;
 pub mod event;
 pub mod export;
 pub mod file;
 pub mod filter;
+pub mod metrics;
 pub mod monitor;
 pub mod sanitize;
+pub mod services;
 pub mod stats;
 pub mod store;
 pub mod trace;

@@ -307,6 +307,80 @@ impl Commands {
         self.run("INFO", redis::cmd("INFO").arg(section)).await
     }
 
+    /// `LLEN` and `LRANGE <list> <start> <stop>` in one `MULTI`/`EXEC`: a page and the
+    /// length of the list it was cut from, as of one moment.
+    pub async fn page(
+        &self,
+        list: &str,
+        start: isize,
+        stop: isize,
+    ) -> Result<(usize, Vec<String>), TransportError> {
+        let mut pipeline = redis::pipe();
+        pipeline
+            .atomic()
+            .cmd("LLEN")
+            .arg(list)
+            .cmd("LRANGE")
+            .arg(list)
+            .arg(start)
+            .arg(stop);
+        self.transaction("LRANGE", &pipeline).await
+    }
+
+    /// `LTRIM <list> 0 <keep - 1>` with the `LLEN` before it, in one `MULTI`/`EXEC`: how
+    /// many entries the trim removed, exactly, however many were pushed meanwhile. Tried
+    /// once: a repeat would cut again.
+    pub async fn keep_newest(&self, list: &str, keep: usize) -> Result<usize, TransportError> {
+        let mut pipeline = redis::pipe();
+        // `LTRIM 0 -1` keeps everything: keeping nothing is a range that starts past its
+        // end.
+        let (start, stop) = match isize::try_from(keep) {
+            Ok(0) => (1, 0),
+            Ok(keep) => (0, keep - 1),
+            Err(_) => (0, -1),
+        };
+        pipeline
+            .atomic()
+            .cmd("LLEN")
+            .arg(list)
+            .cmd("LTRIM")
+            .arg(list)
+            .arg(start)
+            .arg(stop)
+            .ignore();
+        let (before,): (usize,) = self.transaction("LTRIM", &pipeline).await?;
+        Ok(before.saturating_sub(keep))
+    }
+
+    /// `LINDEX <list> <index>`.
+    pub async fn index(&self, list: &str, index: isize) -> Result<Option<String>, TransportError> {
+        self.run("LINDEX", redis::cmd("LINDEX").arg(list).arg(index))
+            .await
+    }
+
+    /// `PUBSUB NUMPAT`: how many pattern subscriptions there are (inspectors included).
+    pub async fn numpat(&self) -> Result<usize, TransportError> {
+        self.run("PUBSUB NUMPAT", redis::cmd("PUBSUB").arg("NUMPAT"))
+            .await
+    }
+
+    /// A `MULTI`/`EXEC` pipeline, sent once: the multiplexed connection writes it whole,
+    /// so no other task's command lands inside it.
+    async fn transaction<T: redis::FromRedisValue>(
+        &self,
+        command: &'static str,
+        pipeline: &redis::Pipeline,
+    ) -> Result<T, TransportError> {
+        let mut connection = self.connection().await;
+        pipeline
+            .query_async(&mut connection)
+            .await
+            .map_err(|error| {
+                self.dropped(&error);
+                TransportError::Command { command, error }
+            })
+    }
+
     /// `PING`, for callers that want to know the link works.
     pub async fn ping(&self) -> Result<(), TransportError> {
         self.run::<String>("PING", &redis::cmd("PING"))

@@ -10,6 +10,7 @@
 
 mod commands;
 mod config;
+pub mod lists;
 mod subscriber;
 
 pub use commands::Commands;
@@ -70,6 +71,14 @@ pub enum TransportError {
         target: String,
         /// Why.
         reason: String,
+    },
+    /// A check-and-set kept failing because others changed the key every time.
+    #[error("Redis command {command} gave up after {attempts} tries: the key kept changing")]
+    Busy {
+        /// The command name.
+        command: &'static str,
+        /// How often it was tried.
+        attempts: usize,
     },
     /// The subscriber task has stopped (the engine was shut down).
     #[error("the subscriber connection is closed")]
