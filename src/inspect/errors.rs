@@ -306,7 +306,15 @@ impl ErrorQueue {
     /// newer — also what was pushed since the page was read, however full the queue is.
     /// `None` when the entry is gone already.
     pub async fn trim_from(&self, entry: &QueuedError) -> Result<Option<TrimReport>, QueueError> {
-        match lists::trim_from(&self.redis, self.name(), &entry.raw, entry.rank).await? {
+        match lists::trim_from(
+            &self.commands,
+            &self.redis,
+            self.name(),
+            &entry.raw,
+            entry.rank,
+        )
+        .await?
+        {
             Trimmed::Removed(removed) => Ok(Some(TrimReport { removed })),
             Trimmed::Gone => Ok(None),
         }

@@ -51,7 +51,7 @@ impl Commands {
     }
 
     /// The connection, named first if its socket is new.
-    async fn connection(&self) -> ConnectionManager {
+    pub(super) async fn connection(&self) -> ConnectionManager {
         let mut connection = self.connection.clone();
         if let Some(name) = &self.name
             && !self.named.load(Ordering::Relaxed)
@@ -70,7 +70,7 @@ impl Commands {
     }
 
     /// Notes that the socket may have been replaced, so the next command names it again.
-    fn dropped(&self, error: &redis::RedisError) {
+    pub(super) fn dropped(&self, error: &redis::RedisError) {
         if error.is_connection_dropped() || error.is_io_error() {
             self.named.store(false, Ordering::Relaxed);
         }

@@ -1,14 +1,31 @@
-//! A list trimmed below an entry someone was shown, on a connection of its own: `WATCH`,
-//! find the entry, `MULTI`/`LTRIM`/`EXEC`, again if the list moved in between.
+//! A list trimmed below an entry someone was shown: the entry is found again by value
+//! and cut with everything older, in one step.
 //!
 //! The entry is found by value, not by the index it had: entries pushed since move it
 //! down, and a list at its cap (the error queue's 10,000) drops its oldest entries as
-//! others come in, so no count taken earlier says where it is now.
+//! others come in, so no count taken earlier says where it is now. Finding and cutting
+//! run as one Lua script, atomic and in one round trip however busy the list is. Where
+//! scripts are refused (an ACL without `EVAL`), `WATCH`/`MULTI`/`EXEC` on a connection
+//! of its own does it instead, tried again while the list moves under it.
 
-use super::{RedisConfig, TransportError};
+use super::{Commands, RedisConfig, TransportError};
 
-/// How often a trim is tried while the list keeps moving under it.
+/// How often the `WATCH` fallback is tried while the list keeps moving under it.
 const ATTEMPTS: usize = 16;
+
+/// Finds the entry (`ARGV[1]`, the `ARGV[2]`-th of identical ones from the head) and cuts
+/// it and everything after it; returns how many went, or -1 when it is not there.
+const TRIM_FROM: &str = r"
+local at = redis.call('LPOS', KEYS[1], ARGV[1], 'RANK', tonumber(ARGV[2]))
+if not at then return -1 end
+local length = redis.call('LLEN', KEYS[1])
+if at == 0 then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('LTRIM', KEYS[1], 0, at - 1)
+end
+return length - at
+";
 
 /// What a trim below an entry did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,11 +40,51 @@ pub enum Trimmed {
 /// Removes `entry` and every entry older than it (nearer the tail) from `list`, keeping
 /// everything newer, also what was pushed after the caller read the list. `rank` picks
 /// the entry among identical ones: 1 for the first from the head (the newest), 2 for the
-/// next, and so on. Needs `LPOS` (Redis 6.0.6 or later) and `WATCH`/`MULTI`/`EXEC`.
-///
-/// `WATCH` state belongs to a connection, and a shared, multiplexed one carries other
-/// tasks' commands between ours: this runs on a connection of its own.
+/// next, and so on. Needs `LPOS` (Redis 6.0.6 or later). Tried once: a repeat after a
+/// lost reply would find the entry gone and say so, having cut nothing more.
 pub async fn trim_from(
+    commands: &Commands,
+    config: &RedisConfig,
+    list: &str,
+    entry: &str,
+    rank: usize,
+) -> Result<Trimmed, TransportError> {
+    let mut connection = commands.connection().await;
+    let outcome: redis::RedisResult<i64> = redis::Script::new(TRIM_FROM)
+        .key(list)
+        .arg(entry)
+        .arg(rank.max(1))
+        .invoke_async(&mut connection)
+        .await;
+    match outcome {
+        Ok(removed) => Ok(usize::try_from(removed).map_or(Trimmed::Gone, Trimmed::Removed)),
+        Err(error) if scripts_refused(&error) => {
+            tracing::debug!(%error, "scripts refused: trimming under WATCH");
+            watched(config, list, entry, rank).await
+        }
+        Err(error) => {
+            commands.dropped(&error);
+            Err(TransportError::Command {
+                command: "EVALSHA",
+                error,
+            })
+        }
+    }
+}
+
+/// Whether Redis refused to run a script at all (the ACL, or no scripting), as opposed
+/// to the script failing or the link failing.
+fn scripts_refused(error: &redis::RedisError) -> bool {
+    if error.is_io_error() || error.is_connection_dropped() || error.is_timeout() {
+        return false;
+    }
+    let text = error.to_string().to_ascii_lowercase();
+    error.code() == Some("NOPERM") || text.contains("unknown command")
+}
+
+/// The same trim under `WATCH`, on a connection of its own: `WATCH` state belongs to a
+/// connection, and a shared, multiplexed one carries other tasks' commands between ours.
+async fn watched(
     config: &RedisConfig,
     list: &str,
     entry: &str,
