@@ -9,6 +9,7 @@
 pub mod compose;
 pub mod engine;
 pub mod process;
+pub mod prometheus;
 mod proxy;
 mod raw;
 pub mod watch;
