@@ -253,6 +253,32 @@ fn errors_reads_the_queue_it_is_told_to() {
 }
 
 #[test]
+fn topics_with_deep_capture_names_who_answered() {
+    let prefix = "ch.deeptopics";
+    let _echo = serve(prefix, &["reply", "echo"]);
+    let watching = start(prefix, &["topics", "--seconds", "2", "--json", "--deep"]);
+    assert!(
+        watching
+            .stderr_line()
+            .starts_with("gilmour: watching ch.deeptopics.* on ")
+    );
+    for n in 0..3 {
+        assert!(request(prefix, "echo", &n.to_string()).status.success());
+    }
+    let figures: serde_json::Value = serde_json::from_str(&watching.stdout_line()).expect("json");
+    let responders = figures["responders"].as_array().expect("responders");
+    assert_eq!(responders.len(), 1, "{figures}");
+    assert!(
+        responders[0]["name"]
+            .as_str()
+            .expect("name")
+            .starts_with("gilmour:"),
+        "{figures}"
+    );
+    assert_eq!(responders[0]["count"], 3);
+}
+
+#[test]
 fn topics_prints_the_figures_of_what_it_watched() {
     let prefix = "ch.topics";
     let _echo = serve(prefix, &["reply", "echo"]);
@@ -272,6 +298,11 @@ fn topics_prints_the_figures_of_what_it_watched() {
     assert_eq!(figures["errors"], 0);
     assert_eq!(figures["listeners"], 1);
     assert!(figures["p99_ms"].as_f64().expect("p99") > 0.0, "{figures}");
+    assert_eq!(
+        figures["responders"],
+        serde_json::json!([]),
+        "named only by --deep"
+    );
     assert!(
         watching
             .stderr_line()

@@ -3,6 +3,7 @@
 
 use super::{Connection, interrupted, parse_seconds};
 use clap::Args;
+use gilmour::inspect::deep::{self, DeepCapture};
 use gilmour::inspect::sanitize::clean;
 use gilmour::inspect::stats::Summary;
 use gilmour::inspect::{Capture, Inspector, Update, capture};
@@ -21,6 +22,10 @@ pub struct TopicsArgs {
     /// One JSON object per topic.
     #[arg(long)]
     json: bool,
+    /// Deep capture: also MONITOR Redis, to name who answered each topic's requests.
+    /// MONITOR costs Redis throughput.
+    #[arg(long)]
+    deep: bool,
 }
 
 /// Runs `gilmour topics`.
@@ -33,6 +38,23 @@ pub async fn run(connection: &Connection, args: TopicsArgs) -> anyhow::Result<Ex
         capture::DEFAULT_BUFFER,
     )
     .await?;
+    let (deep, mut deep_events) = if args.deep {
+        match DeepCapture::start(
+            builder.redis_config(),
+            channels.clone(),
+            deep::DEFAULT_DEEP_BUFFER,
+        )
+        .await
+        {
+            Ok((deep, events)) => (Some(deep), Some(events)),
+            Err(error) => {
+                eprintln!("gilmour: {error}");
+                (None, None)
+            }
+        }
+    } else {
+        (None, None)
+    };
     let stop = interrupted();
     eprintln!(
         "gilmour: watching {} on {} for {:.1} s",
@@ -45,6 +67,7 @@ pub async fn run(connection: &Connection, args: TopicsArgs) -> anyhow::Result<Ex
     // Health pings are named after idents: they are not topics.
     let mut health: HashSet<String> = HashSet::new();
     let mut batch = Vec::with_capacity(1024);
+    let mut deep_batch = Vec::with_capacity(1024);
     let deadline = tokio::time::sleep(args.seconds);
     tokio::pin!(stop, deadline);
     loop {
@@ -62,12 +85,26 @@ pub async fn run(connection: &Connection, args: TopicsArgs) -> anyhow::Result<Ex
                     }
                 }
             }
+            received = async {
+                match deep_events.as_mut() {
+                    Some(events) => events.recv_many(&mut deep_batch, 1024).await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                if received == 0 {
+                    deep_events = None;
+                    continue;
+                }
+                for event in deep_batch.drain(..) {
+                    inspector.ingest_deep(event);
+                }
+            }
             () = &mut deadline => break,
             () = &mut stop => break,
         }
     }
     let watched = started.elapsed().as_secs_f64().max(f64::EPSILON);
-    let dropped = capture.dropped();
+    let dropped = capture.dropped() + deep.as_ref().map_or(0, DeepCapture::dropped);
     capture.close().await;
     let summaries: Vec<Summary> = inspector
         .stats()
