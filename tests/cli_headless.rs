@@ -416,3 +416,35 @@ fn tail_serves_metrics_too_and_refuses_them_offline() {
         "gilmour: --metrics needs live capture, not --read\n"
     );
 }
+
+#[test]
+fn health_watch_goes_on_through_a_redis_outage() {
+    let server = Server::start(Backend::Redis);
+    let mut watch = Background::start(&server, &["health", "--json", "--watch", "0.2"]);
+    assert!(watch.stdout_line().contains("\"healthy\":true"));
+    server.stop();
+    let deadline = Instant::now() + LINE_WAIT;
+    loop {
+        let line = watch.stderr_line();
+        if line.starts_with("gilmour: ") && line.contains("Redis") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no word of the outage");
+    }
+    server.restart();
+    let back = chrono::Utc::now();
+    // Rounds come again once Redis is back (rounds from before the outage come first).
+    let deadline = Instant::now() + LINE_WAIT;
+    loop {
+        let round: serde_json::Value =
+            serde_json::from_str(&watch.stdout_line()).expect("a JSON round");
+        let at: chrono::DateTime<chrono::Utc> =
+            round["at"].as_str().expect("at").parse().expect("a time");
+        if at > back {
+            assert_eq!(round["healthy"], true);
+            break;
+        }
+        assert!(Instant::now() < deadline, "no round after the outage");
+    }
+    watch.terminate();
+}

@@ -269,12 +269,22 @@ async fn a_trim_at_the_cap_keeps_what_was_shown_and_what_came_since() {
             "new-4", "new-3", "new-2", "new-1", "new-0", "old-9999", "old-9998", "old-9997"
         ]
     );
+    // Below the cursor: the entry stays, what is older goes.
+    let below = queue
+        .trim_below(&page.entries[1])
+        .await
+        .expect("trim")
+        .expect("entry still there");
+    assert_eq!(below.removed, 1);
+    assert_eq!(list(&name).last().map(String::as_str), Some("old-9998"));
+    let again = queue.trim_below(&page.entries[1]).await.expect("trim");
+    assert_eq!(again.map(|report| report.removed), Some(0));
     // Below an entry that is gone by now, nothing is cut.
     let gone = QueuedError::read(engine.channels(), 40, "old-5".to_owned());
     assert_eq!(queue.trim_from(&gone).await.expect("trim"), None);
-    assert_eq!(list(&name).len(), 8);
+    assert_eq!(list(&name).len(), 7);
     // Keeping none empties it (LTRIM 0 -1 would keep everything).
-    assert_eq!(queue.keep_newest(0).await.expect("trim").removed, 8);
+    assert_eq!(queue.keep_newest(0).await.expect("trim").removed, 7);
     assert!(queue.is_empty().await.expect("len"));
     engine.shutdown().await.expect("shutdown");
 }
@@ -492,5 +502,8 @@ async fn without_scripts_a_trim_falls_back_to_watch() {
     assert_eq!(trimmed.map(|report| report.removed), Some(8));
     let left = server.command(&["LRANGE", &name, "0", "-1"]);
     assert_eq!(left, "late\ne9\ne8");
+    let below = queue.trim_below(&page.entries[0]).await.expect("trim");
+    assert_eq!(below.map(|report| report.removed), Some(1));
+    assert_eq!(server.command(&["LRANGE", &name, "0", "-1"]), "late\ne9");
     engine.shutdown().await.expect("shutdown");
 }

@@ -13,10 +13,12 @@ use std::time::Duration;
 /// Arguments of `gilmour health`.
 #[derive(Debug, Args)]
 pub struct HealthArgs {
-    /// One JSON object per round: hosts, listeners, pattern slots, whether all are healthy.
+    /// One JSON object per round: hosts, listeners, pattern slots, whether all are
+    /// healthy, when the round ended.
     #[arg(long)]
     json: bool,
-    /// Run again every SECS seconds until Ctrl-C (the exit code is the last round's).
+    /// Run again every SECS seconds until Ctrl-C, through Redis outages (the exit code is
+    /// the last round's).
     #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
     watch: Option<Duration>,
     /// Remove the idents nobody listens for (pinged twice, a second apart). Idents that
@@ -50,9 +52,11 @@ pub async fn run(connection: &Connection, args: HealthArgs) -> anyhow::Result<Ex
                 tokio::select! {
                     () = &mut stop => break,
                     _ = ticker.tick() => {
+                        // A round that cannot reach Redis says so and the watch goes on:
+                        // an outage is what it is watching for.
                         last = round(&engine, &args, options).await;
-                        if last.is_err() {
-                            break;
+                        if let Err(error) = &last {
+                            eprintln!("gilmour: {}", super::describe(error));
                         }
                     }
                 }
@@ -80,6 +84,7 @@ async fn round(engine: &Engine, args: &HealthArgs, options: PingOptions) -> anyh
     let printed = if args.json {
         let mut object = serde_json::to_value(&survey)?;
         if let Some(fields) = object.as_object_mut() {
+            fields.insert("at".into(), chrono::Utc::now().to_rfc3339().into());
             fields.insert("healthy".into(), survey.all_healthy().into());
             if args.prune_dead {
                 fields.insert("pruned".into(), pruned.clone().into());

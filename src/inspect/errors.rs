@@ -15,7 +15,7 @@
 use super::filter::{FilterSubject, Needle, TraceKind, TraceStatus};
 use crate::engine::{Engine, EngineError, RequestOptions, Response};
 use crate::protocol::{Channels, Code, ErrorView, RecordLayout};
-use crate::transport::lists::{self, Trimmed};
+use crate::transport::lists::{self, Cut, Trimmed};
 use crate::transport::{Commands, RedisConfig, TransportError};
 use serde_json::Value;
 use std::time::Duration;
@@ -75,22 +75,13 @@ impl QueuedError {
         }
     }
 
-    /// The request its record reports, or why it cannot be told: Go's scrambled records
-    /// do not carry the topic, and guessing one would send to the wrong service.
+    /// The request its record reports (see [`record_request`]).
     pub fn request(&self) -> Result<(String, Value), &'static str> {
-        let record = self
-            .record
-            .as_ref()
-            .ok_or("the entry is not an error record")?;
-        if record.topic.is_empty() {
-            return Err(match record.layout {
-                RecordLayout::GoScrambled => {
-                    "the record does not say its topic (Go-style records lose it)"
-                }
-                RecordLayout::Named | RecordLayout::Ruby => "the record does not say its topic",
-            });
-        }
-        Ok((record.topic.clone(), request_data(record)))
+        record_request(
+            self.record
+                .as_ref()
+                .ok_or("the entry is not an error record")?,
+        )
     }
 
     /// The entry as JSON for scripts: index, layout, the fields unscrambled, the raw entry.
@@ -124,6 +115,21 @@ impl QueuedError {
         object.insert("raw".into(), self.raw.clone().into());
         Value::Object(object)
     }
+}
+
+/// The request an error record reports, topic and data, or why it cannot be told: Go's
+/// scrambled records do not carry the topic, and guessing one would send to the wrong
+/// service.
+pub fn record_request(record: &ErrorView) -> Result<(String, Value), &'static str> {
+    if record.topic.is_empty() {
+        return Err(match record.layout {
+            RecordLayout::GoScrambled => {
+                "the record does not say its topic (Go-style records lose it)"
+            }
+            RecordLayout::Named | RecordLayout::Ruby => "the record does not say its topic",
+        });
+    }
+    Ok((record.topic.clone(), request_data(record)))
 }
 
 /// The request data a record carries: JSON text (as Go and we write it) is read back into
@@ -306,15 +312,18 @@ impl ErrorQueue {
     /// newer — also what was pushed since the page was read, however full the queue is.
     /// `None` when the entry is gone already.
     pub async fn trim_from(&self, entry: &QueuedError) -> Result<Option<TrimReport>, QueueError> {
-        match lists::trim_from(
-            &self.commands,
-            &self.redis,
-            self.name(),
-            &entry.raw,
-            entry.rank,
-        )
-        .await?
-        {
+        self.trim(entry, Cut::From).await
+    }
+
+    /// Keeps `entry` (as read from a page) and everything newer, removing everything
+    /// older: "trim below the cursor". `None` when the entry is gone already.
+    pub async fn trim_below(&self, entry: &QueuedError) -> Result<Option<TrimReport>, QueueError> {
+        self.trim(entry, Cut::Below).await
+    }
+
+    async fn trim(&self, entry: &QueuedError, cut: Cut) -> Result<Option<TrimReport>, QueueError> {
+        let found = (entry.raw.as_str(), entry.rank);
+        match lists::trim(&self.commands, &self.redis, self.name(), found, cut).await? {
             Trimmed::Removed(removed) => Ok(Some(TrimReport { removed })),
             Trimmed::Gone => Ok(None),
         }

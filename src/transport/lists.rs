@@ -14,18 +14,29 @@ use super::{Commands, RedisConfig, TransportError};
 const ATTEMPTS: usize = 16;
 
 /// Finds the entry (`ARGV[1]`, the `ARGV[2]`-th of identical ones from the head) and cuts
-/// it and everything after it; returns how many went, or -1 when it is not there.
-const TRIM_FROM: &str = r"
+/// everything after it, and it too when `ARGV[3]` is 1; returns how many went, or -1
+/// when it is not there.
+const TRIM: &str = r"
 local at = redis.call('LPOS', KEYS[1], ARGV[1], 'RANK', tonumber(ARGV[2]))
 if not at then return -1 end
+if ARGV[3] ~= '1' then at = at + 1 end
 local length = redis.call('LLEN', KEYS[1])
 if at == 0 then
   redis.call('DEL', KEYS[1])
-else
+elseif at < length then
   redis.call('LTRIM', KEYS[1], 0, at - 1)
 end
 return length - at
 ";
+
+/// Where a trim cuts, around the entry it found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// The entry goes, with everything older.
+    From,
+    /// The entry stays; everything older goes.
+    Below,
+}
 
 /// What a trim below an entry did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,30 +48,32 @@ pub enum Trimmed {
     Gone,
 }
 
-/// Removes `entry` and every entry older than it (nearer the tail) from `list`, keeping
-/// everything newer, also what was pushed after the caller read the list. `rank` picks
+/// Removes every entry older than `entry` (nearer the tail) from `list`, and `entry` too
+/// with [`Cut::From`], keeping everything newer, also what was pushed after the caller
+/// read the list. `rank` picks
 /// the entry among identical ones: 1 for the first from the head (the newest), 2 for the
 /// next, and so on. Needs `LPOS` (Redis 6.0.6 or later). Tried once: a repeat after a
 /// lost reply would find the entry gone and say so, having cut nothing more.
-pub async fn trim_from(
+pub async fn trim(
     commands: &Commands,
     config: &RedisConfig,
     list: &str,
-    entry: &str,
-    rank: usize,
+    (entry, rank): (&str, usize),
+    cut: Cut,
 ) -> Result<Trimmed, TransportError> {
     let mut connection = commands.connection().await;
-    let outcome: redis::RedisResult<i64> = redis::Script::new(TRIM_FROM)
+    let outcome: redis::RedisResult<i64> = redis::Script::new(TRIM)
         .key(list)
         .arg(entry)
         .arg(rank.max(1))
+        .arg(u8::from(cut == Cut::From))
         .invoke_async(&mut connection)
         .await;
     match outcome {
         Ok(removed) => Ok(usize::try_from(removed).map_or(Trimmed::Gone, Trimmed::Removed)),
         Err(error) if scripts_refused(&error) => {
             tracing::debug!(%error, "scripts refused: trimming under WATCH");
-            watched(config, list, entry, rank).await
+            watched(config, list, (entry, rank), cut).await
         }
         Err(error) => {
             commands.dropped(&error);
@@ -87,8 +100,8 @@ fn scripts_refused(error: &redis::RedisError) -> bool {
 async fn watched(
     config: &RedisConfig,
     list: &str,
-    entry: &str,
-    rank: usize,
+    (entry, rank): (&str, usize),
+    cut: Cut,
 ) -> Result<Trimmed, TransportError> {
     let client = config.client()?;
     let connect = client.get_multiplexed_async_connection();
@@ -120,13 +133,16 @@ async fn watched(
             .query_async(&mut connection)
             .await
             .map_err(command("LPOS"))?;
-        let Some(position) = position else {
+        let Some(mut position) = position else {
             redis::cmd("UNWATCH")
                 .query_async::<()>(&mut connection)
                 .await
                 .map_err(command("UNWATCH"))?;
             return Ok(Trimmed::Gone);
         };
+        if cut == Cut::Below {
+            position += 1;
+        }
         // `LTRIM 0 -1` would keep everything: cutting from the head is a range that
         // starts past its end.
         let (start, stop) = match isize::try_from(position) {
@@ -144,7 +160,7 @@ async fn watched(
             .await
             .map_err(command("LTRIM"))?;
         if done.is_some() {
-            return Ok(Trimmed::Removed(length - position));
+            return Ok(Trimmed::Removed(length.saturating_sub(position)));
         }
         // The list moved between WATCH and EXEC: nothing was cut; look again.
     }
