@@ -494,6 +494,106 @@ fn label_value(topic: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inspect::{Event, GapEvent, MessageEvent};
+    use crate::protocol::Channels;
+    use chrono::{DateTime, Utc};
+
+    fn message(at: DateTime<Utc>, channel: &str, payload: &str) -> Event {
+        Event::Message(MessageEvent::read(
+            &Channels::default(),
+            at,
+            channel,
+            Arc::from(payload.as_bytes()),
+        ))
+    }
+
+    fn has(text: &str, line: &str) -> bool {
+        text.lines().any(|l| l == line)
+    }
+
+    #[test]
+    fn every_outcome_counts_where_it_belongs() {
+        let start = Utc::now();
+        let at = |ms: i64| start + chrono::Duration::milliseconds(ms);
+        let mut inspector = Inspector::default();
+        let metrics = Metrics::default();
+        let feed = |inspector: &mut Inspector, event: Event| {
+            let update = inspector.ingest(event);
+            metrics.apply(inspector, update);
+        };
+        let events = [
+            message(at(0), "gilmour.request.t", r#"{"data":1,"sender":"ok"}"#),
+            message(at(2), "gilmour.response.ok", r#"{"data":1,"code":200}"#),
+            message(at(3), "gilmour.request.t", r#"{"data":1,"sender":"late"}"#),
+            message(
+                at(5),
+                "gilmour.response.late",
+                r#"{"data":"Execution timed out","code":499}"#,
+            ),
+            message(at(6), "gilmour.request.t", r#"{"data":1,"sender":"bad"}"#),
+            message(
+                at(9),
+                "gilmour.response.bad",
+                r#"{"data":"boom","code":500}"#,
+            ),
+            message(
+                at(10),
+                "gilmour.request.t",
+                r#"{"data":1,"sender":"never"}"#,
+            ),
+            message(
+                at(11),
+                "gilmour.response.stranger",
+                r#"{"data":1,"code":200}"#,
+            ),
+            message(at(12), "gilmour.slot.tick", r#"{"data":1,"sender":"sig"}"#),
+            message(
+                at(13),
+                "gilmour.errors",
+                r#"{"topic":"gilmour.request.u","request_data":"1","user_data":"x","sender":"lone","timestamp":"","backtrace":null,"code":503}"#,
+            ),
+            Event::Lost {
+                at: at(14),
+                reason: "test".into(),
+            },
+            Event::Gap(GapEvent {
+                since: at(14),
+                until: at(15),
+                reason: "test".into(),
+            }),
+        ];
+        for event in events {
+            feed(&mut inspector, event);
+        }
+        let mut swept = Vec::new();
+        inspector.sweep(at(60_000), |update| swept.push(update));
+        for update in swept {
+            metrics.apply(&inspector, update);
+        }
+        metrics.sync(&inspector, 7);
+        let text = metrics.encode();
+        for line in [
+            r#"gilmour_requests_total{topic="t",class="2xx"} 1"#,
+            r#"gilmour_requests_total{topic="t",class="4xx"} 1"#,
+            r#"gilmour_requests_total{topic="t",class="5xx"} 1"#,
+            r#"gilmour_requests_total{topic="t",class="none"} 1"#,
+            r#"gilmour_errors_total{topic="t"} 2"#,
+            r#"gilmour_errors_total{topic="u"} 1"#,
+            r#"gilmour_timeouts_total{topic="t"} 1"#,
+            r#"gilmour_unanswered_total{topic="t"} 1"#,
+            r#"gilmour_request_latency_seconds_count{topic="t"} 3"#,
+            r#"gilmour_signals_total{topic="tick"} 1"#,
+            "gilmour_orphans_total 1",
+            "gilmour_capture_gaps_total 1",
+            "gilmour_capture_dropped_total 7",
+            "gilmour_capture_connected 1",
+        ] {
+            assert!(has(&text, line), "{line} missing from\n{text}");
+        }
+        // Totals only grow: a second sync with the same figures adds nothing.
+        metrics.sync(&inspector, 7);
+        assert!(has(&metrics.encode(), "gilmour_capture_dropped_total 7"));
+    }
 
     #[test]
     fn label_values_cannot_break_the_exposition() {
