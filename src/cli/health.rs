@@ -10,6 +10,13 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// The exit codes, as `gilmour health --help` shows them.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  every known host answered its ping with 200 (or none is known)
+  1  some host is dead, or answered with another code
+  3  cannot reach or authenticate to Redis";
+
 /// Arguments of `gilmour health`.
 #[derive(Debug, Args)]
 pub struct HealthArgs {

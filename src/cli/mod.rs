@@ -134,7 +134,7 @@ enum Command {
     /// is (down to the built-in broker).
     Demo(demo::DemoArgs),
     /// Ping every process of the health hash: exit 0 when all answer, 1 when some do not.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = health::EXIT_CODES)]
     Health(health::HealthArgs),
     /// The error queue: list, show, re-send, delete, trim.
     #[command(after_help = EXIT_CODES)]
