@@ -16,6 +16,7 @@ use super::event::{Event, EventKind, GapEvent, MessageEvent};
 use super::filter::{TraceKind, TraceStatus};
 use super::store::TraceStore;
 use super::trace::{Trace, TraceId, status_of};
+use super::tree::link::{Linker, Settled};
 use crate::protocol::Code;
 use chrono::{DateTime, Utc};
 use std::collections::{HashSet, VecDeque};
@@ -96,6 +97,8 @@ pub struct Correlator {
     lost_since: Option<DateTime<Utc>>,
     /// Deep facts waiting for their trace.
     deep: DeepPending,
+    /// Call trees: parents, children, compositions.
+    links: Linker,
 }
 
 /// What a trace's status adds to the counters.
@@ -123,6 +126,7 @@ impl Correlator {
             topics_pruned_at: 64,
             lost_since: None,
             deep: DeepPending::default(),
+            links: Linker::default(),
         }
     }
 
@@ -187,10 +191,17 @@ impl Correlator {
                 updated(self.settled(id));
             }
         }
+        for composition in self.links.sweep(&mut self.store, now) {
+            match composition {
+                Settled::Made(id) => updated(Update::Opened(id)),
+                Settled::Done(id) => updated(self.settled(id)),
+            }
+        }
     }
 
     /// A trace now complete: its first report, or a change to a reported one.
     fn settled(&mut self, id: TraceId) -> Update {
+        self.links.settled(&mut self.store, id);
         let Some(trace) = self.store.get_mut_uncounted(id) else {
             return Update::Changed(id);
         };
@@ -299,6 +310,7 @@ impl Correlator {
                 self.pending.push_back(id);
             }
             self.store.set_topic(id, topic);
+            self.links.link(&mut self.store, id);
             return self.settled(id);
         }
         if message.sender.is_empty() {
@@ -313,6 +325,7 @@ impl Correlator {
         trace.request = Some(message);
         let id = self.store.push(trace);
         self.pending.push_back(id);
+        self.links.link(&mut self.store, id);
         Update::Opened(id)
     }
 
@@ -388,6 +401,9 @@ impl Correlator {
         let mut trace = self.open(kind, status, &message);
         trace.request = Some(message);
         let id = self.store.push(trace);
+        if kind == TraceKind::Signal {
+            self.links.link(&mut self.store, id);
+        }
         self.settled(id)
     }
 

@@ -22,6 +22,7 @@ pub mod sanitize;
 pub mod stats;
 pub mod store;
 pub mod trace;
+pub mod tree;
 
 pub use capture::{Capture, CaptureEvents};
 pub use correlate::{

@@ -81,6 +81,7 @@ pub fn target(trace: &Trace, channels: &Channels) -> Result<Target, &'static str
             record_target(&record)
         }
         TraceKind::Gap | TraceKind::Other => Err("there is nothing to replay"),
+        TraceKind::Composition => Err("a composition is replayed by its steps"),
     }
 }
 

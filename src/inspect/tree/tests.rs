@@ -1,0 +1,246 @@
+use super::link::{COMPOSITION_TOPIC, SETTLE};
+use super::*;
+use crate::inspect::{Event, Filter, Inspector, MessageEvent, TraceKind, Update};
+use crate::protocol::{Channels, Code};
+use chrono::TimeDelta;
+
+/// Feeds messages to an inspector at times counted in milliseconds from `origin`.
+struct Feed {
+    inspector: Inspector,
+    origin: DateTime<Utc>,
+}
+
+impl Feed {
+    fn new() -> Feed {
+        Feed {
+            inspector: Inspector::default(),
+            origin: Utc::now(),
+        }
+    }
+
+    fn at(&self, millis: i64) -> DateTime<Utc> {
+        self.origin + TimeDelta::milliseconds(millis)
+    }
+
+    fn send(&mut self, millis: i64, channel: &str, payload: &str) -> Update {
+        let event = MessageEvent::read(
+            &Channels::default(),
+            self.at(millis),
+            channel,
+            Arc::from(payload.as_bytes()),
+        );
+        self.inspector.ingest(Event::Message(event))
+    }
+
+    /// A request with a context, and its reply `took` milliseconds later.
+    fn call(
+        &mut self,
+        millis: i64,
+        took: i64,
+        topic: &str,
+        sender: &str,
+        context: &str,
+        code: i64,
+    ) {
+        self.send(
+            millis,
+            &format!("gilmour.request.{topic}"),
+            &format!(r#"{{"data":1,"code":200,"sender":"{sender}"{context}}}"#),
+        );
+        self.send(
+            millis + took,
+            &format!("gilmour.response.{sender}"),
+            &format!(r#"{{"data":1,"code":{code},"sender":"gilmour.response.{sender}"}}"#),
+        );
+    }
+
+    fn sweep(&mut self, millis: i64) -> Vec<Update> {
+        let mut updates = Vec::new();
+        let at = self.at(millis);
+        self.inspector.sweep(at, |update| updates.push(update));
+        updates
+    }
+
+    fn by_sender(&self, sender: &str) -> &Trace {
+        let store = self.inspector.store();
+        store
+            .by_sender(sender)
+            .and_then(|id| store.get(id))
+            .expect("stored")
+    }
+
+    fn matching(&self, filter: &str) -> Vec<String> {
+        let filter: Filter = filter.parse().expect("filter");
+        self.inspector
+            .store()
+            .newest_first()
+            .rev()
+            .filter(|trace| filter.matches(*trace))
+            .map(|trace| trace.sender.to_string())
+            .collect()
+    }
+}
+
+fn step(id: &str, place: &str) -> String {
+    format!(r#","composition":{{"id":"{id}","step":"{place}"}}"#)
+}
+
+#[test]
+fn a_composition_is_one_tree_of_its_steps() {
+    let mut feed = Feed::new();
+    // a | [b, c]: a first; b and c at once on a's output.
+    feed.call(0, 4, "a", "s1", &step("c1", "1"), 200);
+    feed.call(5, 10, "b", "s2", &step("c1", "2.1"), 200);
+    feed.call(5, 3, "c", "s3", &step("c1", "2.2"), 200);
+    let comp = feed.by_sender("c1");
+    assert_eq!(
+        (comp.kind, &*comp.topic, comp.status),
+        (
+            TraceKind::Composition,
+            COMPOSITION_TOPIC,
+            TraceStatus::Pending
+        )
+    );
+    let id = comp.id;
+    // Not done until it has been quiet for a moment: a pipe's next step may follow.
+    let early = feed.sweep(16);
+    assert!(early.contains(&Update::Opened(id)), "{early:?}");
+    assert!(!early.contains(&Update::Completed(id)));
+    let settle = i64::try_from(SETTLE.as_millis()).expect("small");
+    assert_eq!(feed.sweep(15 + settle), [Update::Completed(id)]);
+    let comp = feed.by_sender("c1");
+    assert_eq!(comp.status, TraceStatus::Ok);
+    assert_eq!(comp.code(), Some(Code::OK));
+    assert_eq!(comp.latency(), Some(Duration::from_millis(15)));
+
+    let store = feed.inspector.store();
+    let laid_out = spans(store, id);
+    let rows: Vec<(usize, Option<&str>, u64, Option<u64>)> = laid_out
+        .iter()
+        .map(|span| {
+            (
+                span.depth,
+                span.step.as_deref(),
+                span.start.as_millis() as u64,
+                span.duration.map(|took| took.as_millis() as u64),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (0, None, 0, Some(15)),
+            (1, Some("1"), 0, Some(4)),
+            (1, Some("2.1"), 5, Some(10)),
+            (1, Some("2.2"), 5, Some(3)),
+        ]
+    );
+    for sender in ["s1", "s2", "s3"] {
+        assert_eq!(root_of(store, feed.by_sender(sender).id), id);
+    }
+    // The composition's steps count in the figures, the composition itself does not.
+    assert_eq!(feed.inspector.stats().overall(feed.at(0)).count, 3);
+    assert_eq!(feed.matching("root"), ["c1"]);
+    // The composition trace is made on its first step, so it is listed after it.
+    assert_eq!(feed.matching("composition"), ["s1", "c1", "s2", "s3"]);
+    assert_eq!(feed.matching("slow-step"), ["s2"]);
+    assert_eq!(feed.matching("kind:comp"), ["c1"]);
+}
+
+#[test]
+fn a_failed_step_fails_the_composition_and_a_late_step_changes_it() {
+    let mut feed = Feed::new();
+    feed.call(0, 2, "a", "s1", &step("c2", "1"), 200);
+    feed.call(3, 2, "b", "s2", &step("c2", "2"), 500);
+    let id = feed.by_sender("c2").id;
+    feed.sweep(400);
+    let comp = feed.by_sender("c2");
+    assert_eq!(
+        (comp.status, comp.code()),
+        (TraceStatus::Error, Some(Code::INTERNAL))
+    );
+    // A step that comes after the composition was reported is a change to it.
+    feed.call(500, 2, "c", "s3", &step("c2", "3"), 200);
+    let updates = feed.sweep(900);
+    assert_eq!(updates, [Update::Changed(id)]);
+    assert_eq!(
+        feed.by_sender("c2").latency(),
+        Some(Duration::from_millis(502))
+    );
+}
+
+#[test]
+fn nested_calls_hang_under_the_request_that_made_them() {
+    let mut feed = Feed::new();
+    feed.send(0, "gilmour.request.outer", r#"{"data":1,"sender":"o"}"#);
+    feed.call(1, 2, "inner", "i1", r#","parent":"o""#, 200);
+    feed.send(
+        4,
+        "gilmour.slot.note",
+        r#"{"data":1,"sender":"n","parent":"o"}"#,
+    );
+    // The handler also runs a composition: it hangs under the request, its steps under it.
+    feed.call(
+        5,
+        1,
+        "x",
+        "s1",
+        &format!(r#","parent":"o"{}"#, step("c3", "1")),
+        200,
+    );
+    feed.send(9, "gilmour.response.o", r#"{"data":1,"code":200}"#);
+    let outer = feed.by_sender("o");
+    let children: Vec<&str> = outer
+        .links
+        .as_ref()
+        .expect("links")
+        .children
+        .iter()
+        .map(|child| &*child.sender)
+        .collect();
+    assert_eq!(children, ["i1", "n", "c3"]);
+    let store = feed.inspector.store();
+    let shape: Vec<(usize, String)> = spans(store, outer.id)
+        .iter()
+        .map(|span| {
+            (
+                span.depth,
+                store.get(span.id).expect("stored").sender.to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            (0, "o".to_owned()),
+            (1, "i1".to_owned()),
+            (1, "n".to_owned()),
+            (1, "c3".to_owned()),
+            (2, "s1".to_owned()),
+        ]
+    );
+    assert_eq!(root_of(store, feed.by_sender("s1").id), outer.id);
+    assert_eq!(feed.matching("root"), ["o"]);
+    assert_eq!(feed.matching("not root and kind:req"), ["i1", "s1"]);
+}
+
+#[test]
+fn links_that_loop_or_point_nowhere_stay_harmless() {
+    let mut feed = Feed::new();
+    // Names itself as its parent.
+    feed.call(0, 1, "a", "self", r#","parent":"self""#, 200);
+    // Names a parent the capture never saw: not a root, but the top of what is known.
+    feed.call(2, 1, "b", "lost", r#","parent":"never-seen""#, 200);
+    let store = feed.inspector.store();
+    let looped = feed.by_sender("self");
+    assert_eq!(root_of(store, looped.id), looped.id);
+    assert_eq!(spans(store, looped.id).len(), 1);
+    let lost = feed.by_sender("lost");
+    assert_eq!(root_of(store, lost.id), lost.id);
+    let parent = lost.links.as_ref().and_then(|links| links.parent.as_ref());
+    assert_eq!(
+        parent.map(|parent| (parent.id, &*parent.sender)),
+        Some((None, "never-seen"))
+    );
+    assert_eq!(feed.matching("root"), Vec::<String>::new());
+}
