@@ -59,9 +59,12 @@ impl Linker {
         match context.composition {
             Some(step) => {
                 let execution: Arc<str> = Arc::from(step.id);
-                let composition = self.composition(store, &execution, started, parent);
+                let composition = self.composition(store, &execution, started, parent.clone());
                 store.update(id, |trace| {
                     let links = trace.links.get_or_insert_with(Box::default);
+                    // The step hangs under its composition; the parent its message named
+                    // is kept for what it says (the composition hangs under it).
+                    links.parent = parent.clone();
                     links.step_of = Some(StepOf {
                         composition: Link {
                             id: composition,
