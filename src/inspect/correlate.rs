@@ -133,7 +133,13 @@ impl Correlator {
     /// Takes in one deep fact (from MONITOR); the trace it now belongs to, if it is
     /// stored already (otherwise it waits for its trace).
     pub fn ingest_deep(&mut self, event: DeepEvent) -> Option<TraceId> {
-        self.deep.ingest(&mut self.store, event)
+        let is_request = matches!(event.fact, super::deep::Fact::Request { .. });
+        let id = self.deep.ingest(&mut self.store, event)?;
+        if is_request {
+            // Who sent it is known now: it may be the next step of a peer's pipe.
+            self.links.infer(&mut self.store, id);
+        }
+        Some(id)
     }
 
     /// The traces.
@@ -326,6 +332,7 @@ impl Correlator {
         let id = self.store.push(trace);
         self.pending.push_back(id);
         self.links.link(&mut self.store, id);
+        self.links.infer(&mut self.store, id);
         Update::Opened(id)
     }
 

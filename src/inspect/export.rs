@@ -121,6 +121,9 @@ fn links_json(links: &Links, fields: &mut serde_json::Map<String, Value>) {
         }
         fields.insert("composition".into(), composition);
     }
+    if links.inferred && links.step_of.is_none() {
+        fields.insert("inferred".into(), Value::Bool(true));
+    }
     if links.slowest {
         fields.insert("slowest_step".into(), Value::Bool(true));
     }

@@ -8,6 +8,7 @@ use crate::inspect::store::TraceStore;
 use crate::inspect::trace::{Trace, TraceId};
 use crate::protocol::Code;
 use chrono::{DateTime, Utc};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +20,13 @@ pub const SETTLE: Duration = Duration::from_millis(150);
 /// The topic a composition trace is listed under.
 pub const COMPOSITION_TOPIC: &str = "(composition)";
 
+/// How soon after a reply one client's next request must come to be read as the next
+/// step of a pipe, when inferring pipes of peers that send no context.
+pub const INFER_WINDOW: Duration = Duration::from_millis(50);
+
+/// The most clients whose last request is remembered for inferring pipes.
+const INFER_CLIENTS: usize = 4_096;
+
 /// What links traces into trees.
 #[derive(Debug, Default)]
 pub(crate) struct Linker {
@@ -26,6 +34,8 @@ pub(crate) struct Linker {
     open: Vec<TraceId>,
     /// Compositions made since the last sweep (reported as opened).
     made: Vec<TraceId>,
+    /// Per client address (from deep capture), its last request without a context.
+    last_by_caller: HashMap<Arc<str>, TraceId>,
 }
 
 /// What a sweep found about one composition.
@@ -126,6 +136,72 @@ impl Linker {
         Some(id)
     }
 
+    /// In deep mode, for peers that send no context: reads request `id` as the next
+    /// step of a pipe when the same client connection sent it within [`INFER_WINDOW`] of
+    /// its previous request's reply, with that reply's data as its data. The previous
+    /// step must have changed its data (so that a client calling an echo in a loop is
+    /// not read as one long pipe). Such trees are marked inferred.
+    pub(crate) fn infer(&mut self, store: &mut TraceStore, id: TraceId) -> Option<()> {
+        let trace = store.get(id)?;
+        if trace.kind != TraceKind::Request || trace.links.is_some() {
+            return None;
+        }
+        let request = trace.request.as_ref()?;
+        if request.context.is_some() {
+            return None;
+        }
+        let caller = trace.deep.as_ref()?.caller.as_ref()?.addr.clone();
+        if self.last_by_caller.len() >= INFER_CLIENTS {
+            self.last_by_caller
+                .retain(|_, last| store.get(*last).is_some());
+            if self.last_by_caller.len() >= INFER_CLIENTS {
+                self.last_by_caller.clear();
+            }
+        }
+        let previous = self.last_by_caller.insert(caller, id)?;
+        let before = store.get(previous).filter(|before| before.id < id)?;
+        let reply = before.reply.as_ref()?;
+        let gap = (request.at - reply.at).to_std().ok()?;
+        let fed = request.data()?;
+        let transformed = before.request.as_ref()?.data()? != fed;
+        if gap > INFER_WINDOW || reply.data()? != fed || !transformed {
+            return None;
+        }
+        if before.links.as_ref().is_some_and(|links| {
+            !links.inferred || links.parent.is_some() || !links.children.is_empty()
+        }) {
+            return None;
+        }
+        let sender = trace.sender.clone();
+        let (composition, execution, place) = match before
+            .links
+            .as_ref()
+            .and_then(|links| links.step_of.as_ref())
+        {
+            Some(step) => {
+                let composition = step.composition.id?;
+                let steps = store.get(composition)?.links.as_ref()?.children.len();
+                (composition, step.composition.sender.clone(), steps + 1)
+            }
+            None => {
+                let execution: Arc<str> = Arc::from(format!("inferred:{}", before.sender));
+                let first_sender = before.sender.clone();
+                let started = before.started;
+                let composition = self.composition(store, &execution, started, None)?;
+                store.update(composition, |trace| {
+                    trace.links.get_or_insert_with(Box::default).inferred = true;
+                });
+                step_into(store, previous, composition, &execution, "1");
+                adopt(store, composition, previous, &first_sender);
+                (composition, execution, 2)
+            }
+        };
+        step_into(store, id, composition, &execution, &place.to_string());
+        adopt(store, composition, id, &sender);
+        self.changed(composition);
+        Some(())
+    }
+
     fn changed(&mut self, composition: TraceId) {
         if !self.open.contains(&composition) {
             self.open.push(composition);
@@ -179,6 +255,27 @@ impl Linker {
         });
         settled
     }
+}
+
+/// Makes `id` an inferred step of `composition`, at `place`.
+fn step_into(
+    store: &mut TraceStore,
+    id: TraceId,
+    composition: TraceId,
+    execution: &Arc<str>,
+    place: &str,
+) {
+    store.update(id, |trace| {
+        let links = trace.links.get_or_insert_with(Box::default);
+        links.inferred = true;
+        links.step_of = Some(StepOf {
+            composition: Link {
+                id: Some(composition),
+                sender: execution.clone(),
+            },
+            step: Arc::from(place),
+        });
+    });
 }
 
 /// Whether a trace can be the parent of a call: a request or signal (whose handler ran).

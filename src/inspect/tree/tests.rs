@@ -244,3 +244,78 @@ fn links_that_loop_or_point_nowhere_stay_harmless() {
     );
     assert_eq!(feed.matching("root"), Vec::<String>::new());
 }
+
+/// Deep capture's account of who published a request.
+fn caller(feed: &mut Feed, millis: i64, sender: &str, addr: &str) {
+    use crate::inspect::deep::{Client, DeepEvent, Fact};
+    feed.inspector.ingest_deep(DeepEvent {
+        at: feed.at(millis),
+        client: Client {
+            addr: Arc::from(addr),
+            name: None,
+        },
+        fact: Fact::Request {
+            sender: Arc::from(sender),
+        },
+    });
+}
+
+/// A request with `data` from `addr`, answered `answer` after `took` milliseconds.
+fn exchange(feed: &mut Feed, millis: i64, sender: &str, addr: &str, data: &str, answer: &str) {
+    feed.send(
+        millis,
+        "gilmour.request.step",
+        &format!(r#"{{"data":{data},"code":200,"sender":"{sender}"}}"#),
+    );
+    caller(feed, millis, sender, addr);
+    feed.send(
+        millis + 2,
+        &format!("gilmour.response.{sender}"),
+        &format!(r#"{{"data":{answer},"code":200,"sender":"gilmour.response.{sender}"}}"#),
+    );
+}
+
+#[test]
+fn a_peers_pipe_is_inferred_from_one_client_feeding_replies_on() {
+    let mut feed = Feed::new();
+    // One client: 1 → 2, then 2 → 3 at once, then 3 → 4: a pipe of three.
+    exchange(&mut feed, 0, "p1", "10.0.0.1:5000", "1", "2");
+    exchange(&mut feed, 3, "p2", "10.0.0.1:5000", "2", "3");
+    exchange(&mut feed, 6, "p3", "10.0.0.1:5000", "3", "4");
+    // The same client much later with the last reply: another exchange, not a step.
+    exchange(&mut feed, 500, "p4", "10.0.0.1:5000", "4", "5");
+    // Another client with the same data: not its pipe.
+    exchange(&mut feed, 7, "q1", "10.0.0.2:6000", "4", "9");
+    // A client calling an echo in a loop: the data never changes, nothing is inferred.
+    exchange(&mut feed, 10, "e1", "10.0.0.3:7000", "7", "7");
+    exchange(&mut feed, 13, "e2", "10.0.0.3:7000", "7", "7");
+    feed.sweep(1000);
+
+    let pipe = feed.by_sender("inferred:p1");
+    assert_eq!(
+        (pipe.kind, pipe.status),
+        (TraceKind::Composition, TraceStatus::Ok)
+    );
+    assert!(pipe.links.as_ref().is_some_and(|links| links.inferred));
+    let store = feed.inspector.store();
+    let steps: Vec<(String, Option<String>)> = spans(store, pipe.id)[1..]
+        .iter()
+        .map(|span| {
+            let trace = store.get(span.id).expect("stored");
+            (
+                trace.sender.to_string(),
+                span.step.as_deref().map(str::to_owned),
+            )
+        })
+        .collect();
+    let step = |sender: &str, place: &str| (sender.to_owned(), Some(place.to_owned()));
+    assert_eq!(steps, [step("p1", "1"), step("p2", "2"), step("p3", "3")]);
+    for alone in ["p4", "q1", "e1", "e2"] {
+        assert!(feed.by_sender(alone).is_root(), "{alone} stands alone");
+    }
+    let json = crate::inspect::export::trace_json(feed.by_sender("p2"));
+    assert_eq!(
+        json["composition"],
+        serde_json::json!({"id": "inferred:p1", "step": "2", "inferred": true})
+    );
+}
