@@ -385,3 +385,35 @@ fn reply_exec_tells_its_command_the_parent_unless_told_not_to() {
     let output = run(server, &["request", "tree.env-off", "1"]);
     assert_eq!(text(&output.stdout).trim(), r#""none""#);
 }
+
+#[test]
+fn deep_capture_infers_the_pipe_of_a_caller_that_sends_no_context() {
+    let server = Server::start(Backend::Redis);
+    let _up = Background::serving(&server, &["reply", "infer.up", "--exec", "tr a-z A-Z"]);
+    let _rev = Background::serving(&server, &["reply", "infer.rev", "--exec", "rev"]);
+    let tail = Background::start(&server, &["tail", "--deep", "--tree", "--json"]);
+    assert!(tail.stderr_line().contains("deep capture is on"));
+    // A caller like Go's or Ruby's: its messages name no parent and no composition.
+    let output = run(
+        &server,
+        &[
+            "compose",
+            "--no-call-context",
+            "infer.up | infer.rev",
+            "\"abc\"",
+        ],
+    );
+    assert_eq!(text(&output.stdout).trim(), r#""CBA""#);
+
+    let tree = tree_naming(&tail, "comp", "infer.rev");
+    assert_eq!(tree["inferred"], true);
+    let step = |place: &str| Some(place.to_owned());
+    assert_eq!(
+        shape(&tree),
+        [
+            (0, None, "(composition)".to_owned()),
+            (1, step("1"), "infer.up".to_owned()),
+            (1, step("2"), "infer.rev".to_owned()),
+        ]
+    );
+}

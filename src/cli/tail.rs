@@ -183,9 +183,14 @@ impl Printer {
                 return false;
             };
             let waited = (now - *since).to_std().unwrap_or_default();
+            // A root held for its tree may have become part of another since (a peer's
+            // pipe, inferred): that tree is printed instead.
+            if self.tree && tree::root_of(store, *id) != *id {
+                return false;
+            }
             let ready = all
                 || if self.tree {
-                    tree_done(store, *id, waited)
+                    tree_done(store, *id, waited, self.deep)
                 } else {
                     waited >= DEEP_HOLD || !waits_for_deep(trace)
                 };
@@ -235,14 +240,24 @@ fn waits_for_deep(trace: &Trace) -> bool {
             .is_none_or(|deep| deep.reply_at.is_none())
 }
 
-/// Whether the tree under `root` is done (every span complete; a signal root has waited
-/// for its slots' calls), or has waited long enough.
-fn tree_done(store: &TraceStore, root: TraceId, waited: Duration) -> bool {
+/// Whether the tree under `root` is done (every span complete, and in deep mode told by
+/// MONITOR for up to [`DEEP_HOLD`]; a signal root has waited for its slots' calls), or
+/// has waited long enough.
+fn tree_done(store: &TraceStore, root: TraceId, waited: Duration, deep: bool) -> bool {
     if waited >= TREE_WAIT {
         return true;
     }
     let spans = tree::spans(store, root);
-    let all_done = spans.iter().all(|span| span.status != TraceStatus::Pending);
+    let told = |span: &tree::Span| {
+        !deep
+            || waited >= DEEP_HOLD
+            || store
+                .get(span.id)
+                .is_none_or(|trace| !waits_for_deep(trace))
+    };
+    let all_done = spans
+        .iter()
+        .all(|span| span.status != TraceStatus::Pending && told(span));
     let is_signal = store
         .get(root)
         .is_some_and(|trace| trace.kind == TraceKind::Signal);
@@ -302,7 +317,10 @@ fn deep_words(trace: &Trace) -> Option<String> {
     if let Some(race) = deep.locks.first() {
         words.push(format!(
             "lock won by {} of {}",
-            race.winner().map_or("?", |winner| winner.label()),
+            race.winner().map_or_else(
+                || "?".to_owned(),
+                |winner| clean_bytes(winner.label().as_bytes(), 40)
+            ),
             race.contenders()
         ));
     }
