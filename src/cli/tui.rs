@@ -2,8 +2,9 @@
 //! offline on a capture file.
 
 use super::{Connection, EXIT_UNAVAILABLE};
-use crate::tui::app::{App, Settings, Source};
+use crate::tui::app::{App, Settings};
 use crate::tui::keymap::KeyMap;
+use crate::tui::model::Source;
 use crate::tui::{self, Sources};
 use anyhow::Context;
 use clap::Args;

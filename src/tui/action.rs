@@ -1,7 +1,7 @@
 //! What happens to the app ([`Action`]), what it asks the event loop to do ([`Effect`]),
 //! and what that work brings back ([`Done`]).
 
-use super::app::{Fire, Host};
+use super::model::{Fire, Host};
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyEvent, MouseEvent};
 use gilmour::inspect::{Event, TraceId};

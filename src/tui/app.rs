@@ -8,77 +8,14 @@ use super::forms::{EditForm, FireForm};
 use super::input::LineInput;
 use super::keymap::{Context, KeyMap};
 use super::list::TraceList;
-use chrono::{DateTime, FixedOffset, Utc};
-use gilmour::inspect::stats::Summary;
-use gilmour::inspect::{
-    EventKind, Filter, FilterError, Inspector, InspectorOptions, MessageEvent, Trace, TraceId,
+use super::model::{
+    Fire, FiredComposition, Host, LiveError, QueuedError, Screen, Source, Status, TopicRow,
 };
-use gilmour::protocol::{Channels, ErrorView};
+use chrono::{DateTime, FixedOffset, Utc};
+use gilmour::inspect::{Filter, FilterError, Inspector, InspectorOptions, TraceId};
+use gilmour::protocol::Channels;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
-use std::time::Duration;
-
-/// The screens, in tab order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Screen {
-    /// The live trace list.
-    Traces,
-    /// Per-topic figures.
-    Topics,
-    /// The error queue and the error channel.
-    Errors,
-    /// Known hosts and listened topics.
-    Services,
-}
-
-impl Screen {
-    /// Every screen, in tab order.
-    pub const ALL: [Screen; 4] = [
-        Screen::Traces,
-        Screen::Topics,
-        Screen::Errors,
-        Screen::Services,
-    ];
-
-    /// The tab title.
-    pub fn title(self) -> &'static str {
-        match self {
-            Screen::Traces => "Traces",
-            Screen::Topics => "Topics",
-            Screen::Errors => "Errors",
-            Screen::Services => "Services",
-        }
-    }
-
-    /// The key context of the screen.
-    pub fn context(self) -> Context {
-        match self {
-            Screen::Traces => Context::Traces,
-            Screen::Topics => Context::Topics,
-            Screen::Errors => Context::Errors,
-            Screen::Services => Context::Services,
-        }
-    }
-}
-
-/// Where the traffic comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    /// A live capture on Redis.
-    Live {
-        /// The URL, password hidden.
-        url: String,
-        /// Whether the capture connection is up.
-        connected: bool,
-    },
-    /// A capture file, read offline.
-    File {
-        /// Its path.
-        path: String,
-        /// Whether it has been read to the end.
-        done: bool,
-    },
-}
 
 /// The trace list's cursor and display.
 #[derive(Debug, Clone, Default)]
@@ -135,15 +72,6 @@ pub struct Detail {
     pub matches: Vec<usize>,
 }
 
-/// A topic's row on the topics screen.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TopicRow {
-    /// Its figures.
-    pub summary: Summary,
-    /// Traces per second over the last minute, oldest first.
-    pub recent: Vec<u32>,
-}
-
 /// The topics screen.
 #[derive(Debug, Clone, Default)]
 pub struct TopicsView {
@@ -152,42 +80,6 @@ pub struct TopicsView {
     /// The selected row.
     pub selected: usize,
 }
-
-/// One entry of the error queue.
-#[derive(Debug, Clone, PartialEq)]
-pub struct QueuedError {
-    /// The entry as stored (LREM needs it byte for byte).
-    pub raw: String,
-    /// The record, when it reads as one (in any layout: ours, Go's, Ruby's).
-    pub record: Option<ErrorView>,
-}
-
-impl QueuedError {
-    /// An entry as `LRANGE` gave it, read in whatever layout it came.
-    pub fn read(channels: &Channels, raw: String) -> QueuedError {
-        QueuedError {
-            record: ErrorView::parse(channels, raw.as_bytes()),
-            raw,
-        }
-    }
-}
-
-/// A trace's first error record that reads as one, and the message it came in: what the
-/// Errors screen lists for the trace, and what re-sending it sends. A record kept only as
-/// a prefix does not read, and so is not listed.
-pub fn live_record<'a>(
-    channels: &Channels,
-    trace: &'a Trace,
-) -> Option<(ErrorView, &'a MessageEvent)> {
-    trace
-        .errors
-        .iter()
-        .filter(|event| event.kind == EventKind::Error && event.full_len.is_none())
-        .find_map(|event| Some((ErrorView::parse(channels, &event.payload)?, event)))
-}
-
-/// How many queue entries a page holds.
-pub const ERRORS_PAGE: usize = 50;
 
 /// The errors screen.
 #[derive(Debug, Clone, Default)]
@@ -209,16 +101,6 @@ pub struct ErrorsView {
     pub live: VecDeque<LiveError>,
 }
 
-/// A trace listed on the errors screen for a record seen live.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LiveError {
-    /// The trace.
-    pub id: TraceId,
-    /// The channel its record came on (Go's `<prefix>.errors`, Ruby's `<prefix>.error`, or
-    /// the configured one), so the screen names the channels it counts.
-    pub channel: Arc<str>,
-}
-
 impl ErrorsView {
     /// The channels the live rows came on, each once, in the order first seen.
     pub fn live_channels(&self) -> Vec<&str> {
@@ -230,37 +112,6 @@ impl ErrorsView {
         }
         channels
     }
-}
-
-/// How many live error traces the errors screen keeps.
-pub const LIVE_ERRORS: usize = 500;
-
-/// What a health ping found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Health {
-    /// It answered.
-    Alive {
-        /// Round trip.
-        latency: Duration,
-        /// The channels it serves.
-        topics: Vec<String>,
-    },
-    /// It did not.
-    Dead {
-        /// Why it counts as dead.
-        reason: String,
-    },
-}
-
-/// A known host of the health hash.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Host {
-    /// Its ident.
-    pub ident: String,
-    /// What the hash says (`true`, Ruby's `active`).
-    pub value: String,
-    /// What the ping found.
-    pub health: Health,
 }
 
 /// The services screen.
@@ -278,36 +129,6 @@ pub struct ServicesView {
     pub refreshed: Option<DateTime<Utc>>,
     /// Why the last refresh failed.
     pub failure: Option<String>,
-}
-
-/// A request, signal or composition to send.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Fire {
-    /// A request to a topic.
-    Request {
-        /// The topic.
-        topic: String,
-        /// The data.
-        data: serde_json::Value,
-        /// How long to wait.
-        timeout: Duration,
-    },
-    /// A signal.
-    Signal {
-        /// The topic.
-        topic: String,
-        /// The data.
-        data: serde_json::Value,
-    },
-    /// A composition.
-    Compose {
-        /// Its text.
-        text: String,
-        /// The input data.
-        data: serde_json::Value,
-        /// The step timeout.
-        timeout: Duration,
-    },
 }
 
 /// What a yes in a confirmation does.
@@ -358,26 +179,6 @@ pub enum Modal {
     },
     /// The file to write traces to.
     Write(LineInput),
-}
-
-/// A line at the bottom saying what just happened.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Status {
-    /// The text (cleaned when drawn).
-    pub text: String,
-    /// Whether it reports a failure.
-    pub failure: bool,
-    /// When it was said (it fades after a while).
-    pub at: DateTime<Utc>,
-}
-
-/// A composition the app fired, to show a step's neighbours.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FiredComposition {
-    /// Its text.
-    pub text: String,
-    /// Each step that ran: topic, sender, code.
-    pub steps: Vec<(String, Option<String>, i64)>,
 }
 
 /// Replays and fired requests, tied to their traces.
@@ -527,7 +328,7 @@ impl App {
             Some(Modal::Record { .. }) => Context::Errors,
             Some(_) => Context::Global,
             None if self.detail.is_some() && self.screen == Screen::Traces => Context::Detail,
-            None => self.screen.context(),
+            None => Context::of(self.screen),
         }
     }
 

@@ -5,9 +5,10 @@
 //! `update` and `view` code as the app, without a tty to write to.
 
 use super::action::Action;
-use super::app::{App, Settings, Source};
+use super::app::{App, Settings};
 use super::event_loop::FPS;
 use super::keymap::{Command, KeyMap};
+use super::model::Source;
 use super::update::{run, update};
 use super::view;
 use chrono::{DateTime, Duration as Span, Offset, Utc};

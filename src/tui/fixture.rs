@@ -2,8 +2,9 @@
 //! that snapshots are the same on every machine without redacting anything.
 
 use super::action::Action;
-use super::app::{App, Settings, Source};
+use super::app::{App, Settings};
 use super::keymap::KeyMap;
+use super::model::Source;
 use super::update::update;
 use super::view;
 use chrono::{DateTime, Duration, Offset, TimeZone, Utc};

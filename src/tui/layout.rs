@@ -16,7 +16,8 @@
 //! └────────────────────────────────────────────────────────────┘
 //! ```
 
-use super::app::{App, Screen};
+use super::app::App;
+use super::model::Screen;
 use ratatui::layout::Rect;
 
 /// The regions of the screen.

@@ -23,6 +23,7 @@ pub mod input;
 pub mod keymap;
 pub mod layout;
 pub mod list;
+pub mod model;
 pub mod tasks;
 pub mod terminal;
 pub mod theme;

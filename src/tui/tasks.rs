@@ -2,7 +2,7 @@
 //! sends a [`Done`] back to the event loop. Nothing here touches the state.
 
 use super::action::{Done, Effect, Failure};
-use super::app::{ERRORS_PAGE, Fire, Health, Host};
+use super::model::{ERRORS_PAGE, Fire, Health, Host};
 use super::view::format_latency;
 use gilmour::compose::{ExecuteOptions, parse};
 use gilmour::engine::{Engine, EngineError, RequestOptions};

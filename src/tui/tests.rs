@@ -3,9 +3,9 @@
 //! `cargo insta review` after a deliberate change; CI (`CI=true`) fails on any mismatch.
 
 use super::action::{Action, Done};
-use super::app::{Health, Host};
 use super::fixture::{at, busy, error_record, key, render, type_text};
 use super::keymap::Command;
+use super::model::{Health, Host};
 use super::update::{run, update};
 use crossterm::event::KeyCode;
 

@@ -1,11 +1,12 @@
 //! One trace in detail: opening it, scrolling (paged: only the visible lines are drawn),
 //! searching with `/`, `n` and `N`.
 
-use super::super::app::{App, Detail, Screen};
+use super::super::app::{App, Detail};
 use super::super::detail::build;
 use super::super::input::LineInput;
 use super::super::keymap::Command;
 use super::super::layout::list_rows;
+use super::super::model::Screen;
 use super::{send, traces};
 use crossterm::event::{KeyCode, KeyEvent};
 use gilmour::inspect::TraceId;

@@ -15,8 +15,9 @@ pub use detail::open as open_detail;
 pub use traces::apply_filter;
 
 use super::action::{Action, Done, Failure, Probe};
-use super::app::{App, Modal, Screen, Source};
+use super::app::{App, Modal};
 use super::keymap::Command;
+use super::model::{Screen, Source};
 use crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 use std::time::Duration;
 

@@ -2,11 +2,10 @@
 //! commands, and the results of the Redis work they ask for.
 
 use super::super::action::{Done, Effect, Failure};
-use super::super::app::{
-    App, Confirmed, ERRORS_PAGE, Fire, Health, Modal, QueuedError, Screen, TopicRow,
-};
+use super::super::app::{App, Confirmed, Modal};
 use super::super::keymap::Command;
 use super::super::layout::{areas, list_rows, tab_at, window_start};
+use super::super::model::{ERRORS_PAGE, Fire, Health, QueuedError, Screen, TopicRow};
 use super::send::{self, REPLAY_TIMEOUT, record_target};
 use super::{detail, traces};
 use gilmour::inspect::sanitize::clean;

@@ -2,11 +2,12 @@
 //! a command line, the fire form, and tying what was sent to the traces it made.
 
 use super::super::action::{Done, Effect};
-use super::super::app::{App, Confirmed, Fire, FiredComposition, Modal, live_record};
+use super::super::app::{App, Confirmed, Modal};
 use super::super::detail::request_data;
 use super::super::forms::{EditForm, FireField, FireForm, FireKind, parse_data};
 use super::super::input::LineInput;
 use super::super::keymap::Command;
+use super::super::model::{Fire, FiredComposition, live_record};
 use super::super::view::format_latency;
 use super::detail;
 use crossterm::event::{KeyCode, KeyEvent};

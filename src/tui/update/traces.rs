@@ -2,11 +2,12 @@
 //! trace at a time, the cursor, follow and pause, marks, the filter bar, writing files.
 
 use super::super::action::Effect;
-use super::super::app::{App, LIVE_ERRORS, LiveError, Modal, live_record};
+use super::super::app::{App, Modal};
 use super::super::input::LineInput;
 use super::super::keymap::Command;
 use super::super::layout::list_rows;
 use super::super::list::TraceList;
+use super::super::model::{LIVE_ERRORS, LiveError, live_record};
 use super::{detail, send};
 use crossterm::event::{KeyCode, KeyEvent};
 use gilmour::inspect::{Event, Filter, Trace, TraceId, TraceKind, Update};

@@ -1,8 +1,9 @@
 //! The errors screen: a page of the error queue, newest first, then the records seen live
 //! on the error channel; each row says where it is from and which trace it belongs to.
 
-use super::super::app::{App, ERRORS_PAGE, live_record};
+use super::super::app::App;
 use super::super::layout::window_start;
+use super::super::model::{ERRORS_PAGE, live_record};
 use super::super::theme::{self, Tone};
 use super::{fit, thousands};
 use gilmour::inspect::sanitize::clean;

@@ -1,8 +1,9 @@
 //! The header: where the traffic comes from, whether the link is up, the capture rate and
 //! the counters that say nothing was lost silently; then the tabs and the list's mode.
 
-use super::super::app::{App, Screen, Source};
+use super::super::app::App;
 use super::super::layout::tab_label;
+use super::super::model::{Screen, Source};
 use super::super::theme;
 use super::{iec, thousands};
 use gilmour::inspect::sanitize::clean;

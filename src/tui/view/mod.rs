@@ -30,8 +30,9 @@ mod services;
 mod topics;
 mod traces;
 
-use super::app::{App, Modal, Screen};
+use super::app::{App, Modal};
 use super::layout::areas;
+use super::model::Screen;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 

@@ -1,8 +1,9 @@
 //! The services screen: the known hosts of the health hash with what their pings found,
 //! and beside them the request topics that have listeners right now.
 
-use super::super::app::{App, Health};
+use super::super::app::App;
 use super::super::layout::window_start;
+use super::super::model::Health;
 use super::super::theme::{self, Tone};
 use super::format_latency;
 use gilmour::inspect::sanitize::clean;

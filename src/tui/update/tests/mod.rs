@@ -1,9 +1,10 @@
 //! Headless app tests: drive `update` with actions, assert on the state and the effects.
 
 use super::super::action::{Action, Done, Effect, Probe};
-use super::super::app::{Confirmed, Fire, Health, Host, Modal, Screen};
+use super::super::app::{Confirmed, Modal};
 use super::super::fixture::{at, busy, key, reply, request, type_text};
 use super::super::keymap::Command;
+use super::super::model::{Fire, Health, Host, Screen};
 use super::{open_detail, run, update};
 use crossterm::event::{KeyCode, MouseButton, MouseEvent, MouseEventKind};
 use gilmour::inspect::{InspectorOptions, TraceId};
