@@ -196,3 +196,13 @@ pub struct FiredComposition {
     /// Each step that ran: topic, sender, code.
     pub steps: Vec<(String, Option<String>, i64)>,
 }
+
+/// A record's request data: JSON text in a string (Go), or JSON (others).
+pub fn request_data(record: &ErrorView) -> serde_json::Value {
+    match &record.request_data {
+        serde_json::Value::String(text) => {
+            serde_json::from_str(text).unwrap_or_else(|_| record.request_data.clone())
+        }
+        other => other.clone(),
+    }
+}

@@ -1,11 +1,11 @@
 //! The errors screen: a page of the error queue, newest first, then the records seen live
 //! on the error channel; each row says where it is from and which trace it belongs to.
 
-use super::super::app::App;
-use super::super::layout::window_start;
-use super::super::model::{ERRORS_PAGE, live_record};
-use super::super::theme::{self, Tone};
 use super::{fit, thousands};
+use crate::tui::model::{ERRORS_PAGE, live_record};
+use crate::tui::state::State;
+use crate::tui::state::layout::window_start;
+use crate::tui::theme::{self, Tone};
 use gilmour::inspect::sanitize::clean;
 use gilmour::protocol::{ErrorView, RecordLayout, short_sender};
 use ratatui::Frame;
@@ -15,7 +15,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 /// Draws the screen.
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
     let errors = &app.errors;
     frame.render_widget(
         Paragraph::new(Line::from(title(app, usize::from(area.width)))),
@@ -91,7 +91,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
 /// The title row: the queue and its page, then the live channels that were counted,
 /// named in full (a name cut short could read as another channel: `gilmour.errors`
 /// cut by one is `gilmour.error`). When it does not fit, the queue's name goes first.
-fn title(app: &App, width: usize) -> Vec<Span<'static>> {
+fn title(app: &State, width: usize) -> Vec<Span<'static>> {
     let errors = &app.errors;
     let pages = errors.total.div_ceil(ERRORS_PAGE).max(1);
     let channels = errors.live_channels();
@@ -181,7 +181,7 @@ fn columns(width: u16) -> (Cells, [Constraint; 8]) {
 }
 
 fn row<'a>(
-    app: &App,
+    app: &State,
     cells: Cells,
     from: &'a str,
     record: &ErrorView,

@@ -1,11 +1,11 @@
 //! The header: where the traffic comes from, whether the link is up, the capture rate and
 //! the counters that say nothing was lost silently; then the tabs and the list's mode.
 
-use super::super::app::App;
-use super::super::layout::tab_label;
-use super::super::model::{Screen, Source};
-use super::super::theme;
 use super::{iec, thousands};
+use crate::tui::model::{Screen, Source};
+use crate::tui::state::State;
+use crate::tui::state::layout::tab_label;
+use crate::tui::theme;
 use gilmour::inspect::sanitize::clean;
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
@@ -27,7 +27,7 @@ impl Item {
 }
 
 /// Draws the two header rows.
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
     let bar = theme::bar();
     let dim = bar.patch(theme::tone(theme::Tone::Dim));
     let warn = bar.patch(theme::tone(theme::Tone::Warn));
@@ -214,7 +214,7 @@ fn fit(items: &mut Vec<Item>, width: usize) {
 }
 
 /// FOLLOW / PAUSED, health shown, marks, how many traces are shown.
-fn modes(app: &App) -> Vec<Span<'static>> {
+fn modes(app: &State) -> Vec<Span<'static>> {
     let mut spans = Vec::new();
     let strong = |text: String| Span::styled(text, theme::key());
     if let Some(frozen) = app.traces.frozen {

@@ -1,11 +1,11 @@
 //! The services screen: the known hosts of the health hash with what their pings found,
 //! and beside them the request topics that have listeners right now.
 
-use super::super::app::App;
-use super::super::layout::window_start;
-use super::super::model::Health;
-use super::super::theme::{self, Tone};
 use super::format_latency;
+use crate::tui::model::Health;
+use crate::tui::state::State;
+use crate::tui::state::layout::window_start;
+use crate::tui::theme::{self, Tone};
 use gilmour::inspect::sanitize::clean;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -14,7 +14,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
 /// Draws the screen.
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
     let services = &app.services;
     let mut title = vec![Span::styled(
         format!(" hosts in {}", clean(app.channels.health_hash(), 60)),

@@ -1,10 +1,10 @@
 //! The topics table: count, rate, error share, latency quantiles, and a bar of the last
 //! half minute's rate, from figures cached once a second.
 
-use super::super::app::App;
-use super::super::layout::window_start;
-use super::super::theme::{self, Tone};
 use super::{fit, format_latency, thousands};
+use crate::tui::state::State;
+use crate::tui::state::layout::window_start;
+use crate::tui::theme::{self, Tone};
 use gilmour::inspect::stats::{NO_TOPIC_LABEL, ORPHAN_LABEL};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -17,7 +17,7 @@ const BAR_SECONDS: usize = 30;
 const LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
 /// Draws the table.
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
     let topics = &app.topics;
     if topics.rows.is_empty() {
         frame.render_widget(

@@ -1,9 +1,9 @@
 //! The trace list: only the visible window is built, from the cached filtered list, so a
 //! store of a million traces draws as fast as one of a hundred.
 
-use super::super::app::App;
-use super::super::theme;
 use super::{bytes, fit, format_latency};
+use crate::tui::state::State;
+use crate::tui::theme;
 use gilmour::inspect::sanitize::{clean, clean_bytes};
 use gilmour::inspect::stats::label_of;
 use gilmour::inspect::{EventKind, MessageEvent, Trace};
@@ -86,7 +86,7 @@ pub fn short_client(label: &str) -> String {
 }
 
 /// Draws the list.
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
     let shown = app.shown();
     if shown == 0 {
         let text = if app.inspector.store().is_empty() {
@@ -166,7 +166,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
 
 fn trace_row<'a>(
     trace: &Trace,
-    app: &App,
+    app: &State,
     topic_width: u16,
     answered_width: u16,
     data_width: u16,
@@ -246,7 +246,7 @@ fn topic_cell<'a>(trace: &Trace, width: usize) -> Cell<'a> {
     }
 }
 
-fn gap_row<'a>(trace: &Trace, app: &App) -> Row<'a> {
+fn gap_row<'a>(trace: &Trace, app: &State) -> Row<'a> {
     Row::new([
         Cell::from(""),
         Cell::from(
@@ -261,7 +261,7 @@ fn gap_row<'a>(trace: &Trace, app: &App) -> Row<'a> {
 
 /// The data of a message, on one line, fitted to its cell; for a payload whose data
 /// cannot be told (cut short, or an envelope that did not parse), why not.
-fn preview(event: &MessageEvent, app: &App, width: usize) -> Span<'static> {
+fn preview(event: &MessageEvent, app: &State, width: usize) -> Span<'static> {
     let flagged = |text: &str| Span::styled(fit(text, width), theme::tone(theme::Tone::Warn));
     if let Some(full) = event.full_len {
         return flagged(&super::kept_short(full, event.payload.len()));

@@ -3,7 +3,7 @@
 //! something well-formed.
 
 use super::input::LineInput;
-use super::model::Fire;
+use crate::tui::model::Fire;
 use gilmour::inspect::TraceId;
 use serde_json::Value;
 use std::time::Duration;
