@@ -454,7 +454,7 @@ fn a_cell_too_narrow_for_its_text_says_so() {
     );
     let screen = format!("{:?}", render(&app));
     assert!(
-        screen.contains("payments.refunds.partial…") && !screen.contains("eu-west"),
+        screen.contains("payments.refunds.partia…") && !screen.contains("eu-west"),
         "a topic cut at its column's edge could read as another topic: {screen}"
     );
 }
@@ -523,3 +523,4 @@ fn traces_without_a_topic_are_labelled_in_the_list() {
 }
 
 mod deep;
+mod sizes;

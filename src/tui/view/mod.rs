@@ -18,6 +18,7 @@
 //!          dialogs (help, confirm, fire form, editor, error record, file name) on top
 //! ```
 
+mod columns;
 mod detail;
 mod dialog;
 pub mod document;
