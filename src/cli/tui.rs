@@ -2,9 +2,7 @@
 //! offline on a capture file.
 
 use super::{Connection, EXIT_UNAVAILABLE};
-use crate::tui::app::{App, Settings, Source};
-use crate::tui::keymap::KeyMap;
-use crate::tui::{self, Sources};
+use crate::tui::{self, KeyMap, Settings, Source, Sources};
 use anyhow::Context;
 use clap::Args;
 use gilmour::inspect::deep::{self, DeepCapture};
@@ -120,7 +118,7 @@ pub async fn run_on(
             (source, sources, refused)
         }
     };
-    let mut app = App::new(Settings {
+    let settings = Settings {
         source,
         inspector,
         channels,
@@ -129,12 +127,9 @@ pub async fn run_on(
         external_editor: std::env::var_os("EDITOR").is_some_and(|editor| !editor.is_empty()),
         now: chrono::Utc::now(),
         size: (80, 24),
-    });
-    app.deep = sources.deep.is_some();
-    if let Some(refused) = refused {
-        app.say(refused);
-    }
-    tui::run(app, sources).await?;
+        notice: refused,
+    };
+    tui::run(settings, sources).await?;
     Ok(ExitCode::SUCCESS)
 }
 

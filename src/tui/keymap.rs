@@ -10,6 +10,7 @@
 //! replay = "R"
 //! ```
 
+use super::model::Screen;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -36,6 +37,16 @@ pub enum Context {
 }
 
 impl Context {
+    /// The key context of a screen.
+    pub fn of(screen: Screen) -> Context {
+        match screen {
+            Screen::Traces => Context::Traces,
+            Screen::Topics => Context::Topics,
+            Screen::Errors => Context::Errors,
+            Screen::Services => Context::Services,
+        }
+    }
+
     /// Every context, in the order the help shows them.
     pub const ALL: [Context; 7] = [
         Context::Global,

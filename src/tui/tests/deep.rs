@@ -3,12 +3,12 @@
 
 use super::detail_of;
 use crate::tui::action::Action;
+use crate::tui::fixture::update;
 use crate::tui::fixture::{at, key, render};
-use crate::tui::update::update;
 use crossterm::event::KeyCode;
 
 /// A request answered by one of two responders in a group, as deep capture saw it.
-fn raced(width: u16, height: u16) -> crate::tui::app::App {
+fn raced(width: u16, height: u16) -> crate::tui::fixture::App {
     use gilmour::inspect::deep::{Client, DeepEvent, Fact};
     use std::sync::Arc;
     let mut app = crate::tui::fixture::app(width, height);

@@ -1,56 +1,47 @@
-//! One trace in detail: opening it, scrolling (paged: only the visible lines are drawn),
-//! searching with `/`, `n` and `N`.
+//! One trace in detail: scrolling (paged: only the visible lines are drawn), searching
+//! with `/`, `n` and `N`. The text is the view's ([`lines_of`]); what needs it here (the
+//! last line, the matches) reads it when the key is pressed.
 
-use super::super::app::{App, Detail, Screen};
-use super::super::detail::build;
-use super::super::input::LineInput;
-use super::super::keymap::Command;
-use super::super::layout::list_rows;
-use super::{send, traces};
+use crate::tui::action::{Action, Effect};
+use crate::tui::keymap::Command;
+use crate::tui::state::State;
+use crate::tui::state::input::LineInput;
+use crate::tui::state::layout::list_rows;
+use crate::tui::view::document::lines_of;
 use crossterm::event::{KeyCode, KeyEvent};
-use gilmour::inspect::TraceId;
 
-/// Opens a trace in detail, on the traces screen.
-pub fn open(app: &mut App, id: TraceId) {
-    let Some(trace) = app.inspector.store().get(id) else {
-        app.complain(format!("{id} is no longer in the store"));
-        return;
-    };
-    let lines = build(app, trace);
-    app.screen = Screen::Traces;
-    app.detail = Some(Detail {
-        id,
-        lines,
-        scroll: 0,
-        search: None,
-        query: String::new(),
-        matches: Vec::new(),
-    });
+/// The open trace's number of lines.
+fn line_count(app: &State) -> usize {
+    app.detail
+        .as_ref()
+        .and_then(|detail| lines_of(app, detail.id))
+        .map_or(0, |lines| lines.len())
 }
 
-/// Builds the open trace's text again (it changed, or a link appeared).
-pub fn rebuild(app: &mut App) {
-    let Some(id) = app.detail.as_ref().map(|detail| detail.id) else {
-        return;
+/// The lines of the open trace that hold its search.
+fn matches(app: &State) -> Vec<usize> {
+    let Some(detail) = &app.detail else {
+        return Vec::new();
     };
-    let Some(trace) = app.inspector.store().get(id) else {
-        return;
-    };
-    let lines = build(app, trace);
-    if let Some(detail) = &mut app.detail {
-        detail.lines = lines;
-        detail.scroll = detail.scroll.min(detail.lines.len().saturating_sub(1));
-        find(detail);
-    }
+    lines_of(app, detail.id)
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .filter(|(_, line)| line.matches(&detail.query))
+        .map(|(at, _)| at)
+        .collect()
 }
 
 /// Runs a command in the detail view.
-pub fn command(app: &mut App, command: Command) {
+pub fn command(app: &mut State, command: Command) -> Vec<Effect> {
     let page = list_rows(app);
-    let Some(detail) = &mut app.detail else {
-        return;
+    let last = match command {
+        Command::Down | Command::PageDown | Command::Bottom => line_count(app).saturating_sub(1),
+        _ => 0,
     };
-    let last = detail.lines.len().saturating_sub(1);
+    let Some(detail) = &mut app.detail else {
+        return Vec::new();
+    };
     let id = detail.id;
     match command {
         Command::Back => app.detail = None,
@@ -63,29 +54,31 @@ pub fn command(app: &mut App, command: Command) {
         Command::Search => detail.search = Some(LineInput::new(detail.query.clone())),
         Command::SearchNext => jump(app, true),
         Command::SearchPrev => jump(app, false),
-        Command::Mark => traces::toggle_mark(app, id),
-        Command::Replay | Command::EditReplay | Command::Copy => send::on_trace(app, id, command),
+        Command::Mark => app.traces.toggle_mark(id),
+        Command::Replay | Command::EditReplay | Command::Copy => {
+            return vec![Effect::Then(Box::new(Action::OnTrace(id, command)))];
+        }
         _ => {}
     }
+    Vec::new()
 }
 
 /// A key while the search prompt has the keyboard.
-pub fn search_key(app: &mut App, key: KeyEvent) {
+pub fn search_key(app: &mut State, key: KeyEvent) -> Vec<Effect> {
     let Some(detail) = &mut app.detail else {
-        return;
+        return Vec::new();
     };
     let Some(input) = &mut detail.search else {
-        return;
+        return Vec::new();
     };
     match key.code {
         KeyCode::Esc => detail.search = None,
         KeyCode::Enter => {
             detail.query = input.text().to_lowercase();
             detail.search = None;
-            find(detail);
-            if detail.matches.is_empty() && !detail.query.is_empty() {
-                let query = detail.query.clone();
-                app.complain(format!("no match for “{query}”"));
+            if !detail.query.is_empty() && matches(app).is_empty() {
+                let query = app.detail.as_ref().map(|d| d.query.clone());
+                app.complain(format!("no match for “{}”", query.unwrap_or_default()));
             } else {
                 jump(app, true);
             }
@@ -94,28 +87,15 @@ pub fn search_key(app: &mut App, key: KeyEvent) {
             input.edit(&key);
         }
     }
-}
-
-fn find(detail: &mut Detail) {
-    detail.matches = if detail.query.is_empty() {
-        Vec::new()
-    } else {
-        detail
-            .lines
-            .iter()
-            .enumerate()
-            .filter(|(_, line)| line.text().to_lowercase().contains(&detail.query))
-            .map(|(at, _)| at)
-            .collect()
-    };
+    Vec::new()
 }
 
 /// Scrolls to the next (or previous) match, wrapping around.
-fn jump(app: &mut App, forward: bool) {
+fn jump(app: &mut State, forward: bool) {
+    let matches = matches(app);
     let Some(detail) = &mut app.detail else {
         return;
     };
-    let matches = &detail.matches;
     let next = if forward {
         matches
             .iter()

@@ -39,11 +39,7 @@ fn replay_links_both_ways_and_opens_the_new_trace() {
     assert_eq!(app.links.replay_of.get(&replay), Some(&original));
     assert_eq!(app.links.replays.get(&original), Some(&vec![replay]));
     assert_eq!(app.detail.as_ref().map(|d| d.id), Some(replay));
-    let text: String = app
-        .detail
-        .iter()
-        .flat_map(|d| d.lines.iter().map(|l| l.text()))
-        .collect();
+    let text: String = crate::tui::fixture::detail_text(&app).concat();
     assert!(text.contains("replay of   #1"), "{text}");
 }
 
@@ -120,7 +116,7 @@ fn firing_counts_listeners_and_asks_before_sending_to_nobody() {
 fn the_fire_form_completes_topics_of_the_kind_being_fired() {
     let mut app = busy(100, 20);
     update(&mut app, key(KeyCode::Char('f')));
-    let suggestions = |app: &crate::tui::app::App| match &app.modal {
+    let suggestions = |app: &crate::tui::fixture::App| match &app.modal {
         Some(Modal::Fire(form)) => form.suggestions.clone(),
         _ => panic!("the fire form is open"),
     };
@@ -183,10 +179,6 @@ fn a_composition_opens_its_last_step() {
         "latencies read alike everywhere"
     );
     assert_eq!(app.detail.as_ref().map(|d| d.id), Some(TraceId(2)));
-    let text: String = app
-        .detail
-        .iter()
-        .flat_map(|d| d.lines.iter().map(|l| l.text()))
-        .collect();
+    let text: String = crate::tui::fixture::detail_text(&app).concat();
     assert!(text.contains("▶ step      weather.group"), "{text}");
 }

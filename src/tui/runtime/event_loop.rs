@@ -3,11 +3,13 @@
 //! becomes an [`Action`] for `update`. It draws only when something changed, and at most
 //! [`FPS`] times a second, however fast events arrive.
 
-use super::action::{Action, Done, Effect, Failure, Probe};
-use super::app::App;
+use super::Sources;
 use super::tasks::Worker;
 use super::terminal::{self, Screen};
-use super::{Sources, update, view};
+use crate::tui::action::{Action, Done, Effect, Failure, Probe};
+use crate::tui::state::State;
+use crate::tui::update::update;
+use crate::tui::view::{self, Cache};
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use futures_util::StreamExt;
 use gilmour::inspect::Event;
@@ -21,7 +23,7 @@ pub const FPS: u32 = 30;
 const BATCH: usize = 4096;
 
 /// Runs until the user quits.
-pub async fn run(mut app: App, screen: &mut Screen, sources: Sources) -> anyhow::Result<()> {
+pub async fn run(mut app: State, screen: &mut Screen, sources: Sources) -> anyhow::Result<()> {
     let Sources {
         mut events,
         capture,
@@ -43,10 +45,11 @@ pub async fn run(mut app: App, screen: &mut Screen, sources: Sources) -> anyhow:
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let frame = Duration::from_secs(1) / FPS;
     let mut last_draw = Instant::now() - frame;
+    let mut cache = Cache::default();
     let mut batch: Vec<Event> = Vec::with_capacity(BATCH);
     let mut events_open = true;
     let size = screen.size()?;
-    update::update(&mut app, Action::Resize(size.width, size.height));
+    let mut effects = update(&mut app, Action::Resize(size.width, size.height));
     // `kill` or a closed terminal must still give the terminal back: they end the loop
     // like `q` does.
     let stop = terminated();
@@ -54,7 +57,7 @@ pub async fn run(mut app: App, screen: &mut Screen, sources: Sources) -> anyhow:
 
     while !app.quit {
         if app.dirty && last_draw.elapsed() >= frame {
-            screen.draw(|frame| view::draw(frame, &app))?;
+            screen.draw(|frame| view::draw(frame, &app, &mut cache))?;
             app.dirty = false;
             last_draw = Instant::now();
         }
@@ -99,14 +102,10 @@ pub async fn run(mut app: App, screen: &mut Screen, sources: Sources) -> anyhow:
             () = sleep_until(last_draw + frame), if app.dirty => continue,
             () = &mut stop => break,
         };
-        update::update(&mut app, action);
+        effects.extend(update(&mut app, action));
         // Carrying out an effect can make more (an edit ends in a replay).
-        loop {
-            let effects = std::mem::take(&mut app.effects);
-            if effects.is_empty() {
-                break;
-            }
-            for effect in effects {
+        while !effects.is_empty() {
+            for effect in std::mem::take(&mut effects) {
                 match effect {
                     Effect::Copy(text) => {
                         if let Err(error) = terminal::copy(&text) {
@@ -122,7 +121,7 @@ pub async fn run(mut app: App, screen: &mut Screen, sources: Sources) -> anyhow:
                             Err(why) => Done::Failed(Failure::Status, why),
                         };
                         input = EventStream::new();
-                        update::update(&mut app, Action::Done(done));
+                        effects.extend(update(&mut app, Action::Done(done)));
                     }
                     other => worker.start(other),
                 }
