@@ -111,6 +111,8 @@ pub enum Done {
     Composed {
         /// Its text.
         text: String,
+        /// The execution's id: its composition trace's sender.
+        id: String,
         /// Each step that ran: topic, sender, code.
         steps: Vec<(String, Option<String>, i64)>,
         /// The final code.

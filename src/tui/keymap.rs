@@ -125,6 +125,8 @@ commands! {
     Search => "search", "Search in the trace";
     SearchNext => "search-next", "Next match";
     SearchPrev => "search-prev", "Previous match";
+    NextSpan => "next-span", "Select the next span of the call tree (Enter opens it)";
+    PrevSpan => "prev-span", "Select the previous span of the call tree";
     Resend => "resend", "Re-send the failed request";
     Delete => "delete", "Delete the entry (asks first)";
     Trim => "trim", "Trim the queue below the cursor (asks first)";
@@ -326,6 +328,8 @@ const DEFAULTS: &[(Context, Command, &[&str])] = &[
     (Context::Detail, Command::EditReplay, &["e"]),
     (Context::Detail, Command::Copy, &["y"]),
     (Context::Detail, Command::Mark, &["m"]),
+    (Context::Detail, Command::NextSpan, &["]"]),
+    (Context::Detail, Command::PrevSpan, &["["]),
     (Context::Errors, Command::Resend, &["r"]),
     (Context::Errors, Command::Delete, &["d"]),
     (Context::Errors, Command::Trim, &["D"]),

@@ -193,6 +193,8 @@ pub struct Status {
 pub struct FiredComposition {
     /// Its text.
     pub text: String,
+    /// The execution's id: its composition trace's sender.
+    pub id: String,
     /// Each step that ran: topic, sender, code.
     pub steps: Vec<(String, Option<String>, i64)>,
 }

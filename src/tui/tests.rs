@@ -524,3 +524,4 @@ fn traces_without_a_topic_are_labelled_in_the_list() {
 
 mod deep;
 mod sizes;
+mod tree;

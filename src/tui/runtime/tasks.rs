@@ -205,6 +205,7 @@ async fn send(engine: &Engine, fire: Fire, original: Option<gilmour::inspect::Tr
                 .await;
             Done::Composed {
                 text,
+                id: outcome.id.clone(),
                 steps: outcome
                     .steps
                     .iter()

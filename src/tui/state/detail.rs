@@ -18,6 +18,10 @@ pub struct Detail {
     pub search: Option<LineInput>,
     /// The search in force (lower case).
     pub query: String,
+    /// The row of the call tree's waterfall chosen with `[`/`]` (Enter opens it).
+    pub span: usize,
+    /// The traces opened before this one from a waterfall (Esc goes back to them).
+    pub back: Vec<TraceId>,
 }
 
 impl Detail {
@@ -29,6 +33,8 @@ impl Detail {
             scroll: 0,
             search: None,
             query: String::new(),
+            span: 0,
+            back: Vec::new(),
         }
     }
 }

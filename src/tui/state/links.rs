@@ -40,6 +40,8 @@ impl Links {
     /// Remembers a composition fired from here, its steps known by their senders.
     pub fn composed(&mut self, composition: FiredComposition) {
         let index = self.compositions.len();
+        self.step_of
+            .insert(Arc::from(composition.id.as_str()), index);
         for (_, sender, _) in &composition.steps {
             if let Some(sender) = sender {
                 self.step_of.insert(Arc::from(sender.as_str()), index);

@@ -18,7 +18,7 @@ use crate::tui::model::{LIVE_ERRORS, LiveError, Screen, Source, Status, live_rec
 use chrono::{DateTime, FixedOffset, Utc};
 use detail::Detail;
 use gilmour::inspect::deep::DeepEvent;
-use gilmour::inspect::{Event, Filter, Inspector, InspectorOptions, TraceId, Update};
+use gilmour::inspect::{Event, Filter, Inspector, InspectorOptions, TraceId, Update, tree};
 use gilmour::protocol::Channels;
 use layout::list_rows;
 use links::Links;
@@ -209,7 +209,14 @@ impl State {
             return self.complain(format!("{id} is no longer in the store"));
         }
         self.screen = Screen::Traces;
-        self.detail = Some(Detail::new(id));
+        let mut detail = Detail::new(id);
+        // In a call tree, the waterfall's cursor starts on the trace itself.
+        let store = self.inspector.store();
+        detail.span = tree::spans(store, tree::root_of(store, id))
+            .iter()
+            .position(|span| span.id == id)
+            .unwrap_or(0);
+        self.detail = Some(detail);
     }
 
     /// Puts a filter in force and filters the list again.
@@ -281,8 +288,13 @@ impl State {
         self.settle(detail_changed);
     }
 
+    /// Whether a change to trace `id` changes the open detail: it is the trace shown, or
+    /// in its call tree (whose waterfall the detail draws).
     fn is_open(&self, id: TraceId) -> bool {
-        self.detail.as_ref().is_some_and(|d| d.id == id)
+        self.detail.as_ref().is_some_and(|detail| {
+            let store = self.inspector.store();
+            detail.id == id || tree::root_of(store, id) == tree::root_of(store, detail.id)
+        })
     }
 
     /// After traces changed: forget evicted traces, tie up replays, and tell an open

@@ -5,10 +5,14 @@
 use crate::tui::action::{Action, Effect};
 use crate::tui::keymap::Command;
 use crate::tui::state::State;
+use crate::tui::state::detail::Detail;
 use crate::tui::state::input::LineInput;
 use crate::tui::state::layout::list_rows;
 use crate::tui::view::document::lines_of;
+use crate::tui::view::waterfall;
 use crossterm::event::{KeyCode, KeyEvent};
+use gilmour::inspect::TraceId;
+use gilmour::inspect::tree::Span;
 
 /// The open trace's number of lines.
 fn line_count(app: &State) -> usize {
@@ -39,12 +43,48 @@ pub fn command(app: &mut State, command: Command) -> Vec<Effect> {
         Command::Down | Command::PageDown | Command::Bottom => line_count(app).saturating_sub(1),
         _ => 0,
     };
+    let spans = app
+        .detail
+        .as_ref()
+        .map(|detail| waterfall::spans_of(app.inspector.store(), detail.id))
+        .unwrap_or_default();
     let Some(detail) = &mut app.detail else {
         return Vec::new();
     };
     let id = detail.id;
     match command {
-        Command::Back => app.detail = None,
+        // Back to the trace this one was opened from in its waterfall, else to the list.
+        Command::Back => match detail.back.pop() {
+            Some(previous) if app.inspector.store().get(previous).is_some() => {
+                let back = std::mem::take(&mut detail.back);
+                let mut reopened = Detail::new(previous);
+                reopened.back = back;
+                reopened.span = row_of(&spans, previous);
+                app.detail = Some(reopened);
+            }
+            _ => app.detail = None,
+        },
+        Command::NextSpan if !spans.is_empty() => {
+            detail.span = (detail.span + 1) % spans.len();
+        }
+        Command::PrevSpan if !spans.is_empty() => {
+            detail.span = (detail.span + spans.len() - 1) % spans.len();
+        }
+        Command::NextSpan | Command::PrevSpan => {
+            app.complain("this trace is not part of a call tree");
+        }
+        Command::Open => match spans.get(detail.span) {
+            Some(span) if span.id != id => {
+                let mut back = std::mem::take(&mut detail.back);
+                back.push(id);
+                let mut opened = Detail::new(span.id);
+                opened.back = back;
+                opened.span = detail.span;
+                app.detail = Some(opened);
+            }
+            Some(_) => app.say("this span is the trace shown"),
+            None => {}
+        },
         Command::Up => detail.scroll = detail.scroll.saturating_sub(1),
         Command::Down => detail.scroll = (detail.scroll + 1).min(last),
         Command::PageUp => detail.scroll = detail.scroll.saturating_sub(page),
@@ -61,6 +101,11 @@ pub fn command(app: &mut State, command: Command) -> Vec<Effect> {
         _ => {}
     }
     Vec::new()
+}
+
+/// The waterfall row of `id` (0, the root, when it is not in the tree).
+fn row_of(spans: &[Span], id: TraceId) -> usize {
+    spans.iter().position(|span| span.id == id).unwrap_or(0)
 }
 
 /// A key while the search prompt has the keyboard.

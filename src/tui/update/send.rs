@@ -209,20 +209,27 @@ pub fn finished(app: &mut State, done: Done) -> Vec<Effect> {
         }
         Done::Composed {
             text,
+            id,
             steps,
             code,
             data,
             elapsed,
         } => {
-            let last = steps.iter().rev().find_map(|(_, sender, _)| sender.clone());
-            app.links.composed(FiredComposition { text, steps });
+            // Its result opens as its own trace, the waterfall of all its steps (when at
+            // least one step went out; none may have, when nobody listened).
+            let published = steps.iter().any(|(_, sender, _)| sender.is_some());
+            app.links.composed(FiredComposition {
+                text,
+                id: id.clone(),
+                steps,
+            });
             app.say(format!(
                 "composition answered {code} in {}: {}",
                 format_latency(elapsed),
                 clean(&data, 120)
             ));
-            if let Some(sender) = last {
-                app.links.expect(&sender, None, true);
+            if published {
+                app.links.expect(&id, None, true);
                 app.resolve_links();
             }
         }

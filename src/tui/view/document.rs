@@ -177,6 +177,7 @@ struct Key {
     revision: u64,
     links: u64,
     width: u16,
+    span: usize,
 }
 
 /// The text of the trace open in detail, kept between frames.
@@ -194,6 +195,7 @@ impl Cache {
             revision: open.revision,
             links: app.links.revision(),
             width: app.size.0,
+            span: open.span,
         };
         if let Some((kept, lines)) = &self.detail
             && *kept == key
@@ -231,20 +233,37 @@ pub fn build(app: &State, trace: &Trace) -> Vec<DetailLine> {
             .push(tone_of_status(trace), trace.status.as_str().to_owned())
             .push(Tone::Dim, format!("  code {code}  latency {latency}")),
     );
+    let is_composition = trace.kind == gilmour::inspect::TraceKind::Composition;
     if !trace.sender.is_empty() {
-        lines.push(field("sender", clean(&trace.sender, 200)));
+        // A composition's "sender" is the id its steps carry.
+        let label = if is_composition {
+            "execution"
+        } else {
+            "sender"
+        };
+        lines.push(field(label, clean(&trace.sender, 200)));
     }
     lines.push(field("started", stamp(app, trace.started)));
-    lines.push(field(
-        "size",
-        format!("{} bytes", thousands(trace.size() as u64)),
-    ));
+    if !is_composition {
+        lines.push(field(
+            "size",
+            format!("{} bytes", thousands(trace.size() as u64)),
+        ));
+    }
     // What the status alone does not say, before anything else: an operator acts on it.
     let width = usize::from(app.size.0);
     for note in trace.notes() {
         wrapped("note", Tone::Warn, &clean(&note, 1000), width, &mut lines);
     }
-    links(&app.links, app.inspector.store(), trace, &mut lines);
+    let store = app.inspector.store();
+    let in_tree = !super::waterfall::spans_of(store, trace.id).is_empty();
+    links(&app.links, store, trace, in_tree, &mut lines);
+    if in_tree {
+        let selected = app.detail.as_ref().map_or(0, |detail| detail.span);
+        let mut rows = Vec::new();
+        super::waterfall::lines(store, trace.id, selected, width, &mut rows);
+        lines.extend(rows.into_iter().map(|spans| DetailLine { spans }));
+    }
     if let Some(deep) = &trace.deep {
         deep_lines(app, deep, &mut lines);
     }
@@ -308,7 +327,15 @@ fn stamp(app: &State, at: DateTime<Utc>) -> String {
         .to_string()
 }
 
-fn links(links: &Links, store: &TraceStore, trace: &Trace, lines: &mut Vec<DetailLine>) {
+/// Replays and fired compositions; a composition's step list only when its waterfall
+/// (`in_tree`) does not show its steps.
+fn links(
+    links: &Links,
+    store: &TraceStore,
+    trace: &Trace,
+    in_tree: bool,
+    lines: &mut Vec<DetailLine>,
+) {
     if let Some(original) = links.replay_of.get(&trace.id) {
         lines.push(field("replay of", original.to_string()));
     }
@@ -323,6 +350,9 @@ fn links(links: &Links, store: &TraceStore, trace: &Trace, lines: &mut Vec<Detai
         return;
     };
     lines.push(field("composition", clean(&composition.text, 200)));
+    if in_tree {
+        return;
+    }
     for (topic, sender, code) in &composition.steps {
         let this = sender.as_deref() == Some(&*trace.sender);
         let id = sender

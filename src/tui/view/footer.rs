@@ -63,10 +63,20 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
 fn hints(app: &State) -> Vec<(String, &'static str)> {
     let context = app.context();
     let keymap = &app.keymap;
+    // The waterfall's keys only where there is a waterfall.
+    let in_tree = app.detail.as_ref().is_some_and(|detail| {
+        !crate::tui::view::waterfall::spans_of(app.inspector.store(), detail.id).is_empty()
+    });
     let mut pairs: Vec<(String, &'static str)> = keymap
         .bindings(context)
         .filter(|(_, keys)| !keys.is_empty())
-        .filter(|(command, _)| !matches!(command, Command::SearchPrev | Command::PrevPage))
+        .filter(|(command, _)| {
+            !matches!(
+                command,
+                Command::SearchPrev | Command::PrevPage | Command::PrevSpan
+            )
+        })
+        .filter(|(command, _)| in_tree || *command != Command::NextSpan)
         .map(|(command, keys)| (keys[0].to_string(), command.name()))
         .collect();
     if context != Context::Confirm {

@@ -31,6 +31,7 @@ mod help;
 mod services;
 mod topics;
 mod traces;
+pub mod waterfall;
 
 use crate::tui::model::Screen;
 use crate::tui::state::State;
