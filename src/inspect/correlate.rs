@@ -199,7 +199,12 @@ impl Correlator {
         }
         for composition in self.links.sweep(&mut self.store, now) {
             match composition {
-                Settled::Made(id) => updated(Update::Opened(id)),
+                Settled::Made(id) => {
+                    // A trace of the store like any other (the statistics leave it out:
+                    // its steps are counted as themselves).
+                    self.counters.traces += 1;
+                    updated(Update::Opened(id));
+                }
                 Settled::Done(id) => updated(self.settled(id)),
             }
         }

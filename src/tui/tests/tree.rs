@@ -111,3 +111,8 @@ fn enter_opens_the_selected_span_and_esc_comes_back() {
     update(&mut app, key(KeyCode::Char(']')));
     assert!(app.detail.is_some());
 }
+
+#[test]
+fn a_composition_is_listed_with_its_steps_at_80_columns() {
+    assert_snapshot!(render(&composed(80, 12)));
+}

@@ -234,12 +234,25 @@ fn trace_row<'a>(trace: &Trace, app: &State, widths: &[u16]) -> Row<'a> {
                 &clean(&responder_label(trace).unwrap_or_default(), 200),
                 width(ANSWERED),
             )),
-            _ => Cell::from(
-                trace
-                    .headline()
-                    .map(|event| preview(event, app, width(DATA)))
-                    .unwrap_or_default(),
-            ),
+            _ => match &trace.links {
+                // A composition has no payload of its own: how many steps, and whether
+                // the inspector guessed them.
+                Some(links) if trace.kind == gilmour::inspect::TraceKind::Composition => {
+                    let steps = links.children.len() + links.cut as usize;
+                    let inferred = if links.inferred { ", inferred" } else { "" };
+                    let text = format!(
+                        "{steps} step{}{inferred}",
+                        if steps == 1 { "" } else { "s" }
+                    );
+                    Cell::from(Span::styled(text, theme::tone(theme::Tone::Dim)))
+                }
+                _ => Cell::from(
+                    trace
+                        .headline()
+                        .map(|event| preview(event, app, width(DATA)))
+                        .unwrap_or_default(),
+                ),
+            },
         }
     };
     let cells: Vec<Cell> = (0..TITLES.len())
