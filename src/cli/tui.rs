@@ -79,6 +79,7 @@ pub async fn run_on(
                 engine: None,
                 file: Some(reader),
                 deep: None,
+                redis: None,
             };
             (source, sources, None)
         }
@@ -114,6 +115,7 @@ pub async fn run_on(
                 engine: Some(engine),
                 file: None,
                 deep,
+                redis: Some(builder.redis_config()),
             };
             (source, sources, refused)
         }

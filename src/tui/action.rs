@@ -91,6 +91,8 @@ pub enum Effect {
         /// The data as pretty JSON.
         text: String,
     },
+    /// Start (true) or stop deep capture.
+    Deep(bool),
 }
 
 /// What background work brought back.
@@ -107,6 +109,8 @@ pub enum Done {
         /// The outcome: a line for the status bar, or why it failed.
         result: Result<String, String>,
     },
+    /// Deep capture started (or was stopped), or why it could not start.
+    Deep(Result<bool, String>),
     /// A composition ran.
     Composed {
         /// Its text.

@@ -106,6 +106,7 @@ commands! {
     ShowServices => "show-services", "Services screen";
     Filter => "filter", "Edit the filter (Enter applies, Esc clears, ↑ recent)";
     Fire => "fire", "Fire a request, signal or composition";
+    ToggleDeep => "toggle-deep", "Deep capture on/off (MONITOR: who answered, the lock race, Redis's timing; costs Redis throughput)";
     Up => "up", "Move up";
     Down => "down", "Move down";
     PageUp => "page-up", "Page up";
@@ -305,6 +306,7 @@ const DEFAULTS: &[(Context, Command, &[&str])] = &[
     (Context::Global, Command::ShowServices, &["4"]),
     (Context::Global, Command::Filter, &["/"]),
     (Context::Global, Command::Fire, &["f"]),
+    (Context::Global, Command::ToggleDeep, &["M"]),
     (Context::Global, Command::Up, &["up", "k"]),
     (Context::Global, Command::Down, &["down", "j"]),
     (Context::Global, Command::PageUp, &["pageup", "ctrl-b"]),

@@ -13,6 +13,7 @@ use crate::tui::view::{self, Cache};
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use futures_util::StreamExt;
 use gilmour::inspect::Event;
+use gilmour::inspect::deep::{DEFAULT_DEEP_BUFFER, DeepCapture};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
@@ -30,11 +31,15 @@ pub async fn run(mut app: State, screen: &mut Screen, sources: Sources) -> anyho
         engine,
         file,
         deep,
+        redis,
     } = sources;
-    let (_deep_capture, mut deep_events) = match deep {
+    let (mut deep_capture, mut deep_events) = match deep {
         Some((capture, events)) => (Some(capture), Some(events)),
         None => (None, None),
     };
+    // Deep capture started from the app arrives here: its MONITOR probe talks to Redis,
+    // which must never hold the screen.
+    let (deep_tx, mut deep_started) = mpsc::unbounded_channel();
     let mut deep_batch = Vec::with_capacity(BATCH);
     let mut file = file;
     let (results_tx, mut results) = mpsc::unbounded_channel::<Done>();
@@ -94,6 +99,14 @@ pub async fn run(mut app: State, screen: &mut Screen, sources: Sources) -> anyho
                 Action::Deep(std::mem::take(&mut deep_batch))
             },
             Some(done) = results.recv() => Action::Done(done),
+            Some(started) = deep_started.recv() => match started {
+                Ok((capture, events)) => {
+                    deep_capture = Some(capture);
+                    deep_events = Some(events);
+                    Action::Done(Done::Deep(Ok(true)))
+                }
+                Err(why) => Action::Done(Done::Deep(Err(why))),
+            },
             _ = ticker.tick() => Action::Tick(Probe {
                 now: chrono::Utc::now(),
                 connected: capture.as_ref().map(|capture| capture.is_connected()),
@@ -122,6 +135,32 @@ pub async fn run(mut app: State, screen: &mut Screen, sources: Sources) -> anyho
                         };
                         input = EventStream::new();
                         effects.extend(update(&mut app, Action::Done(done)));
+                    }
+                    Effect::Deep(true) if deep_capture.is_none() => match &redis {
+                        Some(redis) => {
+                            let (redis, channels, tx) =
+                                (redis.clone(), app.channels.clone(), deep_tx.clone());
+                            tokio::spawn(async move {
+                                let started =
+                                    DeepCapture::start(redis, channels, DEFAULT_DEEP_BUFFER)
+                                        .await
+                                        .map_err(|error| error.to_string());
+                                let _ = tx.send(started);
+                            });
+                        }
+                        None => effects.extend(update(
+                            &mut app,
+                            Action::Done(Done::Deep(Err("no Redis to monitor".to_owned()))),
+                        )),
+                    },
+                    Effect::Deep(on) => {
+                        if !on {
+                            // Dropping it closes its connection: MONITOR stops.
+                            deep_capture = None;
+                            deep_events = None;
+                        }
+                        let on = deep_capture.is_some();
+                        effects.extend(update(&mut app, Action::Done(Done::Deep(Ok(on)))));
                     }
                     other => worker.start(other),
                 }

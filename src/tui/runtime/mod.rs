@@ -24,6 +24,8 @@ pub struct Sources {
     pub file: Option<JoinHandle<Option<String>>>,
     /// Deep capture (MONITOR) and its facts, when it is on.
     pub deep: Option<(DeepCapture, mpsc::Receiver<DeepEvent>)>,
+    /// How to reach Redis to start deep capture from the app; none offline.
+    pub redis: Option<gilmour::transport::RedisConfig>,
 }
 
 /// Runs the app on the terminal until the user quits; the terminal is given back however

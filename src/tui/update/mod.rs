@@ -196,6 +196,17 @@ fn global(app: &mut State, command: Command) -> Option<Vec<Effect>> {
         Command::ShowServices => return screen(app, Screen::Services),
         Command::Filter => traces::start_filter(app),
         Command::Fire => send::open_fire(app),
+        Command::ToggleDeep if !app.online => {
+            app.complain("deep capture needs a live Redis (this is a capture file)");
+        }
+        Command::ToggleDeep => {
+            app.say(if app.deep {
+                "stopping deep capture…"
+            } else {
+                "starting deep capture (MONITOR)…"
+            });
+            return Some(vec![Effect::Deep(!app.deep)]);
+        }
         _ => return None,
     }
     Some(Vec::new())
@@ -293,6 +304,19 @@ fn finished(app: &mut State, done: Done) -> Vec<Effect> {
         | Done::Edited { .. } => return send::finished(app, done),
         Done::Written { path, events } => app.say(format!("wrote {events} events to {path}")),
         Done::Failed(Failure::Status, why) => app.complain(why),
+        Done::Deep(Ok(on)) => {
+            app.deep = on;
+            app.say(if on {
+                "deep capture on: MONITOR costs Redis throughput (M turns it off)"
+            } else {
+                "deep capture off"
+            });
+        }
+        // Refused (ACL, managed Redis): one line, the normal capture goes on.
+        Done::Deep(Err(why)) => {
+            app.deep = false;
+            app.complain(why);
+        }
         other => return screens::finished(app, other),
     }
     Vec::new()
