@@ -175,3 +175,121 @@ async fn a_failing_go_service_reaches_us_as_its_code() {
     assert_eq!(response.data(), &json!({"got": "x"}));
     responder.join().expect("responder");
 }
+
+/// Runs one of the peer decoders in `tests/peers` on payloads, one per line; its output
+/// lines, one per payload.
+fn decode_as_peer(program: &[&str], payloads: &[String]) -> Vec<Value> {
+    use std::io::Write;
+    let scratch = std::env::temp_dir().join(format!("gilmour-peers-{}", std::process::id()));
+    let mut child = std::process::Command::new(program[0])
+        .args(&program[1..])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers"))
+        // Go keeps its build cache under HOME; a test machine's may not be writable.
+        .env("GOCACHE", scratch.join("gocache"))
+        .env("HOME", &scratch)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot run {program:?} (install it): {error}"));
+    let mut input = child.stdin.take().expect("stdin");
+    for payload in payloads {
+        writeln!(input, "{payload}").expect("write");
+    }
+    drop(input);
+    let output = child.wait_with_output().expect("decoder");
+    assert!(
+        output.status.success(),
+        "{program:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("{program:?} said: {line}"))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn go_and_ruby_decoders_read_messages_that_carry_a_call_context() {
+    let server = Server::shared(Backend::Redis);
+    let engine = Engine::connect(&server.url()).await.expect("connect");
+    engine
+        .reply_to(
+            "compat.ctx.inner",
+            HandlerOptions::default(),
+            |request: Request| async move { Reply::ok(request.into_data()) },
+        )
+        .await
+        .expect("reply_to");
+    engine
+        .slot(
+            "compat.ctx.note",
+            HandlerOptions::default(),
+            |_request| async {},
+        )
+        .await
+        .expect("slot");
+    let weak = engine.downgrade();
+    engine
+        .reply_to(
+            "compat.ctx.outer",
+            HandlerOptions::default(),
+            move |request: Request| {
+                let weak = weak.clone();
+                async move {
+                    let Some(engine) = weak.upgrade() else {
+                        return Reply::with_code(503, "gone");
+                    };
+                    let data = request.into_data();
+                    let nested = engine
+                        .request("compat.ctx.inner", data.clone(), quick())
+                        .await;
+                    let _ = engine.signal("compat.ctx.note", json!("<&>")).await;
+                    let pipe = support::compose::tree("compat.ctx.inner | compat.ctx.inner");
+                    let piped = pipe
+                        .execute(&engine, data, gilmour::compose::ExecuteOptions::default())
+                        .await;
+                    match nested {
+                        Ok(response) if piped.is_ok() => Reply::ok(response.into_data()),
+                        _ => Reply::with_code(500, "a nested call failed"),
+                    }
+                }
+            },
+        )
+        .await
+        .expect("reply_to");
+    let mut raw = RawSubscriber::psubscribe(server, "gilmour.[rs][el]*.compat.ctx.*");
+    let response = engine
+        .request("compat.ctx.outer", json!({"q": "<b> & é"}), quick())
+        .await
+        .expect("answered");
+    assert!(response.is_ok(), "{:?}", response.reply);
+    // The outer request, the nested request, the signal and the composition's two steps.
+    let payloads: Vec<String> = (0..5).map(|_| raw.next().1).collect();
+    let with = |field: &str| {
+        payloads
+            .iter()
+            .filter(|payload| payload.contains(&format!(r#""{field}":"#)))
+            .count()
+    };
+    assert_eq!(
+        (with("parent"), with("composition")),
+        (4, 2),
+        "{payloads:#?}"
+    );
+
+    let expected: Vec<Value> = payloads
+        .iter()
+        .map(|payload| {
+            let value: Value = serde_json::from_str(payload).expect("json");
+            json!({"data": value["data"], "code": value["code"], "sender": value["sender"]})
+        })
+        .collect();
+    let go = decode_as_peer(&["go", "run", "go_decoder.go"], &payloads);
+    assert_eq!(go, expected, "gilmour-e-go's decoding");
+    let ruby = decode_as_peer(&["ruby", "ruby_decoder.rb"], &payloads);
+    assert_eq!(ruby, expected, "the Ruby gem's decoding");
+    engine.shutdown().await.expect("shutdown");
+}

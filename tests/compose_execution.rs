@@ -11,11 +11,12 @@ on_both_backends! {
     one_composition_runs_fifty_times_at_once,
     step_records_tie_each_step_to_its_request_and_time,
     server_down_gives_failure_codes_not_a_hang,
+    every_step_names_its_execution_and_place,
 }
 
 use gilmour::compose::{Composition, ExecuteOptions, Lambda, Step, StepKind};
-use gilmour::engine::{Engine, HandlerOptions, Reply, Request};
-use gilmour::protocol::{Code, Message};
+use gilmour::engine::{Engine, HandlerOptions, Reply, Request, current_context, in_context};
+use gilmour::protocol::{CallContext, Code, Message, Sender};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -333,4 +334,53 @@ async fn server_down_gives_failure_codes_not_a_hang(backend: Backend) {
     .expect("the executor returned");
     assert_eq!(outcome.code, Code::UNAVAILABLE, "{:?}", outcome.data);
     assert_eq!(codes(&outcome), named(&[("down.a", 503), ("down.b", 503)]));
+}
+
+async fn every_step_names_its_execution_and_place(backend: Backend) {
+    let services = Services::start(backend).await;
+    for topic in ["place.a", "place.b", "place.c"] {
+        support::engine::echo(&services.engine, topic).await;
+    }
+    let mut raw =
+        support::RawSubscriber::psubscribe(Server::shared(backend), "gilmour.request.place.*");
+    let composition = tree("place.a | [place.b, place.c]");
+    let outcome = services.run(&composition, json!("x")).await;
+    assert!(outcome.is_ok(), "{outcome:?}");
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let (channel, payload) = raw.next();
+        let context = CallContext::read(payload.as_bytes()).expect("a context");
+        assert_eq!(
+            context.parent, None,
+            "a top-level composition has no parent"
+        );
+        let step = context.composition.expect("a composition step");
+        assert_eq!(step.id, outcome.id, "one id for the whole execution");
+        seen.push((
+            channel.trim_start_matches("gilmour.request.").to_owned(),
+            step.step,
+        ));
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("place.a".to_owned(), "1".to_owned()),
+            ("place.b".to_owned(), "2.1".to_owned()),
+            ("place.c".to_owned(), "2.2".to_owned()),
+        ]
+    );
+    // Another execution has another id; one run inside a context keeps its parent.
+    let parent = CallContext::child_of(Sender::from("the-handler"));
+    let inner = in_context(parent, services.run(&tree("place.a"), json!(1))).await;
+    let (_, payload) = raw.next();
+    let context = CallContext::read(payload.as_bytes()).expect("a context");
+    assert_eq!(context.parent, Some(Sender::from("the-handler")));
+    let step = context.composition.expect("a step");
+    assert_eq!(
+        (step.id.as_str(), step.step.as_str()),
+        (inner.id.as_str(), "1")
+    );
+    assert_ne!(inner.id, outcome.id);
+    assert_eq!(current_context(), None);
 }

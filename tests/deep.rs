@@ -253,3 +253,167 @@ async fn an_engine_names_its_connection_and_the_name_survives_a_reconnect() {
     }
     engine.shutdown().await.expect("shutdown");
 }
+
+/// The first object `tail --json` prints whose `kind` is `kind` and whose spans name
+/// `topic`, read within [`WAIT`].
+fn tree_naming(tail: &Background, kind: &str, topic: &str) -> serde_json::Value {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        assert!(Instant::now() < deadline, "no {kind} tree naming {topic}");
+        let line = tail.stdout_line();
+        let object: serde_json::Value = serde_json::from_str(&line).expect("json");
+        let names_it = object["spans"]
+            .as_array()
+            .is_some_and(|spans| spans.iter().any(|span| span["topic"] == topic));
+        if object["kind"] == kind && names_it {
+            return object;
+        }
+    }
+}
+
+/// (depth, step, topic) of each span, the steps under one parent in step order (two
+/// parallel branches start in either order).
+fn shape(tree: &serde_json::Value) -> Vec<(u64, Option<String>, String)> {
+    let mut rows: Vec<(u64, Option<String>, String)> = tree["spans"]
+        .as_array()
+        .expect("spans")
+        .iter()
+        .map(|span| {
+            (
+                span["depth"].as_u64().expect("depth"),
+                span["step"].as_str().map(str::to_owned),
+                span["topic"].as_str().expect("topic").to_owned(),
+            )
+        })
+        .collect();
+    rows[1..].sort_by(|a, b| a.1.cmp(&b.1));
+    rows
+}
+
+#[test]
+fn a_composition_fired_by_gilmour_compose_is_one_tree() {
+    let server = Server::shared(Backend::Redis);
+    let _a = Background::serving(server, &["reply", "tree.a", "--exec", "tr a-z A-Z"]);
+    let _b = Background::serving(server, &["reply", "tree.b"]);
+    let _c = Background::serving(server, &["reply", "tree.c", "--exec", "sleep 0.02; cat"]);
+    let tail = Background::start(server, &["tail", "--tree", "--json", "-f", "topic:tree.*"]);
+    assert!(tail.stderr_line().contains("tailing"));
+    let output = run(server, &["compose", "tree.a | [tree.b, tree.c]", "\"x\""]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout).trim(), r#"["X","X"]"#);
+
+    let tree = tree_naming(&tail, "comp", "tree.a");
+    let step = |place: &str| Some(place.to_owned());
+    assert_eq!(
+        shape(&tree),
+        [
+            (0, None, "(composition)".to_owned()),
+            (1, step("1"), "tree.a".to_owned()),
+            (1, step("2.1"), "tree.b".to_owned()),
+            (1, step("2.2"), "tree.c".to_owned()),
+        ]
+    );
+    assert_eq!(tree["status"], "ok");
+    assert_eq!(tree["children"].as_array().map(Vec::len), Some(3));
+    // The branches start after the first step ends, and the whole outlasts its slowest.
+    let spans = tree["spans"].as_array().expect("spans");
+    let ms = |span: &serde_json::Value, field: &str| span[field].as_f64().expect(field);
+    let first = spans
+        .iter()
+        .find(|span| span["step"] == "1")
+        .expect("step 1");
+    for branch in spans
+        .iter()
+        .filter(|span| span["depth"] == 1 && span["step"] != "1")
+    {
+        assert!(ms(branch, "start_ms") >= ms(first, "start_ms") + ms(first, "duration_ms"));
+        assert!(
+            ms(branch, "start_ms") + ms(branch, "duration_ms")
+                <= ms(&spans[0], "duration_ms") + 0.001
+        );
+    }
+}
+
+#[test]
+fn a_nested_exec_service_is_one_tree() {
+    let server = Server::shared(Backend::Redis);
+    let inner = format!(
+        "{} request tree.inner \"$(cat)\"",
+        env!("CARGO_BIN_EXE_gilmour")
+    );
+    let _outer = Background::serving(server, &["reply", "tree.outer", "--exec", &inner]);
+    let _inner = Background::serving(server, &["reply", "tree.inner"]);
+    let tail = Background::start(
+        server,
+        &["tail", "--tree", "--json", "-f", "topic:tree.outer"],
+    );
+    assert!(tail.stderr_line().contains("tailing"));
+    let output = run(server, &["request", "tree.outer", r#"{"n":1}"#]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout).trim(), r#"{"n":1}"#);
+
+    let tree = tree_naming(&tail, "req", "tree.inner");
+    assert_eq!(
+        shape(&tree),
+        [
+            (0, None, "tree.outer".to_owned()),
+            (1, None, "tree.inner".to_owned()),
+        ]
+    );
+    let spans = tree["spans"].as_array().expect("spans");
+    assert_eq!(tree["children"], json!([spans[1]["sender"]]));
+    assert_eq!(tree["status"], "ok");
+}
+
+#[test]
+fn reply_exec_tells_its_command_the_parent_unless_told_not_to() {
+    let server = Server::shared(Backend::Redis);
+    let show = r#"echo "\"${GILMOUR_PARENT:-none}\"""#;
+    let _told = Background::serving(server, &["reply", "tree.env", "--exec", show]);
+    let _untold = Background::serving(
+        server,
+        &["reply", "tree.env-off", "--exec", show, "--no-call-context"],
+    );
+    let output = run(server, &["request", "tree.env", "1", "--full"]);
+    let reply: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let sender = reply["sender"].as_str().expect("sender");
+    assert_eq!(
+        Some(reply["data"].as_str().expect("data")),
+        sender.strip_prefix("gilmour.response."),
+        "GILMOUR_PARENT is the sender of the request being handled"
+    );
+    let output = run(server, &["request", "tree.env-off", "1"]);
+    assert_eq!(text(&output.stdout).trim(), r#""none""#);
+}
+
+#[test]
+fn deep_capture_infers_the_pipe_of_a_caller_that_sends_no_context() {
+    let server = Server::start(Backend::Redis);
+    let _up = Background::serving(&server, &["reply", "infer.up", "--exec", "tr a-z A-Z"]);
+    let _rev = Background::serving(&server, &["reply", "infer.rev", "--exec", "rev"]);
+    let tail = Background::start(&server, &["tail", "--deep", "--tree", "--json"]);
+    assert!(tail.stderr_line().contains("deep capture is on"));
+    // A caller like Go's or Ruby's: its messages name no parent and no composition.
+    let output = run(
+        &server,
+        &[
+            "compose",
+            "--no-call-context",
+            "infer.up | infer.rev",
+            "\"abc\"",
+        ],
+    );
+    assert_eq!(text(&output.stdout).trim(), r#""CBA""#);
+
+    let tree = tree_naming(&tail, "comp", "infer.rev");
+    assert_eq!(tree["inferred"], true);
+    let step = |place: &str| Some(place.to_owned());
+    assert_eq!(
+        shape(&tree),
+        [
+            (0, None, "(composition)".to_owned()),
+            (1, step("1"), "infer.up".to_owned()),
+            (1, step("2"), "infer.rev".to_owned()),
+        ]
+    );
+}

@@ -14,10 +14,15 @@ on_both_backends! {
     queue_policy_pushes_and_trims_and_ignore_does_nothing,
     malformed_json_is_reported_and_the_engine_keeps_serving,
     health_ident_hash_entry_and_reply_listing_topics,
+    what_a_handler_sends_names_its_parent,
+    an_engine_told_not_to_carry_context_sends_three_fields,
+    in_context_gives_a_top_level_call_a_parent,
 }
 
-use gilmour::engine::{Engine, ErrorPolicy, HandlerOptions, Reply, Request};
-use gilmour::protocol::{Code, ErrorRecord};
+use gilmour::engine::{
+    Engine, ErrorPolicy, HandlerOptions, Reply, Request, WeakEngine, current_context, in_context,
+};
+use gilmour::protocol::{CallContext, Code, CompositionStep, ErrorRecord, Sender};
 use serde_json::{Value, json};
 use support::engine::{connect, echo, engine_with, quick};
 use support::{Backend, RawSubscriber, Server, on_both_backends};
@@ -239,5 +244,133 @@ async fn health_ident_hash_entry_and_reply_listing_topics(backend: Backend) {
     assert_eq!(
         server.command(&["HEXISTS", "health.known_host.health", ident.as_str()]),
         "0"
+    );
+}
+
+/// Serves `outer`: it requests `inner` and signals `note`, and answers with the inner
+/// reply and the call context its handler ran in.
+async fn serve_outer(engine: &Engine, outer: &str, inner: &'static str, note: &'static str) {
+    let weak: WeakEngine = engine.downgrade();
+    engine
+        .reply_to(outer, HandlerOptions::default(), move |request: Request| {
+            let weak = weak.clone();
+            async move {
+                let Some(engine) = weak.upgrade() else {
+                    return Reply::with_code(503, "engine gone");
+                };
+                let seen = current_context();
+                let inner = engine.request(inner, request.into_data(), quick()).await;
+                let _ = engine.signal(note, json!("nested")).await;
+                match inner {
+                    Ok(response) => Reply::ok(json!({
+                        "inner": response.into_data(),
+                        "context": serde_json::to_value(seen).expect("context"),
+                    })),
+                    Err(error) => Reply::with_code(500, error.to_string()),
+                }
+            }
+        })
+        .await
+        .expect("reply_to");
+}
+
+async fn what_a_handler_sends_names_its_parent(backend: Backend) {
+    let server = Server::shared(backend);
+    let engine = connect(backend).await;
+    echo(&engine, "t.ctx.inner").await;
+    engine
+        .slot("t.ctx.note", HandlerOptions::default(), |_request| async {})
+        .await
+        .expect("slot");
+    serve_outer(&engine, "t.ctx.outer", "t.ctx.inner", "t.ctx.note").await;
+    let mut raw = RawSubscriber::psubscribe(server, "gilmour.[rs][el]*.t.ctx.*");
+    let response = engine
+        .request("t.ctx.outer", json!({"n": 1}), quick())
+        .await
+        .expect("request");
+    assert!(response.is_ok(), "{:?}", response.reply);
+    let outer = response.sender.to_string();
+    assert_eq!(
+        response.data()["context"],
+        json!({"parent": outer}),
+        "the handler runs in its request's context"
+    );
+
+    let (channel, payload) = raw.next();
+    assert_eq!(channel, "gilmour.request.t.ctx.outer");
+    assert_eq!(
+        payload,
+        format!(r#"{{"data":{{"n":1}},"code":200,"sender":"{outer}"}}"#),
+        "a top-level request carries no context"
+    );
+    let (channel, payload) = raw.next();
+    assert_eq!(channel, "gilmour.request.t.ctx.inner");
+    let inner: Value = serde_json::from_str(&payload).expect("json");
+    let inner_sender = inner["sender"].as_str().expect("sender").to_owned();
+    assert_eq!(
+        payload,
+        format!(r#"{{"data":{{"n":1}},"code":200,"sender":"{inner_sender}","parent":"{outer}"}}"#)
+    );
+    let (channel, payload) = raw.next();
+    assert_eq!(channel, "gilmour.slot.t.ctx.note");
+    let signal: Value = serde_json::from_str(&payload).expect("json");
+    assert_eq!(signal["parent"], json!(outer));
+    assert_eq!(signal["data"], json!("nested"));
+}
+
+async fn an_engine_told_not_to_carry_context_sends_three_fields(backend: Backend) {
+    let server = Server::shared(backend);
+    let engine = Engine::builder(&server.url())
+        .call_context(false)
+        .connect()
+        .await
+        .expect("connect");
+    echo(&engine, "t.noctx.inner").await;
+    engine
+        .slot(
+            "t.noctx.note",
+            HandlerOptions::default(),
+            |_request| async {},
+        )
+        .await
+        .expect("slot");
+    serve_outer(&engine, "t.noctx.outer", "t.noctx.inner", "t.noctx.note").await;
+    let mut raw = RawSubscriber::psubscribe(server, "gilmour.request.t.noctx.inner");
+    let response = engine
+        .request("t.noctx.outer", json!(2), quick())
+        .await
+        .expect("request");
+    assert!(response.is_ok(), "{:?}", response.reply);
+    let (_, payload) = raw.next();
+    let inner: Value = serde_json::from_str(&payload).expect("json");
+    let inner_sender = inner["sender"].as_str().expect("sender");
+    assert_eq!(
+        payload,
+        format!(r#"{{"data":2,"code":200,"sender":"{inner_sender}"}}"#)
+    );
+}
+
+async fn in_context_gives_a_top_level_call_a_parent(backend: Backend) {
+    let server = Server::shared(backend);
+    let engine = connect(backend).await;
+    echo(&engine, "t.inctx").await;
+    let mut raw = RawSubscriber::psubscribe(server, "gilmour.request.t.inctx");
+    let context = CallContext {
+        parent: Some(Sender::from("outside-1")),
+        composition: Some(CompositionStep {
+            id: "c-7".to_owned(),
+            step: "2.1".to_owned(),
+        }),
+    };
+    let response = in_context(context, engine.request("t.inctx", json!(null), quick()))
+        .await
+        .expect("request");
+    let (_, payload) = raw.next();
+    assert_eq!(
+        payload,
+        format!(
+            r#"{{"data":null,"code":200,"sender":"{}","parent":"outside-1","composition":{{"id":"c-7","step":"2.1"}}}}"#,
+            response.sender
+        )
     );
 }

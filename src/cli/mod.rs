@@ -23,7 +23,8 @@ mod topics;
 mod tui;
 
 use clap::{Args, Parser, Subcommand};
-use gilmour::engine::{Engine, EngineBuilder, EngineError, ErrorPolicy};
+use gilmour::engine::{Engine, EngineBuilder, EngineError, ErrorPolicy, in_context};
+use gilmour::protocol::{CallContext, Sender};
 use gilmour::transport::TransportError;
 use std::process::ExitCode;
 
@@ -73,6 +74,10 @@ pub struct Connection {
     /// Channel prefix.
     #[arg(long, env = "GILMOUR_PREFIX", default_value = "gilmour", global = true)]
     pub prefix: String,
+    /// Send messages with the usual three fields only: no "parent" or "composition"
+    /// for inspectors to build call trees from.
+    #[arg(long, global = true)]
+    pub no_call_context: bool,
 }
 
 /// Options of the commands that serve topics.
@@ -157,7 +162,24 @@ impl Connection {
 
     /// An engine builder for this connection.
     pub fn builder(&self) -> EngineBuilder {
-        Engine::builder(self.url()).prefix(&self.prefix)
+        Engine::builder(self.url())
+            .prefix(&self.prefix)
+            .call_context(!self.no_call_context)
+    }
+}
+
+/// The environment variable in which `reply --exec` tells its command which request it
+/// is handling; `request`, `signal` and `compose` read it and name that request as their
+/// parent, so that a shell service's calls join its trace.
+pub const PARENT_VARIABLE: &str = "GILMOUR_PARENT";
+
+/// The call context a command inherits from the service that runs it, if any.
+fn inherited_context() -> CallContext {
+    match std::env::var(PARENT_VARIABLE) {
+        Ok(parent) if !parent.trim().is_empty() => {
+            CallContext::child_of(Sender(parent.trim().to_owned()))
+        }
+        _ => CallContext::default(),
     }
 }
 
@@ -180,9 +202,15 @@ impl Serving {
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> ExitCode {
     let outcome = match cli.command {
-        Some(Command::Request(args)) => request::run(&cli.connection, args).await,
-        Some(Command::Compose(args)) => compose::run(&cli.connection, args).await,
-        Some(Command::Signal(args)) => signal::run(&cli.connection, args).await,
+        Some(Command::Request(args)) => {
+            in_context(inherited_context(), request::run(&cli.connection, args)).await
+        }
+        Some(Command::Compose(args)) => {
+            in_context(inherited_context(), compose::run(&cli.connection, args)).await
+        }
+        Some(Command::Signal(args)) => {
+            in_context(inherited_context(), signal::run(&cli.connection, args)).await
+        }
         Some(Command::Reply(args)) => reply::run(&cli.connection, args).await,
         Some(Command::Slot(args)) => slot::run(&cli.connection, args).await,
         Some(Command::Tail(args)) => tail::run(&cli.connection, args).await,

@@ -43,12 +43,13 @@ pub async fn run(connection: &Connection, args: ReplyArgs) -> anyhow::Result<Exi
         .max_in_flight(usize::try_from(args.max_in_flight).unwrap_or(usize::MAX));
     options.group = args.group;
     let exec = args.exec.map(Arc::<str>::from);
+    let tell_parent = !connection.no_call_context;
     engine
         .reply_to(&args.topic, options, move |request: Request| {
             let exec = exec.clone();
             async move {
                 match exec {
-                    Some(command) => run_command(&command, &request).await,
+                    Some(command) => run_command(&command, &request, tell_parent).await,
                     None => Reply::ok(request.into_data()),
                 }
             }
@@ -100,13 +101,21 @@ fn log_load(stats: Stats, what: &str) {
 
 /// Runs the command for one request, in a process group of its own. If the handler is
 /// dropped first (its timeout, or the shutdown timeout), the whole group is killed: the
-/// shell and whatever it started.
-async fn run_command(command: &str, request: &Request) -> Reply {
-    let child = tokio::process::Command::new("sh")
+/// shell and whatever it started. Unless `tell_parent` is off, the command learns in
+/// `GILMOUR_PARENT` which request it handles, so that what it calls joins its trace.
+async fn run_command(command: &str, request: &Request, tell_parent: bool) -> Reply {
+    let mut child = tokio::process::Command::new("sh");
+    child
         .arg("-c")
         .arg(command)
         .env("GILMOUR_TOPIC", request.topic())
-        .env("GILMOUR_SENDER", request.sender().as_str())
+        .env("GILMOUR_SENDER", request.sender().as_str());
+    if tell_parent && !request.sender().as_str().is_empty() {
+        child.env(super::PARENT_VARIABLE, request.sender().as_str());
+    } else {
+        child.env_remove(super::PARENT_VARIABLE);
+    }
+    let child = child
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

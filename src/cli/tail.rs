@@ -7,14 +7,17 @@
 use super::store::{StoreArgs, human_bytes};
 use super::{Connection, EXIT_UNAVAILABLE, interrupted};
 use anyhow::Context;
+use chrono::{DateTime, Utc};
 use clap::Args;
 use gilmour::inspect::deep::{self, DeepCapture};
 use gilmour::inspect::export::trace_json_with;
 use gilmour::inspect::sanitize::clean_bytes;
 use gilmour::inspect::{
-    Capture, Event, Filter, Inspector, Trace, TraceKind, Update, capture, file,
+    Capture, Event, Filter, Inspector, Trace, TraceId, TraceKind, TraceStatus, TraceStore, Update,
+    capture, file, tree,
 };
 use gilmour::protocol::Channels;
+use std::collections::{HashSet, VecDeque};
 use std::io::{BufRead, BufReader, Write};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -38,6 +41,10 @@ pub struct TailArgs {
     /// the group-lock race and Redis's own timing. MONITOR costs Redis throughput.
     #[arg(long)]
     deep: bool,
+    /// Print each finished call tree once: the top-level trace, then its calls and a
+    /// composition's steps indented, with their timings (a change reprints the tree).
+    #[arg(long)]
+    tree: bool,
     /// Also serve Prometheus metrics of what is captured on ADDR (`/metrics`), as
     /// `gilmour exporter` does.
     #[arg(long, value_name = "ADDR")]
@@ -56,17 +63,28 @@ struct Printer {
     out: std::io::BufWriter<std::io::Stdout>,
     /// Traces printed again because they changed after they were printed.
     updates: u64,
-    /// In deep mode, completed requests waiting for MONITOR's account of their reply.
-    held: std::collections::VecDeque<(std::time::Instant, gilmour::inspect::TraceId, bool)>,
+    /// Traces waiting to be printed: in deep mode, completed requests waiting for
+    /// MONITOR's account of their reply; in tree mode, roots waiting for their tree.
+    /// Each with when it was held (by the capture's clock) and whether it is an update.
+    held: VecDeque<(DateTime<Utc>, TraceId, bool)>,
     deep: bool,
+    /// Print each finished root with its spans indented, instead of each trace.
+    tree: bool,
+    /// The roots printed as trees, so that a later change to one of their traces prints
+    /// the tree again.
+    printed_roots: HashSet<TraceId>,
     /// With `--metrics`: every trace counted, whatever the filter shows.
     metrics: Option<gilmour::inspect::metrics::Metrics>,
 }
 
 impl Printer {
+    fn shows(&self, trace: &Trace) -> bool {
+        trace.kind == TraceKind::Gap
+            || (self.filter.matches(trace) && (!trace.is_health() || self.show_health))
+    }
+
     fn trace(&mut self, trace: &Trace, update: bool) -> std::io::Result<()> {
-        let is_gap = trace.kind == TraceKind::Gap;
-        if !is_gap && (!self.filter.matches(trace) || (trace.is_health() && !self.show_health)) {
+        if !self.shows(trace) {
             return Ok(());
         }
         if update {
@@ -83,48 +101,121 @@ impl Printer {
         writeln!(self.out, "{}", line(trace, update))
     }
 
-    /// Prints a trace now, or in deep mode holds a request until MONITOR's account of
-    /// its reply is in (at most [`DEEP_HOLD`]), so that its line names the responder.
-    fn completed(&mut self, trace: &Trace, update: bool) -> std::io::Result<()> {
-        let waits = self.deep
-            && matches!(trace.kind, TraceKind::Request | TraceKind::Health)
-            && trace.reply.is_some()
-            && trace
-                .deep
-                .as_ref()
-                .is_none_or(|deep| deep.reply_at.is_none());
-        if waits {
-            if !self.held.iter().any(|(_, id, _)| *id == trace.id) {
-                self.held
-                    .push_back((std::time::Instant::now(), trace.id, update));
+    /// Prints the tree under `root`, when any of its traces passes the filter: the root's
+    /// line, then one indented line per span (in JSON, the root's object with `spans`).
+    fn tree(&mut self, store: &TraceStore, root: TraceId, update: bool) -> std::io::Result<()> {
+        let spans = tree::spans(store, root);
+        let traces: Vec<&Trace> = spans.iter().filter_map(|span| store.get(span.id)).collect();
+        let Some(top) = traces.first() else {
+            return Ok(());
+        };
+        if !traces.iter().any(|trace| self.shows(trace)) {
+            return Ok(());
+        }
+        self.printed_roots.insert(root);
+        if update {
+            self.updates += 1;
+        }
+        if self.json {
+            let mut object = trace_json_with(&self.channels, top);
+            if let Some(fields) = object.as_object_mut() {
+                if update {
+                    fields.insert("update".into(), serde_json::Value::Bool(true));
+                }
+                let rows = spans
+                    .iter()
+                    .zip(&traces)
+                    .map(|(span, trace)| span_json(span, trace));
+                fields.insert("spans".into(), serde_json::Value::Array(rows.collect()));
             }
+            serde_json::to_writer(&mut self.out, &object)?;
+            return self.out.write_all(b"\n");
+        }
+        writeln!(self.out, "{}", line(top, update))?;
+        for (span, trace) in spans.iter().zip(&traces).skip(1) {
+            writeln!(self.out, "{}", span_line(span, trace))?;
+        }
+        Ok(())
+    }
+
+    /// Prints a trace now, or holds it: in deep mode a request until MONITOR's account
+    /// of its reply is in (at most [`DEEP_HOLD`]), so that its line names the responder;
+    /// in tree mode a root until its tree is done, and a change to a printed tree's trace
+    /// as a change to that tree.
+    fn completed(
+        &mut self,
+        store: &TraceStore,
+        trace: &Trace,
+        update: bool,
+        now: DateTime<Utc>,
+    ) -> std::io::Result<()> {
+        if self.tree {
+            let root = tree::root_of(store, trace.id);
+            if root != trace.id {
+                if self.printed_roots.contains(&root) {
+                    self.hold(root, true, now);
+                }
+                return Ok(());
+            }
+            self.hold(root, update || self.printed_roots.contains(&root), now);
+            return Ok(());
+        }
+        if self.deep && waits_for_deep(trace) {
+            self.hold(trace.id, update, now);
             return Ok(());
         }
         self.held.retain(|(_, id, _)| *id != trace.id);
         self.trace(trace, update)
     }
 
-    /// Prints the held traces that are ready (their reply's deep facts came) or waited
-    /// long enough; all of them when `all`.
-    fn release(&mut self, inspector: &Inspector, all: bool) -> std::io::Result<()> {
+    fn hold(&mut self, id: TraceId, update: bool, now: DateTime<Utc>) {
+        match self.held.iter_mut().find(|(_, held, _)| *held == id) {
+            Some((_, _, was_update)) => *was_update |= update,
+            None => self.held.push_back((now, id, update)),
+        }
+    }
+
+    /// Prints the held traces that are ready or waited long enough, as of `now`; all
+    /// of them when `all`.
+    fn release(
+        &mut self,
+        inspector: &Inspector,
+        now: DateTime<Utc>,
+        all: bool,
+    ) -> std::io::Result<()> {
+        let store = inspector.store();
         let mut waiting = std::mem::take(&mut self.held);
+        let mut result = Ok(());
         waiting.retain(|(since, id, update)| {
-            let Some(trace) = inspector.store().get(*id) else {
+            let Some(trace) = store.get(*id) else {
                 return false;
             };
+            let waited = (now - *since).to_std().unwrap_or_default();
+            // A root held for its tree may have become part of another since (a peer's
+            // pipe, inferred): that tree is printed instead.
+            if self.tree && tree::root_of(store, *id) != *id {
+                return false;
+            }
             let ready = all
-                || since.elapsed() >= DEEP_HOLD
-                || trace
-                    .deep
-                    .as_ref()
-                    .is_some_and(|deep| deep.reply_at.is_some());
-            if ready {
-                let _ = self.trace(trace, *update);
+                || if self.tree {
+                    tree_done(store, *id, waited, self.deep)
+                } else {
+                    waited >= DEEP_HOLD || !waits_for_deep(trace)
+                };
+            if ready && result.is_ok() {
+                result = if self.tree {
+                    self.tree(store, *id, *update)
+                } else {
+                    self.trace(trace, *update)
+                };
             }
             !ready
         });
         self.held = waiting;
-        Ok(())
+        if self.printed_roots.len() > 2 * store.capacity() {
+            self.printed_roots.retain(|id| store.get(*id).is_some());
+        }
+        result
     }
 
     fn lost(&mut self, reason: &str) -> std::io::Result<()> {
@@ -141,6 +232,86 @@ impl Printer {
 /// How long a completed request waits for MONITOR's account of its reply.
 const DEEP_HOLD: Duration = Duration::from_millis(250);
 
+/// How long a finished root waits for calls still under way in its tree before it is
+/// printed as it stands; and how long a signal, whose slots may still be calling, waits
+/// for its first.
+const TREE_WAIT: Duration = Duration::from_secs(5);
+const SIGNAL_WAIT: Duration = Duration::from_millis(250);
+
+/// Whether, in deep mode, a completed request still waits for its reply's deep facts.
+fn waits_for_deep(trace: &Trace) -> bool {
+    matches!(trace.kind, TraceKind::Request | TraceKind::Health)
+        && trace.reply.is_some()
+        && trace
+            .deep
+            .as_ref()
+            .is_none_or(|deep| deep.reply_at.is_none())
+}
+
+/// Whether the tree under `root` is done (every span complete, and in deep mode told by
+/// MONITOR for up to [`DEEP_HOLD`]; a signal root has waited for its slots' calls), or
+/// has waited long enough.
+fn tree_done(store: &TraceStore, root: TraceId, waited: Duration, deep: bool) -> bool {
+    if waited >= TREE_WAIT {
+        return true;
+    }
+    let spans = tree::spans(store, root);
+    let told = |span: &tree::Span| {
+        !deep
+            || waited >= DEEP_HOLD
+            || store
+                .get(span.id)
+                .is_none_or(|trace| !waits_for_deep(trace))
+    };
+    let all_done = spans
+        .iter()
+        .all(|span| span.status != TraceStatus::Pending && told(span));
+    let is_signal = store
+        .get(root)
+        .is_some_and(|trace| trace.kind == TraceKind::Signal);
+    all_done && (!is_signal || spans.len() > 1 || waited >= SIGNAL_WAIT)
+}
+
+/// A span under a root: indented by depth, its place in its composition, kind, topic,
+/// code, how long it took and when it started after the root.
+fn span_line(span: &tree::Span, trace: &Trace) -> String {
+    let indent = "  ".repeat(span.depth.saturating_sub(1));
+    let place = span.step.as_deref().map_or_else(String::new, |step| {
+        format!("{} ", clean_bytes(step.as_bytes(), 12))
+    });
+    let code = trace
+        .code()
+        .map_or_else(|| "-".to_owned(), |code| code.to_string());
+    let took = span
+        .duration
+        .map_or_else(|| "-".to_owned(), gilmour::inspect::trace::human_latency);
+    let label = format!("{indent}└ {place}{}", trace.kind.as_str());
+    format!(
+        "               {label:<16} {:<24} {code:>4} {took:>9} {:<10} +{}{}",
+        clean_bytes(trace.topic.as_bytes(), 24),
+        trace.status.as_str(),
+        gilmour::inspect::trace::human_latency(span.start),
+        deep_words(trace).map_or_else(String::new, |words| format!("  ({words})")),
+    )
+}
+
+/// A span in JSON: the trace's id, sender, kind, topic, code and status, its depth and
+/// place, and its times relative to the root.
+fn span_json(span: &tree::Span, trace: &Trace) -> serde_json::Value {
+    serde_json::json!({
+        "id": trace.id.0,
+        "depth": span.depth,
+        "step": span.step.as_deref(),
+        "kind": trace.kind.as_str(),
+        "topic": &*trace.topic,
+        "sender": &*trace.sender,
+        "code": trace.code().map(|code| code.0),
+        "status": trace.status.as_str(),
+        "start_ms": span.start.as_secs_f64() * 1000.0,
+        "duration_ms": span.duration.map(|took| took.as_secs_f64() * 1000.0),
+    })
+}
+
 /// What deep capture knows, in a few words: who answered, the lock race, Redis's time.
 fn deep_words(trace: &Trace) -> Option<String> {
     let deep = trace.deep.as_ref()?;
@@ -154,7 +325,10 @@ fn deep_words(trace: &Trace) -> Option<String> {
     if let Some(race) = deep.locks.first() {
         words.push(format!(
             "lock won by {} of {}",
-            race.winner().map_or("?", |winner| winner.label()),
+            race.winner().map_or_else(
+                || "?".to_owned(),
+                |winner| clean_bytes(winner.label().as_bytes(), 40)
+            ),
             race.contenders()
         ));
     }
@@ -186,7 +360,17 @@ fn line(trace: &Trace, update: bool) -> String {
     let latency = trace
         .latency()
         .map_or_else(|| "-".to_owned(), gilmour::inspect::trace::human_latency);
-    let preview = trace.headline().map(preview).unwrap_or_default();
+    let preview = match &trace.links {
+        Some(links) if trace.kind == TraceKind::Composition => {
+            let steps = links.children.len() + links.cut as usize;
+            let inferred = if links.inferred { ", inferred" } else { "" };
+            format!(
+                "{steps} step{}{inferred}",
+                if steps == 1 { "" } else { "s" }
+            )
+        }
+        _ => trace.headline().map(preview).unwrap_or_default(),
+    };
     // The preview already says why a payload is flagged.
     let notes = trace.notes();
     let notes = match notes
@@ -247,8 +431,10 @@ pub async fn run(connection: &Connection, args: TailArgs) -> anyhow::Result<Exit
         channels: channels.clone(),
         out: std::io::BufWriter::new(std::io::stdout()),
         updates: 0,
-        held: std::collections::VecDeque::new(),
+        held: VecDeque::new(),
         deep: args.deep && args.read.is_none(),
+        tree: args.tree,
+        printed_roots: HashSet::new(),
         metrics: None,
     };
     if args.metrics.is_some() && args.read.is_some() {
@@ -294,13 +480,19 @@ fn apply(
     printer: &mut Printer,
     update: Update,
     lost_reason: Option<&str>,
+    now: DateTime<Utc>,
 ) -> std::io::Result<()> {
     if let Some(metrics) = &printer.metrics {
         metrics.apply(inspector, update);
     }
     match update {
         Update::Completed(id) | Update::Changed(id) => match inspector.store().get(id) {
-            Some(trace) => printer.completed(trace, matches!(update, Update::Changed(_))),
+            Some(trace) => printer.completed(
+                inspector.store(),
+                trace,
+                matches!(update, Update::Changed(_)),
+                now,
+            ),
             None => Ok(()),
         },
         Update::Lost => printer.lost(lost_reason.unwrap_or("unknown reason")),
@@ -313,8 +505,9 @@ fn ingest(inspector: &mut Inspector, printer: &mut Printer, event: Event) -> std
         Event::Lost { reason, .. } => Some(reason.clone()),
         _ => None,
     };
+    let at = event.at();
     let update = inspector.ingest(event);
-    apply(inspector, printer, update, reason.as_deref())
+    apply(inspector, printer, update, reason.as_deref(), at)
 }
 
 fn replay(
@@ -335,7 +528,9 @@ fn replay(
         let at = event.at();
         ingest(inspector, printer, event)?;
         sweep(inspector, printer, at)?;
+        printer.release(inspector, at, false)?;
     }
+    printer.release(inspector, chrono::Utc::now(), true)?;
     // What is still pending at the end of the file is shown as it stands.
     let pending: Vec<_> = inspector
         .store()
@@ -345,7 +540,14 @@ fn replay(
         .map(|trace| trace.id)
         .collect();
     for id in pending {
-        if let Some(trace) = inspector.store().get(id) {
+        let store = inspector.store();
+        if printer.tree {
+            // A pending trace inside a tree shows with its root, printed or not yet.
+            let root = tree::root_of(store, id);
+            if root == id && !printer.printed_roots.contains(&root) {
+                printer.tree(store, root, false)?;
+            }
+        } else if let Some(trace) = store.get(id) {
             printer.trace(trace, false)?;
         }
     }
@@ -360,7 +562,7 @@ fn sweep(
     let mut updates = Vec::new();
     inspector.sweep(now, |update| updates.push(update));
     for update in updates {
-        apply(inspector, printer, update, None)?;
+        apply(inspector, printer, update, None, now)?;
     }
     Ok(())
 }
@@ -399,7 +601,7 @@ async fn live(
     );
     let mut batch = Vec::with_capacity(1024);
     let mut deep_batch = Vec::with_capacity(1024);
-    let tick = if deep.is_some() {
+    let tick = if deep.is_some() || printer.tree {
         DEEP_HOLD / 5
     } else {
         Duration::from_secs(1)
@@ -416,6 +618,9 @@ async fn live(
                 for event in batch.drain(..) {
                     ingest(inspector, printer, event)?;
                 }
+                if printer.tree {
+                    printer.release(inspector, chrono::Utc::now(), false)?;
+                }
                 printer.out.flush()?;
             }
             received = async {
@@ -431,24 +636,25 @@ async fn live(
                 for event in deep_batch.drain(..) {
                     inspector.ingest_deep(event);
                 }
-                printer.release(inspector, false)?;
+                printer.release(inspector, chrono::Utc::now(), false)?;
                 printer.out.flush()?;
             }
             _ = ticker.tick() => {
                 if let Some(metrics) = &printer.metrics {
                     metrics.sync(inspector, capture.dropped());
                 }
-                if swept.elapsed() >= Duration::from_secs(1) {
+                // Compositions settle on a sweep: in tree mode, sweep at every tick.
+                if printer.tree || swept.elapsed() >= Duration::from_secs(1) {
                     sweep(inspector, printer, chrono::Utc::now())?;
                     swept = std::time::Instant::now();
                 }
-                printer.release(inspector, false)?;
+                printer.release(inspector, chrono::Utc::now(), false)?;
                 printer.out.flush()?;
             }
             () = &mut stop => break,
         }
     }
-    printer.release(inspector, true)?;
+    printer.release(inspector, chrono::Utc::now(), true)?;
     let dropped = capture.dropped() + deep.as_ref().map_or(0, DeepCapture::dropped);
     capture.close().await;
     Ok(dropped)

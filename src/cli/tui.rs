@@ -2,9 +2,7 @@
 //! offline on a capture file.
 
 use super::{Connection, EXIT_UNAVAILABLE};
-use crate::tui::app::{App, Settings, Source};
-use crate::tui::keymap::KeyMap;
-use crate::tui::{self, Sources};
+use crate::tui::{self, KeyMap, Settings, Source, Sources};
 use anyhow::Context;
 use clap::Args;
 use gilmour::inspect::deep::{self, DeepCapture};
@@ -81,6 +79,7 @@ pub async fn run_on(
                 engine: None,
                 file: Some(reader),
                 deep: None,
+                redis: None,
             };
             (source, sources, None)
         }
@@ -116,11 +115,12 @@ pub async fn run_on(
                 engine: Some(engine),
                 file: None,
                 deep,
+                redis: Some(builder.redis_config()),
             };
             (source, sources, refused)
         }
     };
-    let mut app = App::new(Settings {
+    let settings = Settings {
         source,
         inspector,
         channels,
@@ -129,12 +129,9 @@ pub async fn run_on(
         external_editor: std::env::var_os("EDITOR").is_some_and(|editor| !editor.is_empty()),
         now: chrono::Utc::now(),
         size: (80, 24),
-    });
-    app.deep = sources.deep.is_some();
-    if let Some(refused) = refused {
-        app.say(refused);
-    }
-    tui::run(app, sources).await?;
+        notice: refused,
+    };
+    tui::run(settings, sources).await?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -17,8 +17,11 @@ use serde_json::{Map, Value};
 
 use crate::compose::lambda::Lambda;
 use crate::compose::tree::{Composition, Step};
-use crate::engine::{DEFAULT_REQUEST_TIMEOUT, Engine, EngineError, RequestOptions, TIMED_OUT};
-use crate::protocol::{Code, Message, Sender};
+use crate::engine::{
+    DEFAULT_REQUEST_TIMEOUT, Engine, EngineError, RequestOptions, TIMED_OUT, current_context,
+    in_context,
+};
+use crate::protocol::{CallContext, Code, CompositionStep, Message, Sender};
 
 /// How a composition is executed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +60,9 @@ pub struct Outcome {
     pub steps: Vec<StepRecord>,
     /// From the start of the execution to its end.
     pub elapsed: Duration,
+    /// The execution's id: every step's request carries it (`"composition": {"id": …}`),
+    /// so that an inspector shows the execution as one tree.
+    pub id: String,
 }
 
 impl Outcome {
@@ -117,14 +123,17 @@ impl Composition {
             engine,
             options,
             started: Instant::now(),
+            id: engine.next_composition_id(),
+            parent: current_context().and_then(|context| context.parent),
         };
         let mut steps = Vec::new();
-        let answer = run.node(self, input.into(), &mut steps).await;
+        let answer = run.node(self, input.into(), &mut steps, Path::root()).await;
         Outcome {
             data: answer.data,
             code: answer.code,
             steps,
             elapsed: run.started.elapsed(),
+            id: run.id,
         }
     }
 }
@@ -156,6 +165,39 @@ struct Run<'e> {
     engine: &'e Engine,
     options: ExecuteOptions,
     started: Instant,
+    /// The execution's id, carried by every step's request.
+    id: String,
+    /// The request being handled when the execution started, if any: the parent of
+    /// every step.
+    parent: Option<Sender>,
+}
+
+/// A node's place in the tree: `1`, `2.1`, …; empty for the root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Path(String);
+
+impl Path {
+    fn root() -> Path {
+        Path(String::new())
+    }
+
+    /// The path of the `index`th (0-based) child.
+    fn child(&self, index: usize) -> Path {
+        if self.0.is_empty() {
+            Path((index + 1).to_string())
+        } else {
+            Path(format!("{}.{}", self.0, index + 1))
+        }
+    }
+
+    /// How a step at this path is named on the wire: a root that is a step alone is `1`.
+    fn step(&self) -> String {
+        if self.0.is_empty() {
+            "1".to_owned()
+        } else {
+            self.0.clone()
+        }
+    }
 }
 
 type Records = Vec<StepRecord>;
@@ -168,40 +210,53 @@ impl Run<'_> {
         node: &'a Composition,
         input: Value,
         records: &'a mut Records,
+        path: Path,
     ) -> BoxFuture<'a, Answer> {
         Box::pin(async move {
             match node {
-                Composition::Step(step) => self.step(step, input, records).await,
+                Composition::Step(step) => self.step(step, input, records, path).await,
                 Composition::Lambda(lambda) => self.lambda(lambda, input, records).await,
-                Composition::Pipe(children) => self.pipe(children, input, records).await,
+                Composition::Pipe(children) => self.pipe(children, input, records, path).await,
                 Composition::AndAnd(children) => {
-                    self.sequence(children, input, records, Until::Failure)
+                    self.sequence(children, input, records, path, Until::Failure)
                         .await
                 }
                 Composition::OrOr(children) => {
-                    self.sequence(children, input, records, Until::Success)
+                    self.sequence(children, input, records, path, Until::Success)
                         .await
                 }
                 Composition::Batch(children) => {
-                    self.sequence(children, input, records, Until::End).await
+                    self.sequence(children, input, records, path, Until::End)
+                        .await
                 }
                 Composition::RecordedBatch(children) => {
                     let mut answers = Vec::with_capacity(children.len());
-                    for child in children {
-                        answers.push(self.node(child, input.clone(), records).await);
+                    for (index, child) in children.iter().enumerate() {
+                        let path = path.child(index);
+                        answers.push(self.node(child, input.clone(), records, path).await);
                     }
                     collect(answers)
                 }
-                Composition::Parallel(children) => self.parallel(children, input, records).await,
+                Composition::Parallel(children) => {
+                    self.parallel(children, input, records, path).await
+                }
             }
         })
     }
 
     /// Each output is the next input; stops at the first code other than 200.
-    async fn pipe(&self, children: &[Composition], input: Value, records: &mut Records) -> Answer {
+    async fn pipe(
+        &self,
+        children: &[Composition],
+        input: Value,
+        records: &mut Records,
+        path: Path,
+    ) -> Answer {
         let mut answer = Answer::ok(input);
-        for child in children {
-            answer = self.node(child, answer.data, records).await;
+        for (index, child) in children.iter().enumerate() {
+            answer = self
+                .node(child, answer.data, records, path.child(index))
+                .await;
             if answer.code != Code::OK {
                 break;
             }
@@ -216,11 +271,14 @@ impl Run<'_> {
         children: &[Composition],
         input: Value,
         records: &mut Records,
+        path: Path,
         until: Until,
     ) -> Answer {
         let mut answer = Answer::ok(input.clone());
-        for child in children {
-            answer = self.node(child, input.clone(), records).await;
+        for (index, child) in children.iter().enumerate() {
+            answer = self
+                .node(child, input.clone(), records, path.child(index))
+                .await;
             let stop = match until {
                 Until::Failure => answer.code.is_failure(),
                 Until::Success => answer.code.is_ok(),
@@ -239,30 +297,35 @@ impl Run<'_> {
         children: &[Composition],
         input: Value,
         records: &mut Records,
+        path: Path,
     ) -> Answer {
         let mut branches: Vec<Records> = children.iter().map(|_| Vec::new()).collect();
-        let answers = join_all(
-            children
-                .iter()
-                .zip(branches.iter_mut())
-                .map(|(child, branch)| self.node(child, input.clone(), branch)),
-        )
+        let answers = join_all(children.iter().zip(branches.iter_mut()).enumerate().map(
+            |(index, (child, branch))| self.node(child, input.clone(), branch, path.child(index)),
+        ))
         .await;
         records.extend(branches.into_iter().flatten());
         collect(answers)
     }
 
-    async fn step(&self, step: &Step, input: Value, records: &mut Records) -> Answer {
+    async fn step(&self, step: &Step, input: Value, records: &mut Records, path: Path) -> Answer {
         let start = self.started.elapsed();
         let clock = Instant::now();
         let (answer, sender) = match merge(&step.topic, input, step.with.as_ref()) {
             Err(answer) => (answer, None),
             Ok(data) => {
                 let timeout = step.timeout.unwrap_or(self.options.step_timeout);
-                let result = self
-                    .engine
-                    .request(&step.topic, data, RequestOptions::timeout(timeout))
-                    .await;
+                let context = CallContext {
+                    parent: self.parent.clone(),
+                    composition: Some(CompositionStep {
+                        id: self.id.clone(),
+                        step: path.step(),
+                    }),
+                };
+                let request =
+                    self.engine
+                        .request(&step.topic, data, RequestOptions::timeout(timeout));
+                let result = in_context(context, request).await;
                 match result {
                     Ok(response) => {
                         let answer = Answer {

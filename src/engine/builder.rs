@@ -22,6 +22,7 @@ pub struct EngineBuilder {
     pub(super) policy: ErrorPolicy,
     pub(super) health: bool,
     pub(super) shutdown_timeout: Duration,
+    pub(super) call_context: bool,
 }
 
 impl EngineBuilder {
@@ -59,6 +60,15 @@ impl EngineBuilder {
     /// How long `shutdown` waits for running handlers (default 10 s).
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Whether requests, signals and broadcasts made inside a handler (or inside
+    /// [`in_context`](super::in_context)) carry their call context — `"parent"` and
+    /// `"composition"` after the usual fields — so that an inspector builds call trees
+    /// (default on). Off, every message is the three fields only.
+    pub fn call_context(mut self, on: bool) -> Self {
+        self.call_context = on;
         self
     }
 
@@ -159,6 +169,7 @@ impl EngineBuilder {
                 ident,
                 closing: AtomicBool::new(false),
                 shutdown_timeout: self.shutdown_timeout,
+                call_context: self.call_context,
             }),
         };
         if let Some(ident) = &engine.inner.ident {

@@ -12,6 +12,7 @@
 //! subscription round trip, and a reply can never beat its subscription.
 
 mod builder;
+mod context;
 mod handler;
 mod options;
 mod report;
@@ -22,6 +23,7 @@ mod stats;
 mod subscription;
 
 pub use builder::EngineBuilder;
+pub use context::{current_context, in_context};
 pub use handler::{Reply, Request, Response};
 pub use options::{
     DEFAULT_GROUP, DEFAULT_HANDLER_TIMEOUT, DEFAULT_MAX_IN_FLIGHT, DEFAULT_QUEUE,
@@ -31,7 +33,7 @@ pub use options::{
 pub use stats::Stats;
 pub use subscription::Subscription;
 
-use crate::protocol::{self, Channels, Code, Ident, Message, Sender, TopicError};
+use crate::protocol::{self, CallContext, Channels, Code, Ident, Message, Sender, TopicError};
 use crate::transport::{
     Commands, ConnectionEvent, RedisConfig, Subscriber, Target, TransportError,
 };
@@ -118,6 +120,8 @@ struct Inner {
     ident: Option<Ident>,
     closing: AtomicBool,
     shutdown_timeout: Duration,
+    /// Whether what it sends carries the call context of the running handler.
+    call_context: bool,
 }
 
 /// A connection to Gilmour: a cheap, cloneable handle.
@@ -161,6 +165,7 @@ impl Engine {
             policy: ErrorPolicy::default(),
             health: false,
             shutdown_timeout: Duration::from_secs(10),
+            call_context: true,
         }
     }
 
@@ -300,6 +305,20 @@ impl Engine {
         Sender(format!("{}-{number}", self.inner.sender_prefix))
     }
 
+    /// A fresh id for one execution of a composition, from the same counter as sender
+    /// ids so that it is unique across this engine's traffic.
+    pub(crate) fn next_composition_id(&self) -> String {
+        let number = self.inner.next_sender.fetch_add(1, Ordering::Relaxed);
+        format!("{}-c{number}", self.inner.sender_prefix)
+    }
+
+    /// The wire form of a message sent from the running task: with its call context
+    /// unless the engine was told not to carry one.
+    fn wire(&self, message: &Message) -> String {
+        let context: Option<CallContext> = self.inner.call_context.then(current_context).flatten();
+        message.to_json_in(context.as_ref())
+    }
+
     /// Sends a request and waits for its reply.
     ///
     /// Every step (waiting for the link, NUMSUB, PUBLISH, waiting for the reply) draws on
@@ -353,14 +372,16 @@ impl Engine {
             sender: sender.clone(),
             elapsed: started.elapsed(),
         };
-        let published =
-            match tokio::time::timeout_at(deadline, commands.publish(&channel, &message.to_json()))
-                .await
-            {
-                // Redis did not answer in time: the request may have gone out.
-                Err(_) => return Ok(timed_out(self)),
-                Ok(published) => published?,
-            };
+        let published = match tokio::time::timeout_at(
+            deadline,
+            commands.publish(&channel, &self.wire(&message)),
+        )
+        .await
+        {
+            // Redis did not answer in time: the request may have gone out.
+            Err(_) => return Ok(timed_out(self)),
+            Ok(published) => published?,
+        };
         // The responder may have left between NUMSUB and now; Redis says so (unless a
         // pattern subscriber such as an inspector also received it).
         if published == 0 {
@@ -433,7 +454,7 @@ impl Engine {
             .inner
             .core
             .commands
-            .publish(&channel, &message.to_json())
+            .publish(&channel, &self.wire(&message))
             .await?;
         if receivers == 0 {
             return Err(EngineError::NoReceivers {
@@ -452,7 +473,7 @@ impl Engine {
     ) -> Result<Sender, EngineError> {
         protocol::check_reply_topic(topic)?;
         let sender = self.next_sender();
-        let payload = Message::new(data.into(), sender.clone()).to_json();
+        let payload = self.wire(&Message::new(data.into(), sender.clone()));
         let commands = &self.inner.core.commands;
         let requests = commands
             .publish(&self.channels().request(topic), &payload)

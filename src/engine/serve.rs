@@ -5,12 +5,13 @@
 //! (again, a few times, while nobody has received it) and reports failures.
 
 use super::Core;
+use super::context::in_context;
 use super::handler::{Reply, Request};
 use super::options::{SHUTTING_DOWN, TIMED_OUT};
 use super::report::{Failure, report};
 use super::routes::{Handler, Ticket};
 use super::stats::Counters;
-use crate::protocol::{Code, Message, Payload, Sender};
+use crate::protocol::{CallContext, Code, Message, Payload, Sender};
 use futures_util::FutureExt;
 use serde_json::Value;
 use std::sync::Arc;
@@ -86,8 +87,11 @@ pub(crate) async fn serve(core: Arc<Core>, ticket: Ticket, channel: Arc<str>, pa
         Handler::Reply(handler) => {
             let handler = handler.clone();
             let input = request.clone();
-            // The closure itself runs inside the task, so a panic in it is caught too.
-            let outcome = run(&core, &ticket, async move { handler(input).await }).await;
+            let context = CallContext::child_of(request.message.sender.clone());
+            // The closure itself runs inside the task, so a panic in it is caught too; what
+            // the handler sends names this request as its parent.
+            let work = in_context(context, async move { handler(input).await });
+            let outcome = run(&core, &ticket, work).await;
             let reply = match &outcome {
                 Outcome::Done(reply) => reply.clone(),
                 Outcome::TimedOut => Reply::with_code(Code::TIMEOUT, TIMED_OUT),
@@ -110,7 +114,9 @@ pub(crate) async fn serve(core: Arc<Core>, ticket: Ticket, channel: Arc<str>, pa
         Handler::Slot(handler) => {
             let handler = handler.clone();
             let input = request.clone();
-            match run(&core, &ticket, async move { handler(input).await }).await {
+            let context = CallContext::child_of(request.message.sender.clone());
+            let work = in_context(context, async move { handler(input).await });
+            match run(&core, &ticket, work).await {
                 Outcome::Done(()) => {}
                 Outcome::TimedOut => {
                     let data = Value::from(TIMED_OUT);

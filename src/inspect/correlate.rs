@@ -16,6 +16,7 @@ use super::event::{Event, EventKind, GapEvent, MessageEvent};
 use super::filter::{TraceKind, TraceStatus};
 use super::store::TraceStore;
 use super::trace::{Trace, TraceId, status_of};
+use super::tree::link::{Linker, Settled};
 use crate::protocol::Code;
 use chrono::{DateTime, Utc};
 use std::collections::{HashSet, VecDeque};
@@ -96,6 +97,8 @@ pub struct Correlator {
     lost_since: Option<DateTime<Utc>>,
     /// Deep facts waiting for their trace.
     deep: DeepPending,
+    /// Call trees: parents, children, compositions.
+    links: Linker,
 }
 
 /// What a trace's status adds to the counters.
@@ -123,13 +126,20 @@ impl Correlator {
             topics_pruned_at: 64,
             lost_since: None,
             deep: DeepPending::default(),
+            links: Linker::default(),
         }
     }
 
     /// Takes in one deep fact (from MONITOR); the trace it now belongs to, if it is
     /// stored already (otherwise it waits for its trace).
     pub fn ingest_deep(&mut self, event: DeepEvent) -> Option<TraceId> {
-        self.deep.ingest(&mut self.store, event)
+        let is_request = matches!(event.fact, super::deep::Fact::Request { .. });
+        let id = self.deep.ingest(&mut self.store, event)?;
+        if is_request {
+            // Who sent it is known now: it may be the next step of a peer's pipe.
+            self.links.infer(&mut self.store, id);
+        }
+        Some(id)
     }
 
     /// The traces.
@@ -187,10 +197,22 @@ impl Correlator {
                 updated(self.settled(id));
             }
         }
+        for composition in self.links.sweep(&mut self.store, now) {
+            match composition {
+                Settled::Made(id) => {
+                    // A trace of the store like any other (the statistics leave it out:
+                    // its steps are counted as themselves).
+                    self.counters.traces += 1;
+                    updated(Update::Opened(id));
+                }
+                Settled::Done(id) => updated(self.settled(id)),
+            }
+        }
     }
 
     /// A trace now complete: its first report, or a change to a reported one.
     fn settled(&mut self, id: TraceId) -> Update {
+        self.links.settled(&mut self.store, id);
         let Some(trace) = self.store.get_mut_uncounted(id) else {
             return Update::Changed(id);
         };
@@ -299,6 +321,7 @@ impl Correlator {
                 self.pending.push_back(id);
             }
             self.store.set_topic(id, topic);
+            self.links.link(&mut self.store, id);
             return self.settled(id);
         }
         if message.sender.is_empty() {
@@ -313,6 +336,8 @@ impl Correlator {
         trace.request = Some(message);
         let id = self.store.push(trace);
         self.pending.push_back(id);
+        self.links.link(&mut self.store, id);
+        self.links.infer(&mut self.store, id);
         Update::Opened(id)
     }
 
@@ -388,6 +413,9 @@ impl Correlator {
         let mut trace = self.open(kind, status, &message);
         trace.request = Some(message);
         let id = self.store.push(trace);
+        if kind == TraceKind::Signal {
+            self.links.link(&mut self.store, id);
+        }
         self.settled(id)
     }
 

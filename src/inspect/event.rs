@@ -5,7 +5,7 @@
 //! non-UTF-8 blob all become events, flagged, never errors.
 
 use crate::protocol::message::code_of;
-use crate::protocol::{ChannelKind, Channels, Code, ErrorView, Payload, RecordLayout};
+use crate::protocol::{CallContext, ChannelKind, Channels, Code, ErrorView, Payload, RecordLayout};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
@@ -79,6 +79,9 @@ pub struct MessageEvent {
     pub payload_error: Option<Arc<str>>,
     /// For an error record, the layout it came in (ours, Go's scrambled one, Ruby's).
     pub layout: Option<RecordLayout>,
+    /// For a request or signal, the call context it carries (its parent, its
+    /// composition step), when it names one.
+    pub context: Option<Box<CallContext>>,
 }
 
 /// A stretch of time in which the capture was disconnected: messages may be missing.
@@ -134,6 +137,11 @@ struct Peek<'a> {
     sender: Option<&'a RawValue>,
     #[serde(default, borrow)]
     code: Option<&'a RawValue>,
+    /// Present in messages that carry a call context.
+    #[serde(default, borrow)]
+    parent: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    composition: Option<&'a RawValue>,
 }
 
 impl Peek<'_> {
@@ -186,6 +194,13 @@ impl MessageEvent {
             }
             ChannelKind::Other => (EventKind::Other, channel, payload_sender, code),
         };
+        let has_context = peek
+            .as_ref()
+            .is_some_and(|peek| peek.parent.is_some() || peek.composition.is_some());
+        let context = (has_context && matches!(kind, EventKind::Request | EventKind::Slot))
+            .then(|| CallContext::read(&payload))
+            .flatten()
+            .map(Box::new);
         MessageEvent {
             at,
             channel: Arc::from(channel),
@@ -199,6 +214,7 @@ impl MessageEvent {
             full_len: None,
             payload_error,
             layout: None,
+            context,
         }
     }
 
@@ -275,6 +291,14 @@ impl MessageEvent {
             + self.payload.len()
             + self.raw_channel.as_ref().map_or(0, |bytes| bytes.len())
             + self.payload_error.as_ref().map_or(0, |error| error.len())
+            + self.context.as_ref().map_or(0, |context| {
+                std::mem::size_of::<CallContext>()
+                    + context.parent.as_ref().map_or(0, |parent| parent.0.len())
+                    + context
+                        .composition
+                        .as_ref()
+                        .map_or(0, |step| step.id.len() + step.step.len())
+            })
             // Reply channels are one per trace; shared channels are counted once, elsewhere.
             + if self.kind == EventKind::Response || self.kind == EventKind::HealthReply {
                 self.channel.len()
@@ -428,6 +452,7 @@ fn error_event(
         full_len: None,
         payload_error,
         layout,
+        context: None,
     }
 }
 

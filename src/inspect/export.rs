@@ -3,6 +3,7 @@
 use super::deep::{Client, Deep, LockRace};
 use super::event::{EventKind, MessageEvent};
 use super::trace::{LATENCY_RESOLUTION, Trace};
+use super::tree::Links;
 use crate::protocol::{Channels, ErrorView};
 use serde_json::{Value, json};
 
@@ -78,6 +79,9 @@ pub fn trace_json_with(channels: &Channels, trace: &Trace) -> Value {
     if let Some(deep) = &trace.deep {
         deep_json(deep, fields);
     }
+    if let Some(links) = &trace.links {
+        links_json(links, fields);
+    }
     if let Some(gap) = &trace.gap {
         fields.insert(
             "gap".into(),
@@ -90,6 +94,39 @@ pub fn trace_json_with(channels: &Channels, trace: &Trace) -> Value {
         );
     }
     object
+}
+
+/// Where the trace sits in its call tree: `parent` (the sender id of the request whose
+/// handler made it), `children` (the sender ids of its calls; a composition's steps),
+/// `composition` (`id`, `step`, and `inferred` when the inspector guessed it).
+fn links_json(links: &Links, fields: &mut serde_json::Map<String, Value>) {
+    if let Some(parent) = &links.parent {
+        fields.insert("parent".into(), Value::from(&*parent.sender));
+    }
+    if !links.children.is_empty() {
+        let children = links
+            .children
+            .iter()
+            .map(|child| Value::from(&*child.sender))
+            .collect();
+        fields.insert("children".into(), Value::Array(children));
+    }
+    if links.cut > 0 {
+        fields.insert("children_cut".into(), Value::from(links.cut));
+    }
+    if let Some(step) = &links.step_of {
+        let mut composition = json!({"id": &*step.composition.sender, "step": &*step.step});
+        if links.inferred {
+            composition["inferred"] = Value::Bool(true);
+        }
+        fields.insert("composition".into(), composition);
+    }
+    if links.inferred && links.step_of.is_none() {
+        fields.insert("inferred".into(), Value::Bool(true));
+    }
+    if links.slowest {
+        fields.insert("slowest_step".into(), Value::Bool(true));
+    }
 }
 
 fn client_json(client: &Client) -> Value {

@@ -25,6 +25,7 @@ pub mod services;
 pub mod stats;
 pub mod store;
 pub mod trace;
+pub mod tree;
 
 pub use capture::{Capture, CaptureEvents};
 pub use correlate::{

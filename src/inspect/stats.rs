@@ -231,7 +231,9 @@ impl Stats {
     /// topics could otherwise grow without bound); traces of labels past that count in
     /// the overall figures and in [`Stats::untracked`].
     pub fn record(&mut self, trace: &mut Trace) {
-        if trace.kind == TraceKind::Gap || !trace.is_complete() {
+        // A composition's steps are counted as themselves; counting it too would count
+        // them twice.
+        if matches!(trace.kind, TraceKind::Gap | TraceKind::Composition) || !trace.is_complete() {
             return;
         }
         let failed = matches!(trace.status, TraceStatus::Error | TraceStatus::Timeout);

@@ -47,6 +47,8 @@ pub struct Trace {
     /// What deep capture (MONITOR) told about it: caller, lock races, responder, Redis's
     /// own timing.
     pub deep: Option<Box<super::deep::Deep>>,
+    /// Where it sits in its call tree, when anything links it (see [`super::tree`]).
+    pub links: Option<Box<super::tree::Links>>,
     /// Later replies and error records not kept because the trace had its fill of them.
     pub cut: u32,
     /// When the observer marked it unanswered, if it did: kept when a reply comes after
@@ -94,6 +96,7 @@ impl Trace {
             errors: Vec::new(),
             gap: None,
             deep: None,
+            links: None,
             cut: 0,
             unanswered_at: None,
             revision: 0,
@@ -105,6 +108,9 @@ impl Trace {
     /// The code that decides the trace's status: the reply's, else the request's or the
     /// first error record's.
     pub fn code(&self) -> Option<Code> {
+        if self.kind == TraceKind::Composition {
+            return self.links.as_ref().and_then(|links| links.code);
+        }
         self.reply
             .as_ref()
             .and_then(|reply| reply.code)
@@ -119,6 +125,10 @@ impl Trace {
 
     /// From the request to its first reply, as the capture saw them.
     pub fn latency(&self) -> Option<Duration> {
+        if self.kind == TraceKind::Composition {
+            let ended = self.links.as_ref()?.ended?;
+            return (ended - self.started).to_std().ok();
+        }
         let request = self.request.as_ref()?;
         let reply = self.reply.as_ref()?;
         (reply.at - request.at).to_std().ok()
@@ -138,6 +148,7 @@ impl Trace {
                 .gap
                 .as_ref()
                 .map_or(0, |gap| std::mem::size_of::<GapEvent>() + gap.reason.len())
+            + self.links.as_ref().map_or(0, |links| links.footprint())
     }
 
     /// A later reply that answered after the caller's timeout notice: how long after
@@ -356,6 +367,18 @@ impl FilterSubject for Trace {
     fn contenders(&self) -> Option<i64> {
         let deep = self.deep.as_ref()?;
         (!deep.locks.is_empty()).then(|| deep.contenders() as i64)
+    }
+
+    fn is_root(&self) -> bool {
+        Trace::is_root(self)
+    }
+
+    fn in_composition(&self) -> bool {
+        Trace::in_composition(self)
+    }
+
+    fn is_slow_step(&self) -> bool {
+        self.is_slowest_step()
     }
 
     fn payload_contains(&self, needle: &Needle) -> bool {

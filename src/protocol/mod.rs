@@ -4,6 +4,7 @@
 
 mod channels;
 mod code;
+mod context;
 mod error_record;
 mod error_view;
 mod ident;
@@ -13,6 +14,7 @@ mod sender;
 pub use channels::{ChannelKind, Channels, TopicError, is_pattern};
 pub(crate) use channels::{check_reply_topic, check_topic};
 pub use code::Code;
+pub use context::{CallContext, CompositionStep};
 pub use error_record::ErrorRecord;
 pub use error_view::{ErrorView, RecordLayout, parse_timestamp, request_sender};
 pub use ident::Ident;

@@ -1,14 +1,15 @@
 //! What happens to the app ([`Action`]), what it asks the event loop to do ([`Effect`]),
 //! and what that work brings back ([`Done`]).
 
-use super::app::{Fire, Host};
+use super::keymap::Command;
+use super::model::{Fire, Host};
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyEvent, MouseEvent};
 use gilmour::inspect::{Event, TraceId};
 use std::time::Duration;
 
 /// Everything that changes the app's state.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     /// A key press.
     Key(KeyEvent),
@@ -26,6 +27,11 @@ pub enum Action {
     FileDone(Option<String>),
     /// Background work finished.
     Done(Done),
+    /// A command on a trace, asked for by another screen than the one that carries it
+    /// out (the errors screen replays, the detail copies).
+    OnTrace(TraceId, Command),
+    /// Write the marked (or shown) traces to a file, once it is sure to be wanted.
+    Write(String),
 }
 
 /// What the capture reports, read by the event loop once a second.
@@ -42,6 +48,10 @@ pub struct Probe {
 /// Work the app asks for; the event loop runs it in a task (or, for the terminal, itself).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
+    /// Another action for the app itself, before anything else: how one screen's update
+    /// hands over to another's without importing it. `update` carries these out; the
+    /// event loop never sees them.
+    Then(Box<Action>),
     /// Send a request, signal or composition; `original` is the trace it replays.
     Fire(Fire, Option<TraceId>),
     /// Count the listeners of what a send would reach, before sending it.
@@ -81,6 +91,8 @@ pub enum Effect {
         /// The data as pretty JSON.
         text: String,
     },
+    /// Start (true) or stop deep capture.
+    Deep(bool),
 }
 
 /// What background work brought back.
@@ -97,10 +109,14 @@ pub enum Done {
         /// The outcome: a line for the status bar, or why it failed.
         result: Result<String, String>,
     },
+    /// Deep capture started (or was stopped), or why it could not start.
+    Deep(Result<bool, String>),
     /// A composition ran.
     Composed {
         /// Its text.
         text: String,
+        /// The execution's id: its composition trace's sender.
+        id: String,
         /// Each step that ran: topic, sender, code.
         steps: Vec<(String, Option<String>, i64)>,
         /// The final code.

@@ -5,9 +5,10 @@
 //! `update` and `view` code as the app, without a tty to write to.
 
 use super::action::Action;
-use super::app::{App, Settings, Source};
-use super::event_loop::FPS;
 use super::keymap::{Command, KeyMap};
+use super::model::Source;
+use super::runtime::event_loop::FPS;
+use super::state::{Settings, State};
 use super::update::{run, update};
 use super::view;
 use chrono::{DateTime, Duration as Span, Offset, Utc};
@@ -94,7 +95,7 @@ impl Traffic {
 /// Fills an app and measures its frames.
 pub fn measure(options: Options) -> Report {
     let start = Utc::now();
-    let mut app = App::new(Settings {
+    let mut app = State::new(Settings {
         source: Source::Live {
             url: "redis://bench".to_owned(),
             connected: true,
@@ -111,6 +112,7 @@ pub fn measure(options: Options) -> Report {
         external_editor: false,
         now: start,
         size: options.size,
+        notice: None,
     });
     let mut traffic = Traffic {
         channels: Channels::default(),
@@ -139,7 +141,8 @@ pub fn measure(options: Options) -> Report {
         Err(never) => match never {},
     };
     let mut scenarios = Vec::new();
-    let mut frames = |app: &mut App, scenario| {
+    let mut cache = view::Cache::default();
+    let mut frames = |app: &mut State, scenario| {
         let mut updates = Vec::with_capacity(options.frames);
         let mut draws = Vec::with_capacity(options.frames);
         for _ in 0..options.frames {
@@ -150,7 +153,7 @@ pub fn measure(options: Options) -> Report {
             update(app, Action::Events(events));
             let updated = began.elapsed();
             let began = Instant::now();
-            let _ = terminal.draw(|frame| view::draw(frame, app));
+            let _ = terminal.draw(|frame| view::draw(frame, app, &mut cache));
             draws.push(began.elapsed());
             updates.push(updated);
         }
@@ -163,7 +166,7 @@ pub fn measure(options: Options) -> Report {
     frames(&mut app, "traces, at the oldest");
     let filter = "topic:topic-7 or code:>=500";
     if let Ok(parsed) = filter.parse() {
-        super::update::apply_filter(&mut app, filter.to_owned(), parsed);
+        app.apply_filter(filter.to_owned(), parsed);
     }
     frames(&mut app, "traces, filtered");
     run(&mut app, Command::ShowTopics);

@@ -1,10 +1,11 @@
 //! Test fixtures: an app fed with fixed events (fixed times, senders and time zone), so
 //! that snapshots are the same on every machine without redacting anything.
 
-use super::action::Action;
-use super::app::{App, Settings, Source};
+use super::action::{Action, Effect};
+use super::keymap::Command;
 use super::keymap::KeyMap;
-use super::update::update;
+use super::model::Source;
+use super::state::{Settings, State};
 use super::view;
 use chrono::{DateTime, Duration, Offset, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -13,6 +14,56 @@ use gilmour::protocol::Channels;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use std::sync::Arc;
+
+/// The app as the event loop holds it: the state, and the effects it asked for that
+/// have not been looked at yet (tests take them with [`App::effects`] or clear them).
+pub struct App {
+    /// The state.
+    pub state: State,
+    /// Effects asked for, oldest first.
+    pub effects: Vec<Effect>,
+}
+
+impl std::ops::Deref for App {
+    type Target = State;
+    fn deref(&self) -> &State {
+        &self.state
+    }
+}
+
+impl std::ops::DerefMut for App {
+    fn deref_mut(&mut self) -> &mut State {
+        &mut self.state
+    }
+}
+
+/// Applies an action, keeping the effects it asks for.
+pub fn update(app: &mut App, action: Action) {
+    let effects = super::update::update(&mut app.state, action);
+    app.effects.extend(effects);
+}
+
+/// Runs a command in the current context, keeping the effects it asks for.
+pub fn run(app: &mut App, command: Command) {
+    let effects = super::update::run(&mut app.state, command);
+    app.effects.extend(effects);
+}
+
+/// The text of the trace open in detail, as the view draws it.
+pub fn detail_text(app: &App) -> Vec<String> {
+    app.detail
+        .as_ref()
+        .and_then(|detail| super::view::document::lines_of(app, detail.id))
+        .unwrap_or_default()
+        .iter()
+        .map(|line| line.text())
+        .collect()
+}
+
+/// Opens a trace in detail.
+pub fn open_detail(app: &mut App, id: gilmour::inspect::TraceId) {
+    app.state.open(id);
+}
 
 /// The fixtures' epoch: every event is at a fixed offset from it.
 pub fn epoch() -> DateTime<Utc> {
@@ -51,7 +102,7 @@ pub fn offline(width: u16, height: u16) -> App {
 }
 
 fn with_source(width: u16, height: u16, source: Source) -> App {
-    App::new(Settings {
+    let state = State::new(Settings {
         source,
         inspector: InspectorOptions::default(),
         channels: Channels::default(),
@@ -60,7 +111,12 @@ fn with_source(width: u16, height: u16, source: Source) -> App {
         external_editor: false,
         now: at(10_000),
         size: (width, height),
-    })
+        notice: None,
+    });
+    App {
+        state,
+        effects: Vec::new(),
+    }
 }
 
 /// A message on a channel at `ms`.
@@ -155,13 +211,13 @@ pub fn type_text(app: &mut App, text: &str) {
 }
 
 /// The app drawn on a test terminal of its size.
-pub fn render(app: &App) -> TestBackend {
+pub fn render(app: &State) -> TestBackend {
     let (width, height) = app.size;
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap_or_else(|e| {
         panic!("a test terminal: {e}");
     });
     terminal
-        .draw(|frame| view::draw(frame, app))
+        .draw(|frame| view::draw(frame, app, &mut view::Cache::default()))
         .unwrap_or_else(|e| panic!("drawing: {e}"));
     terminal.backend().clone()
 }

@@ -10,6 +10,7 @@
 //! replay = "R"
 //! ```
 
+use super::model::Screen;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -36,6 +37,16 @@ pub enum Context {
 }
 
 impl Context {
+    /// The key context of a screen.
+    pub fn of(screen: Screen) -> Context {
+        match screen {
+            Screen::Traces => Context::Traces,
+            Screen::Topics => Context::Topics,
+            Screen::Errors => Context::Errors,
+            Screen::Services => Context::Services,
+        }
+    }
+
     /// Every context, in the order the help shows them.
     pub const ALL: [Context; 7] = [
         Context::Global,
@@ -95,6 +106,7 @@ commands! {
     ShowServices => "show-services", "Services screen";
     Filter => "filter", "Edit the filter (Enter applies, Esc clears, ↑ recent)";
     Fire => "fire", "Fire a request, signal or composition";
+    ToggleDeep => "toggle-deep", "Deep capture on/off (MONITOR: who answered, the lock race, Redis's timing; costs Redis throughput)";
     Up => "up", "Move up";
     Down => "down", "Move down";
     PageUp => "page-up", "Page up";
@@ -114,6 +126,8 @@ commands! {
     Search => "search", "Search in the trace";
     SearchNext => "search-next", "Next match";
     SearchPrev => "search-prev", "Previous match";
+    NextSpan => "next-span", "Select the next span of the call tree (Enter opens it)";
+    PrevSpan => "prev-span", "Select the previous span of the call tree";
     Resend => "resend", "Re-send the failed request";
     Delete => "delete", "Delete the entry (asks first)";
     Trim => "trim", "Trim the queue below the cursor (asks first)";
@@ -292,6 +306,7 @@ const DEFAULTS: &[(Context, Command, &[&str])] = &[
     (Context::Global, Command::ShowServices, &["4"]),
     (Context::Global, Command::Filter, &["/"]),
     (Context::Global, Command::Fire, &["f"]),
+    (Context::Global, Command::ToggleDeep, &["M"]),
     (Context::Global, Command::Up, &["up", "k"]),
     (Context::Global, Command::Down, &["down", "j"]),
     (Context::Global, Command::PageUp, &["pageup", "ctrl-b"]),
@@ -315,6 +330,8 @@ const DEFAULTS: &[(Context, Command, &[&str])] = &[
     (Context::Detail, Command::EditReplay, &["e"]),
     (Context::Detail, Command::Copy, &["y"]),
     (Context::Detail, Command::Mark, &["m"]),
+    (Context::Detail, Command::NextSpan, &["]"]),
+    (Context::Detail, Command::PrevSpan, &["["]),
     (Context::Errors, Command::Resend, &["r"]),
     (Context::Errors, Command::Delete, &["d"]),
     (Context::Errors, Command::Trim, &["D"]),

@@ -173,6 +173,10 @@ impl<'a> Lexer<'a> {
             "and" => TokenKind::And,
             "or" => TokenKind::Or,
             "not" => TokenKind::Not,
+            // Tree tests; a topic of that name is found with `topic:` or in quotes.
+            "root" => TokenKind::Test(Test::Root),
+            "composition" => TokenKind::Test(Test::Composition),
+            "slow-step" => TokenKind::Test(Test::SlowStep),
             _ => TokenKind::Test(bare_word(self.input, &value)?),
         })
     }

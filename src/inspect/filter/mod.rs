@@ -66,17 +66,20 @@ pub enum TraceKind {
     Gap,
     /// A message on another channel under the prefix (`other`).
     Other,
+    /// One execution of a composition: its steps are its children (`comp`).
+    Composition,
 }
 
 impl TraceKind {
     /// Every kind, in the order of the documentation.
-    pub const ALL: [TraceKind; 6] = [
+    pub const ALL: [TraceKind; 7] = [
         TraceKind::Request,
         TraceKind::Signal,
         TraceKind::Error,
         TraceKind::Health,
         TraceKind::Gap,
         TraceKind::Other,
+        TraceKind::Composition,
     ];
 
     /// The name used in filters: `req`, `slot`, `err`, `health`, `gap` or `other`.
@@ -88,6 +91,7 @@ impl TraceKind {
             TraceKind::Health => "health",
             TraceKind::Gap => "gap",
             TraceKind::Other => "other",
+            TraceKind::Composition => "comp",
         }
     }
 }
@@ -216,6 +220,18 @@ pub trait FilterSubject {
     fn contenders(&self) -> Option<i64> {
         None
     }
+    /// Whether nothing names a parent or a composition for it (`root`).
+    fn is_root(&self) -> bool {
+        true
+    }
+    /// Whether it is a composition or one of its steps (`composition`).
+    fn in_composition(&self) -> bool {
+        false
+    }
+    /// Whether it is the slowest of two or more siblings in its tree (`slow-step`).
+    fn is_slow_step(&self) -> bool {
+        false
+    }
 }
 
 fn client_has((name, addr): (Option<&str>, &str), part: &str) -> bool {
@@ -321,6 +337,12 @@ pub enum Test {
     Caller(String),
     /// `contenders:>1`; a trace whose lock race was not seen never matches.
     Contenders(Comparison, i64),
+    /// `root`: a top-level trace, which names no parent and no composition.
+    Root,
+    /// `composition`: a composition, or a step of one.
+    Composition,
+    /// `slow-step`: the slowest of two or more siblings in a call tree.
+    SlowStep,
 }
 
 impl Test {
@@ -346,6 +368,9 @@ impl Test {
             Test::Contenders(comparison, count) => subject
                 .contenders()
                 .is_some_and(|actual| comparison.holds(actual, *count)),
+            Test::Root => subject.is_root(),
+            Test::Composition => subject.in_composition(),
+            Test::SlowStep => subject.is_slow_step(),
         }
     }
 }

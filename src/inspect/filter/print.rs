@@ -101,6 +101,9 @@ impl fmt::Display for Test {
             Test::Contenders(comparison, count) => {
                 write!(f, "contenders:{}{count}", operator_prefix(*comparison))
             }
+            Test::Root => f.write_str("root"),
+            Test::Composition => f.write_str("composition"),
+            Test::SlowStep => f.write_str("slow-step"),
         }
     }
 }
@@ -140,7 +143,10 @@ fn write_value(f: &mut fmt::Formatter<'_>, text: &str, position: Position) -> fm
         && match position {
             Position::Bare => {
                 !text.starts_with('!')
-                    && !matches!(text, "and" | "or" | "not")
+                    && !matches!(
+                        text,
+                        "and" | "or" | "not" | "root" | "composition" | "slow-step"
+                    )
                     && field_name_length(text).is_none()
             }
             Position::TopicValue => !text.starts_with('/'),

@@ -439,8 +439,19 @@ fn deep_nesting_is_an_error_not_a_crash() {
 fn arb_text() -> impl Strategy<Value = String> {
     prop_oneof![
         "[a-z.:_ ()\"\\\\!/|é-]{0,6}",
-        prop::sample::select(vec!["and", "or", "not", "topic:x", "!", "/a/", ""])
-            .prop_map(str::to_owned),
+        prop::sample::select(vec![
+            "and",
+            "or",
+            "not",
+            "root",
+            "composition",
+            "slow-step",
+            "topic:x",
+            "!",
+            "/a/",
+            ""
+        ])
+        .prop_map(str::to_owned),
     ]
 }
 
@@ -488,6 +499,9 @@ fn arb_test() -> impl Strategy<Value = Test> {
         arb_text().prop_map(Test::Responder),
         arb_text().prop_map(Test::Caller),
         (comparison.clone(), any::<i64>()).prop_map(|(c, count)| Test::Contenders(c, count)),
+        Just(Test::Root),
+        Just(Test::Composition),
+        Just(Test::SlowStep),
     ]
 }
 

@@ -113,6 +113,8 @@ struct Inner {
     timeouts: Family<TopicLabels, Counter>,
     unanswered: Family<TopicLabels, Counter>,
     orphans: Counter,
+    compositions: Counter,
+    failed_compositions: Counter,
     folded: Counter,
     topics: Gauge,
     gaps: Counter,
@@ -196,6 +198,16 @@ impl Metrics {
             "orphans",
             "Replies whose request was not seen",
         );
+        let compositions = counter(
+            &mut registry,
+            "compositions",
+            "Compositions seen (their steps count as requests of their own topics)",
+        );
+        let failed_compositions = counter(
+            &mut registry,
+            "compositions_failed",
+            "Compositions that failed (a step failed)",
+        );
         let folded = counter(
             &mut registry,
             "topics_folded",
@@ -260,6 +272,8 @@ impl Metrics {
                 timeouts,
                 unanswered,
                 orphans,
+                compositions,
+                failed_compositions,
                 folded,
                 topics,
                 gaps,
@@ -374,6 +388,13 @@ impl Metrics {
                     topic: self.topic_label(&trace.topic),
                 };
                 inner.errors.get_or_create(&topic).inc();
+            }
+            // Its steps count as the requests they are.
+            TraceKind::Composition => {
+                inner.compositions.inc();
+                if trace.status == TraceStatus::Error {
+                    inner.failed_compositions.inc();
+                }
             }
             TraceKind::Health | TraceKind::Gap | TraceKind::Other => {}
         }
@@ -552,6 +573,12 @@ mod tests {
                 "gilmour.errors",
                 r#"{"topic":"gilmour.request.u","request_data":"1","user_data":"x","sender":"lone","timestamp":"","backtrace":null,"code":503}"#,
             ),
+            message(
+                at(13),
+                "gilmour.request.t",
+                r#"{"data":1,"code":200,"sender":"step","composition":{"id":"run","step":"1"}}"#,
+            ),
+            message(at(14), "gilmour.response.step", r#"{"data":1,"code":500}"#),
             Event::Lost {
                 at: at(14),
                 reason: "test".into(),
@@ -575,13 +602,15 @@ mod tests {
         for line in [
             r#"gilmour_requests_total{topic="t",class="2xx"} 1"#,
             r#"gilmour_requests_total{topic="t",class="4xx"} 1"#,
-            r#"gilmour_requests_total{topic="t",class="5xx"} 1"#,
+            r#"gilmour_requests_total{topic="t",class="5xx"} 2"#,
             r#"gilmour_requests_total{topic="t",class="none"} 1"#,
-            r#"gilmour_errors_total{topic="t"} 2"#,
+            r#"gilmour_errors_total{topic="t"} 3"#,
             r#"gilmour_errors_total{topic="u"} 1"#,
             r#"gilmour_timeouts_total{topic="t"} 1"#,
             r#"gilmour_unanswered_total{topic="t"} 1"#,
-            r#"gilmour_request_latency_seconds_count{topic="t"} 3"#,
+            r#"gilmour_request_latency_seconds_count{topic="t"} 4"#,
+            "gilmour_compositions_total 1",
+            "gilmour_compositions_failed_total 1",
             r#"gilmour_signals_total{topic="tick"} 1"#,
             "gilmour_orphans_total 1",
             "gilmour_capture_gaps_total 1",

@@ -3,12 +3,12 @@
 
 use super::detail_of;
 use crate::tui::action::Action;
+use crate::tui::fixture::update;
 use crate::tui::fixture::{at, key, render};
-use crate::tui::update::update;
 use crossterm::event::KeyCode;
 
 /// A request answered by one of two responders in a group, as deep capture saw it.
-fn raced(width: u16, height: u16) -> crate::tui::app::App {
+fn raced(width: u16, height: u16) -> crate::tui::fixture::App {
     use gilmour::inspect::deep::{Client, DeepEvent, Fact};
     use std::sync::Arc;
     let mut app = crate::tui::fixture::app(width, height);
@@ -112,4 +112,47 @@ fn topics_show_who_answered_with_deep_capture() {
     let mut app = raced(140, 6);
     update(&mut app, key(KeyCode::Char('2')));
     assert_snapshot!(render(&app));
+}
+
+#[test]
+fn m_turns_deep_capture_on_and_off_and_a_refusal_is_one_line() {
+    use crate::tui::action::{Done, Effect};
+    let mut app = crate::tui::fixture::app(100, 8);
+    update(&mut app, key(KeyCode::Char('M')));
+    assert!(
+        matches!(app.effects.as_slice(), [Effect::Deep(true)]),
+        "{:?}",
+        app.effects
+    );
+    app.effects.clear();
+    update(&mut app, Action::Done(Done::Deep(Ok(true))));
+    assert!(app.deep);
+    let screen = render(&app).to_string();
+    assert!(screen.contains("◆ deep"), "{screen}");
+    assert!(
+        screen.contains("MONITOR costs Redis throughput"),
+        "{screen}"
+    );
+    update(&mut app, key(KeyCode::Char('M')));
+    assert!(matches!(app.effects.as_slice(), [Effect::Deep(false)]));
+    update(&mut app, Action::Done(Done::Deep(Ok(false))));
+    assert!(!app.deep && !render(&app).to_string().contains("◆ deep"));
+    // Refused by an ACL: said in one line, the normal capture goes on.
+    update(
+        &mut app,
+        Action::Done(Done::Deep(Err(
+            "Redis refused MONITOR (NOPERM); the normal capture goes on".to_owned(),
+        ))),
+    );
+    assert!(!app.deep);
+    assert!(render(&app).to_string().contains("Redis refused MONITOR"));
+    // Offline there is no Redis to watch.
+    let mut offline = crate::tui::fixture::offline(100, 8);
+    update(&mut offline, key(KeyCode::Char('M')));
+    assert!(offline.effects.is_empty());
+    assert!(
+        render(&offline)
+            .to_string()
+            .contains("deep capture needs a live Redis")
+    );
 }

@@ -1,59 +1,90 @@
-//! One trace in detail: opening it, scrolling (paged: only the visible lines are drawn),
-//! searching with `/`, `n` and `N`.
+//! One trace in detail: scrolling (paged: only the visible lines are drawn), searching
+//! with `/`, `n` and `N`. The text is the view's ([`lines_of`]); what needs it here (the
+//! last line, the matches) reads it when the key is pressed.
 
-use super::super::app::{App, Detail, Screen};
-use super::super::detail::build;
-use super::super::input::LineInput;
-use super::super::keymap::Command;
-use super::super::layout::list_rows;
-use super::{send, traces};
+use crate::tui::action::{Action, Effect};
+use crate::tui::keymap::Command;
+use crate::tui::state::State;
+use crate::tui::state::detail::Detail;
+use crate::tui::state::input::LineInput;
+use crate::tui::state::layout::list_rows;
+use crate::tui::view::document::lines_of;
+use crate::tui::view::waterfall;
 use crossterm::event::{KeyCode, KeyEvent};
 use gilmour::inspect::TraceId;
+use gilmour::inspect::tree::Span;
 
-/// Opens a trace in detail, on the traces screen.
-pub fn open(app: &mut App, id: TraceId) {
-    let Some(trace) = app.inspector.store().get(id) else {
-        app.complain(format!("{id} is no longer in the store"));
-        return;
-    };
-    let lines = build(app, trace);
-    app.screen = Screen::Traces;
-    app.detail = Some(Detail {
-        id,
-        lines,
-        scroll: 0,
-        search: None,
-        query: String::new(),
-        matches: Vec::new(),
-    });
+/// The open trace's number of lines.
+fn line_count(app: &State) -> usize {
+    app.detail
+        .as_ref()
+        .and_then(|detail| lines_of(app, detail.id))
+        .map_or(0, |lines| lines.len())
 }
 
-/// Builds the open trace's text again (it changed, or a link appeared).
-pub fn rebuild(app: &mut App) {
-    let Some(id) = app.detail.as_ref().map(|detail| detail.id) else {
-        return;
+/// The lines of the open trace that hold its search.
+fn matches(app: &State) -> Vec<usize> {
+    let Some(detail) = &app.detail else {
+        return Vec::new();
     };
-    let Some(trace) = app.inspector.store().get(id) else {
-        return;
-    };
-    let lines = build(app, trace);
-    if let Some(detail) = &mut app.detail {
-        detail.lines = lines;
-        detail.scroll = detail.scroll.min(detail.lines.len().saturating_sub(1));
-        find(detail);
-    }
+    lines_of(app, detail.id)
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .filter(|(_, line)| line.matches(&detail.query))
+        .map(|(at, _)| at)
+        .collect()
 }
 
 /// Runs a command in the detail view.
-pub fn command(app: &mut App, command: Command) {
+pub fn command(app: &mut State, command: Command) -> Vec<Effect> {
     let page = list_rows(app);
-    let Some(detail) = &mut app.detail else {
-        return;
+    let last = match command {
+        Command::Down | Command::PageDown | Command::Bottom => line_count(app).saturating_sub(1),
+        _ => 0,
     };
-    let last = detail.lines.len().saturating_sub(1);
+    let spans = app
+        .detail
+        .as_ref()
+        .map(|detail| waterfall::spans_of(app.inspector.store(), detail.id))
+        .unwrap_or_default();
+    let Some(detail) = &mut app.detail else {
+        return Vec::new();
+    };
     let id = detail.id;
     match command {
-        Command::Back => app.detail = None,
+        // Back to the trace this one was opened from in its waterfall, else to the list.
+        Command::Back => match detail.back.pop() {
+            Some(previous) if app.inspector.store().get(previous).is_some() => {
+                let back = std::mem::take(&mut detail.back);
+                let mut reopened = Detail::new(previous);
+                reopened.back = back;
+                reopened.span = row_of(&spans, previous);
+                app.detail = Some(reopened);
+            }
+            _ => app.detail = None,
+        },
+        Command::NextSpan if !spans.is_empty() => {
+            detail.span = (detail.span + 1) % spans.len();
+        }
+        Command::PrevSpan if !spans.is_empty() => {
+            detail.span = (detail.span + spans.len() - 1) % spans.len();
+        }
+        Command::NextSpan | Command::PrevSpan => {
+            app.complain("this trace is not part of a call tree");
+        }
+        Command::Open => match spans.get(detail.span) {
+            Some(span) if span.id != id => {
+                let mut back = std::mem::take(&mut detail.back);
+                back.push(id);
+                let mut opened = Detail::new(span.id);
+                opened.back = back;
+                opened.span = detail.span;
+                app.detail = Some(opened);
+            }
+            Some(_) => app.say("this span is the trace shown"),
+            None => {}
+        },
         Command::Up => detail.scroll = detail.scroll.saturating_sub(1),
         Command::Down => detail.scroll = (detail.scroll + 1).min(last),
         Command::PageUp => detail.scroll = detail.scroll.saturating_sub(page),
@@ -63,29 +94,36 @@ pub fn command(app: &mut App, command: Command) {
         Command::Search => detail.search = Some(LineInput::new(detail.query.clone())),
         Command::SearchNext => jump(app, true),
         Command::SearchPrev => jump(app, false),
-        Command::Mark => traces::toggle_mark(app, id),
-        Command::Replay | Command::EditReplay | Command::Copy => send::on_trace(app, id, command),
+        Command::Mark => app.traces.toggle_mark(id),
+        Command::Replay | Command::EditReplay | Command::Copy => {
+            return vec![Effect::Then(Box::new(Action::OnTrace(id, command)))];
+        }
         _ => {}
     }
+    Vec::new()
+}
+
+/// The waterfall row of `id` (0, the root, when it is not in the tree).
+fn row_of(spans: &[Span], id: TraceId) -> usize {
+    spans.iter().position(|span| span.id == id).unwrap_or(0)
 }
 
 /// A key while the search prompt has the keyboard.
-pub fn search_key(app: &mut App, key: KeyEvent) {
+pub fn search_key(app: &mut State, key: KeyEvent) -> Vec<Effect> {
     let Some(detail) = &mut app.detail else {
-        return;
+        return Vec::new();
     };
     let Some(input) = &mut detail.search else {
-        return;
+        return Vec::new();
     };
     match key.code {
         KeyCode::Esc => detail.search = None,
         KeyCode::Enter => {
             detail.query = input.text().to_lowercase();
             detail.search = None;
-            find(detail);
-            if detail.matches.is_empty() && !detail.query.is_empty() {
-                let query = detail.query.clone();
-                app.complain(format!("no match for “{query}”"));
+            if !detail.query.is_empty() && matches(app).is_empty() {
+                let query = app.detail.as_ref().map(|d| d.query.clone());
+                app.complain(format!("no match for “{}”", query.unwrap_or_default()));
             } else {
                 jump(app, true);
             }
@@ -94,28 +132,15 @@ pub fn search_key(app: &mut App, key: KeyEvent) {
             input.edit(&key);
         }
     }
-}
-
-fn find(detail: &mut Detail) {
-    detail.matches = if detail.query.is_empty() {
-        Vec::new()
-    } else {
-        detail
-            .lines
-            .iter()
-            .enumerate()
-            .filter(|(_, line)| line.text().to_lowercase().contains(&detail.query))
-            .map(|(at, _)| at)
-            .collect()
-    };
+    Vec::new()
 }
 
 /// Scrolls to the next (or previous) match, wrapping around.
-fn jump(app: &mut App, forward: bool) {
+fn jump(app: &mut State, forward: bool) {
+    let matches = matches(app);
     let Some(detail) = &mut app.detail else {
         return;
     };
-    let matches = &detail.matches;
     let next = if forward {
         matches
             .iter()

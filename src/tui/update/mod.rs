@@ -1,63 +1,91 @@
 //! State transitions: every [`Action`] goes through [`update`], which changes the state
-//! and asks for I/O only by pushing [`Effect`](super::action::Effect)s. No I/O here, so
-//! the whole app can be driven by tests.
+//! and returns the I/O it needs as [`Effect`]s. No I/O here, so the whole app can be
+//! driven by tests.
 //!
-//! Keys go first to whatever has the keyboard (a text field of a dialog, the filter bar,
-//! the detail search), then through the key map of the current context to a command.
+//! One module per screen, each `fn(&mut State, …) -> Vec<Effect>`; none imports another
+//! (a screen that needs another's work hands it an [`Action`] in [`Effect::Then`], which
+//! [`update`] carries out before it returns). Keys go first to whatever has the keyboard
+//! (a text field of a dialog, the filter bar, the detail search), then through the key
+//! map of the current context to a command.
 
 mod detail;
 mod screens;
 mod send;
+mod target;
 mod traces;
 
-#[cfg(test)]
-pub use detail::open as open_detail;
-pub use traces::apply_filter;
-
-use super::action::{Action, Done, Failure, Probe};
-use super::app::{App, Modal, Screen, Source};
-use super::keymap::Command;
+use crate::tui::action::{Action, Done, Effect, Failure, Probe};
+use crate::tui::keymap::Command;
+use crate::tui::model::{Screen, Source};
+use crate::tui::state::State;
+use crate::tui::state::modal::{Confirmed, Modal};
 use crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 use std::time::Duration;
 
 /// How long a status message stays.
 const STATUS_FOR: Duration = Duration::from_secs(8);
 
-/// Applies one action.
-pub fn update(app: &mut App, action: Action) {
+/// Applies one action, and the follow-ups it hands on; returns the work for the event
+/// loop.
+pub fn update(app: &mut State, action: Action) -> Vec<Effect> {
+    let mut out = Vec::new();
+    let mut next = vec![action];
+    while let Some(action) = next.pop() {
+        for effect in apply(app, action) {
+            match effect {
+                Effect::Then(action) => next.push(*action),
+                effect => out.push(effect),
+            }
+        }
+    }
+    out
+}
+
+fn apply(app: &mut State, action: Action) -> Vec<Effect> {
     match action {
         Action::Key(key) => {
             app.dirty = true;
-            key_pressed(app, key);
+            key_pressed(app, key)
         }
         Action::Mouse(mouse) => mouse_used(app, mouse),
         Action::Resize(width, height) => {
             app.size = (width, height);
-            // The detail's notes are wrapped to the width.
-            detail::rebuild(app);
             app.dirty = true;
+            Vec::new()
         }
-        Action::Events(events) => traces::ingest(app, events),
-        Action::Deep(events) => traces::deepen(app, events),
+        Action::Events(events) => {
+            app.ingest(events);
+            Vec::new()
+        }
+        Action::Deep(events) => {
+            app.deepen(events);
+            Vec::new()
+        }
         Action::Tick(probe) => tick(app, probe),
         Action::FileDone(error) => {
             if let Source::File { done, .. } = &mut app.source {
                 *done = true;
             }
-            traces::sweep(app);
+            app.sweep();
             if let Some(error) = error {
                 app.complain(error);
             }
             app.dirty = true;
+            Vec::new()
         }
         Action::Done(done) => {
             app.dirty = true;
-            finished(app, done);
+            finished(app, done)
         }
+        Action::OnTrace(id, command) => {
+            app.dirty = true;
+            send::on_trace(app, id, command)
+        }
+        Action::Write(path) => traces::write(app, path),
     }
 }
 
-fn tick(app: &mut App, probe: Probe) {
+fn tick(app: &mut State, probe: Probe) -> Vec<Effect> {
     let before = (
         app.rate,
         app.dropped,
@@ -82,9 +110,9 @@ fn tick(app: &mut App, probe: Probe) {
     }
     app.messages_at_tick = (messages, Some(probe.now));
     if app.online {
-        traces::sweep(app);
+        app.sweep();
     }
-    screens::tick(app);
+    let effects = screens::tick(app);
     if app.status.as_ref().is_some_and(|status| {
         (app.wall - status.at)
             .to_std()
@@ -102,9 +130,10 @@ fn tick(app: &mut App, probe: Probe) {
     if after != before || app.screen == Screen::Topics {
         app.dirty = true;
     }
+    effects
 }
 
-fn key_pressed(app: &mut App, key: KeyEvent) {
+fn key_pressed(app: &mut State, key: KeyEvent) -> Vec<Effect> {
     match &app.modal {
         Some(Modal::Fire(_)) => return send::fire_key(app, key),
         Some(Modal::Edit(_)) => return send::edit_key(app, key),
@@ -117,18 +146,19 @@ fn key_pressed(app: &mut App, key: KeyEvent) {
     if app.modal.is_none() && app.detail.as_ref().is_some_and(|d| d.search.is_some()) {
         return detail::search_key(app, key);
     }
-    if let Some(command) = app.keymap.command(app.context(), &key) {
-        run(app, command);
+    match app.keymap.command(app.context(), &key) {
+        Some(command) => run(app, command),
+        None => Vec::new(),
     }
 }
 
 /// Runs a command in the current context.
-pub fn run(app: &mut App, command: Command) {
+pub fn run(app: &mut State, command: Command) -> Vec<Effect> {
     if app.modal.is_some() {
         return modal_command(app, command);
     }
-    if global(app, command) {
-        return;
+    if let Some(effects) = global(app, command) {
+        return effects;
     }
     if app.detail.is_some() && app.screen == Screen::Traces {
         return detail::command(app, command);
@@ -141,12 +171,9 @@ pub fn run(app: &mut App, command: Command) {
     }
 }
 
-/// Commands that mean the same everywhere; true when `command` was one.
-fn global(app: &mut App, command: Command) -> bool {
-    let screen = |app: &mut App, screen| {
-        screens::show(app, screen);
-        true
-    };
+/// Commands that mean the same everywhere, when `command` is one.
+fn global(app: &mut State, command: Command) -> Option<Vec<Effect>> {
+    let screen = |app: &mut State, screen| Some(screens::show(app, screen));
     match command {
         Command::Quit => app.quit = true,
         Command::Help => app.modal = Some(Modal::Help { scroll: 0 }),
@@ -169,14 +196,25 @@ fn global(app: &mut App, command: Command) -> bool {
         Command::ShowServices => return screen(app, Screen::Services),
         Command::Filter => traces::start_filter(app),
         Command::Fire => send::open_fire(app),
-        _ => return false,
+        Command::ToggleDeep if !app.online => {
+            app.complain("deep capture needs a live Redis (this is a capture file)");
+        }
+        Command::ToggleDeep => {
+            app.say(if app.deep {
+                "stopping deep capture…"
+            } else {
+                "starting deep capture (MONITOR)…"
+            });
+            return Some(vec![Effect::Deep(!app.deep)]);
+        }
+        _ => return None,
     }
-    true
+    Some(Vec::new())
 }
 
-fn modal_command(app: &mut App, command: Command) {
+fn modal_command(app: &mut State, command: Command) -> Vec<Effect> {
     let Some(modal) = &mut app.modal else {
-        return;
+        return Vec::new();
     };
     match modal {
         Modal::Help { scroll } => match command {
@@ -192,7 +230,7 @@ fn modal_command(app: &mut App, command: Command) {
             Command::Yes => {
                 let then = then.clone();
                 app.modal = None;
-                screens::confirmed(app, then);
+                return confirmed(then);
             }
             Command::No => app.modal = None,
             _ => {}
@@ -209,7 +247,7 @@ fn modal_command(app: &mut App, command: Command) {
                 Command::Back | Command::Open | Command::Quit => app.modal = None,
                 Command::Resend => {
                     app.modal = None;
-                    screens::resend(app, index);
+                    return screens::resend(app, index);
                 }
                 Command::Up => *scroll = scroll.saturating_sub(1),
                 Command::Down => *scroll = (*scroll + 1).min(most),
@@ -221,41 +259,67 @@ fn modal_command(app: &mut App, command: Command) {
         }
         Modal::Fire(_) | Modal::Edit(_) | Modal::Write(_) => {}
     }
+    Vec::new()
 }
 
-fn mouse_used(app: &mut App, mouse: MouseEvent) {
+/// Does what a confirmation said yes to.
+fn confirmed(then: Confirmed) -> Vec<Effect> {
+    vec![match then {
+        Confirmed::DeleteError(raw) => Effect::DeleteError(raw),
+        Confirmed::TrimErrors { keep, seen } => Effect::TrimErrors { keep, seen },
+        Confirmed::RemoveIdent(ident) => Effect::RemoveIdent(ident),
+        Confirmed::Fire(fire, original) => Effect::Fire(fire, original),
+        Confirmed::Overwrite(path) => Effect::Then(Box::new(Action::Write(path))),
+    }]
+}
+
+fn mouse_used(app: &mut State, mouse: MouseEvent) -> Vec<Effect> {
     let command = match mouse.kind {
         MouseEventKind::ScrollDown => Some(Command::Down),
         MouseEventKind::ScrollUp => Some(Command::Up),
         MouseEventKind::Down(MouseButton::Left) => {
             if app.modal.is_none() {
-                screens::click(app, mouse.column, mouse.row);
                 app.dirty = true;
+                return screens::click(app, mouse.column, mouse.row);
             }
             None
         }
         _ => None,
     };
+    let mut effects = Vec::new();
     if let Some(command) = command {
         app.dirty = true;
         for _ in 0..3 {
-            run(app, command);
+            effects.extend(run(app, command));
         }
     }
+    effects
 }
 
-fn finished(app: &mut App, done: Done) {
+fn finished(app: &mut State, done: Done) -> Vec<Effect> {
     match done {
         Done::Sent { .. }
         | Done::Composed { .. }
         | Done::Listeners { .. }
-        | Done::Edited { .. } => {
-            send::finished(app, done);
-        }
+        | Done::Edited { .. } => return send::finished(app, done),
         Done::Written { path, events } => app.say(format!("wrote {events} events to {path}")),
         Done::Failed(Failure::Status, why) => app.complain(why),
-        other => screens::finished(app, other),
+        Done::Deep(Ok(on)) => {
+            app.deep = on;
+            app.say(if on {
+                "deep capture on: MONITOR costs Redis throughput (M turns it off)"
+            } else {
+                "deep capture off"
+            });
+        }
+        // Refused (ACL, managed Redis): one line, the normal capture goes on.
+        Done::Deep(Err(why)) => {
+            app.deep = false;
+            app.complain(why);
+        }
+        other => return screens::finished(app, other),
     }
+    Vec::new()
 }
 
 #[cfg(test)]

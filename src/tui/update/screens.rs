@@ -1,14 +1,13 @@
 //! The topics, errors and services screens: switching to them, their cursors, their
 //! commands, and the results of the Redis work they ask for.
 
-use super::super::action::{Done, Effect, Failure};
-use super::super::app::{
-    App, Confirmed, ERRORS_PAGE, Fire, Health, Modal, QueuedError, Screen, TopicRow,
-};
-use super::super::keymap::Command;
-use super::super::layout::{areas, list_rows, tab_at, window_start};
-use super::send::{self, REPLAY_TIMEOUT, record_target};
-use super::{detail, traces};
+use super::target::{REPLAY_TIMEOUT, record_target};
+use crate::tui::action::{Action, Done, Effect, Failure};
+use crate::tui::keymap::Command;
+use crate::tui::model::{ERRORS_PAGE, Fire, Health, QueuedError, Screen, TopicRow};
+use crate::tui::state::State;
+use crate::tui::state::layout::{areas, list_rows, tab_at, window_start};
+use crate::tui::state::modal::{Confirmed, Modal};
 use gilmour::inspect::sanitize::clean;
 use gilmour::inspect::stats::{NO_TOPIC_LABEL, ORPHAN_LABEL};
 use ratatui::layout::Rect;
@@ -17,31 +16,37 @@ use ratatui::layout::Rect;
 const REFRESH_AFTER: chrono::Duration = chrono::Duration::seconds(10);
 
 /// Switches screens, loading what the new one shows.
-pub fn show(app: &mut App, screen: Screen) {
+pub fn show(app: &mut State, screen: Screen) -> Vec<Effect> {
     app.screen = screen;
     match screen {
-        Screen::Traces => {}
-        Screen::Topics => refresh_topics(app),
+        Screen::Traces => Vec::new(),
+        Screen::Topics => {
+            refresh_topics(app);
+            Vec::new()
+        }
         Screen::Errors => load_errors(app, app.errors.page),
         Screen::Services => refresh_services(app),
     }
 }
 
 /// Once a second: the topics' figures, and the screens that go stale.
-pub fn tick(app: &mut App) {
+pub fn tick(app: &mut State) -> Vec<Effect> {
     match app.screen {
-        Screen::Topics => refresh_topics(app),
+        Screen::Topics => {
+            refresh_topics(app);
+            Vec::new()
+        }
         Screen::Services if stale(app, app.services.refreshed) => refresh_services(app),
-        _ => {}
+        _ => Vec::new(),
     }
 }
 
-fn stale(app: &App, refreshed: Option<chrono::DateTime<chrono::Utc>>) -> bool {
+fn stale(app: &State, refreshed: Option<chrono::DateTime<chrono::Utc>>) -> bool {
     refreshed.is_none_or(|at| app.now - at > REFRESH_AFTER)
 }
 
 /// Reads the topics' figures from the statistics (cached: the view does not compute).
-pub fn refresh_topics(app: &mut App) {
+pub fn refresh_topics(app: &mut State) {
     let stats = app.inspector.stats();
     let store = app.inspector.store();
     // Health pings are named after idents; they show only when health is shown.
@@ -61,24 +66,25 @@ pub fn refresh_topics(app: &mut App) {
         .min(app.topics.rows.len().saturating_sub(1));
 }
 
-fn load_errors(app: &mut App, page: usize) {
+fn load_errors(app: &mut State, page: usize) -> Vec<Effect> {
     if !app.online {
         app.errors.failure = Some("offline: the error queue lives in Redis".to_owned());
-        return;
+        return Vec::new();
     }
     app.errors.loading = true;
-    app.effects.push(Effect::LoadErrors { page });
+    vec![Effect::LoadErrors { page }]
 }
 
-fn refresh_services(app: &mut App) {
+fn refresh_services(app: &mut State) -> Vec<Effect> {
     if !app.online {
         app.services.failure = Some("offline: services are found in Redis".to_owned());
-        return;
+        return Vec::new();
     }
-    if !app.services.loading {
-        app.services.loading = true;
-        app.effects.push(Effect::RefreshServices);
+    if app.services.loading {
+        return Vec::new();
     }
+    app.services.loading = true;
+    vec![Effect::RefreshServices]
 }
 
 /// Moves a cursor over `len` rows.
@@ -96,7 +102,7 @@ fn moved(selected: usize, len: usize, command: Command, page: usize) -> usize {
 }
 
 /// A topics screen command.
-pub fn topics_command(app: &mut App, command: Command) {
+pub fn topics_command(app: &mut State, command: Command) -> Vec<Effect> {
     let page = list_rows(app);
     let topics = &mut app.topics;
     topics.selected = moved(topics.selected, topics.rows.len(), command, page);
@@ -106,13 +112,14 @@ pub fn topics_command(app: &mut App, command: Command) {
         let text = filter_for(&row.summary.topic);
         match text.parse() {
             Ok(filter) => {
-                traces::apply_filter(app, text, filter);
+                app.apply_filter(text, filter);
                 app.screen = Screen::Traces;
                 app.detail = None;
             }
             Err(error) => app.complain(format!("cannot filter on that topic: {error}")),
         }
     }
+    Vec::new()
 }
 
 /// The filter that lists a topics row's traces: its topic, or for the rows of traces
@@ -139,7 +146,7 @@ fn quote(text: &str) -> String {
 }
 
 /// An errors screen command.
-pub fn errors_command(app: &mut App, command: Command) {
+pub fn errors_command(app: &mut State, command: Command) -> Vec<Effect> {
     let page = list_rows(app);
     let errors = &mut app.errors;
     let queued = errors.queue.len();
@@ -159,13 +166,13 @@ pub fn errors_command(app: &mut App, command: Command) {
         }
         Command::Open => {
             if let Some(id) = live {
-                detail::open(app, id);
+                app.open(id);
             }
         }
-        Command::Resend if selected < queued => resend(app, selected),
+        Command::Resend if selected < queued => return resend(app, selected),
         Command::Resend => {
             if let Some(id) = live {
-                send::on_trace(app, id, Command::Replay);
+                return vec![Effect::Then(Box::new(Action::OnTrace(id, Command::Replay)))];
             }
         }
         Command::Delete if selected < queued => {
@@ -193,26 +200,32 @@ pub fn errors_command(app: &mut App, command: Command) {
             });
         }
         Command::Delete | Command::Trim => app.complain("only queued entries can be removed"),
-        Command::Refresh => load_errors(app, app.errors.page),
+        Command::Refresh => return load_errors(app, app.errors.page),
         Command::NextPage if (errors.page + 1) * ERRORS_PAGE < errors.total => {
-            load_errors(app, app.errors.page + 1);
+            return load_errors(app, app.errors.page + 1);
         }
-        Command::PrevPage if errors.page > 0 => load_errors(app, app.errors.page - 1),
+        Command::PrevPage if errors.page > 0 => return load_errors(app, app.errors.page - 1),
         _ => {}
     }
+    Vec::new()
 }
 
 /// Re-sends the request a queued error reports.
-pub fn resend(app: &mut App, index: usize) {
+pub fn resend(app: &mut State, index: usize) -> Vec<Effect> {
     let Some(record) = app.errors.queue.get(index).and_then(|q| q.record.clone()) else {
-        return app.complain("this entry is not an error record");
+        app.complain("this entry is not an error record");
+        return Vec::new();
     };
     if !app.online {
-        return app.complain("offline: re-sending needs Redis");
+        app.complain("offline: re-sending needs Redis");
+        return Vec::new();
     }
     let target = match record_target(&record) {
         Ok(target) => target,
-        Err(why) => return app.complain(format!("cannot re-send: {why}")),
+        Err(why) => {
+            app.complain(format!("cannot re-send: {why}"));
+            return Vec::new();
+        }
     };
     app.say(format!("re-sending to {}…", clean(&target.topic, 60)));
     let fire = Fire::Request {
@@ -220,26 +233,26 @@ pub fn resend(app: &mut App, index: usize) {
         data: target.data,
         timeout: REPLAY_TIMEOUT,
     };
-    app.effects.push(Effect::Fire(fire, None));
+    vec![Effect::Fire(fire, None)]
 }
 
 /// A services screen command.
-pub fn services_command(app: &mut App, command: Command) {
+pub fn services_command(app: &mut State, command: Command) -> Vec<Effect> {
     let page = list_rows(app);
     let services = &mut app.services;
     services.selected = moved(services.selected, services.hosts.len(), command, page);
     match command {
         Command::Refresh => {
             app.services.loading = false;
-            refresh_services(app);
+            return refresh_services(app);
         }
         Command::Delete => {
             let Some(host) = services.hosts.get(services.selected) else {
-                return;
+                return Vec::new();
             };
             if let Health::Alive { .. } = host.health {
-                return app
-                    .complain("that process answers its pings: only dead idents are removed");
+                app.complain("that process answers its pings: only dead idents are removed");
+                return Vec::new();
             }
             app.modal = Some(Modal::Confirm {
                 question: format!(
@@ -252,40 +265,27 @@ pub fn services_command(app: &mut App, command: Command) {
         }
         _ => {}
     }
-}
-
-/// Does what a confirmation said yes to.
-pub fn confirmed(app: &mut App, then: Confirmed) {
-    if let Confirmed::Overwrite(path) = then {
-        return super::traces::write(app, path);
-    }
-    app.effects.push(match then {
-        Confirmed::DeleteError(raw) => Effect::DeleteError(raw),
-        Confirmed::TrimErrors { keep, seen } => Effect::TrimErrors { keep, seen },
-        Confirmed::RemoveIdent(ident) => Effect::RemoveIdent(ident),
-        Confirmed::Fire(fire, original) => Effect::Fire(fire, original),
-        Confirmed::Overwrite(_) => return,
-    });
+    Vec::new()
 }
 
 /// A left click: a tab, or a row of the screen's list.
-pub fn click(app: &mut App, column: u16, row: u16) {
+pub fn click(app: &mut State, column: u16, row: u16) -> Vec<Effect> {
     let area = Rect::new(0, 0, app.size.0, app.size.1);
     let regions = areas(area, app);
     if row == regions.header.y + 1 {
-        if let Some(screen) = tab_at(column) {
-            show(app, screen);
-        }
-        return;
+        return tab_at(column).map_or_else(Vec::new, |screen| show(app, screen));
     }
     let body = regions.body;
     if row <= body.y || row >= body.bottom() || app.detail.is_some() {
-        return;
+        return Vec::new();
     }
     let index = usize::from(row - body.y - 1);
     let rows = list_rows(app);
     match app.screen {
-        Screen::Traces => traces::select_row(app, app.top_row() + index),
+        Screen::Traces => {
+            let row = app.top_row() + index;
+            app.traces.select_row(row);
+        }
         Screen::Topics => {
             let at = window_start(app.topics.selected, rows) + index;
             if at < app.topics.rows.len() {
@@ -300,10 +300,11 @@ pub fn click(app: &mut App, column: u16, row: u16) {
         }
         Screen::Errors => {}
     }
+    Vec::new()
 }
 
 /// Results of the errors and services screens' work.
-pub fn finished(app: &mut App, done: Done) {
+pub fn finished(app: &mut State, done: Done) -> Vec<Effect> {
     match done {
         Done::Errors {
             page,
@@ -324,7 +325,7 @@ pub fn finished(app: &mut App, done: Done) {
         }
         Done::QueueChanged(what) => {
             app.say(what);
-            load_errors(app, app.errors.page);
+            return load_errors(app, app.errors.page);
         }
         Done::Services { hosts, listened } => {
             let services = &mut app.services;
@@ -340,7 +341,7 @@ pub fn finished(app: &mut App, done: Done) {
         Done::IdentRemoved(ident) => {
             app.say(format!("removed {}", clean(&ident, 80)));
             app.services.loading = false;
-            refresh_services(app);
+            return refresh_services(app);
         }
         Done::Failed(Failure::Errors, why) => {
             app.errors.loading = false;
@@ -353,4 +354,5 @@ pub fn finished(app: &mut App, done: Done) {
         }
         _ => {}
     }
+    Vec::new()
 }

@@ -1,23 +1,21 @@
-//! One trace in detail: the lines built when it was opened, drawn a page at a time, with
-//! the search matches highlighted and the search prompt at the bottom while typing.
+//! One trace in detail: its lines (built by [`document`](super::document) and cached),
+//! drawn a page at a time, with the search matches highlighted and the search prompt at
+//! the bottom while typing.
 
-use super::super::app::Detail;
-use super::super::detail::DetailLine;
-use super::super::theme::{self, Tone};
+use super::document::DetailLine;
+use crate::tui::state::detail::Detail;
+use crate::tui::theme::{self, Tone};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-/// Draws the detail of `open`.
-pub fn draw(frame: &mut Frame, area: Rect, open: &Detail) {
-    let total = open.lines.len();
-    let title = format!(
-        " {} · line {}/{} ",
-        open.id,
-        (open.scroll + 1).min(total),
-        total
-    );
+/// Draws the detail of `open`, whose text is `lines`.
+pub fn draw(frame: &mut Frame, area: Rect, open: &Detail, lines: &[DetailLine]) {
+    let total = lines.len();
+    // The trace may have shrunk under the cursor (a payload replaced by a shorter one).
+    let scroll = open.scroll.min(total.saturating_sub(1));
+    let title = format!(" {} · line {}/{} ", open.id, (scroll + 1).min(total), total);
     let block = Block::default()
         .borders(Borders::TOP)
         .title(title)
@@ -26,12 +24,14 @@ pub fn draw(frame: &mut Frame, area: Rect, open: &Detail) {
     frame.render_widget(block, area);
     let prompt_rows = u16::from(open.search.is_some());
     let rows = usize::from(inner.height.saturating_sub(prompt_rows));
-    let current = open.matches.contains(&open.scroll).then_some(open.scroll);
-    let lines: Vec<Line> = open
-        .lines
+    let current = lines
+        .get(scroll)
+        .is_some_and(|line| line.matches(&open.query))
+        .then_some(scroll);
+    let lines: Vec<Line> = lines
         .iter()
         .enumerate()
-        .skip(open.scroll)
+        .skip(scroll)
         .take(rows)
         .map(|(at, line)| {
             cut(

@@ -1,13 +1,13 @@
 //! Small dialogs: a yes/no question, the inline data editor, a queued error record, the
 //! file name prompt.
 
-use super::super::app::App;
-use super::super::detail::{DetailLine, record_lines};
-use super::super::forms::{EditForm, parse_data};
-use super::super::input::LineInput;
-use super::super::keymap::{Command, Context};
-use super::super::theme::{self, Tone};
 use super::centered;
+use super::document::{DetailLine, record_lines};
+use crate::tui::keymap::{Command, Context};
+use crate::tui::state::State;
+use crate::tui::state::forms::{EditForm, parse_data};
+use crate::tui::state::input::LineInput;
+use crate::tui::theme::{self, Tone};
 use gilmour::inspect::sanitize::clean;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -27,7 +27,7 @@ fn open(frame: &mut Frame, width: u16, height: u16, title: String) -> Rect {
 }
 
 /// A yes/no question.
-pub fn confirm(frame: &mut Frame, app: &App, question: &str) {
+pub fn confirm(frame: &mut Frame, app: &State, question: &str) {
     let inner = open(frame, 72, 6, " confirm ".to_owned());
     let yes = app
         .keymap
@@ -104,7 +104,7 @@ pub fn edit(frame: &mut Frame, form: &EditForm) {
 }
 
 /// A queued error record.
-pub fn record(frame: &mut Frame, app: &App, index: usize, scroll: usize) {
+pub fn record(frame: &mut Frame, app: &State, index: usize, scroll: usize) {
     let Some(entry) = app.errors.queue.get(index) else {
         return;
     };
@@ -166,7 +166,7 @@ fn to_line(line: &DetailLine) -> Line<'static> {
 }
 
 /// The file name prompt of `w`.
-pub fn write(frame: &mut Frame, app: &App, input: &LineInput) {
+pub fn write(frame: &mut Frame, app: &State, input: &LineInput) {
     let what = if app.traces.marks.is_empty() {
         format!("the {} shown traces", app.shown())
     } else {

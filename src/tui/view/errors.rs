@@ -1,20 +1,22 @@
 //! The errors screen: a page of the error queue, newest first, then the records seen live
 //! on the error channel; each row says where it is from and which trace it belongs to.
 
-use super::super::app::{App, ERRORS_PAGE, live_record};
-use super::super::layout::window_start;
-use super::super::theme::{self, Tone};
+use super::columns::{self, Step, constraints, plan, step};
 use super::{fit, thousands};
+use crate::tui::model::{ERRORS_PAGE, live_record};
+use crate::tui::state::State;
+use crate::tui::state::layout::window_start;
+use crate::tui::theme::{self, Tone};
 use gilmour::inspect::sanitize::clean;
 use gilmour::protocol::{ErrorView, RecordLayout, short_sender};
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 /// Draws the screen.
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
     let errors = &app.errors;
     frame.render_widget(
         Paragraph::new(Line::from(title(app, usize::from(area.width)))),
@@ -26,19 +28,29 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         ..area
     };
     let (cells, widths) = columns(table_area.width);
+    let widths = &widths[..];
     let store = app.inspector.store();
     let queued = errors.queue.iter().map(|entry| match &entry.record {
-        Some(record) => row(app, cells, "queue", record, store.by_sender(&record.sender)),
-        None => Row::new([
-            Cell::from("queue"),
-            Cell::from(""),
-            Cell::from(""),
-            Cell::from(""),
-            Cell::from(Span::styled("not a record", theme::tone(Tone::Warn))),
-            Cell::from(""),
-            Cell::from(""),
-            Cell::from(fit(&entry.raw, cells.reply)),
-        ]),
+        Some(record) => row(
+            app,
+            (cells, widths),
+            "queue",
+            record,
+            store.by_sender(&record.sender),
+        ),
+        None => Row::new(columns::shown(
+            widths,
+            [
+                Cell::from("queue"),
+                Cell::from(""),
+                Cell::from(""),
+                Cell::from(""),
+                Cell::from(Span::styled("not a record", theme::tone(Tone::Warn))),
+                Cell::from(""),
+                Cell::from(""),
+                Cell::from(fit(&entry.raw, cells.reply)),
+            ],
+        )),
     });
     // Only the rows up to the window's end are read: the rest are never parsed.
     let live = errors.live.iter().rev().map(|live| {
@@ -46,17 +58,20 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             .get(live.id)
             .and_then(|trace| live_record(&app.channels, trace));
         match record {
-            Some((record, _)) => row(app, cells, "live", &record, Some(live.id)),
-            None => Row::new([
-                Cell::from("live"),
-                Cell::from(""),
-                Cell::from(""),
-                Cell::from(""),
-                Cell::from(Span::styled("evicted", theme::tone(Tone::Dim))),
-                Cell::from(""),
-                Cell::from(live.id.to_string()),
-                Cell::from(""),
-            ]),
+            Some((record, _)) => row(app, (cells, widths), "live", &record, Some(live.id)),
+            None => Row::new(columns::shown(
+                widths,
+                [
+                    Cell::from("live"),
+                    Cell::from(""),
+                    Cell::from(""),
+                    Cell::from(""),
+                    Cell::from(Span::styled("evicted", theme::tone(Tone::Dim))),
+                    Cell::from(""),
+                    Cell::from(live.id.to_string()),
+                    Cell::from(""),
+                ],
+            )),
         }
     });
     let rows = usize::from(table_area.height.saturating_sub(1));
@@ -73,24 +88,30 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 built
             }
         });
-    let header = Row::new([
-        "from",
-        "time",
-        "code",
-        "fmt",
-        "topic",
-        "sender",
-        "trace",
-        "reply data",
-    ])
+    let header = Row::new(columns::shown(
+        widths,
+        [
+            "from",
+            "time",
+            "code",
+            "fmt",
+            "topic",
+            "sender",
+            "trace",
+            "reply data",
+        ],
+    ))
     .style(theme::tone(Tone::Dim).add_modifier(Modifier::BOLD));
-    frame.render_widget(Table::new(table_rows, widths).header(header), table_area);
+    frame.render_widget(
+        Table::new(table_rows, constraints(widths)).header(header),
+        table_area,
+    );
 }
 
 /// The title row: the queue and its page, then the live channels that were counted,
 /// named in full (a name cut short could read as another channel: `gilmour.errors`
 /// cut by one is `gilmour.error`). When it does not fit, the queue's name goes first.
-fn title(app: &App, width: usize) -> Vec<Span<'static>> {
+fn title(app: &State, width: usize) -> Vec<Span<'static>> {
     let errors = &app.errors;
     let pages = errors.total.div_ceil(ERRORS_PAGE).max(1);
     let channels = errors.live_channels();
@@ -151,37 +172,42 @@ struct Cells {
     reply: usize,
 }
 
-/// The columns' widths for a table `width` wide: the topic takes up to a quarter of it
-/// (12 to 30 columns), the reply data the rest. Computed here so that each cell's text is
-/// cut to its column with a visible `…`.
-fn columns(width: u16) -> (Cells, [Constraint; 8]) {
-    const FIXED: [u16; 6] = [5, 14, 4, 3, 8, 7];
-    let spacing = FIXED.len() as u16 + 1;
-    let room = width.saturating_sub(FIXED.iter().sum::<u16>() + spacing);
-    let topic = room.min((width / 4).clamp(12, 30));
-    let reply = room - topic;
-    let [from, time, code, layout, sender, trace] = FIXED.map(Constraint::Length);
+const TOPIC: usize = 4;
+const REPLY: usize = 7;
+
+/// The columns in order of importance: where the record is, its code and topic, when
+/// (with the year: the queue keeps records for as long as nobody trims it), then the reply
+/// data, the trace, the layout, the sender; the topic widens to 30 last, and the reply
+/// data takes the rest.
+const PLAN: [Step; 10] = [
+    step(0, 5),
+    step(2, 4),
+    step(TOPIC, 16),
+    step(1, 19),
+    step(REPLY, 12),
+    step(6, 7),
+    step(3, 3),
+    step(5, 8),
+    step(TOPIC, 30),
+    step(REPLY, 12),
+];
+
+/// The columns' widths for a table `width` wide (0: not shown). Computed here so that each
+/// cell's text is cut to its column with a visible `…`.
+fn columns(width: u16) -> (Cells, Vec<u16>) {
+    let widths = plan(width, 8, &PLAN, Some(REPLY));
     (
         Cells {
-            topic: usize::from(topic),
-            reply: usize::from(reply),
+            topic: usize::from(widths[TOPIC]),
+            reply: usize::from(widths[REPLY]),
         },
-        [
-            from,
-            time,
-            code,
-            layout,
-            Constraint::Length(topic),
-            sender,
-            trace,
-            Constraint::Length(reply),
-        ],
+        widths,
     )
 }
 
 fn row<'a>(
-    app: &App,
-    cells: Cells,
+    app: &State,
+    (cells, widths): (Cells, &[u16]),
     from: &'a str,
     record: &ErrorView,
     trace: Option<gilmour::inspect::TraceId>,
@@ -191,11 +217,11 @@ fn row<'a>(
     let time = match record.timestamp {
         Some(at) => Cell::from(
             at.with_timezone(&app.tz)
-                .format("%m-%d %H:%M:%S")
+                .format("%Y-%m-%d %H:%M:%S")
                 .to_string(),
         ),
         None => Cell::from(Span::styled(
-            fit(&record.timestamp_text, 14),
+            fit(&record.timestamp_text, 19),
             theme::tone(Tone::Warn),
         )),
     };
@@ -209,17 +235,20 @@ fn row<'a>(
     } else {
         Cell::from(fit(&record.topic, cells.topic))
     };
-    Row::new([
-        Cell::from(from),
-        time,
-        Cell::from(Span::styled(
-            record.code.to_string(),
-            theme::tone(Tone::Bad),
-        )),
-        Cell::from(layout),
-        topic,
-        Cell::from(clean(short_sender(&record.sender), 8)),
-        Cell::from(trace.map_or_else(String::new, |id| id.to_string())),
-        Cell::from(fit(&record.reply_text(), cells.reply)),
-    ])
+    Row::new(columns::shown(
+        widths,
+        [
+            Cell::from(from),
+            time,
+            Cell::from(Span::styled(
+                record.code.to_string(),
+                theme::tone(Tone::Bad),
+            )),
+            Cell::from(layout),
+            topic,
+            Cell::from(clean(short_sender(&record.sender), 8)),
+            Cell::from(trace.map_or_else(String::new, |id| id.to_string())),
+            Cell::from(fit(&record.reply_text(), cells.reply)),
+        ],
+    ))
 }

@@ -1,8 +1,8 @@
 //! The filter bar: the text being typed (or the filter in force), and below it, while the
 //! text does not parse, the parser's message with a caret under the column.
 
-use super::super::app::App;
-use super::super::theme::{self, Tone};
+use crate::tui::state::State;
+use crate::tui::theme::{self, Tone};
 use gilmour::inspect::sanitize::clean;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 /// Draws the bar and, when there is one, the error.
-pub fn draw(frame: &mut Frame, bar: Rect, error_area: Rect, app: &App) {
+pub fn draw(frame: &mut Frame, bar: Rect, error_area: Rect, app: &State) {
     if bar.height == 0 {
         return;
     }

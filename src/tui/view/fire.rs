@@ -1,10 +1,10 @@
 //! The fire form: kind, topic (or composition) with completions, data, timeout, each with
 //! what is wrong with it as typed.
 
-use super::super::forms::{FireField, FireForm, FireKind};
-use super::super::theme::{self, Tone};
 use super::centered;
 use super::dialog::{field, row};
+use crate::tui::state::forms::{FireField, FireForm, FireKind};
+use crate::tui::theme::{self, Tone};
 use gilmour::inspect::sanitize::clean;
 use ratatui::Frame;
 use ratatui::text::{Line, Span};

@@ -1,9 +1,10 @@
 //! The status line (what just happened) and the footer (the keys of the current screen,
 //! read from the key map; text fields list their own fixed keys).
 
-use super::super::app::{App, Modal};
-use super::super::keymap::{Command, Context};
-use super::super::theme;
+use crate::tui::keymap::{Command, Context};
+use crate::tui::state::State;
+use crate::tui::state::modal::Modal;
+use crate::tui::theme;
 use gilmour::inspect::sanitize::clean;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -20,7 +21,7 @@ const GLOBAL_HINTS: [Command; 5] = [
 ];
 
 /// Draws the footer.
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
     let fixed: Option<&[(&str, &str)]> = match &app.modal {
         Some(Modal::Fire(_)) => Some(&[
             ("tab", "complete/next"),
@@ -59,13 +60,23 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
 }
 
 /// The context's commands, then the common global ones.
-fn hints(app: &App) -> Vec<(String, &'static str)> {
+fn hints(app: &State) -> Vec<(String, &'static str)> {
     let context = app.context();
     let keymap = &app.keymap;
+    // The waterfall's keys only where there is a waterfall.
+    let in_tree = app.detail.as_ref().is_some_and(|detail| {
+        !crate::tui::view::waterfall::spans_of(app.inspector.store(), detail.id).is_empty()
+    });
     let mut pairs: Vec<(String, &'static str)> = keymap
         .bindings(context)
         .filter(|(_, keys)| !keys.is_empty())
-        .filter(|(command, _)| !matches!(command, Command::SearchPrev | Command::PrevPage))
+        .filter(|(command, _)| {
+            !matches!(
+                command,
+                Command::SearchPrev | Command::PrevPage | Command::PrevSpan
+            )
+        })
+        .filter(|(command, _)| in_tree || *command != Command::NextSpan)
         .map(|(command, keys)| (keys[0].to_string(), command.name()))
         .collect();
     if context != Context::Confirm {
@@ -92,7 +103,7 @@ fn hints(app: &App) -> Vec<(String, &'static str)> {
 }
 
 /// Draws the status line.
-pub fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
+pub fn draw_status(frame: &mut Frame, area: Rect, app: &State) {
     let Some(status) = &app.status else {
         return;
     };

@@ -1,10 +1,11 @@
 //! The header: where the traffic comes from, whether the link is up, the capture rate and
 //! the counters that say nothing was lost silently; then the tabs and the list's mode.
 
-use super::super::app::{App, Screen, Source};
-use super::super::layout::tab_label;
-use super::super::theme;
 use super::{iec, thousands};
+use crate::tui::model::{Screen, Source};
+use crate::tui::state::State;
+use crate::tui::state::layout::tab_label;
+use crate::tui::theme;
 use gilmour::inspect::sanitize::clean;
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
@@ -26,7 +27,7 @@ impl Item {
 }
 
 /// Draws the two header rows.
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
     let bar = theme::bar();
     let dim = bar.patch(theme::tone(theme::Tone::Dim));
     let warn = bar.patch(theme::tone(theme::Tone::Warn));
@@ -174,19 +175,33 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         ..area
     };
     let mut tabs = Vec::new();
+    let mut tabs_width = 0;
     for (index, screen) in Screen::ALL.into_iter().enumerate() {
         let style = if screen == app.screen {
             theme::tab_active()
         } else {
             Style::default()
         };
-        tabs.push(Span::styled(tab_label(index, screen), style));
+        let label = tab_label(index, screen);
+        tabs_width += Span::raw(label.as_str()).width() + 1;
+        tabs.push(Span::styled(label, style));
         tabs.push(Span::raw(" "));
     }
     frame.render_widget(Paragraph::new(Line::from(tabs)), second);
+    // The modes take what the tabs leave, the least telling going first: they never
+    // write over a tab.
+    let room = usize::from(second.width).saturating_sub(tabs_width);
+    let mut modes = modes(app);
+    fit(&mut modes, room);
+    let modes: Vec<Span> = modes.into_iter().flat_map(|item| item.spans).collect();
+    let x = second.x + tabs_width.min(usize::from(second.width)) as u16;
     frame.render_widget(
-        Paragraph::new(Line::from(modes(app))).alignment(Alignment::Right),
-        second,
+        Paragraph::new(Line::from(modes)).alignment(Alignment::Right),
+        Rect {
+            x,
+            width: second.right().saturating_sub(x),
+            ..second
+        },
     );
 }
 
@@ -213,27 +228,42 @@ fn fit(items: &mut Vec<Item>, width: usize) {
 }
 
 /// FOLLOW / PAUSED, health shown, marks, how many traces are shown.
-fn modes(app: &App) -> Vec<Span<'static>> {
-    let mut spans = Vec::new();
+fn modes(app: &State) -> Vec<Item> {
+    let mut items = Vec::new();
     let strong = |text: String| Span::styled(text, theme::key());
     if let Some(frozen) = app.traces.frozen {
         let newer = app.traces.list.len() - app.traces.list.len_until(Some(frozen));
-        spans.push(strong(format!("PAUSED +{} ", thousands(newer as u64))));
+        items.push(Item {
+            spans: vec![strong(format!("PAUSED +{} ", thousands(newer as u64)))],
+            priority: 5,
+        });
     } else if app.traces.follow {
-        spans.push(strong("FOLLOW ".to_owned()));
+        items.push(Item {
+            spans: vec![strong("FOLLOW ".to_owned())],
+            priority: 5,
+        });
     }
     if app.traces.show_health {
-        spans.push(Span::raw("health shown "));
+        items.push(Item {
+            spans: vec![Span::raw("health shown ")],
+            priority: 2,
+        });
     }
     if !app.traces.marks.is_empty() {
-        spans.push(Span::styled(
-            format!("{} marked ", thousands(app.traces.marks.len() as u64)),
-            theme::mark(),
-        ));
+        items.push(Item {
+            spans: vec![Span::styled(
+                format!("{} marked ", thousands(app.traces.marks.len() as u64)),
+                theme::mark(),
+            )],
+            priority: 4,
+        });
     }
-    spans.push(Span::styled(
-        format!(" {} shown ", thousands(app.shown() as u64)),
-        theme::tone(theme::Tone::Dim),
-    ));
-    spans
+    items.push(Item {
+        spans: vec![Span::styled(
+            format!(" {} shown ", thousands(app.shown() as u64)),
+            theme::tone(theme::Tone::Dim),
+        )],
+        priority: 3,
+    });
+    items
 }

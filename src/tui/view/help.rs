@@ -1,16 +1,16 @@
 //! The help: every binding of every context, generated from the key map, so it always
 //! says what the keys really do.
 
-use super::super::app::App;
-use super::super::keymap::Context;
-use super::super::theme::{self, Tone};
 use super::centered;
+use crate::tui::keymap::Context;
+use crate::tui::state::State;
+use crate::tui::theme::{self, Tone};
 use ratatui::Frame;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 /// The help's lines.
-pub fn lines(app: &App) -> Vec<Line<'static>> {
+pub fn lines(app: &State) -> Vec<Line<'static>> {
     let mut lines = vec![
         Line::from(Span::styled(
             "Gilmour traffic, live: traces are requests with their replies, signals, error records and gaps.",
@@ -57,7 +57,7 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
 }
 
 /// Draws the help on top of everything.
-pub fn draw(frame: &mut Frame, app: &App, scroll: usize) {
+pub fn draw(frame: &mut Frame, app: &State, scroll: usize) {
     let area = centered(frame.area(), 110, frame.area().height.saturating_sub(4));
     let block = Block::default()
         .borders(Borders::ALL)

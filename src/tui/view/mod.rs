@@ -18,8 +18,10 @@
 //!          dialogs (help, confirm, fire form, editor, error record, file name) on top
 //! ```
 
+mod columns;
 mod detail;
 mod dialog;
+pub mod document;
 mod errors;
 mod filter_bar;
 mod fire;
@@ -29,18 +31,25 @@ mod help;
 mod services;
 mod topics;
 mod traces;
+pub mod waterfall;
 
-use super::app::{App, Modal, Screen};
-use super::layout::areas;
+use crate::tui::model::Screen;
+use crate::tui::state::State;
+use crate::tui::state::layout::areas;
+use crate::tui::state::modal::Modal;
+pub use document::Cache;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 
-/// Draws the whole screen.
-pub fn draw(frame: &mut Frame, app: &App) {
+/// Draws the whole screen; `cache` keeps what is costly to build between frames.
+pub fn draw(frame: &mut Frame, app: &State, cache: &mut Cache) {
     let regions = areas(frame.area(), app);
     header::draw(frame, regions.header, app);
     match (app.screen, &app.detail) {
-        (Screen::Traces, Some(open)) => detail::draw(frame, regions.body, open),
+        (Screen::Traces, Some(open)) => {
+            let lines = cache.detail(app).unwrap_or_default();
+            detail::draw(frame, regions.body, open, &lines);
+        }
         (Screen::Traces, None) => traces::draw(frame, regions.body, app),
         (Screen::Topics, _) => topics::draw(frame, regions.body, app),
         (Screen::Errors, _) => errors::draw(frame, regions.body, app),

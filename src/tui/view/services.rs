@@ -1,10 +1,12 @@
 //! The services screen: the known hosts of the health hash with what their pings found,
 //! and beside them the request topics that have listeners right now.
 
-use super::super::app::{App, Health};
-use super::super::layout::window_start;
-use super::super::theme::{self, Tone};
-use super::format_latency;
+use super::columns::{self, Step, constraints, plan, step};
+use super::{fit, format_latency};
+use crate::tui::model::Health;
+use crate::tui::state::State;
+use crate::tui::state::layout::window_start;
+use crate::tui::theme::{self, Tone};
 use gilmour::inspect::sanitize::clean;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -13,7 +15,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
 /// Draws the screen.
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
     let services = &app.services;
     let mut title = vec![Span::styled(
         format!(" hosts in {}", clean(app.channels.health_hash(), 60)),
@@ -42,8 +44,25 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         height: area.height.saturating_sub(1),
         ..area
     };
+    // A served channel is named by its topic: the request prefix is on every one of them.
+    let request_prefix = format!("{}.request.", app.channels.prefix());
+    let topic_of = |channel: &str| -> String {
+        clean(
+            channel.strip_prefix(&request_prefix).unwrap_or(channel),
+            200,
+        )
+    };
+    let longest = services
+        .listened
+        .iter()
+        .map(|(channel, _)| Span::raw(topic_of(channel)).width())
+        .max()
+        .unwrap_or(0);
+    // The listened list is as wide as its longest topic, within a third of the screen.
+    let listened_width = (longest as u16 + 1 + 5 + 1).max(20).min(rest.width / 3);
     let [hosts_area, topics_area] =
-        Layout::horizontal([Constraint::Fill(3), Constraint::Fill(1)]).areas(rest);
+        Layout::horizontal([Constraint::Fill(1), Constraint::Length(listened_width)]).areas(rest);
+    let widths = plan(hosts_area.width, 4, &HOST_PLAN, Some(SERVES));
 
     let rows = usize::from(hosts_area.height.saturating_sub(1));
     let start = window_start(services.selected, rows);
@@ -54,53 +73,55 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         .skip(start)
         .take(rows)
         .map(|(at, host)| {
-            let (state, latency, topics) = match &host.health {
+            let (state, latency, serves) = match &host.health {
                 Health::Alive { latency, topics } => (
                     Span::styled("alive", theme::tone(Tone::Good)),
                     format_latency(*latency),
                     topics
                         .iter()
-                        .map(|topic| clean(topic, 60))
+                        .map(|topic| topic_of(topic))
                         .collect::<Vec<_>>()
                         .join(" "),
                 ),
                 Health::Dead { reason } => (
                     Span::styled("dead", theme::tone(Tone::Bad)),
                     String::new(),
-                    clean(reason, 120),
+                    clean(reason, 200),
                 ),
             };
             // Ruby announces itself as `active`, Go as `true`.
             let ident = if host.value == "true" {
-                clean(&host.ident, 60)
+                host.ident.clone()
             } else {
-                format!("{} ({})", clean(&host.ident, 60), clean(&host.value, 20))
+                format!("{} ({})", host.ident, host.value)
             };
-            let built = Row::new([
-                Cell::from(ident),
+            let cells = [
+                Cell::from(fit(&ident, usize::from(widths[IDENT]))),
                 Cell::from(state),
                 Cell::from(latency),
-                Cell::from(topics),
-            ]);
+                Cell::from(fit(&serves, usize::from(widths[SERVES]))),
+            ];
+            let built = Row::new(columns::shown(&widths, cells));
             if at == services.selected {
                 built.style(theme::selected())
             } else {
                 built
             }
         });
-    let header = Row::new(["ident", "state", "latency", "serves"])
-        .style(theme::tone(Tone::Dim).add_modifier(Modifier::BOLD));
-    let widths = [
-        Constraint::Max(50),
-        Constraint::Length(5),
-        Constraint::Length(8),
-        Constraint::Fill(1),
-    ];
-    frame.render_widget(Table::new(host_rows, widths).header(header), hosts_area);
+    let header = Row::new(columns::shown(
+        &widths,
+        ["ident", "state", "latency", "serves"],
+    ))
+    .style(theme::tone(Tone::Dim).add_modifier(Modifier::BOLD));
+    frame.render_widget(
+        Table::new(host_rows, constraints(&widths)).header(header),
+        hosts_area,
+    );
 
+    let topic_width = usize::from(listened_width.saturating_sub(1 + 1 + 5));
     let listened = services.listened.iter().map(|(channel, count)| {
         Row::new([
-            Cell::from(clean(channel, 60)),
+            Cell::from(fit(&topic_of(channel), topic_width)),
             Cell::from(count.to_string()),
         ])
     });
@@ -116,3 +137,19 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         topics_area,
     );
 }
+
+const IDENT: usize = 0;
+const STATE: usize = 1;
+const LATENCY: usize = 2;
+const SERVES: usize = 3;
+
+/// The hosts' columns in order of importance: enough of the ident to tell hosts apart,
+/// whether it is alive, then what it serves; the ident widens last.
+const HOST_PLAN: [Step; 6] = [
+    step(IDENT, 16),
+    step(STATE, 5),
+    step(SERVES, 12),
+    step(LATENCY, 8),
+    step(IDENT, 36),
+    step(IDENT, 50),
+];

@@ -1,10 +1,10 @@
 //! The topics table: count, rate, error share, latency quantiles, and a bar of the last
 //! half minute's rate, from figures cached once a second.
 
-use super::super::app::App;
-use super::super::layout::window_start;
-use super::super::theme::{self, Tone};
 use super::{fit, format_latency, thousands};
+use crate::tui::state::State;
+use crate::tui::state::layout::window_start;
+use crate::tui::theme::{self, Tone};
 use gilmour::inspect::stats::{NO_TOPIC_LABEL, ORPHAN_LABEL};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -17,7 +17,7 @@ const BAR_SECONDS: usize = 30;
 const LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
 /// Draws the table.
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
     let topics = &app.topics;
     if topics.rows.is_empty() {
         frame.render_widget(
@@ -39,12 +39,18 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         .saturating_sub(FIXED_COLUMNS + MIN_TOPIC + answered)
         .min(BAR_SECONDS);
     let seconds = if seconds < 10 { 0 } else { seconds };
+    // Narrower still, the rate goes, then the median: the topic keeps 16 columns and the
+    // errors and the p99 stay, which say whether the topic is in trouble.
+    let without_rate = usize::from(area.width) < FIXED_COLUMNS - 1 + TOPIC_AT_LEAST;
+    let without_p50 = usize::from(area.width) < FIXED_COLUMNS - 1 - 9 + TOPIC_AT_LEAST;
+    let hidden = 9 * (usize::from(without_rate) + usize::from(without_p50));
     let topic_width = if seconds > 0 {
         usize::from(area.width).saturating_sub(FIXED_COLUMNS + seconds + answered)
     } else {
         // No bar, and one space fewer between columns.
-        usize::from(area.width).saturating_sub(FIXED_COLUMNS - 1)
+        usize::from(area.width).saturating_sub(FIXED_COLUMNS - 1 - hidden)
     };
+    let keep = |column: usize| !(column == 2 && without_rate || column == 4 && without_p50);
     let rows = usize::from(area.height.saturating_sub(1));
     let start = window_start(topics.selected, rows);
     let table_rows = topics
@@ -65,14 +71,19 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 || (String::new(), String::new()),
                 |latency| (format_latency(latency.p50), format_latency(latency.p99)),
             );
-            let mut cells = vec![
+            let mut cells: Vec<Cell> = [
                 Cell::from(label(&summary.topic, topic_width)),
                 Cell::from(thousands(summary.count)),
                 Cell::from(format!("{:.1}", summary.rate_10s)),
                 Cell::from(Span::styled(format!("{errors:.1}%"), error_style)),
                 Cell::from(p50),
                 Cell::from(p99),
-            ];
+            ]
+            .into_iter()
+            .enumerate()
+            .filter(|(column, _)| keep(*column))
+            .map(|(_, cell)| cell)
+            .collect();
             if answered > 0 {
                 cells.push(Cell::from(responders(summary, answered - 1)));
             }
@@ -90,15 +101,20 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             }
         });
     let last = format!("last {seconds} s");
-    let mut titles = vec!["topic", "count", "rate/s", "errors", "p50", "p99"];
-    let mut widths = vec![
-        Constraint::Fill(1),
-        Constraint::Length(10),
-        Constraint::Length(8),
-        Constraint::Length(7),
-        Constraint::Length(8),
-        Constraint::Length(8),
+    let columns = [
+        ("topic", Constraint::Fill(1)),
+        ("count", Constraint::Length(10)),
+        ("rate/s", Constraint::Length(8)),
+        ("errors", Constraint::Length(7)),
+        ("p50", Constraint::Length(8)),
+        ("p99", Constraint::Length(8)),
     ];
+    let (mut titles, mut widths): (Vec<&str>, Vec<Constraint>) = columns
+        .into_iter()
+        .enumerate()
+        .filter(|(column, _)| keep(*column))
+        .map(|(_, column)| column)
+        .unzip();
     if answered > 0 {
         titles.push("answered by (share)");
         widths.push(Constraint::Length(answered as u16 - 1));
@@ -151,6 +167,8 @@ const FIXED_COLUMNS: usize = 10 + 8 + 7 + 8 + 8 + 6;
 
 /// The narrowest the topic gets before the bar gives way.
 const MIN_TOPIC: usize = 28;
+/// The fewest columns the topic gets, before the rate and the median give way.
+const TOPIC_AT_LEAST: usize = 16;
 
 /// The last `seconds` of per-second counts as a bar, scaled to its own peak.
 pub fn bar(recent: &[u32], seconds: usize) -> String {

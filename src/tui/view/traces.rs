@@ -1,15 +1,16 @@
 //! The trace list: only the visible window is built, from the cached filtered list, so a
 //! store of a million traces draws as fast as one of a hundred.
 
-use super::super::app::App;
-use super::super::theme;
+use super::columns::{self, Step, constraints, plan, step};
 use super::{bytes, fit, format_latency};
+use crate::tui::state::State;
+use crate::tui::theme;
 use gilmour::inspect::sanitize::{clean, clean_bytes};
 use gilmour::inspect::stats::label_of;
 use gilmour::inspect::{EventKind, MessageEvent, Trace};
 use gilmour::protocol::ErrorView;
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
@@ -21,46 +22,65 @@ const PARSE_PREVIEW_UNDER: usize = 4096;
 /// Where a gap's text starts: after the mark and time columns and their spacing.
 const GAP_TEXT_AT: u16 = 2 + 1 + 12 + 1;
 
-/// The columns' widths but the topic's and the data's, which share the rest.
-const FIXED: [u16; 7] = [2, 12, 7, 4, 8, 8, 6];
+/// The columns, in the table's order.
+const TITLES: [&str; 10] = [
+    "",
+    "time",
+    "kind",
+    "topic",
+    "code",
+    "latency",
+    "sender",
+    "size",
+    "answered by",
+    "data",
+];
+const MARK: usize = 0;
+const TIME: usize = 1;
+const KIND: usize = 2;
+const TOPIC: usize = 3;
+const CODE: usize = 4;
+const LATENCY: usize = 5;
+const SENDER: usize = 6;
+const SIZE: usize = 7;
+const ANSWERED: usize = 8;
+const DATA: usize = 9;
 
-/// The widest the topic column gets.
-const TOPIC: u16 = 32;
+/// What gives way first on a narrow terminal: the columns in order of importance. The
+/// topic never gets fewer than 16 columns (a topic cut to a few letters reads as another)
+/// and the data keeps 12 before latency, sender and size are shown; with deep capture,
+/// "answered by" comes last. The data takes the rest.
+const PLAN: [Step; 13] = [
+    step(MARK, 2),
+    step(TIME, 12),
+    step(TOPIC, 16),
+    step(KIND, 7),
+    step(CODE, 4),
+    step(DATA, 12),
+    step(LATENCY, 8),
+    step(TOPIC, 24),
+    step(DATA, 20),
+    step(SENDER, 8),
+    step(SIZE, 6),
+    step(TOPIC, 32),
+    step(ANSWERED, 18),
+];
 
-/// The width of the "answered by" column, shown with deep capture when there is room.
-const ANSWERED_BY: u16 = 18;
-
-/// The width of each column for a list `width` wide: the topic takes what it needs up
-/// to [`TOPIC`], the data the rest; with deep capture, an "answered by" column comes
-/// before the data once the data keeps 20 columns. Computed here rather than by the
-/// table so that every cell's text is cut to its column with a visible `…`.
-fn widths(width: u16, deep: bool) -> (u16, u16, u16, Vec<Constraint>) {
-    let spacing = FIXED.len() as u16 + 1;
-    let room = width.saturating_sub(FIXED.iter().sum::<u16>() + spacing);
-    let topic = room.min(TOPIC);
-    let mut data = room - topic;
-    let answered = if deep && data >= ANSWERED_BY + 1 + 20 {
-        data -= ANSWERED_BY + 1;
-        ANSWERED_BY
+/// The width of each column for a list `width` wide (0: not shown). Computed here rather
+/// than by the table so that every cell's text is cut to its column with a visible `…`.
+fn widths(width: u16, deep: bool) -> Vec<u16> {
+    let steps = if deep {
+        &PLAN[..]
     } else {
-        0
+        &PLAN[..PLAN.len() - 1]
     };
-    let [mark, time, kind, code, latency, sender, size] = FIXED.map(Constraint::Length);
-    let mut columns = vec![
-        mark,
-        time,
-        kind,
-        Constraint::Length(topic),
-        code,
-        latency,
-        sender,
-        size,
-    ];
-    if answered > 0 {
-        columns.push(Constraint::Length(answered));
+    let mut widths = plan(width, TITLES.len(), steps, Some(DATA));
+    // "Answered by" is worth showing only beside a readable data column.
+    if widths[ANSWERED] > 0 && widths[DATA] < 20 {
+        widths[DATA] += widths[ANSWERED] + 1;
+        widths[ANSWERED] = 0;
     }
-    columns.push(Constraint::Length(data));
-    (topic, answered, data, columns)
+    widths
 }
 
 /// Who answered, short: an engine's `gilmour:<host>-pid-<pid>-uuid-<uuid>` as
@@ -86,7 +106,7 @@ pub fn short_client(label: &str) -> String {
 }
 
 /// Draws the list.
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
     let shown = app.shown();
     if shown == 0 {
         let text = if app.inspector.store().is_empty() {
@@ -109,7 +129,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Some(row) if row < top => row,
         _ => top,
     };
-    let (topic_width, answered_width, data_width, columns) = widths(area.width, app.deep);
+    let widths = widths(area.width, app.deep);
     let store = app.inspector.store();
     let list = &app.traces.list;
     let mut table_rows = Vec::with_capacity(rows);
@@ -122,22 +142,19 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             gaps.push((table_rows.len(), trace));
             gap_row(trace, app)
         } else {
-            trace_row(trace, app, topic_width, answered_width, data_width)
+            trace_row(trace, app, &widths)
         };
         if Some(row) == selected {
             built = built.style(theme::selected());
         }
         table_rows.push(built);
     }
-    let mut titles = vec![
-        "", "time", "kind", "topic", "code", "latency", "sender", "size",
-    ];
-    if answered_width > 0 {
-        titles.push("answered by");
-    }
-    titles.push("data");
-    let header = Row::new(titles).style(theme::tone(theme::Tone::Dim).add_modifier(Modifier::BOLD));
-    frame.render_widget(Table::new(table_rows, columns).header(header), area);
+    let header = Row::new(columns::shown(&widths, TITLES))
+        .style(theme::tone(theme::Tone::Dim).add_modifier(Modifier::BOLD));
+    frame.render_widget(
+        Table::new(table_rows, constraints(&widths)).header(header),
+        area,
+    );
     // A gap's text runs across the columns after its time.
     for (index, trace) in gaps {
         let Some(gap) = &trace.gap else {
@@ -164,13 +181,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     }
 }
 
-fn trace_row<'a>(
-    trace: &Trace,
-    app: &App,
-    topic_width: u16,
-    answered_width: u16,
-    data_width: u16,
-) -> Row<'a> {
+fn trace_row<'a>(trace: &Trace, app: &State, widths: &[u16]) -> Row<'a> {
+    let width = |column: usize| usize::from(widths[column]);
     let status = theme::status(trace.status);
     let kind = if app.links.replay_of.contains_key(&trace.id) {
         format!("{}↻", trace.kind.as_str())
@@ -200,36 +212,53 @@ fn trace_row<'a>(
     } else {
         Span::raw(" ")
     };
-    let mut cells = vec![
-        Cell::from(Line::from(vec![mark, flag])),
-        Cell::from(
-            trace
-                .started
-                .with_timezone(&app.tz)
-                .format("%H:%M:%S%.3f")
-                .to_string(),
-        ),
-        Cell::from(Span::styled(kind, status)),
-        topic_cell(trace, usize::from(topic_width)),
-        Cell::from(Span::styled(code, status)),
-        Cell::from(latency),
-        Cell::from(clean(gilmour::protocol::short_sender(&trace.sender), 8))
-            .style(theme::tone(theme::Tone::Dim)),
-        Cell::from(bytes(trace.size())),
-    ];
-    if answered_width > 0 {
-        let answered = responder_label(trace).unwrap_or_default();
-        cells.push(Cell::from(fit(
-            &clean(&answered, 200),
-            usize::from(answered_width),
-        )));
-    }
-    cells.push(Cell::from(
-        trace
-            .headline()
-            .map(|event| preview(event, app, usize::from(data_width)))
-            .unwrap_or_default(),
-    ));
+    // Only the cells of shown columns are built: a hidden data column costs nothing.
+    let cell = |column: usize| -> Cell<'a> {
+        match column {
+            MARK => Cell::from(Line::from(vec![mark.clone(), flag.clone()])),
+            TIME => Cell::from(
+                trace
+                    .started
+                    .with_timezone(&app.tz)
+                    .format("%H:%M:%S%.3f")
+                    .to_string(),
+            ),
+            KIND => Cell::from(Span::styled(kind.clone(), status)),
+            TOPIC => topic_cell(trace, width(TOPIC)),
+            CODE => Cell::from(Span::styled(code.clone(), status)),
+            LATENCY => Cell::from(latency.clone()),
+            SENDER => Cell::from(clean(gilmour::protocol::short_sender(&trace.sender), 8))
+                .style(theme::tone(theme::Tone::Dim)),
+            SIZE => Cell::from(bytes(trace.size())),
+            ANSWERED => Cell::from(fit(
+                &clean(&responder_label(trace).unwrap_or_default(), 200),
+                width(ANSWERED),
+            )),
+            _ => match &trace.links {
+                // A composition has no payload of its own: how many steps, and whether
+                // the inspector guessed them.
+                Some(links) if trace.kind == gilmour::inspect::TraceKind::Composition => {
+                    let steps = links.children.len() + links.cut as usize;
+                    let inferred = if links.inferred { ", inferred" } else { "" };
+                    let text = format!(
+                        "{steps} step{}{inferred}",
+                        if steps == 1 { "" } else { "s" }
+                    );
+                    Cell::from(Span::styled(text, theme::tone(theme::Tone::Dim)))
+                }
+                _ => Cell::from(
+                    trace
+                        .headline()
+                        .map(|event| preview(event, app, width(DATA)))
+                        .unwrap_or_default(),
+                ),
+            },
+        }
+    };
+    let cells: Vec<Cell> = (0..TITLES.len())
+        .filter(|column| widths[*column] > 0)
+        .map(cell)
+        .collect();
     Row::new(cells)
 }
 
@@ -246,7 +275,7 @@ fn topic_cell<'a>(trace: &Trace, width: usize) -> Cell<'a> {
     }
 }
 
-fn gap_row<'a>(trace: &Trace, app: &App) -> Row<'a> {
+fn gap_row<'a>(trace: &Trace, app: &State) -> Row<'a> {
     Row::new([
         Cell::from(""),
         Cell::from(
@@ -261,7 +290,7 @@ fn gap_row<'a>(trace: &Trace, app: &App) -> Row<'a> {
 
 /// The data of a message, on one line, fitted to its cell; for a payload whose data
 /// cannot be told (cut short, or an envelope that did not parse), why not.
-fn preview(event: &MessageEvent, app: &App, width: usize) -> Span<'static> {
+fn preview(event: &MessageEvent, app: &State, width: usize) -> Span<'static> {
     let flagged = |text: &str| Span::styled(fit(text, width), theme::tone(theme::Tone::Warn));
     if let Some(full) = event.full_len {
         return flagged(&super::kept_short(full, event.payload.len()));

@@ -1,16 +1,17 @@
 //! Headless app tests: drive `update` with actions, assert on the state and the effects.
 
-use super::super::action::{Action, Done, Effect, Probe};
-use super::super::app::{Confirmed, Fire, Health, Host, Modal, Screen};
-use super::super::fixture::{at, busy, key, reply, request, type_text};
-use super::super::keymap::Command;
-use super::{open_detail, run, update};
+use crate::tui::action::{Action, Done, Effect, Probe};
+use crate::tui::fixture::{at, busy, key, reply, request, type_text};
+use crate::tui::fixture::{open_detail, run, update};
+use crate::tui::keymap::Command;
+use crate::tui::model::{Fire, Health, Host, Screen};
+use crate::tui::state::modal::{Confirmed, Modal};
 use crossterm::event::{KeyCode, MouseButton, MouseEvent, MouseEventKind};
 use gilmour::inspect::{InspectorOptions, TraceId};
 use serde_json::json;
 use std::time::Duration;
 
-fn shown_senders(app: &super::super::app::App) -> Vec<String> {
+fn shown_senders(app: &crate::tui::fixture::App) -> Vec<String> {
     let store = app.inspector.store();
     app.traces
         .list
@@ -111,14 +112,14 @@ fn space_pauses_the_display_not_the_capture() {
 
 #[test]
 fn evicted_traces_leave_the_list_and_the_marks() {
-    let mut app = super::super::fixture::app(100, 20);
+    let mut app = crate::tui::fixture::app(100, 20);
     app.inspector = gilmour::inspect::Inspector::new(InspectorOptions {
         capacity: 3,
         ..InspectorOptions::default()
     });
     app.links.replay_of.insert(TraceId(2), TraceId(1));
     app.links.replays.insert(TraceId(1), vec![TraceId(2)]);
-    update(&mut app, Action::Events(super::super::fixture::traffic()));
+    update(&mut app, Action::Events(crate::tui::fixture::traffic()));
     assert_eq!(app.shown(), 3);
     assert_eq!(app.inspector.store().evicted(), 4);
     assert!(
@@ -281,7 +282,7 @@ fn health_pings_stay_out_of_the_topics_until_shown() {
     update(
         &mut app,
         Action::Events(vec![
-            super::super::fixture::message(
+            crate::tui::fixture::message(
                 9_700,
                 "gilmour.health.host-1",
                 r#"{"data":null,"code":200,"sender":"s-h"}"#,
@@ -290,7 +291,7 @@ fn health_pings_stay_out_of_the_topics_until_shown() {
         ]),
     );
     run(&mut app, Command::ShowTopics);
-    let topics = |app: &super::super::app::App| -> Vec<String> {
+    let topics = |app: &crate::tui::fixture::App| -> Vec<String> {
         app.topics
             .rows
             .iter()
@@ -308,7 +309,7 @@ fn health_pings_stay_out_of_the_topics_until_shown() {
 #[test]
 fn a_request_whose_data_cannot_be_told_is_not_replayed() {
     for sender in ["s-big", "s-deep"] {
-        let mut app = super::super::fixture::notable(100, 20);
+        let mut app = crate::tui::fixture::notable(100, 20);
         let id = app.inspector.store().by_sender(sender).expect("the trace");
         open_detail(&mut app, id);
         update(&mut app, key(KeyCode::Char('r')));
@@ -327,7 +328,7 @@ fn a_request_whose_data_cannot_be_told_is_not_replayed() {
 
 #[test]
 fn a_trace_answered_after_it_was_shown_unanswered_changes_in_place() {
-    let mut app = super::super::fixture::app(100, 20);
+    let mut app = crate::tui::fixture::app(100, 20);
     let tick = |ms| {
         Action::Tick(Probe {
             now: at(ms),
@@ -352,7 +353,7 @@ fn a_trace_answered_after_it_was_shown_unanswered_changes_in_place() {
     assert_eq!(app.selected_trace(), Some(id));
     open_detail(&mut app, id);
     update(&mut app, tick(40_000));
-    let status = |app: &super::super::app::App| {
+    let status = |app: &crate::tui::fixture::App| {
         app.inspector
             .store()
             .get(id)
@@ -370,8 +371,8 @@ fn a_trace_answered_after_it_was_shown_unanswered_changes_in_place() {
         "the trace keeps its place in the list"
     );
     assert_eq!(app.selected_trace(), Some(id), "and the cursor stays on it");
-    let detail = app.detail.as_ref().expect("still open");
-    let text: Vec<String> = detail.lines.iter().map(|line| line.text()).collect();
+    assert!(app.detail.is_some(), "still open");
+    let text = crate::tui::fixture::detail_text(&app);
     assert!(
         text.iter()
             .any(|line| line.contains("shown as unanswered after 39.9s")),

@@ -39,11 +39,7 @@ fn replay_links_both_ways_and_opens_the_new_trace() {
     assert_eq!(app.links.replay_of.get(&replay), Some(&original));
     assert_eq!(app.links.replays.get(&original), Some(&vec![replay]));
     assert_eq!(app.detail.as_ref().map(|d| d.id), Some(replay));
-    let text: String = app
-        .detail
-        .iter()
-        .flat_map(|d| d.lines.iter().map(|l| l.text()))
-        .collect();
+    let text: String = crate::tui::fixture::detail_text(&app).concat();
     assert!(text.contains("replay of   #1"), "{text}");
 }
 
@@ -120,7 +116,7 @@ fn firing_counts_listeners_and_asks_before_sending_to_nobody() {
 fn the_fire_form_completes_topics_of_the_kind_being_fired() {
     let mut app = busy(100, 20);
     update(&mut app, key(KeyCode::Char('f')));
-    let suggestions = |app: &crate::tui::app::App| match &app.modal {
+    let suggestions = |app: &crate::tui::fixture::App| match &app.modal {
         Some(Modal::Fire(form)) => form.suggestions.clone(),
         _ => panic!("the fire form is open"),
     };
@@ -162,15 +158,35 @@ fn a_late_listener_count_never_replaces_an_open_dialog() {
 }
 
 #[test]
-fn a_composition_opens_its_last_step() {
-    let mut app = busy(100, 20);
+fn a_fired_composition_opens_as_its_waterfall() {
+    use crate::tui::fixture::{message, reply};
+    let mut app = crate::tui::fixture::app(100, 30);
+    let step = |ms: i64, topic: &str, sender: &str, place: &str| {
+        message(
+            ms,
+            &format!("gilmour.request.{topic}"),
+            &format!(
+                r#"{{"data":1,"code":200,"sender":"{sender}","composition":{{"id":"c-fired-1","step":"{place}"}}}}"#
+            ),
+        )
+    };
+    update(
+        &mut app,
+        Action::Events(vec![
+            step(100, "weather.fetch", "s-fetch-9", "1"),
+            reply(104, "s-fetch-9", 200, "2"),
+            step(105, "weather.group", "s-group-9", "2"),
+            reply(109, "s-group-9", 500, r#""division by zero""#),
+        ]),
+    );
     update(
         &mut app,
         Action::Done(Done::Composed {
             text: "weather.fetch | weather.group".into(),
+            id: "c-fired-1".into(),
             steps: vec![
-                ("weather.fetch".into(), Some("s-fetch-1".into()), 200),
-                ("weather.group".into(), Some("s-group-1".into()), 500),
+                ("weather.fetch".into(), Some("s-fetch-9".into()), 200),
+                ("weather.group".into(), Some("s-group-9".into()), 500),
             ],
             code: 500,
             data: "\"division by zero\"".into(),
@@ -182,11 +198,42 @@ fn a_composition_opens_its_last_step() {
         Some("composition answered 500 in <0.05ms: \"division by zero\""),
         "latencies read alike everywhere"
     );
-    assert_eq!(app.detail.as_ref().map(|d| d.id), Some(TraceId(2)));
-    let text: String = app
-        .detail
-        .iter()
-        .flat_map(|d| d.lines.iter().map(|l| l.text()))
-        .collect();
-    assert!(text.contains("▶ step      weather.group"), "{text}");
+    // It is done once quiet for a moment (the app sweeps on its ticks).
+    app.now = crate::tui::fixture::at(1_000);
+    app.sweep();
+    // Not its successful first step: the composition, failed, with every step.
+    let opened = app.detail.as_ref().map(|d| d.id);
+    let composition = app.inspector.store().by_sender("c-fired-1");
+    assert!(opened.is_some() && opened == composition, "{opened:?}");
+    let text: String = crate::tui::fixture::detail_text(&app).concat();
+    assert!(text.contains("status error"), "{text}");
+    assert!(
+        text.contains("composition weather.fetch | weather.group"),
+        "{text}"
+    );
+    assert!(text.contains("Call tree · 3 spans"), "{text}");
+    assert!(
+        text.contains("2 ") && text.contains("req weather.group"),
+        "{text}"
+    );
+
+    // Nothing went out (nobody listened): nothing to open, the status says why.
+    app.detail = None;
+    update(
+        &mut app,
+        Action::Done(Done::Composed {
+            text: "nobody.x".into(),
+            id: "c-fired-2".into(),
+            steps: vec![("nobody.x".into(), None, 404)],
+            code: 404,
+            data: "\"no active listeners for `nobody.x`\"".into(),
+            elapsed: Duration::from_micros(900),
+        }),
+    );
+    assert!(app.detail.is_none());
+    assert!(
+        app.status
+            .as_ref()
+            .is_some_and(|status| status.text.starts_with("composition answered 404"))
+    );
 }

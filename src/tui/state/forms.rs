@@ -2,8 +2,8 @@
 //! user types (composition syntax, JSON data, timeout) so that Enter only ever sends
 //! something well-formed.
 
-use super::app::Fire;
 use super::input::LineInput;
+use crate::tui::model::Fire;
 use gilmour::inspect::TraceId;
 use serde_json::Value;
 use std::time::Duration;

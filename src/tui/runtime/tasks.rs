@@ -1,13 +1,13 @@
 //! Background work: each [`Effect`] that needs Redis or the disk runs in its own task and
 //! sends a [`Done`] back to the event loop. Nothing here touches the state.
 
-use super::action::{Done, Effect, Failure};
-use super::app::{ERRORS_PAGE, Fire, Health, Host};
-use super::view::format_latency;
+use crate::tui::action::{Done, Effect, Failure};
+use crate::tui::model::{ERRORS_PAGE, Fire, Health, Host};
 use gilmour::compose::{ExecuteOptions, parse};
 use gilmour::engine::{Engine, EngineError, RequestOptions};
 use gilmour::inspect::file::write_event;
 use gilmour::inspect::sanitize::clean;
+use gilmour::inspect::trace::human_latency as format_latency;
 use gilmour::protocol::{Ident, is_pattern};
 use serde_json::Value;
 use std::io::Write;
@@ -137,9 +137,11 @@ async fn work(engine: &Engine, effect: Effect) -> Done {
                 Err(error) => failed(Failure::Services, &error),
             }
         }
-        Effect::Write { .. } | Effect::Copy(_) | Effect::Edit { .. } => {
-            failed(Failure::Status, &"not background work")
-        }
+        Effect::Write { .. }
+        | Effect::Copy(_)
+        | Effect::Edit { .. }
+        | Effect::Then(_)
+        | Effect::Deep(_) => failed(Failure::Status, &"not background work"),
     }
 }
 
@@ -205,6 +207,7 @@ async fn send(engine: &Engine, fire: Fire, original: Option<gilmour::inspect::Tr
                 .await;
             Done::Composed {
                 text,
+                id: outcome.id.clone(),
                 steps: outcome
                     .steps
                     .iter()

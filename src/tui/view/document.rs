@@ -1,15 +1,20 @@
-//! The text of the detail view, built once when a trace is opened (and again when it
-//! changes), never per frame: headings, fields, pretty and highlighted JSON, raw payloads.
+//! The text of the detail view, built when a trace is opened (and again when it changes),
+//! never per frame: [`Cache`] keeps the last one by trace, revision and width. Headings,
+//! fields, pretty and highlighted JSON, raw payloads.
 //! Every piece of untrusted text goes through `sanitize` here, so the view draws it as is.
 //! Huge payloads are cut to [`MAX_LINES`] lines per message; the view pages through them.
 
-use super::app::{App, Links};
-use super::theme::Tone;
-use super::view::{kept_short, thousands};
+use super::{kept_short, thousands};
+use crate::tui::model::request_data;
+use crate::tui::state::State;
+use crate::tui::state::links::Links;
+use crate::tui::theme::Tone;
 use chrono::{DateTime, FixedOffset, Utc};
+use gilmour::inspect::TraceId;
 use gilmour::inspect::sanitize::{clean, clean_bytes};
 use gilmour::inspect::{EventKind, MessageEvent, Trace, TraceStore};
 use gilmour::protocol::ErrorView;
+use std::rc::Rc;
 
 /// The most lines one message's pretty data takes.
 pub const MAX_LINES: usize = 5_000;
@@ -35,6 +40,12 @@ impl DetailLine {
     /// The line's text, for search.
     pub fn text(&self) -> String {
         self.spans.iter().map(|(_, text)| text.as_str()).collect()
+    }
+
+    /// Whether the line holds the search (`query` is in lower case; empty matches
+    /// nothing).
+    pub fn matches(&self, query: &str) -> bool {
+        !query.is_empty() && self.text().to_lowercase().contains(query)
     }
 }
 
@@ -95,7 +106,7 @@ fn field(name: &str, value: impl Into<String>) -> DetailLine {
 }
 
 /// What deep capture saw: caller, responder, Redis's timing, and the lock race panel.
-fn deep_lines(app: &App, deep: &gilmour::inspect::deep::Deep, lines: &mut Vec<DetailLine>) {
+fn deep_lines(app: &State, deep: &gilmour::inspect::deep::Deep, lines: &mut Vec<DetailLine>) {
     use gilmour::inspect::deep::human_server_time as format_latency;
     let time = |at: chrono::DateTime<chrono::Utc>| {
         at.with_timezone(&app.tz).format("%H:%M:%S%.6f").to_string()
@@ -158,15 +169,59 @@ fn client_text(client: &gilmour::inspect::deep::Client) -> String {
     }
 }
 
+/// What a built text depends on besides its trace: when any of it changes, the text is
+/// built again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Key {
+    id: TraceId,
+    revision: u64,
+    links: u64,
+    width: u16,
+    span: usize,
+}
+
+/// The text of the trace open in detail, kept between frames.
+#[derive(Debug, Default)]
+pub struct Cache {
+    detail: Option<(Key, Rc<[DetailLine]>)>,
+}
+
+impl Cache {
+    /// The text of the open trace (built only when it is not the one kept).
+    pub fn detail(&mut self, app: &State) -> Option<Rc<[DetailLine]>> {
+        let open = app.detail.as_ref()?;
+        let key = Key {
+            id: open.id,
+            revision: open.revision,
+            links: app.links.revision(),
+            width: app.size.0,
+            span: open.span,
+        };
+        if let Some((kept, lines)) = &self.detail
+            && *kept == key
+        {
+            return Some(lines.clone());
+        }
+        let lines: Rc<[DetailLine]> = lines_of(app, open.id)?.into();
+        self.detail = Some((key, lines.clone()));
+        Some(lines)
+    }
+}
+
+/// The text of a trace's detail, if the store still has the trace.
+pub fn lines_of(app: &State, id: TraceId) -> Option<Vec<DetailLine>> {
+    Some(build(app, app.inspector.store().get(id)?))
+}
+
 /// Builds the text of a trace's detail.
-pub fn build(app: &App, trace: &Trace) -> Vec<DetailLine> {
+pub fn build(app: &State, trace: &Trace) -> Vec<DetailLine> {
     let mut lines = Vec::new();
     let code = trace
         .code()
         .map_or_else(|| "-".to_owned(), |code| code.to_string());
     let latency = trace
         .latency()
-        .map_or_else(|| "-".to_owned(), super::view::format_latency);
+        .map_or_else(|| "-".to_owned(), super::format_latency);
     lines.push(
         DetailLine::default()
             .push(
@@ -178,20 +233,37 @@ pub fn build(app: &App, trace: &Trace) -> Vec<DetailLine> {
             .push(tone_of_status(trace), trace.status.as_str().to_owned())
             .push(Tone::Dim, format!("  code {code}  latency {latency}")),
     );
+    let is_composition = trace.kind == gilmour::inspect::TraceKind::Composition;
     if !trace.sender.is_empty() {
-        lines.push(field("sender", clean(&trace.sender, 200)));
+        // A composition's "sender" is the id its steps carry.
+        let label = if is_composition {
+            "execution"
+        } else {
+            "sender"
+        };
+        lines.push(field(label, clean(&trace.sender, 200)));
     }
     lines.push(field("started", stamp(app, trace.started)));
-    lines.push(field(
-        "size",
-        format!("{} bytes", thousands(trace.size() as u64)),
-    ));
+    if !is_composition {
+        lines.push(field(
+            "size",
+            format!("{} bytes", thousands(trace.size() as u64)),
+        ));
+    }
     // What the status alone does not say, before anything else: an operator acts on it.
     let width = usize::from(app.size.0);
     for note in trace.notes() {
         wrapped("note", Tone::Warn, &clean(&note, 1000), width, &mut lines);
     }
-    links(&app.links, app.inspector.store(), trace, &mut lines);
+    let store = app.inspector.store();
+    let in_tree = !super::waterfall::spans_of(store, trace.id).is_empty();
+    links(&app.links, store, trace, in_tree, &mut lines);
+    if in_tree {
+        let selected = app.detail.as_ref().map_or(0, |detail| detail.span);
+        let mut rows = Vec::new();
+        super::waterfall::lines(store, trace.id, selected, width, &mut rows);
+        lines.extend(rows.into_iter().map(|spans| DetailLine { spans }));
+    }
     if let Some(deep) = &trace.deep {
         deep_lines(app, deep, &mut lines);
     }
@@ -249,13 +321,21 @@ fn tone_of_status(trace: &Trace) -> Tone {
     }
 }
 
-fn stamp(app: &App, at: DateTime<Utc>) -> String {
+fn stamp(app: &State, at: DateTime<Utc>) -> String {
     at.with_timezone(&app.tz)
         .format("%Y-%m-%d %H:%M:%S%.6f")
         .to_string()
 }
 
-fn links(links: &Links, store: &TraceStore, trace: &Trace, lines: &mut Vec<DetailLine>) {
+/// Replays and fired compositions; a composition's step list only when its waterfall
+/// (`in_tree`) does not show its steps.
+fn links(
+    links: &Links,
+    store: &TraceStore,
+    trace: &Trace,
+    in_tree: bool,
+    lines: &mut Vec<DetailLine>,
+) {
     if let Some(original) = links.replay_of.get(&trace.id) {
         lines.push(field("replay of", original.to_string()));
     }
@@ -270,6 +350,9 @@ fn links(links: &Links, store: &TraceStore, trace: &Trace, lines: &mut Vec<Detai
         return;
     };
     lines.push(field("composition", clean(&composition.text, 200)));
+    if in_tree {
+        return;
+    }
     for (topic, sender, code) in &composition.steps {
         let this = sender.as_deref() == Some(&*trace.sender);
         let id = sender
@@ -290,7 +373,7 @@ fn links(links: &Links, store: &TraceStore, trace: &Trace, lines: &mut Vec<Detai
 }
 
 fn message(
-    app: &App,
+    app: &State,
     title: &str,
     event: &MessageEvent,
     start: Option<DateTime<Utc>>,
@@ -300,7 +383,7 @@ fn message(
     let offset = start
         .and_then(|start| (event.at - start).to_std().ok())
         .filter(|offset| !offset.is_zero())
-        .map(|offset| format!(" (+{})", super::view::format_latency(offset)))
+        .map(|offset| format!(" (+{})", super::format_latency(offset)))
         .unwrap_or_default();
     let width = usize::from(app.size.0);
     let heading = DetailLine::default()
@@ -420,16 +503,6 @@ pub fn record_time(at: DateTime<Utc>, tz: FixedOffset) -> String {
         .to_string()
 }
 
-/// A record's request data: JSON text in a string (Go), or JSON (others).
-pub fn request_data(record: &ErrorView) -> serde_json::Value {
-    match &record.request_data {
-        serde_json::Value::String(text) => {
-            serde_json::from_str(text).unwrap_or_else(|_| record.request_data.clone())
-        }
-        other => other.clone(),
-    }
-}
-
 /// The record's lines, for the errors screen's record dialog.
 pub fn record_lines(record: &ErrorView, tz: FixedOffset, width: usize) -> Vec<DetailLine> {
     let mut lines = Vec::new();
@@ -507,7 +580,44 @@ fn string_end(text: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tui::action::Action;
+    use crate::tui::fixture::{self, reply, request, update};
     use serde_json::json;
+
+    #[test]
+    fn the_cache_builds_again_only_when_the_open_trace_changes() {
+        let mut app = fixture::app(100, 20);
+        update(
+            &mut app,
+            Action::Events(vec![request(100, "users.get", "s-wait", "7")]),
+        );
+        let id = app.inspector.store().by_sender("s-wait").expect("captured");
+        app.state.open(id);
+        let mut cache = Cache::default();
+        let first = cache.detail(&app).expect("open");
+        update(
+            &mut app,
+            Action::Events(vec![request(200, "other", "s-other", "1")]),
+        );
+        let again = cache.detail(&app).expect("open");
+        assert!(Rc::ptr_eq(&first, &again), "another trace changed: kept");
+        update(
+            &mut app,
+            Action::Events(vec![reply(300, "s-wait", 200, "8")]),
+        );
+        let grown = cache.detail(&app).expect("open");
+        assert!(
+            !Rc::ptr_eq(&first, &grown),
+            "its own reply came: built again"
+        );
+        assert!(grown.iter().any(|line| line.text().starts_with("Reply")));
+        update(&mut app, Action::Resize(60, 20));
+        let narrow = cache.detail(&app).expect("open");
+        assert!(
+            !Rc::ptr_eq(&grown, &narrow),
+            "the width changed: built again"
+        );
+    }
 
     fn tones(line: &DetailLine) -> Vec<(Tone, &str)> {
         line.spans

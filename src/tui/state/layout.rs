@@ -16,7 +16,8 @@
 //! └────────────────────────────────────────────────────────────┘
 //! ```
 
-use super::app::{App, Screen};
+use super::State;
+use crate::tui::model::Screen;
 use ratatui::layout::Rect;
 
 /// The regions of the screen.
@@ -39,7 +40,7 @@ pub struct Areas {
 const HEADER: u16 = 2;
 
 /// Splits the terminal for the app's state.
-pub fn areas(area: Rect, app: &App) -> Areas {
+pub fn areas(area: Rect, app: &State) -> Areas {
     let filter_rows = u16::from(app.filter.editing || !app.filter.applied_text.is_empty());
     let error_rows = u16::from(app.filter.editing && app.filter.error.is_some());
     let mut y = area.y;
@@ -63,7 +64,7 @@ pub fn areas(area: Rect, app: &App) -> Areas {
 }
 
 /// How many table rows the body shows (its first row holds the column titles).
-pub fn list_rows(app: &App) -> usize {
+pub fn list_rows(app: &State) -> usize {
     let (width, height) = app.size;
     let body = areas(Rect::new(0, 0, width, height), app).body;
     usize::from(body.height.saturating_sub(1)).max(1)

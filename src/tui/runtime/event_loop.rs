@@ -3,14 +3,17 @@
 //! becomes an [`Action`] for `update`. It draws only when something changed, and at most
 //! [`FPS`] times a second, however fast events arrive.
 
-use super::action::{Action, Done, Effect, Failure, Probe};
-use super::app::App;
+use super::Sources;
 use super::tasks::Worker;
 use super::terminal::{self, Screen};
-use super::{Sources, update, view};
+use crate::tui::action::{Action, Done, Effect, Failure, Probe};
+use crate::tui::state::State;
+use crate::tui::update::update;
+use crate::tui::view::{self, Cache};
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use futures_util::StreamExt;
 use gilmour::inspect::Event;
+use gilmour::inspect::deep::{DEFAULT_DEEP_BUFFER, DeepCapture};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
@@ -21,18 +24,22 @@ pub const FPS: u32 = 30;
 const BATCH: usize = 4096;
 
 /// Runs until the user quits.
-pub async fn run(mut app: App, screen: &mut Screen, sources: Sources) -> anyhow::Result<()> {
+pub async fn run(mut app: State, screen: &mut Screen, sources: Sources) -> anyhow::Result<()> {
     let Sources {
         mut events,
         capture,
         engine,
         file,
         deep,
+        redis,
     } = sources;
-    let (_deep_capture, mut deep_events) = match deep {
+    let (mut deep_capture, mut deep_events) = match deep {
         Some((capture, events)) => (Some(capture), Some(events)),
         None => (None, None),
     };
+    // Deep capture started from the app arrives here: its MONITOR probe talks to Redis,
+    // which must never hold the screen.
+    let (deep_tx, mut deep_started) = mpsc::unbounded_channel();
     let mut deep_batch = Vec::with_capacity(BATCH);
     let mut file = file;
     let (results_tx, mut results) = mpsc::unbounded_channel::<Done>();
@@ -43,10 +50,11 @@ pub async fn run(mut app: App, screen: &mut Screen, sources: Sources) -> anyhow:
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let frame = Duration::from_secs(1) / FPS;
     let mut last_draw = Instant::now() - frame;
+    let mut cache = Cache::default();
     let mut batch: Vec<Event> = Vec::with_capacity(BATCH);
     let mut events_open = true;
     let size = screen.size()?;
-    update::update(&mut app, Action::Resize(size.width, size.height));
+    let mut effects = update(&mut app, Action::Resize(size.width, size.height));
     // `kill` or a closed terminal must still give the terminal back: they end the loop
     // like `q` does.
     let stop = terminated();
@@ -54,7 +62,7 @@ pub async fn run(mut app: App, screen: &mut Screen, sources: Sources) -> anyhow:
 
     while !app.quit {
         if app.dirty && last_draw.elapsed() >= frame {
-            screen.draw(|frame| view::draw(frame, &app))?;
+            screen.draw(|frame| view::draw(frame, &app, &mut cache))?;
             app.dirty = false;
             last_draw = Instant::now();
         }
@@ -91,6 +99,14 @@ pub async fn run(mut app: App, screen: &mut Screen, sources: Sources) -> anyhow:
                 Action::Deep(std::mem::take(&mut deep_batch))
             },
             Some(done) = results.recv() => Action::Done(done),
+            Some(started) = deep_started.recv() => match started {
+                Ok((capture, events)) => {
+                    deep_capture = Some(capture);
+                    deep_events = Some(events);
+                    Action::Done(Done::Deep(Ok(true)))
+                }
+                Err(why) => Action::Done(Done::Deep(Err(why))),
+            },
             _ = ticker.tick() => Action::Tick(Probe {
                 now: chrono::Utc::now(),
                 connected: capture.as_ref().map(|capture| capture.is_connected()),
@@ -99,14 +115,10 @@ pub async fn run(mut app: App, screen: &mut Screen, sources: Sources) -> anyhow:
             () = sleep_until(last_draw + frame), if app.dirty => continue,
             () = &mut stop => break,
         };
-        update::update(&mut app, action);
+        effects.extend(update(&mut app, action));
         // Carrying out an effect can make more (an edit ends in a replay).
-        loop {
-            let effects = std::mem::take(&mut app.effects);
-            if effects.is_empty() {
-                break;
-            }
-            for effect in effects {
+        while !effects.is_empty() {
+            for effect in std::mem::take(&mut effects) {
                 match effect {
                     Effect::Copy(text) => {
                         if let Err(error) = terminal::copy(&text) {
@@ -122,7 +134,33 @@ pub async fn run(mut app: App, screen: &mut Screen, sources: Sources) -> anyhow:
                             Err(why) => Done::Failed(Failure::Status, why),
                         };
                         input = EventStream::new();
-                        update::update(&mut app, Action::Done(done));
+                        effects.extend(update(&mut app, Action::Done(done)));
+                    }
+                    Effect::Deep(true) if deep_capture.is_none() => match &redis {
+                        Some(redis) => {
+                            let (redis, channels, tx) =
+                                (redis.clone(), app.channels.clone(), deep_tx.clone());
+                            tokio::spawn(async move {
+                                let started =
+                                    DeepCapture::start(redis, channels, DEFAULT_DEEP_BUFFER)
+                                        .await
+                                        .map_err(|error| error.to_string());
+                                let _ = tx.send(started);
+                            });
+                        }
+                        None => effects.extend(update(
+                            &mut app,
+                            Action::Done(Done::Deep(Err("no Redis to monitor".to_owned()))),
+                        )),
+                    },
+                    Effect::Deep(on) => {
+                        if !on {
+                            // Dropping it closes its connection: MONITOR stops.
+                            deep_capture = None;
+                            deep_events = None;
+                        }
+                        let on = deep_capture.is_some();
+                        effects.extend(update(&mut app, Action::Done(Done::Deep(Ok(on)))));
                     }
                     other => worker.start(other),
                 }

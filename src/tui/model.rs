@@ -1,0 +1,210 @@
+//! Plain data the app is made of: screens, where traffic comes from, what is fired, hosts
+//! and queued errors. No behaviour beyond reading what it holds, and nothing from the rest
+//! of the app: every other module may use it.
+
+use chrono::{DateTime, Utc};
+use gilmour::inspect::stats::Summary;
+use gilmour::inspect::{EventKind, MessageEvent, Trace, TraceId};
+use gilmour::protocol::{Channels, ErrorView};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The screens, in tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    /// The live trace list.
+    Traces,
+    /// Per-topic figures.
+    Topics,
+    /// The error queue and the error channel.
+    Errors,
+    /// Known hosts and listened topics.
+    Services,
+}
+
+impl Screen {
+    /// Every screen, in tab order.
+    pub const ALL: [Screen; 4] = [
+        Screen::Traces,
+        Screen::Topics,
+        Screen::Errors,
+        Screen::Services,
+    ];
+
+    /// The tab title.
+    pub fn title(self) -> &'static str {
+        match self {
+            Screen::Traces => "Traces",
+            Screen::Topics => "Topics",
+            Screen::Errors => "Errors",
+            Screen::Services => "Services",
+        }
+    }
+}
+
+/// Where the traffic comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A live capture on Redis.
+    Live {
+        /// The URL, password hidden.
+        url: String,
+        /// Whether the capture connection is up.
+        connected: bool,
+    },
+    /// A capture file, read offline.
+    File {
+        /// Its path.
+        path: String,
+        /// Whether it has been read to the end.
+        done: bool,
+    },
+}
+
+/// A topic's row on the topics screen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopicRow {
+    /// Its figures.
+    pub summary: Summary,
+    /// Traces per second over the last minute, oldest first.
+    pub recent: Vec<u32>,
+}
+
+/// One entry of the error queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedError {
+    /// The entry as stored (LREM needs it byte for byte).
+    pub raw: String,
+    /// The record, when it reads as one (in any layout: ours, Go's, Ruby's).
+    pub record: Option<ErrorView>,
+}
+
+impl QueuedError {
+    /// An entry as `LRANGE` gave it, read in whatever layout it came.
+    pub fn read(channels: &Channels, raw: String) -> QueuedError {
+        QueuedError {
+            record: ErrorView::parse(channels, raw.as_bytes()),
+            raw,
+        }
+    }
+}
+
+/// A trace's first error record that reads as one, and the message it came in: what the
+/// Errors screen lists for the trace, and what re-sending it sends. A record kept only as
+/// a prefix does not read, and so is not listed.
+pub fn live_record<'a>(
+    channels: &Channels,
+    trace: &'a Trace,
+) -> Option<(ErrorView, &'a MessageEvent)> {
+    trace
+        .errors
+        .iter()
+        .filter(|event| event.kind == EventKind::Error && event.full_len.is_none())
+        .find_map(|event| Some((ErrorView::parse(channels, &event.payload)?, event)))
+}
+
+/// How many queue entries a page holds.
+pub const ERRORS_PAGE: usize = 50;
+
+/// A trace listed on the errors screen for a record seen live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveError {
+    /// The trace.
+    pub id: TraceId,
+    /// The channel its record came on (Go's `<prefix>.errors`, Ruby's `<prefix>.error`, or
+    /// the configured one), so the screen names the channels it counts.
+    pub channel: Arc<str>,
+}
+
+/// How many live error traces the errors screen keeps.
+pub const LIVE_ERRORS: usize = 500;
+
+/// What a health ping found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    /// It answered.
+    Alive {
+        /// Round trip.
+        latency: Duration,
+        /// The channels it serves.
+        topics: Vec<String>,
+    },
+    /// It did not.
+    Dead {
+        /// Why it counts as dead.
+        reason: String,
+    },
+}
+
+/// A known host of the health hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Host {
+    /// Its ident.
+    pub ident: String,
+    /// What the hash says (`true`, Ruby's `active`).
+    pub value: String,
+    /// What the ping found.
+    pub health: Health,
+}
+
+/// A request, signal or composition to send.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fire {
+    /// A request to a topic.
+    Request {
+        /// The topic.
+        topic: String,
+        /// The data.
+        data: serde_json::Value,
+        /// How long to wait.
+        timeout: Duration,
+    },
+    /// A signal.
+    Signal {
+        /// The topic.
+        topic: String,
+        /// The data.
+        data: serde_json::Value,
+    },
+    /// A composition.
+    Compose {
+        /// Its text.
+        text: String,
+        /// The input data.
+        data: serde_json::Value,
+        /// The step timeout.
+        timeout: Duration,
+    },
+}
+
+/// A line at the bottom saying what just happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// The text (cleaned when drawn).
+    pub text: String,
+    /// Whether it reports a failure.
+    pub failure: bool,
+    /// When it was said (it fades after a while).
+    pub at: DateTime<Utc>,
+}
+
+/// A composition the app fired, to show a step's neighbours.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FiredComposition {
+    /// Its text.
+    pub text: String,
+    /// The execution's id: its composition trace's sender.
+    pub id: String,
+    /// Each step that ran: topic, sender, code.
+    pub steps: Vec<(String, Option<String>, i64)>,
+}
+
+/// A record's request data: JSON text in a string (Go), or JSON (others).
+pub fn request_data(record: &ErrorView) -> serde_json::Value {
+    match &record.request_data {
+        serde_json::Value::String(text) => {
+            serde_json::from_str(text).unwrap_or_else(|_| record.request_data.clone())
+        }
+        other => other.clone(),
+    }
+}

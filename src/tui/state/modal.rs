@@ -1,0 +1,56 @@
+//! Dialogs on top of the screens, and what a yes in a confirmation does.
+
+use super::forms::{EditForm, FireForm};
+use super::input::LineInput;
+use crate::tui::model::Fire;
+use gilmour::inspect::TraceId;
+
+/// What a yes in a confirmation does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Confirmed {
+    /// Delete one queue entry.
+    DeleteError(String),
+    /// Keep the newest `keep` queue entries of the `seen` shown (and any newer).
+    TrimErrors {
+        /// Entries to keep, counted in the queue as it was shown.
+        keep: usize,
+        /// The queue's length when it was shown.
+        seen: usize,
+    },
+    /// Remove an ident from the health hash.
+    RemoveIdent(String),
+    /// Send although nobody listens.
+    Fire(Fire, Option<TraceId>),
+    /// Write over a file that exists.
+    Overwrite(String),
+}
+
+/// A modal dialog, on top of everything.
+#[derive(Debug, Clone)]
+pub enum Modal {
+    /// The help, generated from the key map.
+    Help {
+        /// The first line shown.
+        scroll: usize,
+    },
+    /// A yes/no question.
+    Confirm {
+        /// The question.
+        question: String,
+        /// What yes does.
+        then: Confirmed,
+    },
+    /// The fire form.
+    Fire(Box<FireForm>),
+    /// Editing the data of a trace before replaying it.
+    Edit(Box<EditForm>),
+    /// A queued error record.
+    Record {
+        /// Its index on the page.
+        index: usize,
+        /// The first row shown (the record can be longer than the screen).
+        scroll: usize,
+    },
+    /// The file to write traces to.
+    Write(LineInput),
+}

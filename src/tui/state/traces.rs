@@ -1,0 +1,185 @@
+//! The trace list's state: the filtered list, the cursor, follow and pause, marks, the
+//! filter bar. The list is a view of the store through the filter; [`TracesState::refilter`]
+//! is the one way to rebuild it, and setting a filter or showing health pings goes through
+//! it, so the list cannot disagree with the filter in force.
+
+use super::input::LineInput;
+use super::list::TraceList;
+use gilmour::inspect::{Filter, FilterError, Trace, TraceId, TraceKind, TraceStore};
+use std::collections::HashSet;
+
+/// How many applied filters `↑` can recall.
+const FILTER_HISTORY: usize = 100;
+
+/// The trace list's cursor and display.
+#[derive(Debug, Clone, Default)]
+pub struct TracesState {
+    /// The traces that pass the filter.
+    pub list: TraceList,
+    /// The selected trace; `None` while following (the newest is selected).
+    pub selected: Option<TraceId>,
+    /// The trace on the first visible row; `None` while following.
+    pub top: Option<TraceId>,
+    /// Whether the newest trace stays selected as traces arrive.
+    pub follow: bool,
+    /// While paused, the newest trace shown: newer ones are captured but not shown.
+    pub frozen: Option<TraceId>,
+    /// Marked traces.
+    pub marks: HashSet<TraceId>,
+    /// Whether health pings are shown.
+    pub show_health: bool,
+}
+
+/// The filter bar.
+#[derive(Debug, Clone, Default)]
+pub struct FilterBar {
+    /// What is being typed.
+    pub input: LineInput,
+    /// Whether the bar has the keyboard.
+    pub editing: bool,
+    /// The filter in force.
+    pub applied: Filter,
+    /// Its text.
+    pub applied_text: String,
+    /// Why the text being typed does not parse.
+    pub error: Option<FilterError>,
+    /// Filters applied before, newest last.
+    pub history: Vec<String>,
+    /// Where `↑` is in the history.
+    pub history_at: Option<usize>,
+}
+
+impl TracesState {
+    /// How many traces the list shows (fewer while paused).
+    pub fn shown(&self) -> usize {
+        self.list.len_until(self.frozen)
+    }
+
+    /// The selected trace's row, if any trace is shown.
+    pub fn selected_row(&self) -> Option<usize> {
+        let shown = self.shown();
+        if shown == 0 {
+            return None;
+        }
+        Some(match self.selected {
+            Some(id) => self.list.nearest_row(id, shown),
+            None => 0,
+        })
+    }
+
+    /// The selected trace.
+    pub fn selected_trace(&self) -> Option<TraceId> {
+        let row = self.selected_row()?;
+        self.list.at_row(row, self.shown())
+    }
+
+    /// The first visible row of the trace list.
+    pub fn top_row(&self) -> usize {
+        match self.top {
+            Some(id) => self.list.nearest_row(id, self.shown()),
+            None => 0,
+        }
+    }
+
+    /// Whether the list shows a trace: gaps always, health pings when asked, the rest when
+    /// the filter matches.
+    pub fn shows(&self, filter: &Filter, trace: &Trace) -> bool {
+        trace.kind == TraceKind::Gap
+            || ((self.show_health || !trace.is_health()) && filter.matches(trace))
+    }
+
+    /// Puts a trace that changed on the list or takes it off.
+    pub fn touch(&mut self, filter: &Filter, trace: &Trace) {
+        let shown = self.shows(filter, trace);
+        self.list.set(trace.id, shown);
+    }
+
+    /// Forgets traces older than `first` (the store evicted them).
+    pub fn evict_before(&mut self, first: TraceId) {
+        self.list.evict_before(first);
+        self.marks.retain(|id| *id >= first);
+    }
+
+    /// Filters the whole store again (a new filter, health shown or hidden); a cursor that
+    /// is not following stays on its trace, `rows` rows high.
+    pub fn refilter(&mut self, store: &TraceStore, filter: &Filter, rows: usize) {
+        let selected = self.selected_trace();
+        let ids: Vec<TraceId> = store
+            .newest_first()
+            .rev()
+            .filter(|trace| self.shows(filter, trace))
+            .map(|trace| trace.id)
+            .collect();
+        self.list = TraceList::from_sorted(ids);
+        if !self.follow {
+            self.selected = selected;
+            self.top = selected;
+            self.keep_visible(rows);
+        }
+    }
+
+    /// Marks or unmarks a trace.
+    pub fn toggle_mark(&mut self, id: TraceId) {
+        if !self.marks.remove(&id) {
+            self.marks.insert(id);
+        }
+    }
+
+    /// Moves the cursor by `rows` (positive is older); moving stops following.
+    pub fn step(&mut self, rows: isize, page: usize) {
+        let shown = self.shown();
+        if shown == 0 {
+            return;
+        }
+        let row = self.selected_row().unwrap_or(0) as isize;
+        let target = row.saturating_add(rows).clamp(0, shown as isize - 1) as usize;
+        self.follow = false;
+        if self.top.is_none() {
+            self.top = self.list.at_row(0, shown);
+        }
+        self.selected = self.list.at_row(target, shown);
+        self.keep_visible(page);
+    }
+
+    /// Selects a row (a click); stops following.
+    pub fn select_row(&mut self, row: usize) {
+        let shown = self.shown();
+        if row >= shown {
+            return;
+        }
+        self.follow = false;
+        if self.top.is_none() {
+            self.top = self.list.at_row(0, shown);
+        }
+        self.selected = self.list.at_row(row, shown);
+    }
+
+    /// Scrolls so that the selected row is on screen, `rows` rows high.
+    fn keep_visible(&mut self, rows: usize) {
+        let Some(row) = self.selected_row() else {
+            return;
+        };
+        let top = self.top_row();
+        let shown = self.shown();
+        if row < top {
+            self.top = self.list.at_row(row, shown);
+        } else if row >= top + rows {
+            self.top = self.list.at_row(row + 1 - rows, shown);
+        }
+    }
+}
+
+impl FilterBar {
+    /// Puts a filter in force (remembered in the history); the caller refilters.
+    pub(super) fn apply(&mut self, text: String, filter: Filter) {
+        if !text.is_empty() {
+            self.history.retain(|old| *old != text);
+            self.history.push(text.clone());
+            if self.history.len() > FILTER_HISTORY {
+                self.history.remove(0);
+            }
+        }
+        self.applied = filter;
+        self.applied_text = text;
+    }
+}

@@ -1,0 +1,95 @@
+//! Every screen at the four sizes an operator's terminal is likely to have: a big
+//! monitor (160×45), a laptop half (100×30), the classic 80×24 and a small split (60×15).
+//! Columns give way by priority; none of these may lose the topic or cut the tabs.
+
+use crate::tui::action::{Action, Done};
+use crate::tui::fixture::{App, busy, error_record, open_detail, render, run, update};
+use crate::tui::keymap::Command;
+use crate::tui::model::{Health, Host};
+use std::time::Duration;
+
+const SIZES: [(u16, u16); 4] = [(160, 45), (100, 30), (80, 24), (60, 15)];
+
+/// Hosts as the demo's services report them: long idents, the request channels they
+/// serve.
+fn hosts() -> Done {
+    let ident = |n: u32| format!("vm-pid-18059-uuid-2c6de4e4-9e95-472e-8c58-03a1b2c3d4e{n}");
+    let topics = [
+        "echo",
+        "weather.fetch",
+        "weather.group",
+        "example.popular5",
+        "event.level.completed",
+    ];
+    Done::Services {
+        hosts: vec![
+            Host {
+                ident: ident(1),
+                value: "true".to_owned(),
+                health: Health::Alive {
+                    latency: Duration::from_micros(2_610),
+                    topics: topics
+                        .iter()
+                        .map(|topic| format!("gilmour.request.{topic}"))
+                        .collect(),
+                },
+            },
+            Host {
+                ident: ident(2),
+                value: "active".to_owned(),
+                health: Health::Dead {
+                    reason: "nobody listens on its health channel".to_owned(),
+                },
+            },
+        ],
+        listened: topics
+            .iter()
+            .map(|topic| (format!("gilmour.request.{topic}"), 1))
+            .collect(),
+    }
+}
+
+fn screen(width: u16, height: u16, which: &str) -> App {
+    let mut app = busy(width, height);
+    match which {
+        "traces" => {}
+        "detail" => {
+            let id = app
+                .inspector
+                .store()
+                .by_sender("s-group-1")
+                .expect("traced");
+            open_detail(&mut app, id);
+        }
+        "topics" => run(&mut app, Command::ShowTopics),
+        "errors" => {
+            run(&mut app, Command::ShowErrors);
+            update(
+                &mut app,
+                Action::Done(Done::Errors {
+                    page: 0,
+                    total: 1,
+                    entries: vec![error_record(9_000, "billing.charge", "s-bill-9", 503)],
+                }),
+            );
+        }
+        "services" => {
+            run(&mut app, Command::ShowServices);
+            update(&mut app, Action::Done(hosts()));
+        }
+        other => panic!("no screen {other}"),
+    }
+    app
+}
+
+#[test]
+fn every_screen_at_every_size() {
+    for which in ["traces", "detail", "topics", "errors", "services"] {
+        for (width, height) in SIZES {
+            let app = screen(width, height, which);
+            insta::with_settings!({filters => vec![(r#"(?m)\d+(?:\.\d+)? (?:B|KiB|MiB)/256 MiB held([^"\n]*?) *"$"#, r#"[bytes]/256 MiB held$1""#)]}, {
+                insta::assert_snapshot!(format!("{which}_{width}x{height}"), render(&app));
+            });
+        }
+    }
+}
