@@ -505,5 +505,40 @@ async fn without_scripts_a_trim_falls_back_to_watch() {
     let below = queue.trim_below(&page.entries[0]).await.expect("trim");
     assert_eq!(below.map(|report| report.removed), Some(1));
     assert_eq!(server.command(&["LRANGE", &name, "0", "-1"]), "late\ne9");
+    assert_eq!(queue.keep_newest(0).await.expect("trim").removed, 2);
+    assert!(queue.is_empty().await.expect("len"));
+    engine.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_the_built_in_broker_a_trim_still_cuts_where_it_was_shown() {
+    let broker = Server::shared(Backend::Broker);
+    let engine = Engine::builder(&broker.url())
+        .prefix("hl.broker")
+        .connect()
+        .await
+        .expect("connect");
+    let queue = ErrorQueue::new(&engine);
+    let name = queue.name().to_owned();
+    for n in 0..6 {
+        engine
+            .commands()
+            .queue_error(&name, &format!("e{n}"))
+            .await
+            .expect("push");
+    }
+    let page = queue.page(0, 10).await.expect("page");
+    engine
+        .commands()
+        .queue_error(&name, "late")
+        .await
+        .expect("push");
+    let below = queue.trim_below(&page.entries[1]).await.expect("trim");
+    assert_eq!(below.map(|report| report.removed), Some(4));
+    let from = queue.trim_from(&page.entries[1]).await.expect("trim");
+    assert_eq!(from.map(|report| report.removed), Some(1));
+    assert_eq!(broker.command(&["LRANGE", &name, "0", "-1"]), "late\ne5");
+    assert_eq!(queue.keep_newest(1).await.expect("trim").removed, 1);
+    assert_eq!(broker.command(&["LRANGE", &name, "0", "-1"]), "late");
     engine.shutdown().await.expect("shutdown");
 }

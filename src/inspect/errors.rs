@@ -227,8 +227,8 @@ impl ErrorQueue {
         Ok(self.len().await? == 0)
     }
 
-    /// Page `page` of `size` entries (0 the newest), with the length, read in one
-    /// `MULTI`/`EXEC` so that the two agree.
+    /// Page `page` of `size` entries (0 the newest), with the length, read in one round
+    /// trip.
     pub async fn page(&self, page: usize, size: usize) -> Result<Page, QueueError> {
         let size = size.max(1);
         let start = page.saturating_mul(size);
@@ -302,9 +302,9 @@ impl ErrorQueue {
     }
 
     /// Keeps the `keep` newest entries as of now; what it removed, counted in the same
-    /// `MULTI`/`EXEC`.
+    /// atomic step.
     pub async fn keep_newest(&self, keep: usize) -> Result<TrimReport, QueueError> {
-        let removed = self.commands.keep_newest(self.name(), keep).await?;
+        let removed = lists::keep_newest(&self.commands, self.name(), keep).await?;
         Ok(TrimReport { removed })
     }
 

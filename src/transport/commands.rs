@@ -307,8 +307,10 @@ impl Commands {
         self.run("INFO", redis::cmd("INFO").arg(section)).await
     }
 
-    /// `LLEN` and `LRANGE <list> <start> <stop>` in one `MULTI`/`EXEC`: a page and the
-    /// length of the list it was cut from, as of one moment.
+    /// `LLEN` and `LRANGE <list> <start> <stop>` in one round trip: a page and the
+    /// length of the list it was cut from. Pipelined, not a `MULTI`: the built-in broker
+    /// has no transactions, and a record pushed in between only makes the length one
+    /// ahead of the page.
     pub async fn page(
         &self,
         list: &str,
@@ -317,7 +319,6 @@ impl Commands {
     ) -> Result<(usize, Vec<String>), TransportError> {
         let mut pipeline = redis::pipe();
         pipeline
-            .atomic()
             .cmd("LLEN")
             .arg(list)
             .cmd("LRANGE")
@@ -325,31 +326,6 @@ impl Commands {
             .arg(start)
             .arg(stop);
         self.transaction("LRANGE", &pipeline).await
-    }
-
-    /// `LTRIM <list> 0 <keep - 1>` with the `LLEN` before it, in one `MULTI`/`EXEC`: how
-    /// many entries the trim removed, exactly, however many were pushed meanwhile. Tried
-    /// once: a repeat would cut again.
-    pub async fn keep_newest(&self, list: &str, keep: usize) -> Result<usize, TransportError> {
-        let mut pipeline = redis::pipe();
-        // `LTRIM 0 -1` keeps everything: keeping nothing is a range that starts past its
-        // end.
-        let (start, stop) = match isize::try_from(keep) {
-            Ok(0) => (1, 0),
-            Ok(keep) => (0, keep - 1),
-            Err(_) => (0, -1),
-        };
-        pipeline
-            .atomic()
-            .cmd("LLEN")
-            .arg(list)
-            .cmd("LTRIM")
-            .arg(list)
-            .arg(start)
-            .arg(stop)
-            .ignore();
-        let (before,): (usize,) = self.transaction("LTRIM", &pipeline).await?;
-        Ok(before.saturating_sub(keep))
     }
 
     /// `LINDEX <list> <index>`.
@@ -364,8 +340,7 @@ impl Commands {
             .await
     }
 
-    /// A `MULTI`/`EXEC` pipeline, sent once: the multiplexed connection writes it whole,
-    /// so no other task's command lands inside it.
+    /// A pipeline, sent once.
     async fn transaction<T: redis::FromRedisValue>(
         &self,
         command: &'static str,

@@ -6,7 +6,8 @@
 //! others come in, so no count taken earlier says where it is now. Finding and cutting
 //! run as one Lua script, atomic and in one round trip however busy the list is. Where
 //! scripts are refused (an ACL without `EVAL`), `WATCH`/`MULTI`/`EXEC` on a connection
-//! of its own does it instead, tried again while the list moves under it.
+//! of its own does it instead, tried again while the list moves under it; on a server
+//! that knows neither (the built-in broker), a read and a cut, not atomic.
 
 use super::{Commands, RedisConfig, TransportError};
 
@@ -28,6 +29,56 @@ elseif at < length then
 end
 return length - at
 ";
+
+/// Keeps the `ARGV[1]` newest entries; returns how many went.
+const KEEP_NEWEST: &str = r"
+local length = redis.call('LLEN', KEYS[1])
+local keep = tonumber(ARGV[1])
+if keep == 0 then
+  redis.call('DEL', KEYS[1])
+elseif length > keep then
+  redis.call('LTRIM', KEYS[1], 0, keep - 1)
+end
+return math.max(length - keep, 0)
+";
+
+/// Keeps the `keep` newest entries of `list`; how many it removed, counted in the same
+/// atomic step (a script). Where scripts are refused, `LLEN` then `LTRIM`: the cut is
+/// still exact, the count may miss records pushed in between. Tried once: a repeat
+/// would cut again.
+pub async fn keep_newest(
+    commands: &Commands,
+    list: &str,
+    keep: usize,
+) -> Result<usize, TransportError> {
+    let mut connection = commands.connection().await;
+    let outcome: redis::RedisResult<i64> = redis::Script::new(KEEP_NEWEST)
+        .key(list)
+        .arg(keep)
+        .invoke_async(&mut connection)
+        .await;
+    match outcome {
+        Ok(removed) => Ok(usize::try_from(removed).unwrap_or(0)),
+        Err(error) if refused(&error) => {
+            let before = commands.length(list).await?;
+            // `LTRIM 0 -1` keeps everything: keeping nothing is a range past its end.
+            let (start, stop) = match isize::try_from(keep) {
+                Ok(0) => (1, 0),
+                Ok(keep) => (0, keep - 1),
+                Err(_) => return Ok(0),
+            };
+            commands.trim(list, start, stop).await?;
+            Ok(before.saturating_sub(keep))
+        }
+        Err(error) => {
+            commands.dropped(&error);
+            Err(TransportError::Command {
+                command: "EVALSHA",
+                error,
+            })
+        }
+    }
+}
 
 /// Where a trim cuts, around the entry it found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,9 +122,12 @@ pub async fn trim(
         .await;
     match outcome {
         Ok(removed) => Ok(usize::try_from(removed).map_or(Trimmed::Gone, Trimmed::Removed)),
-        Err(error) if scripts_refused(&error) => {
+        Err(error) if refused(&error) => {
             tracing::debug!(%error, "scripts refused: trimming under WATCH");
-            watched(config, list, (entry, rank), cut).await
+            match watched(config, list, (entry, rank), cut).await? {
+                Some(trimmed) => Ok(trimmed),
+                None => best_effort(commands, list, (entry, rank), cut).await,
+            }
         }
         Err(error) => {
             commands.dropped(&error);
@@ -85,9 +139,9 @@ pub async fn trim(
     }
 }
 
-/// Whether Redis refused to run a script at all (the ACL, or no scripting), as opposed
-/// to the script failing or the link failing.
-fn scripts_refused(error: &redis::RedisError) -> bool {
+/// Whether the server refused a command outright (an ACL, or a server that does not
+/// know it), as opposed to the command failing or the link failing.
+fn refused(error: &redis::RedisError) -> bool {
     if error.is_io_error() || error.is_connection_dropped() || error.is_timeout() {
         return false;
     }
@@ -97,12 +151,13 @@ fn scripts_refused(error: &redis::RedisError) -> bool {
 
 /// The same trim under `WATCH`, on a connection of its own: `WATCH` state belongs to a
 /// connection, and a shared, multiplexed one carries other tasks' commands between ours.
+/// `None` when the server refuses `WATCH` or `LPOS` too.
 async fn watched(
     config: &RedisConfig,
     list: &str,
     (entry, rank): (&str, usize),
     cut: Cut,
-) -> Result<Trimmed, TransportError> {
+) -> Result<Option<Trimmed>, TransportError> {
     let client = config.client()?;
     let connect = client.get_multiplexed_async_connection();
     let mut connection = tokio::time::timeout(config.connect_timeout, connect)
@@ -117,12 +172,15 @@ async fn watched(
         })?;
     let command = |command: &'static str| move |error| TransportError::Command { command, error };
     for _ in 0..ATTEMPTS {
-        redis::cmd("WATCH")
+        match redis::cmd("WATCH")
             .arg(list)
             .query_async::<()>(&mut connection)
             .await
-            .map_err(command("WATCH"))?;
-        let (position, length): (Option<usize>, usize) = redis::pipe()
+        {
+            Err(error) if refused(&error) => return Ok(None),
+            watching => watching.map_err(command("WATCH"))?,
+        }
+        let found: redis::RedisResult<(Option<usize>, usize)> = redis::pipe()
             .cmd("LPOS")
             .arg(list)
             .arg(entry)
@@ -131,14 +189,17 @@ async fn watched(
             .cmd("LLEN")
             .arg(list)
             .query_async(&mut connection)
-            .await
-            .map_err(command("LPOS"))?;
+            .await;
+        let (position, length) = match found {
+            Err(error) if refused(&error) => return Ok(None),
+            found => found.map_err(command("LPOS"))?,
+        };
         let Some(mut position) = position else {
             redis::cmd("UNWATCH")
                 .query_async::<()>(&mut connection)
                 .await
                 .map_err(command("UNWATCH"))?;
-            return Ok(Trimmed::Gone);
+            return Ok(Some(Trimmed::Gone));
         };
         if cut == Cut::Below {
             position += 1;
@@ -148,7 +209,7 @@ async fn watched(
         let (start, stop) = match isize::try_from(position) {
             Ok(0) => (1, 0),
             Ok(position) => (0, position - 1),
-            Err(_) => return Ok(Trimmed::Removed(0)),
+            Err(_) => return Ok(Some(Trimmed::Removed(0))),
         };
         let done: Option<redis::Value> = redis::pipe()
             .atomic()
@@ -160,7 +221,7 @@ async fn watched(
             .await
             .map_err(command("LTRIM"))?;
         if done.is_some() {
-            return Ok(Trimmed::Removed(length.saturating_sub(position)));
+            return Ok(Some(Trimmed::Removed(length.saturating_sub(position))));
         }
         // The list moved between WATCH and EXEC: nothing was cut; look again.
     }
@@ -168,4 +229,39 @@ async fn watched(
         command: "LTRIM",
         attempts: ATTEMPTS,
     })
+}
+
+/// The trim for a server that has neither scripts nor `WATCH` nor `LPOS` (the built-in
+/// broker): the list is read whole and cut where the entry is. Not atomic: an entry
+/// pushed between the read and the cut moves the cut one entry too far up. A stand-in
+/// for development can live with that; Redis never takes this path.
+async fn best_effort(
+    commands: &Commands,
+    list: &str,
+    (entry, rank): (&str, usize),
+    cut: Cut,
+) -> Result<Trimmed, TransportError> {
+    let entries = commands.range(list, 0, -1).await?;
+    let Some(mut position) = entries
+        .iter()
+        .enumerate()
+        .filter(|(_, value)| *value == entry)
+        .map(|(at, _)| at)
+        .nth(rank.max(1) - 1)
+    else {
+        return Ok(Trimmed::Gone);
+    };
+    if cut == Cut::Below {
+        position += 1;
+    }
+    let removed = entries.len().saturating_sub(position);
+    if removed > 0 {
+        let (start, stop) = match isize::try_from(position) {
+            Ok(0) => (1, 0),
+            Ok(position) => (0, position - 1),
+            Err(_) => return Ok(Trimmed::Removed(0)),
+        };
+        commands.trim(list, start, stop).await?;
+    }
+    Ok(Trimmed::Removed(removed))
 }
