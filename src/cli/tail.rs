@@ -335,6 +335,11 @@ fn deep_words(trace: &Trace) -> Option<String> {
     if let Some(latency) = deep.server_latency() {
         words.push(format!("server {}", deep::human_server_time(latency)));
     }
+    // What a request costs its caller in commands: a Go caller subscribes, unsubscribes
+    // and pings around each one.
+    if !deep.calls.is_empty() {
+        words.push(format!("caller sent {} commands", deep.calls.len() + 1));
+    }
     (!words.is_empty()).then(|| words.join(", "))
 }
 
