@@ -276,14 +276,15 @@ async fn serve_outer(engine: &Engine, outer: &str, inner: &'static str, note: &'
 
 async fn what_a_handler_sends_names_its_parent(backend: Backend) {
     let server = Server::shared(backend);
-    let engine = connect(backend).await;
+    // A prefix of its own: the other tests here watch `gilmour.*`.
+    let engine = engine_with(backend, ErrorPolicy::Ignore, "ctxwire").await;
     echo(&engine, "t.ctx.inner").await;
     engine
         .slot("t.ctx.note", HandlerOptions::default(), |_request| async {})
         .await
         .expect("slot");
     serve_outer(&engine, "t.ctx.outer", "t.ctx.inner", "t.ctx.note").await;
-    let mut raw = RawSubscriber::psubscribe(server, "gilmour.[rs][el]*.t.ctx.*");
+    let mut raw = RawSubscriber::psubscribe(server, "ctxwire.[rs][el]*.t.ctx.*");
     let response = engine
         .request("t.ctx.outer", json!({"n": 1}), quick())
         .await
@@ -297,14 +298,14 @@ async fn what_a_handler_sends_names_its_parent(backend: Backend) {
     );
 
     let (channel, payload) = raw.next();
-    assert_eq!(channel, "gilmour.request.t.ctx.outer");
+    assert_eq!(channel, "ctxwire.request.t.ctx.outer");
     assert_eq!(
         payload,
         format!(r#"{{"data":{{"n":1}},"code":200,"sender":"{outer}"}}"#),
         "a top-level request carries no context"
     );
     let (channel, payload) = raw.next();
-    assert_eq!(channel, "gilmour.request.t.ctx.inner");
+    assert_eq!(channel, "ctxwire.request.t.ctx.inner");
     let inner: Value = serde_json::from_str(&payload).expect("json");
     let inner_sender = inner["sender"].as_str().expect("sender").to_owned();
     assert_eq!(
@@ -312,7 +313,7 @@ async fn what_a_handler_sends_names_its_parent(backend: Backend) {
         format!(r#"{{"data":{{"n":1}},"code":200,"sender":"{inner_sender}","parent":"{outer}"}}"#)
     );
     let (channel, payload) = raw.next();
-    assert_eq!(channel, "gilmour.slot.t.ctx.note");
+    assert_eq!(channel, "ctxwire.slot.t.ctx.note");
     let signal: Value = serde_json::from_str(&payload).expect("json");
     assert_eq!(signal["parent"], json!(outer));
     assert_eq!(signal["data"], json!("nested"));
@@ -321,6 +322,7 @@ async fn what_a_handler_sends_names_its_parent(backend: Backend) {
 async fn an_engine_told_not_to_carry_context_sends_three_fields(backend: Backend) {
     let server = Server::shared(backend);
     let engine = Engine::builder(&server.url())
+        .prefix("ctxwire")
         .call_context(false)
         .connect()
         .await
@@ -335,7 +337,7 @@ async fn an_engine_told_not_to_carry_context_sends_three_fields(backend: Backend
         .await
         .expect("slot");
     serve_outer(&engine, "t.noctx.outer", "t.noctx.inner", "t.noctx.note").await;
-    let mut raw = RawSubscriber::psubscribe(server, "gilmour.request.t.noctx.inner");
+    let mut raw = RawSubscriber::psubscribe(server, "ctxwire.request.t.noctx.inner");
     let response = engine
         .request("t.noctx.outer", json!(2), quick())
         .await
@@ -352,9 +354,9 @@ async fn an_engine_told_not_to_carry_context_sends_three_fields(backend: Backend
 
 async fn in_context_gives_a_top_level_call_a_parent(backend: Backend) {
     let server = Server::shared(backend);
-    let engine = connect(backend).await;
+    let engine = engine_with(backend, ErrorPolicy::Ignore, "ctxwire").await;
     echo(&engine, "t.inctx").await;
-    let mut raw = RawSubscriber::psubscribe(server, "gilmour.request.t.inctx");
+    let mut raw = RawSubscriber::psubscribe(server, "ctxwire.request.t.inctx");
     let context = CallContext {
         parent: Some(Sender::from("outside-1")),
         composition: Some(CompositionStep {
