@@ -56,6 +56,10 @@ pub enum Effect {
     Fire(Fire, Option<TraceId>),
     /// Count the listeners of what a send would reach, before sending it.
     CheckListeners(Fire, Option<TraceId>),
+    /// Publish a request or signal as it is, without asking who listens (the engine
+    /// refuses to send to nobody; the user said send anyway): the status says how many
+    /// receivers the PUBLISH reached, and whatever answers shows in its trace.
+    Publish(Fire, Option<TraceId>),
     /// Load a page of the error queue.
     LoadErrors {
         /// The page (0 is the newest).
@@ -126,6 +130,9 @@ pub enum Done {
         fire: Fire,
         /// The trace it replays.
         original: Option<TraceId>,
+        /// For a signal nobody subscribes to exactly: the pattern slots, known from the
+        /// health replies, whose pattern takes its channel.
+        patterns: Vec<String>,
         /// Topics without a listener.
         silent: Vec<String>,
     },

@@ -19,8 +19,10 @@ pub enum Confirmed {
     },
     /// Remove an ident from the health hash.
     RemoveIdent(String),
-    /// Send although nobody listens.
+    /// Run a composition although nobody serves some of its steps (they fail with 404).
     Fire(Fire, Option<TraceId>),
+    /// Publish a request or signal although nobody listens.
+    Publish(Fire, Option<TraceId>),
     /// Write over a file that exists.
     Overwrite(String),
 }

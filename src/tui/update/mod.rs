@@ -258,6 +258,7 @@ fn confirmed(then: Confirmed) -> Vec<Effect> {
         Confirmed::TrimErrors { keep, seen } => Effect::TrimErrors { keep, seen },
         Confirmed::RemoveIdent(ident) => Effect::RemoveIdent(ident),
         Confirmed::Fire(fire, original) => Effect::Fire(fire, original),
+        Confirmed::Publish(fire, original) => Effect::Publish(fire, original),
         Confirmed::Overwrite(path) => Effect::Then(Box::new(Action::Write(path))),
     }]
 }

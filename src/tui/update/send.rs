@@ -189,6 +189,52 @@ fn replay_edited(app: &mut State, original: TraceId, text: &str) -> Vec<Effect> 
     replay(app, original, target.fire(data))
 }
 
+/// What to do once the listeners are counted: send; send to the pattern slots that take
+/// a signal nobody subscribes to exactly; or ask, and say what yes does.
+fn listeners_counted(
+    app: &mut State,
+    fire: Fire,
+    original: Option<TraceId>,
+    silent: &[String],
+    patterns: &[String],
+) -> Vec<Effect> {
+    if silent.is_empty() {
+        app.say("sending…");
+        return vec![Effect::Fire(fire, original)];
+    }
+    let topics: Vec<String> = silent.iter().map(|t| clean(t, 60)).collect();
+    let topics = topics.join(", ");
+    if matches!(fire, Fire::Signal { .. }) && !patterns.is_empty() {
+        let count = patterns.len();
+        let plural = if count == 1 { "" } else { "s" };
+        let exist = if count == 1 { "exists" } else { "exist" };
+        let names: Vec<String> = patterns.iter().map(|p| clean(p, 60)).collect();
+        app.say(format!(
+            "no exact subscriber on {topics}; {count} pattern subscription{plural} {exist} \
+             ({}): sending…",
+            names.join(", ")
+        ));
+        return vec![Effect::Fire(fire, original)];
+    }
+    if app.modal.is_some() {
+        // Never take away a dialog the user is in the middle of.
+        app.complain(format!("nobody listens on {topics}: not sent"));
+        return Vec::new();
+    }
+    let (question, then) = match fire {
+        Fire::Compose { .. } => (
+            format!("Nobody serves {topics}. Run anyway? (those steps fail with 404)"),
+            Confirmed::Fire(fire, original),
+        ),
+        Fire::Request { .. } | Fire::Signal { .. } => (
+            format!("Nobody listens on {topics}. Publish anyway? (nobody will answer)"),
+            Confirmed::Publish(fire, original),
+        ),
+    };
+    app.modal = Some(Modal::Confirm { question, then });
+    Vec::new()
+}
+
 /// Results of sends.
 pub fn finished(app: &mut State, done: Done) -> Vec<Effect> {
     match done {
@@ -230,23 +276,8 @@ pub fn finished(app: &mut State, done: Done) -> Vec<Effect> {
             fire,
             original,
             silent,
-        } => {
-            if silent.is_empty() {
-                app.say("sending…");
-                return vec![Effect::Fire(fire, original)];
-            } else {
-                let topics: Vec<String> = silent.iter().map(|t| clean(t, 60)).collect();
-                if app.modal.is_some() {
-                    // Never take away a dialog the user is in the middle of.
-                    app.complain(format!("nobody listens on {}: not sent", topics.join(", ")));
-                } else {
-                    app.modal = Some(Modal::Confirm {
-                        question: format!("Nobody listens on {}. Send anyway?", topics.join(", ")),
-                        then: Confirmed::Fire(fire, original),
-                    });
-                }
-            }
-        }
+            patterns,
+        } => return listeners_counted(app, fire, original, &silent, &patterns),
         Done::Edited { original, text } => return replay_edited(app, original, &text),
         _ => {}
     }

@@ -99,17 +99,73 @@ fn firing_counts_listeners_and_asks_before_sending_to_nobody() {
             fire: fire.clone(),
             original: None,
             silent: vec!["echo".into()],
+            patterns: Vec::new(),
         }),
     );
-    assert!(matches!(
-        &app.modal,
-        Some(Modal::Confirm {
-            then: Confirmed::Fire(..),
-            ..
-        })
-    ));
+    let Some(Modal::Confirm { question, then }) = &app.modal else {
+        panic!("a question: {:?}", app.modal);
+    };
+    assert_eq!(
+        question,
+        "Nobody listens on echo. Publish anyway? (nobody will answer)"
+    );
+    assert!(matches!(then, Confirmed::Publish(..)));
+    update(&mut app, key(KeyCode::Char('y')));
+    // The engine refuses to request from nobody: yes publishes the request as it is.
+    assert_eq!(app.effects, [Effect::Publish(fire, None)]);
+}
+
+#[test]
+fn a_composition_nobody_serves_is_run_anyway_on_yes() {
+    let mut app = busy(100, 20);
+    let fire = Fire::Compose {
+        text: "echo | nobody.x".into(),
+        data: serde_json::Value::Null,
+        timeout: Duration::from_secs(30),
+    };
+    update(
+        &mut app,
+        Action::Done(Done::Listeners {
+            fire: fire.clone(),
+            original: None,
+            silent: vec!["nobody.x".into()],
+            patterns: Vec::new(),
+        }),
+    );
+    assert!(
+        matches!(&app.modal, Some(Modal::Confirm { question, .. }) if question.contains("fail with 404")),
+        "{:?}",
+        app.modal
+    );
     update(&mut app, key(KeyCode::Char('y')));
     assert_eq!(app.effects, [Effect::Fire(fire, None)]);
+}
+
+#[test]
+fn a_signal_taken_by_pattern_slots_is_sent_without_asking() {
+    let mut app = busy(100, 20);
+    let fire = Fire::Signal {
+        topic: "event.level.completed".into(),
+        data: serde_json::Value::Null,
+    };
+    update(
+        &mut app,
+        Action::Done(Done::Listeners {
+            fire: fire.clone(),
+            original: None,
+            silent: vec!["event.level.completed".into()],
+            patterns: vec!["gilmour.slot.event.*".into()],
+        }),
+    );
+    assert!(app.modal.is_none(), "nothing to ask: {:?}", app.modal);
+    assert_eq!(app.effects, [Effect::Fire(fire, None)]);
+    assert_eq!(
+        app.status.as_ref().map(|status| status.text.as_str()),
+        Some(
+            "no exact subscriber on event.level.completed; 1 pattern subscription exists \
+             (gilmour.slot.event.*): sending…"
+        )
+    );
 }
 
 #[test]
@@ -148,6 +204,7 @@ fn a_late_listener_count_never_replaces_an_open_dialog() {
             fire,
             original: None,
             silent: vec!["echo".into()],
+            patterns: Vec::new(),
         }),
     );
     let Some(Modal::Fire(form)) = &app.modal else {
