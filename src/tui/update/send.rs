@@ -127,17 +127,18 @@ pub fn fire_key(app: &mut State, key: KeyEvent) -> Vec<Effect> {
                 at + len - 1
             };
             form.kind = FireKind::ALL[next % len];
+            form.notice = None;
             let kind = form.kind;
             form.suggest(fire_topics(store, kind));
         }
         _ => {
-            let input = match form.focus {
+            let changed = match form.focus {
                 FireField::Kind => return Vec::new(),
-                FireField::Target => &mut form.target,
-                FireField::Data => &mut form.data,
-                FireField::Timeout => &mut form.timeout,
+                FireField::Target => form.edit_target(&key),
+                FireField::Data => form.data.edit(&key),
+                FireField::Timeout => form.timeout.edit(&key),
             };
-            if input.edit(&key) && form.focus == FireField::Target {
+            if changed && form.focus == FireField::Target {
                 let kind = form.kind;
                 form.suggest(fire_topics(store, kind));
             }

@@ -239,3 +239,22 @@ fn a_composition_opens_its_last_step() {
     let text: String = crate::tui::fixture::detail_text(&app).concat();
     assert!(text.contains("▶ step      weather.group"), "{text}");
 }
+
+#[test]
+fn the_readme_tour_fires_a_composition_typed_on_a_fresh_form() {
+    let mut app = busy(100, 20);
+    update(&mut app, key(KeyCode::Char('f')));
+    type_text(&mut app, "echo | [echo, echo]");
+    update(&mut app, key(KeyCode::Enter));
+    assert_eq!(
+        app.effects,
+        [Effect::CheckListeners(
+            Fire::Compose {
+                text: "echo | [echo, echo]".into(),
+                data: serde_json::Value::Null,
+                timeout: Duration::from_secs(30),
+            },
+            None
+        )]
+    );
+}
