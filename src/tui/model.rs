@@ -207,6 +207,16 @@ pub fn request_data(record: &ErrorView) -> serde_json::Value {
     }
 }
 
+/// What a trace is, as the list and the detail name it: the filter's name for its kind,
+/// but `reply` for an orphan reply (its request was never seen: it is no `req`).
+pub fn kind_label(trace: &Trace) -> &'static str {
+    if trace.status == gilmour::inspect::TraceStatus::Orphan {
+        "reply"
+    } else {
+        trace.kind.as_str()
+    }
+}
+
 /// Whether `channel` matches the subscription pattern `pattern` (`*` any run of
 /// characters, `?` one, as Redis's PSUBSCRIBE reads them; Gilmour's slots use `*`).
 pub fn pattern_matches(pattern: &str, channel: &str) -> bool {

@@ -11,7 +11,6 @@
 mod detail;
 mod screens;
 mod send;
-mod target;
 mod traces;
 
 use crate::tui::action::{Action, Done, Effect, Failure, Probe};

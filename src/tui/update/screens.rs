@@ -1,13 +1,13 @@
 //! The topics, errors and services screens: switching to them, their cursors, their
 //! commands, and the results of the Redis work they ask for.
 
-use super::target::{REPLAY_TIMEOUT, record_target};
 use crate::tui::action::{Action, Done, Effect, Failure};
 use crate::tui::keymap::Command;
 use crate::tui::model::{ERRORS_PAGE, Fire, Health, QueuedError, Screen, TopicRow};
 use crate::tui::state::State;
 use crate::tui::state::layout::{areas, list_rows, tab_at, window_start};
 use crate::tui::state::modal::{Confirmed, Modal};
+use crate::tui::target::{REPLAY_TIMEOUT, record_target};
 use gilmour::inspect::sanitize::clean;
 use gilmour::inspect::stats::{NO_TOPIC_LABEL, ORPHAN_LABEL};
 use ratatui::layout::Rect;

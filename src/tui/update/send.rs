@@ -1,7 +1,6 @@
 //! Sending from the app: replaying a trace (as it was, or with edited data), copying it as
 //! a command line, the fire form, and tying what was sent to the traces it made.
 
-use super::target::{command_line, target};
 use crate::tui::action::{Done, Effect};
 use crate::tui::keymap::Command;
 use crate::tui::model::{Fire, FiredComposition};
@@ -9,6 +8,7 @@ use crate::tui::state::State;
 use crate::tui::state::forms::{EditForm, FireField, FireForm, FireKind, parse_data};
 use crate::tui::state::input::LineInput;
 use crate::tui::state::modal::{Confirmed, Modal};
+use crate::tui::target::{command_line, target};
 use crossterm::event::{KeyCode, KeyEvent};
 use gilmour::inspect::sanitize::clean;
 use gilmour::inspect::trace::human_latency as format_latency;

@@ -5,7 +5,7 @@
 //! Huge payloads are cut to [`MAX_LINES`] lines per message; the view pages through them.
 
 use super::{kept_short, thousands};
-use crate::tui::model::request_data;
+use crate::tui::model::{kind_label, request_data};
 use crate::tui::state::State;
 use crate::tui::state::links::Links;
 use crate::tui::theme::Tone;
@@ -224,7 +224,7 @@ pub fn build(app: &State, trace: &Trace) -> Vec<DetailLine> {
         DetailLine::default()
             .push(
                 Tone::Heading,
-                format!("{} {} ", trace.id, trace.kind.as_str()),
+                format!("{} {} ", trace.id, kind_label(trace)),
             )
             .push(Tone::Plain, clean(&trace.topic, 200))
             .push(Tone::Dim, "  status ")
@@ -261,7 +261,13 @@ pub fn build(app: &State, trace: &Trace) -> Vec<DetailLine> {
     }
     let start = trace.request.as_ref().map(|request| request.at);
     if let Some(request) = &trace.request {
-        message(app, "Request", request, start, &mut lines);
+        // A signal's message is no request (and a slot answers none).
+        let title = match trace.kind {
+            gilmour::inspect::TraceKind::Signal => "Signal",
+            gilmour::inspect::TraceKind::Health => "Health ping",
+            _ => "Request",
+        };
+        message(app, title, request, start, &mut lines);
     }
     if let Some(reply) = &trace.reply {
         message(app, "Reply", reply, start, &mut lines);

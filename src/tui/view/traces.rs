@@ -3,6 +3,7 @@
 
 use super::columns::{self, Step, constraints, plan, step};
 use super::{bytes, fit, format_latency};
+use crate::tui::model::kind_label;
 use crate::tui::state::State;
 use crate::tui::theme;
 use gilmour::inspect::sanitize::{clean, clean_bytes};
@@ -185,9 +186,9 @@ fn trace_row<'a>(trace: &Trace, app: &State, widths: &[u16]) -> Row<'a> {
     let width = |column: usize| usize::from(widths[column]);
     let status = theme::status(trace.status);
     let kind = if app.links.replay_of.contains_key(&trace.id) {
-        format!("{}↻", trace.kind.as_str())
+        format!("{}↻", kind_label(trace))
     } else {
-        trace.kind.as_str().to_owned()
+        kind_label(trace).to_owned()
     };
     let code = trace
         .code()

@@ -232,3 +232,68 @@ fn traces_without_a_topic_have_rows_of_their_own() {
         assert_eq!(shown, senders, "enter on {label} lists its traces");
     }
 }
+
+#[test]
+fn a_signal_reads_as_a_signal_and_an_orphan_reply_as_a_reply() {
+    let mut app = busy(100, 20);
+    update(
+        &mut app,
+        Action::Events(vec![reply(9_500, "s-orphan", 200, "1")]),
+    );
+    let signal = app.inspector.store().by_sender("s-sig-1").expect("traced");
+    open_detail(&mut app, signal);
+    let text = crate::tui::fixture::detail_text(&app);
+    assert!(text[0].starts_with("#3 slot user.created"), "{text:#?}");
+    assert!(
+        text.iter()
+            .any(|line| line.starts_with("Signal  on gilmour.slot.user.created")),
+        "{text:#?}"
+    );
+    assert!(
+        !text.iter().any(|line| line.starts_with("Request")),
+        "{text:#?}"
+    );
+    let orphan = app.inspector.store().by_sender("s-orphan").expect("traced");
+    open_detail(&mut app, orphan);
+    let text = crate::tui::fixture::detail_text(&app);
+    assert!(text[0].contains(" reply "), "{text:#?}");
+    let footer = footer(&app);
+    assert!(
+        !footer.contains("replay") && !footer.contains("copy"),
+        "{footer}"
+    );
+}
+
+/// The footer row as drawn.
+fn footer(app: &crate::tui::fixture::App) -> String {
+    let screen = crate::tui::fixture::render(app);
+    let y = app.size.1 - 1;
+    (0..app.size.0)
+        .map(|x| screen.buffer()[(x, y)].symbol().to_owned())
+        .collect()
+}
+
+#[test]
+fn offline_the_footer_offers_nothing_that_needs_redis() {
+    let mut app = crate::tui::fixture::offline(140, 20);
+    update(&mut app, Action::Events(crate::tui::fixture::traffic()));
+    let traces = footer(&app);
+    assert!(
+        traces.contains("y copy"),
+        "copying needs no Redis: {traces}"
+    );
+    for needs_redis in ["r replay", "e edit-replay", "f fire"] {
+        assert!(!traces.contains(needs_redis), "{traces}");
+    }
+    run(&mut app, Command::ShowErrors);
+    let errors = footer(&app);
+    for needs_redis in ["r resend", "d delete", "D trim", "R refresh"] {
+        assert!(!errors.contains(needs_redis), "{errors}");
+    }
+    run(&mut app, Command::ShowServices);
+    let services = footer(&app);
+    assert!(
+        !services.contains("R refresh") && !services.contains("d delete"),
+        "{services}"
+    );
+}

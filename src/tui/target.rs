@@ -75,6 +75,21 @@ pub fn target(trace: &Trace, channels: &Channels) -> Result<Target, &'static str
     }
 }
 
+/// Whether [`target`] would find what to send, without reading the data (the footer asks
+/// every frame, and a payload may be megabytes).
+pub fn replayable(trace: &Trace, channels: &Channels) -> bool {
+    match trace.kind {
+        TraceKind::Request | TraceKind::Health | TraceKind::Signal => trace
+            .request
+            .as_ref()
+            .is_some_and(|request| request.full_len.is_none() && !request.is_broken_envelope()),
+        TraceKind::Error => {
+            live_record(channels, trace).is_some_and(|(record, _)| record_target(&record).is_ok())
+        }
+        TraceKind::Gap | TraceKind::Other => false,
+    }
+}
+
 /// The request an error record reports, or why it cannot be told: Go's scrambled
 /// records do not carry the topic, and guessing one would send to the wrong service.
 pub fn record_target(record: &ErrorView) -> Result<Target, &'static str> {
@@ -125,6 +140,33 @@ fn shell_quote(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tui::action::Action;
+    use crate::tui::fixture::{self, message, reply, request, update};
+
+    #[test]
+    fn replayable_says_what_target_finds() {
+        let mut app = fixture::notable(100, 20);
+        update(
+            &mut app,
+            Action::Events(vec![
+                reply(5_000, "s-orphan", 200, "1"),
+                request(5_100, "echo", "s-echo", "2"),
+                message(
+                    5_200,
+                    "gilmour.slot.user.created",
+                    r#"{"data":1,"sender":"s-sig"}"#,
+                ),
+            ]),
+        );
+        let store = app.inspector.store();
+        let mut told = 0;
+        for trace in store.newest_first() {
+            let found = target(trace, &app.channels).is_ok();
+            assert_eq!(replayable(trace, &app.channels), found, "{}", trace.id);
+            told += usize::from(found);
+        }
+        assert!(told >= 2 && told < store.len(), "both kinds seen");
+    }
 
     #[test]
     fn command_lines_quote_for_the_shell() {
