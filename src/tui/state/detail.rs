@@ -3,6 +3,7 @@
 //! [`Detail::revision`]), so nothing has to remember to rebuild it.
 
 use super::input::LineInput;
+use crate::tui::model::Screen;
 use gilmour::inspect::TraceId;
 
 /// One trace opened in detail.
@@ -18,17 +19,21 @@ pub struct Detail {
     pub search: Option<LineInput>,
     /// The search in force (lower case).
     pub query: String,
+    /// The screen it was opened from, which Esc goes back to (a trace opened from the
+    /// errors screen, or by re-sending from it, closes back onto it).
+    pub from: Screen,
 }
 
 impl Detail {
-    /// A trace opened at its top.
-    pub fn new(id: TraceId) -> Detail {
+    /// A trace opened at its top, from `from`.
+    pub fn new(id: TraceId, from: Screen) -> Detail {
         Detail {
             id,
             revision: 0,
             scroll: 0,
             search: None,
             query: String::new(),
+            from,
         }
     }
 }

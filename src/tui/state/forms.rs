@@ -162,9 +162,11 @@ impl FireForm {
             FireKind::Request if text.contains('*') => {
                 Some("a request topic may not contain `*`".to_owned())
             }
+            // The message may name a column of its own (`unclosed '[' opened at column 8`):
+            // where the parser stopped goes first.
             FireKind::Compose => gilmour::compose::parse(text)
                 .err()
-                .map(|error| format!("{} at column {}", error.message, error.column)),
+                .map(|error| format!("column {}: {}", error.column, error.message)),
             _ => None,
         }
     }
@@ -311,9 +313,15 @@ mod tests {
         form.target.set("fetch | ");
         assert!(
             form.target_error()
-                .is_some_and(|error| error.contains("at column")),
+                .is_some_and(|error| error.starts_with("column ")),
             "{:?}",
             form.target_error()
+        );
+        form.target.set("echo | [echo, echo");
+        let error = form.target_error().unwrap_or_default();
+        assert!(
+            error.starts_with("column ") && error.matches("column").count() <= 2,
+            "one 'at column' after another: {error}"
         );
         form.timeout.set("0");
         form.kind = FireKind::Signal;

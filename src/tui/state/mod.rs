@@ -208,8 +208,20 @@ impl State {
         if self.inspector.store().get(id).is_none() {
             return self.complain(format!("{id} is no longer in the store"));
         }
+        // A detail opened from a detail goes back where the first one would have.
+        let from = match &self.detail {
+            Some(open) if self.screen == Screen::Traces => open.from,
+            _ => self.screen,
+        };
         self.screen = Screen::Traces;
-        self.detail = Some(Detail::new(id));
+        self.detail = Some(Detail::new(id, from));
+    }
+
+    /// Closes the detail, back onto the screen it was opened from.
+    pub fn close_detail(&mut self) {
+        if let Some(open) = self.detail.take() {
+            self.screen = open.from;
+        }
     }
 
     /// Puts a filter in force and filters the list again.

@@ -44,7 +44,7 @@ pub fn command(app: &mut State, command: Command) -> Vec<Effect> {
     };
     let id = detail.id;
     match command {
-        Command::Back => app.detail = None,
+        Command::Back => app.close_detail(),
         Command::Up => detail.scroll = detail.scroll.saturating_sub(1),
         Command::Down => detail.scroll = (detail.scroll + 1).min(last),
         Command::PageUp => detail.scroll = detail.scroll.saturating_sub(page),

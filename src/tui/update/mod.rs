@@ -18,6 +18,7 @@ use crate::tui::keymap::Command;
 use crate::tui::model::{Screen, Source};
 use crate::tui::state::State;
 use crate::tui::state::modal::{Confirmed, Modal};
+use crate::tui::view::last_help_scroll;
 use crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 use std::time::Duration;
 
@@ -27,14 +28,29 @@ const STATUS_FOR: Duration = Duration::from_secs(8);
 /// Applies one action, and the follow-ups it hands on; returns the work for the event
 /// loop.
 pub fn update(app: &mut State, action: Action) -> Vec<Effect> {
+    let effects = apply(app, action);
+    follow_up(app, effects)
+}
+
+/// Runs a command in the current context (as its key would), and the follow-ups it hands
+/// on; returns the work for the event loop.
+pub fn run(app: &mut State, command: Command) -> Vec<Effect> {
+    let effects = command_in_context(app, command);
+    follow_up(app, effects)
+}
+
+/// Carries out the follow-ups among `effects`, in order; returns the rest.
+fn follow_up(app: &mut State, effects: Vec<Effect>) -> Vec<Effect> {
     let mut out = Vec::new();
-    let mut next = vec![action];
-    while let Some(action) = next.pop() {
-        for effect in apply(app, action) {
-            match effect {
-                Effect::Then(action) => next.push(*action),
-                effect => out.push(effect),
+    let mut next: std::collections::VecDeque<Effect> = effects.into();
+    while let Some(effect) = next.pop_front() {
+        match effect {
+            Effect::Then(action) => {
+                for (at, effect) in apply(app, *action).into_iter().enumerate() {
+                    next.insert(at, effect);
+                }
             }
+            effect => out.push(effect),
         }
     }
     out
@@ -146,13 +162,13 @@ fn key_pressed(app: &mut State, key: KeyEvent) -> Vec<Effect> {
         return detail::search_key(app, key);
     }
     match app.keymap.command(app.context(), &key) {
-        Some(command) => run(app, command),
+        Some(command) => command_in_context(app, command),
         None => Vec::new(),
     }
 }
 
-/// Runs a command in the current context.
-pub fn run(app: &mut State, command: Command) -> Vec<Effect> {
+/// Runs a command in the current context, follow-ups left in.
+fn command_in_context(app: &mut State, command: Command) -> Vec<Effect> {
     if app.modal.is_some() {
         return modal_command(app, command);
     }
@@ -201,19 +217,27 @@ fn global(app: &mut State, command: Command) -> Option<Vec<Effect>> {
 }
 
 fn modal_command(app: &mut State, command: Command) -> Vec<Effect> {
+    let last_help = match app.modal {
+        Some(Modal::Help { .. }) => last_help_scroll(app),
+        _ => 0,
+    };
     let Some(modal) = &mut app.modal else {
         return Vec::new();
     };
     match modal {
-        Modal::Help { scroll } => match command {
-            Command::Back | Command::Help | Command::Quit => app.modal = None,
-            Command::Up => *scroll = scroll.saturating_sub(1),
-            Command::Down => *scroll += 1,
-            Command::PageUp => *scroll = scroll.saturating_sub(10),
-            Command::PageDown => *scroll += 10,
-            Command::Top => *scroll = 0,
-            _ => {}
-        },
+        Modal::Help { scroll } => {
+            let last = last_help;
+            match command {
+                Command::Back | Command::Help | Command::Quit => app.modal = None,
+                Command::Up => *scroll = scroll.saturating_sub(1),
+                Command::Down => *scroll = (*scroll + 1).min(last),
+                Command::PageUp => *scroll = scroll.saturating_sub(10),
+                Command::PageDown => *scroll = (*scroll + 10).min(last),
+                Command::Top => *scroll = 0,
+                Command::Bottom => *scroll = last,
+                _ => {}
+            }
+        }
         Modal::Confirm { then, .. } => match command {
             Command::Yes => {
                 let then = then.clone();
@@ -279,7 +303,7 @@ fn mouse_used(app: &mut State, mouse: MouseEvent) -> Vec<Effect> {
     if let Some(command) = command {
         app.dirty = true;
         for _ in 0..3 {
-            effects.extend(run(app, command));
+            effects.extend(command_in_context(app, command));
         }
     }
     effects

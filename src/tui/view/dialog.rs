@@ -6,7 +6,7 @@ use super::document::{DetailLine, record_lines};
 use crate::tui::keymap::{Command, Context};
 use crate::tui::state::State;
 use crate::tui::state::forms::{EditForm, parse_data};
-use crate::tui::state::input::LineInput;
+use crate::tui::state::input::{LineInput, display_width};
 use crate::tui::theme::{self, Tone};
 use gilmour::inspect::sanitize::clean;
 use ratatui::Frame;
@@ -57,20 +57,30 @@ pub fn field(frame: &mut Frame, area: Rect, label: &str, input: &LineInput, focu
     } else {
         theme::tone(Tone::Dim)
     };
-    let width = usize::from(area.width).saturating_sub(label.chars().count() + 1);
-    // Keep the cursor in view on long text: show the end.
-    let text = input.text();
-    let skip = input.cursor().saturating_sub(width.saturating_sub(1));
-    let shown: String = text.chars().skip(skip).take(width).collect();
+    let label_width = display_width(label) + 1;
+    let width = usize::from(area.width).saturating_sub(label_width);
+    // Keep the cursor in view on long text: drop whole characters from the start until
+    // what is before the cursor fits (by display width: a CJK character takes two columns).
+    let chars: Vec<char> = input.text().chars().collect();
+    let cursor = input.cursor().min(chars.len());
+    let mut skip = 0;
+    let column = |skip: usize| {
+        let before: String = chars[skip..cursor].iter().collect();
+        display_width(&clean(&before, usize::MAX))
+    };
+    while skip < cursor && column(skip) >= width {
+        skip += 1;
+    }
+    let shown: String = chars[skip..].iter().collect();
     frame.render_widget(
         Paragraph::new(Line::from(vec![
             Span::styled(format!("{label} "), label_style),
-            Span::raw(clean(&shown, width)),
+            Span::raw(super::fit(&shown, width)),
         ])),
         area,
     );
     if focused {
-        let x = area.x + label.chars().count() as u16 + 1 + (input.cursor() - skip) as u16;
+        let x = area.x + (label_width + column(skip)) as u16;
         frame.set_cursor_position((x.min(area.right().saturating_sub(1)), area.y));
     }
 }

@@ -37,6 +37,7 @@ use crate::tui::state::State;
 use crate::tui::state::layout::areas;
 use crate::tui::state::modal::Modal;
 pub use document::Cache;
+pub use help::last_scroll as last_help_scroll;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 

@@ -297,3 +297,68 @@ fn offline_the_footer_offers_nothing_that_needs_redis() {
         "{services}"
     );
 }
+
+#[test]
+fn esc_after_re_sending_from_errors_goes_back_to_errors() {
+    let mut app = busy(100, 20);
+    run(&mut app, Command::ShowErrors);
+    // The live row of weather.group's error: re-send it.
+    let queued = app.errors.queue.len();
+    app.errors.selected = queued;
+    run(&mut app, Command::Resend);
+    assert!(
+        matches!(
+            &app.effects[..],
+            [Effect::LoadErrors { .. }, Effect::Fire(_, Some(_))]
+        ),
+        "{:?}",
+        app.effects
+    );
+    update(
+        &mut app,
+        Action::Done(Done::Sent {
+            original: Some(TraceId(2)),
+            what: "request weather.group".into(),
+            sender: Some("s-resent".into()),
+            result: Ok("answered".into()),
+        }),
+    );
+    update(
+        &mut app,
+        Action::Events(vec![request(9_800, "weather.group", "s-resent", "[1]")]),
+    );
+    assert_eq!(app.screen, Screen::Traces, "the new trace opens");
+    assert!(app.detail.is_some());
+    update(&mut app, key(KeyCode::Esc));
+    assert_eq!(
+        app.screen,
+        Screen::Errors,
+        "Esc goes back where the user was"
+    );
+    assert!(app.detail.is_none());
+}
+
+#[test]
+fn help_stops_at_its_last_page() {
+    let mut app = busy(100, 20);
+    update(&mut app, key(KeyCode::Char('?')));
+    for _ in 0..50 {
+        update(&mut app, key(KeyCode::PageDown));
+    }
+    let Some(Modal::Help { scroll }) = app.modal else {
+        panic!("help open");
+    };
+    let last = crate::tui::view::last_help_scroll(&app);
+    assert!(last > 0, "the help is longer than 20 rows");
+    assert_eq!(scroll, last);
+    update(&mut app, key(KeyCode::Up));
+    assert!(
+        matches!(app.modal, Some(Modal::Help { scroll }) if scroll == last - 1),
+        "one up from the end moves at once"
+    );
+    let screen = format!("{:?}", crate::tui::fixture::render(&app));
+    assert!(
+        screen.contains("[confirm]"),
+        "the last section shows: {screen}"
+    );
+}
