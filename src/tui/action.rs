@@ -60,6 +60,9 @@ pub enum Effect {
     /// refuses to send to nobody; the user said send anyway): the status says how many
     /// receivers the PUBLISH reached, and whatever answers shows in its trace.
     Publish(Fire, Option<TraceId>),
+    /// Ask Redis for a PING on the engine's connection, to learn why the capture cannot
+    /// get back (its retries say nothing beyond "reconnecting").
+    ProbeLink,
     /// Load a page of the error queue.
     LoadErrors {
         /// The page (0 is the newest).
@@ -170,6 +173,8 @@ pub enum Done {
         /// The edited text.
         text: String,
     },
+    /// Redis answered a PING (`None`), or why it did not.
+    LinkProbed(Option<String>),
     /// Something failed: which screen it concerns, and why.
     Failed(Failure, String),
 }

@@ -97,6 +97,7 @@ async fn work(engine: &Engine, effect: Effect) -> Done {
             Err(error) => failed(Failure::Status, &error),
         },
         Effect::Publish(fire, original) => publish(engine, fire, original).await,
+        Effect::ProbeLink => Done::LinkProbed(commands.ping().await.err().map(|e| e.to_string())),
         Effect::LoadErrors { page } => {
             let queue = channels.error_queue();
             let start = (page * ERRORS_PAGE) as isize;

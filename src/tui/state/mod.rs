@@ -42,6 +42,12 @@ pub struct State {
     pub rate: f64,
     /// Events the capture dropped because we fell behind.
     pub dropped: u64,
+    /// Why the capture lost its link to Redis, while it is lost (a Redis that wants a
+    /// password says `NOAUTH …` on every try: the header must say so, not only that it
+    /// is reconnecting).
+    pub link_down: Option<String>,
+    /// Whether a PING asking why is on its way.
+    pub probing: bool,
     /// Messages counted at the last tick, for the rate.
     pub messages_at_tick: (u64, Option<DateTime<Utc>>),
     /// The traffic's clock: the wall clock live, the newest event's time offline.
@@ -128,6 +134,8 @@ impl State {
             deep: false,
             rate: 0.0,
             dropped: 0,
+            link_down: None,
+            probing: false,
             messages_at_tick: (0, None),
             now,
             wall: settings.now,
@@ -252,6 +260,11 @@ impl State {
             if !self.online && event.at() > self.now {
                 // Offline, the file's clock is the app's clock.
                 self.now = event.at();
+            }
+            match &event {
+                Event::Lost { reason, .. } => self.link_down = Some(reason.clone()),
+                Event::Gap(_) => self.link_down = None,
+                Event::Message(_) => {}
             }
             if let Some(id) = touched_by(self.inspector.ingest(event)) {
                 detail_changed |= self.is_open(id);

@@ -127,7 +127,19 @@ fn tick(app: &mut State, probe: Probe) -> Vec<Effect> {
     if app.online {
         app.sweep();
     }
-    let effects = screens::tick(app);
+    let mut effects = screens::tick(app);
+    // While the capture is away, ask Redis why, once at a time.
+    if matches!(
+        app.source,
+        Source::Live {
+            connected: false,
+            ..
+        }
+    ) && !app.probing
+    {
+        app.probing = true;
+        effects.push(Effect::ProbeLink);
+    }
     if app.status.as_ref().is_some_and(|status| {
         (app.wall - status.at)
             .to_std()
@@ -316,6 +328,19 @@ fn finished(app: &mut State, done: Done) -> Vec<Effect> {
         | Done::Listeners { .. }
         | Done::Edited { .. } => return send::finished(app, done),
         Done::Written { path, events } => app.say(format!("wrote {events} events to {path}")),
+        Done::LinkProbed(reason) => {
+            app.probing = false;
+            let connected = matches!(
+                app.source,
+                Source::Live {
+                    connected: true,
+                    ..
+                }
+            );
+            if let (Some(reason), false) = (reason, connected) {
+                app.link_down = Some(reason);
+            }
+        }
         Done::Failed(Failure::Status, why) => app.complain(why),
         other => return screens::finished(app, other),
     }

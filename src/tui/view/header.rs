@@ -45,6 +45,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
                 spans: vec![Span::styled(clean(url, 60), bar), sep()],
                 priority: 4,
             });
+            let lost = app.inspector.lost_since().is_some();
             let link = match (connected, app.inspector.lost_since()) {
                 (true, None) => Span::styled("● live", bar.patch(theme::tone(theme::Tone::Good))),
                 (_, Some(since)) => Span::styled(
@@ -62,6 +63,21 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
                 spans: vec![link, sep()],
                 priority: 10,
             });
+            // Why, while it lasts: cut to half the row, so that it never pushes the link
+            // state itself out.
+            if let (Some(reason), true) = (&app.link_down, !connected || lost) {
+                let room = usize::from(area.width / 2).max(12);
+                items.push(Item {
+                    spans: vec![
+                        Span::styled(
+                            super::fit(&link_reason(reason), room),
+                            bar.patch(theme::tone(theme::Tone::Bad)),
+                        ),
+                        sep(),
+                    ],
+                    priority: 9,
+                });
+            }
             if app.deep {
                 // MONITOR costs Redis throughput: say it is on.
                 items.push(Item {
@@ -203,6 +219,18 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
             ..second
         },
     );
+}
+
+/// Why the link is down, in the words an operator acts on: Redis's own text, but a
+/// refused password said short enough to fit (the rest is how to give one).
+fn link_reason(reason: &str) -> String {
+    if reason.contains("NOAUTH") {
+        "NOAUTH: Redis wants a password (redis://:PASSWORD@host)".to_owned()
+    } else if reason.contains("WRONGPASS") {
+        "WRONGPASS: Redis refused the password".to_owned()
+    } else {
+        clean(reason, 300)
+    }
 }
 
 /// Keeps the items that matter most that fit in `width`, in their order: one that does

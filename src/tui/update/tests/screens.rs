@@ -362,3 +362,85 @@ fn help_stops_at_its_last_page() {
         "the last section shows: {screen}"
     );
 }
+
+#[test]
+fn the_header_says_why_the_capture_cannot_reconnect() {
+    let mut app = busy(120, 20);
+    let header = |app: &crate::tui::fixture::App| {
+        let screen = crate::tui::fixture::render(app);
+        (0..app.size.0)
+            .map(|x| screen.buffer()[(x, 0)].symbol().to_owned())
+            .collect::<String>()
+    };
+    update(
+        &mut app,
+        Action::Events(vec![gilmour::inspect::Event::Lost {
+            at: at(9_500),
+            reason: "NOAUTH Authentication required.".into(),
+        }]),
+    );
+    let down = header(&app);
+    assert!(
+        down.contains("reconnecting since")
+            && down.contains("NOAUTH: Redis wants a password (redis://:PASSWORD@host)"),
+        "{down}"
+    );
+    let narrow = {
+        update(&mut app, Action::Resize(80, 20));
+        header(&app)
+    };
+    assert!(
+        narrow.contains("reconnecting since") && narrow.contains("NOAUTH"),
+        "{narrow}"
+    );
+    update(
+        &mut app,
+        Action::Events(vec![gilmour::inspect::Event::Gap(
+            gilmour::inspect::GapEvent {
+                since: at(9_500),
+                until: at(9_900),
+                reason: "NOAUTH Authentication required.".into(),
+            },
+        )]),
+    );
+    assert_eq!(app.link_down, None, "back: the reason goes");
+}
+
+#[test]
+fn while_the_capture_is_away_redis_is_asked_why() {
+    let mut app = busy(120, 20);
+    update(
+        &mut app,
+        Action::Tick(Probe {
+            now: at(11_000),
+            connected: Some(false),
+            dropped: 0,
+        }),
+    );
+    assert!(
+        app.effects.contains(&Effect::ProbeLink),
+        "{:?}",
+        app.effects
+    );
+    app.effects.clear();
+    update(
+        &mut app,
+        Action::Tick(Probe {
+            now: at(12_000),
+            connected: Some(false),
+            dropped: 0,
+        }),
+    );
+    assert!(!app.effects.contains(&Effect::ProbeLink), "one at a time");
+    update(
+        &mut app,
+        Action::Done(Done::LinkProbed(Some(
+            "NOAUTH: Authentication required.".into(),
+        ))),
+    );
+    let screen = format!("{:?}", crate::tui::fixture::render(&app));
+    assert!(
+        screen.contains("○ reconnecting") && screen.contains("NOAUTH: Redis wants a password"),
+        "{screen}"
+    );
+}
