@@ -256,7 +256,16 @@ fn modal_command(app: &mut State, command: Command) -> Vec<Effect> {
                 app.modal = None;
                 return confirmed(then);
             }
-            Command::No => app.modal = None,
+            Command::No => {
+                // What the status said while asking ("counting listeners…") is over.
+                let sending = matches!(then, Confirmed::Fire(..) | Confirmed::Publish(..));
+                app.modal = None;
+                if sending {
+                    app.say("not sent");
+                } else {
+                    app.status = None;
+                }
+            }
             _ => {}
         },
         Modal::Record { index, scroll } => {

@@ -138,6 +138,11 @@ pub fn fire_key(app: &mut State, key: KeyEvent) -> Vec<Effect> {
                 FireField::Data => form.data.edit(&key),
                 FireField::Timeout => form.timeout.edit(&key),
             };
+            // A complaint about the form ("not JSON …") is stale once its text changes:
+            // the form says under each field what is wrong with it now.
+            if changed && app.status.as_ref().is_some_and(|status| status.failure) {
+                app.status = None;
+            }
             if changed && form.focus == FireField::Target {
                 let kind = form.kind;
                 form.suggest(fire_topics(store, kind));
@@ -164,7 +169,9 @@ pub fn edit_key(app: &mut State, key: KeyEvent) -> Vec<Effect> {
             return replay_edited(app, original, &text);
         }
         _ => {
-            form.data.edit(&key);
+            if form.data.edit(&key) && app.status.as_ref().is_some_and(|status| status.failure) {
+                app.status = None;
+            }
         }
     }
     Vec::new()

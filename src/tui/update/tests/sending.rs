@@ -258,3 +258,38 @@ fn the_readme_tour_fires_a_composition_typed_on_a_fresh_form() {
         )]
     );
 }
+
+#[test]
+fn the_status_line_never_outlives_what_it_says() {
+    let mut app = busy(100, 20);
+    update(&mut app, key(KeyCode::Char('f')));
+    type_text(&mut app, "echo");
+    update(&mut app, key(KeyCode::Down));
+    type_text(&mut app, "{\"a\":");
+    update(&mut app, key(KeyCode::Enter));
+    let status = |app: &crate::tui::fixture::App| app.status.as_ref().map(|s| s.text.clone());
+    assert!(
+        status(&app).is_some_and(|text| text.starts_with("not JSON")),
+        "{:?}",
+        status(&app)
+    );
+    type_text(&mut app, "1}");
+    assert_eq!(status(&app), None, "the data is valid JSON now");
+    update(&mut app, key(KeyCode::Enter));
+    assert_eq!(status(&app).as_deref(), Some("counting listeners…"));
+    let fire = match app.effects.as_slice() {
+        [Effect::CheckListeners(fire, None)] => fire.clone(),
+        other => panic!("{other:?}"),
+    };
+    update(
+        &mut app,
+        Action::Done(Done::Listeners {
+            fire,
+            original: None,
+            silent: vec!["echo".into()],
+            patterns: Vec::new(),
+        }),
+    );
+    update(&mut app, key(KeyCode::Char('n')));
+    assert_eq!(status(&app).as_deref(), Some("not sent"));
+}
