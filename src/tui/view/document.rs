@@ -74,6 +74,15 @@ fn wrapped(label: &str, tone: Tone, text: &str, width: usize, lines: &mut Vec<De
     }
 }
 
+/// The columns a line takes.
+fn width_of(line: &DetailLine) -> usize {
+    line.spans.iter().map(|(_, text)| width_of_text(text)).sum()
+}
+
+fn width_of_text(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
+}
+
 /// Splits text at spaces into lines of at most `room` characters (a longer word keeps a
 /// line of its own).
 fn wrap(text: &str, room: usize) -> Vec<String> {
@@ -97,6 +106,44 @@ fn wrap(text: &str, room: usize) -> Vec<String> {
         out.push(current);
     }
     out
+}
+
+/// The most characters of a name (topic, channel, sender) the detail shows: enough for
+/// any real one, and a bound on what a hostile one costs.
+const MAX_NAME: usize = 16 * 1024;
+
+/// A labelled value that may be wider than the view (a 2,000-character topic): cut into
+/// lines of the room beside the label, by display width, so that all of it reads.
+fn field_wrapped(name: &str, value: &str, width: usize, lines: &mut Vec<DetailLine>) {
+    let room = width.saturating_sub(LABEL_WIDTH).max(20);
+    let mut chunk = String::new();
+    let mut used = 0;
+    let mut first = true;
+    let flush = |chunk: &mut String, lines: &mut Vec<DetailLine>, first: &mut bool| {
+        let label = if *first {
+            format!("  {name:<12}")
+        } else {
+            " ".repeat(LABEL_WIDTH)
+        };
+        lines.push(
+            DetailLine::default()
+                .push(Tone::Dim, label)
+                .push(Tone::Plain, std::mem::take(chunk)),
+        );
+        *first = false;
+    };
+    for character in value.chars() {
+        let size = unicode_width::UnicodeWidthChar::width(character).unwrap_or(0);
+        if used + size > room && !chunk.is_empty() {
+            flush(&mut chunk, lines, &mut first);
+            used = 0;
+        }
+        chunk.push(character);
+        used += size;
+    }
+    if !chunk.is_empty() || first {
+        flush(&mut chunk, lines, &mut first);
+    }
 }
 
 fn field(name: &str, value: impl Into<String>) -> DetailLine {
@@ -220,19 +267,30 @@ pub fn build(app: &State, trace: &Trace) -> Vec<DetailLine> {
     let latency = trace
         .latency()
         .map_or_else(|| "-".to_owned(), super::format_latency);
-    lines.push(
-        DetailLine::default()
-            .push(
-                Tone::Heading,
-                format!("{} {} ", trace.id, kind_label(trace)),
-            )
-            .push(Tone::Plain, clean(&trace.topic, 200))
-            .push(Tone::Dim, "  status ")
-            .push(tone_of_status(trace), trace.status.as_str().to_owned())
-            .push(Tone::Dim, format!("  code {code}  latency {latency}")),
+    let width = usize::from(app.size.0);
+    let topic = clean(&trace.topic, MAX_NAME);
+    let heading = DetailLine::default().push(
+        Tone::Heading,
+        format!("{} {} ", trace.id, kind_label(trace)),
     );
+    let figures = DetailLine::default()
+        .push(Tone::Dim, "  status ")
+        .push(tone_of_status(trace), trace.status.as_str().to_owned())
+        .push(Tone::Dim, format!("  code {code}  latency {latency}"));
+    let fits = width_of(&heading) + width_of_text(&topic) + width_of(&figures) <= width;
+    if fits {
+        let mut heading = heading.push(Tone::Plain, topic);
+        heading.spans.extend(figures.spans);
+        lines.push(heading);
+    } else {
+        // A topic too long for the heading gets lines of its own, whole.
+        let mut heading = heading;
+        heading.spans.extend(figures.spans);
+        lines.push(heading);
+        field_wrapped("topic", &topic, width, &mut lines);
+    }
     if !trace.sender.is_empty() {
-        lines.push(field("sender", clean(&trace.sender, 200)));
+        field_wrapped("sender", &clean(&trace.sender, MAX_NAME), width, &mut lines);
     }
     lines.push(field("started", stamp(app, trace.started)));
     lines.push(field(
@@ -240,7 +298,6 @@ pub fn build(app: &State, trace: &Trace) -> Vec<DetailLine> {
         format!("{} bytes", thousands(trace.size() as u64)),
     ));
     // What the status alone does not say, before anything else: an operator acts on it.
-    let width = usize::from(app.size.0);
     for note in trace.notes() {
         wrapped("note", Tone::Warn, &clean(&note, 1000), width, &mut lines);
     }
@@ -362,21 +419,30 @@ fn message(
         .map(|offset| format!(" (+{})", super::format_latency(offset)))
         .unwrap_or_default();
     let width = usize::from(app.size.0);
-    let heading = DetailLine::default()
-        .push(Tone::Heading, title.to_owned())
-        .push(Tone::Dim, "  on ")
-        .push(Tone::Plain, clean(&event.channel, 200));
+    let channel = clean(&event.channel, MAX_NAME);
     let when = format!(
         "at {}{offset}  {} bytes",
         event.at.with_timezone(&app.tz).format("%H:%M:%S%.6f"),
         thousands(event.payload_len() as u64)
     );
-    // On a narrow terminal the time and size go on a line of their own, not off the edge.
-    if heading.text().chars().count() + 2 + when.chars().count() > width {
-        lines.push(heading);
+    let heading = DetailLine::default()
+        .push(Tone::Heading, title.to_owned())
+        .push(Tone::Dim, "  on ");
+    if width_of(&heading) + width_of_text(&channel) > width {
+        // A channel too long for the heading gets lines of its own, whole.
+        lines.push(DetailLine::default().push(Tone::Heading, title.to_owned()));
+        field_wrapped("channel", &channel, width, lines);
         lines.push(line(Tone::Dim, format!("  {when}")));
     } else {
-        lines.push(heading.push(Tone::Dim, format!("  {when}")));
+        let heading = heading.push(Tone::Plain, channel);
+        // On a narrow terminal the time and size go on a line of their own, not off the
+        // edge.
+        if width_of(&heading) + 2 + when.chars().count() > width {
+            lines.push(heading);
+            lines.push(line(Tone::Dim, format!("  {when}")));
+        } else {
+            lines.push(heading.push(Tone::Dim, format!("  {when}")));
+        }
     }
     if let Some(full) = event.full_len {
         lines.push(
@@ -431,15 +497,17 @@ fn record_fields(record: &ErrorView, tz: FixedOffset, width: usize, lines: &mut 
         let text = format!("{}: {note}", record.layout.as_str());
         wrapped("layout", Tone::Warn, &text, width, lines);
     }
-    lines.push(if record.topic.is_empty() {
-        DetailLine::default()
-            .push(Tone::Dim, format!("  {:<12}", "topic"))
-            .push(Tone::Warn, "not in the record")
+    if record.topic.is_empty() {
+        lines.push(
+            DetailLine::default()
+                .push(Tone::Dim, format!("  {:<12}", "topic"))
+                .push(Tone::Warn, "not in the record"),
+        );
     } else {
-        field("topic", clean(&record.topic, 200))
-    });
+        field_wrapped("topic", &clean(&record.topic, MAX_NAME), width, lines);
+    }
     lines.push(field("code", record.code.to_string()));
-    lines.push(field("sender", clean(&record.sender, 200)));
+    field_wrapped("sender", &clean(&record.sender, MAX_NAME), width, lines);
     lines.push(match record.timestamp {
         Some(at) => field("timestamp", record_time(at, tz)),
         None => DetailLine::default()

@@ -444,3 +444,40 @@ fn while_the_capture_is_away_redis_is_asked_why() {
         "{screen}"
     );
 }
+
+#[test]
+fn a_topic_of_two_thousand_characters_reads_whole_in_the_detail() {
+    let topic: String = (0..2_000)
+        .map(|n| char::from(b'a' + (n % 26) as u8))
+        .collect();
+    let mut app = crate::tui::fixture::app(80, 24);
+    update(
+        &mut app,
+        Action::Events(vec![request(100, &topic, "s-long", "1")]),
+    );
+    let id = app.inspector.store().by_sender("s-long").expect("traced");
+    open_detail(&mut app, id);
+    let text = crate::tui::fixture::detail_text(&app);
+    let label = "  topic       ";
+    let at = text
+        .iter()
+        .position(|line| line.starts_with(label))
+        .unwrap_or_else(|| panic!("a topic field: {text:#?}"));
+    let mut read = String::new();
+    for line in &text[at..] {
+        let Some(part) = line
+            .strip_prefix(label)
+            .or_else(|| line.strip_prefix(&" ".repeat(label.len())))
+        else {
+            break;
+        };
+        assert!(line.chars().count() <= 80, "each line fits: {line}");
+        read.push_str(part);
+    }
+    assert_eq!(read, topic, "all of it, in order");
+    assert!(
+        text.iter().any(|line| line == "Request"),
+        "its channel is too long for the heading too: {:#?}",
+        &text[..12]
+    );
+}
