@@ -7,6 +7,7 @@ use crate::tui::model::{ERRORS_PAGE, Fire, Health, QueuedError, Screen, TopicRow
 use crate::tui::state::State;
 use crate::tui::state::layout::{areas, list_rows, tab_at, window_start};
 use crate::tui::state::modal::{Confirmed, Modal};
+use crate::tui::state::screens::ErrorRow;
 use crate::tui::target::{REPLAY_TIMEOUT, record_target};
 use gilmour::inspect::sanitize::clean;
 use gilmour::inspect::stats::{NO_TOPIC_LABEL, ORPHAN_LABEL};
@@ -37,6 +38,10 @@ pub fn tick(app: &mut State) -> Vec<Effect> {
             Vec::new()
         }
         Screen::Services if stale(app, app.services.refreshed) => refresh_services(app),
+        // The queue changes under the screen: it refreshes by itself, like Services.
+        Screen::Errors if !app.errors.loading && stale(app, app.errors.refreshed) => {
+            load_errors(app, app.errors.page)
+        }
         _ => Vec::new(),
     }
 }
@@ -149,34 +154,19 @@ fn quote(text: &str) -> String {
 pub fn errors_command(app: &mut State, command: Command) -> Vec<Effect> {
     let page = list_rows(app);
     let errors = &mut app.errors;
-    let queued = errors.queue.len();
-    errors.selected = moved(errors.selected, queued + errors.live.len(), command, page);
-    let selected = errors.selected;
-    // Live rows are newest first.
-    let live = selected
-        .checked_sub(queued)
-        .and_then(|row| errors.live.len().checked_sub(row + 1))
-        .and_then(|index| errors.live.get(index).map(|live| live.id));
-    match command {
-        Command::Open if selected < queued => {
-            app.modal = Some(Modal::Record {
-                index: selected,
-                scroll: 0,
-            });
+    errors.selected = moved(errors.selected, errors.rows(), command, page);
+    let row = errors.row(errors.selected);
+    match (command, row) {
+        (Command::Open, Some(ErrorRow::Queued(index))) => {
+            app.modal = Some(Modal::Record { index, scroll: 0 });
         }
-        Command::Open => {
-            if let Some(id) = live {
-                app.open(id);
-            }
+        (Command::Open, Some(ErrorRow::Live(id))) => app.open(id),
+        (Command::Resend, Some(ErrorRow::Queued(index))) => return resend(app, index),
+        (Command::Resend, Some(ErrorRow::Live(id))) => {
+            return vec![Effect::Then(Box::new(Action::OnTrace(id, Command::Replay)))];
         }
-        Command::Resend if selected < queued => return resend(app, selected),
-        Command::Resend => {
-            if let Some(id) = live {
-                return vec![Effect::Then(Box::new(Action::OnTrace(id, Command::Replay)))];
-            }
-        }
-        Command::Delete if selected < queued => {
-            let raw = errors.queue[selected].raw.clone();
+        (Command::Delete, Some(ErrorRow::Queued(index))) => {
+            let raw = errors.queue[index].raw.clone();
             app.modal = Some(Modal::Confirm {
                 question: format!(
                     "Delete this entry from {}?",
@@ -185,8 +175,8 @@ pub fn errors_command(app: &mut State, command: Command) -> Vec<Effect> {
                 then: Confirmed::DeleteError(raw),
             });
         }
-        Command::Trim if selected < queued => {
-            let keep = errors.page * ERRORS_PAGE + selected + 1;
+        (Command::Trim, Some(ErrorRow::Queued(index))) => {
+            let keep = errors.page * ERRORS_PAGE + index + 1;
             let dropped = errors.total.saturating_sub(keep);
             app.modal = Some(Modal::Confirm {
                 question: format!(
@@ -199,12 +189,16 @@ pub fn errors_command(app: &mut State, command: Command) -> Vec<Effect> {
                 },
             });
         }
-        Command::Delete | Command::Trim => app.complain("only queued entries can be removed"),
-        Command::Refresh => return load_errors(app, app.errors.page),
-        Command::NextPage if (errors.page + 1) * ERRORS_PAGE < errors.total => {
+        (Command::Delete | Command::Trim, _) => {
+            app.complain("only queued entries can be removed");
+        }
+        (Command::Refresh, _) => return load_errors(app, app.errors.page),
+        (Command::NextPage, _) if (errors.page + 1) * ERRORS_PAGE < errors.total => {
             return load_errors(app, app.errors.page + 1);
         }
-        Command::PrevPage if errors.page > 0 => return load_errors(app, app.errors.page - 1),
+        (Command::PrevPage, _) if errors.page > 0 => {
+            return load_errors(app, app.errors.page - 1);
+        }
         _ => {}
     }
     Vec::new()
@@ -320,8 +314,8 @@ pub fn finished(app: &mut State, done: Done) -> Vec<Effect> {
             errors.page = page;
             errors.loading = false;
             errors.failure = None;
-            let rows = errors.queue.len() + errors.live.len();
-            errors.selected = errors.selected.min(rows.saturating_sub(1));
+            errors.refreshed = Some(app.now);
+            errors.selected = errors.selected.min(errors.rows().saturating_sub(1));
         }
         Done::QueueChanged(what) => {
             app.say(what);
@@ -346,6 +340,7 @@ pub fn finished(app: &mut State, done: Done) -> Vec<Effect> {
         Done::Failed(Failure::Errors, why) => {
             app.errors.loading = false;
             app.errors.failure = Some(why);
+            app.errors.refreshed = Some(app.now);
         }
         Done::Failed(Failure::Services, why) => {
             app.services.loading = false;

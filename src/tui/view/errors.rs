@@ -76,8 +76,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
     });
     let rows = usize::from(table_area.height.saturating_sub(1));
     let start = window_start(errors.selected, rows);
-    let table_rows = queued
-        .chain(live)
+    let table_rows = live
+        .chain(queued)
         .enumerate()
         .skip(start)
         .take(rows)
@@ -155,6 +155,11 @@ fn title(app: &State, width: usize) -> Vec<Span<'static>> {
     ];
     if errors.loading {
         title.push(Span::styled("   loading…", theme::tone(Tone::Dim)));
+    } else if let Some(at) = errors.refreshed {
+        title.push(Span::styled(
+            format!("   as of {}", at.with_timezone(&app.tz).format("%H:%M:%S")),
+            theme::tone(Tone::Dim),
+        ));
     }
     if let Some(why) = &errors.failure {
         title.push(Span::styled(

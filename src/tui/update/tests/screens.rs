@@ -27,6 +27,8 @@ fn r_in_an_open_error_record_re_sends_its_request() {
             entries: vec![record],
         }),
     );
+    // The live rows come first.
+    update(&mut app, key(KeyCode::Down));
     update(&mut app, key(KeyCode::Enter));
     assert!(
         matches!(app.modal, Some(Modal::Record { index: 0, .. })),
@@ -76,6 +78,8 @@ fn error_queue_delete_and_trim_ask_first() {
             entries: vec!["a".into(), "b".into()],
         }),
     );
+    // Past the live row (weather.group's record) and the queue's first entry.
+    update(&mut app, key(KeyCode::Down));
     update(&mut app, key(KeyCode::Down));
     update(&mut app, key(KeyCode::Char('d')));
     assert!(app.effects.is_empty());
@@ -302,9 +306,7 @@ fn offline_the_footer_offers_nothing_that_needs_redis() {
 fn esc_after_re_sending_from_errors_goes_back_to_errors() {
     let mut app = busy(100, 20);
     run(&mut app, Command::ShowErrors);
-    // The live row of weather.group's error: re-send it.
-    let queued = app.errors.queue.len();
-    app.errors.selected = queued;
+    // The live row of weather.group's error, the first: re-send it.
     run(&mut app, Command::Resend);
     assert!(
         matches!(
@@ -480,4 +482,50 @@ fn a_topic_of_two_thousand_characters_reads_whole_in_the_detail() {
         "its channel is too long for the heading too: {:#?}",
         &text[..12]
     );
+}
+
+#[test]
+fn the_errors_screen_lists_live_records_first_and_refreshes_by_itself() {
+    let mut app = busy(100, 20);
+    run(&mut app, Command::ShowErrors);
+    app.effects.clear();
+    let entries: Vec<String> = (0..50)
+        .map(|n| crate::tui::fixture::error_record(100 + n, "old.topic", "s-old", 500))
+        .collect();
+    update(
+        &mut app,
+        Action::Done(Done::Errors {
+            page: 0,
+            total: 50,
+            entries,
+        }),
+    );
+    let screen = format!("{:?}", crate::tui::fixture::render(&app));
+    let drawn = crate::tui::fixture::render(&app);
+    let first_row: String = (0..app.size.0)
+        .map(|x| drawn.buffer()[(x, 4)].symbol().to_owned())
+        .collect();
+    assert!(
+        first_row.contains("live") && first_row.contains("weather.group"),
+        "the live record is on top, not below 50 queue rows: {first_row}"
+    );
+    assert!(screen.contains("as of 21:00:10"), "{screen}");
+    let tick = |ms| {
+        Action::Tick(Probe {
+            now: at(ms),
+            connected: Some(true),
+            dropped: 0,
+        })
+    };
+    update(&mut app, tick(15_000));
+    assert!(app.effects.is_empty(), "fresh: {:?}", app.effects);
+    update(&mut app, tick(21_000));
+    assert_eq!(
+        app.effects,
+        [Effect::LoadErrors { page: 0 }],
+        "stale after 10 s"
+    );
+    app.effects.clear();
+    update(&mut app, tick(22_000));
+    assert!(app.effects.is_empty(), "one load at a time");
 }
