@@ -167,6 +167,7 @@ impl State {
             Some(Modal::Confirm { .. }) => Context::Confirm,
             // The record dialog takes the Errors screen's keys (`r` re-sends).
             Some(Modal::Record { .. }) => Context::Errors,
+            Some(Modal::Host { .. }) => Context::Services,
             Some(_) => Context::Global,
             None if self.detail.is_some() && self.screen == Screen::Traces => Context::Detail,
             None => Context::of(self.screen),

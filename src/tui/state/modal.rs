@@ -55,4 +55,11 @@ pub enum Modal {
     },
     /// The file to write traces to.
     Write(LineInput),
+    /// A known host of the services screen, whole.
+    Host {
+        /// Its index in the list.
+        index: usize,
+        /// The first row shown.
+        scroll: usize,
+    },
 }

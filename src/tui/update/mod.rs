@@ -290,6 +290,16 @@ fn modal_command(app: &mut State, command: Command) -> Vec<Effect> {
                 _ => {}
             }
         }
+        Modal::Host { scroll, .. } => match command {
+            Command::Back | Command::Open | Command::Quit => app.modal = None,
+            // The view stops at the last row; a host's text is never this long.
+            Command::Up => *scroll = scroll.saturating_sub(1),
+            Command::Down => *scroll = (*scroll + 1).min(1_000),
+            Command::PageUp => *scroll = scroll.saturating_sub(10),
+            Command::PageDown => *scroll = (*scroll + 10).min(1_000),
+            Command::Top => *scroll = 0,
+            _ => {}
+        },
         Modal::Fire(_) | Modal::Edit(_) | Modal::Write(_) => {}
     }
     Vec::new()

@@ -236,6 +236,12 @@ pub fn services_command(app: &mut State, command: Command) -> Vec<Effect> {
     let services = &mut app.services;
     services.selected = moved(services.selected, services.hosts.len(), command, page);
     match command {
+        Command::Open if services.selected < services.hosts.len() => {
+            app.modal = Some(Modal::Host {
+                index: services.selected,
+                scroll: 0,
+            });
+        }
         Command::Refresh => {
             app.services.loading = false;
             return refresh_services(app);

@@ -2,7 +2,7 @@
 //! file name prompt.
 
 use super::centered;
-use super::document::{DetailLine, record_lines};
+use super::document::{DetailLine, host_lines, record_lines};
 use crate::tui::keymap::{Command, Context};
 use crate::tui::state::State;
 use crate::tui::state::forms::{EditForm, parse_data};
@@ -130,6 +130,38 @@ pub fn record(frame: &mut Frame, app: &State, index: usize, scroll: usize) {
             Line::raw(clean(&entry.raw, 4000)),
         ],
     };
+    scrolled(frame, width, lines, scroll, &|place| {
+        format!(" error record {} of the queue{place} ", index + 1)
+    });
+}
+
+/// A known host, whole: its ident and what it serves, however long.
+pub fn host(frame: &mut Frame, app: &State, index: usize, scroll: usize) {
+    let Some(host) = app.services.hosts.get(index) else {
+        return;
+    };
+    let width = frame.area().width.min(RECORD_WIDTH);
+    let inner_width = usize::from(width.saturating_sub(2)).max(1);
+    let lines = host_lines(host, inner_width).iter().map(to_line).collect();
+    scrolled(frame, width, lines, scroll, &|place| {
+        format!(
+            " host {} of {}{place} ",
+            index + 1,
+            app.services.hosts.len()
+        )
+    });
+}
+
+/// A dialog of `lines`, `width` wide and as high as they need (within the screen),
+/// scrolled to `scroll`; its title says which rows show when not all do.
+fn scrolled(
+    frame: &mut Frame,
+    width: u16,
+    lines: Vec<Line<'static>>,
+    scroll: usize,
+    title: &dyn Fn(&str) -> String,
+) {
+    let inner_width = usize::from(width.saturating_sub(2)).max(1);
     // Long lines wrap: count the rows they take, so the last field is not cut off.
     let rows: usize = lines
         .iter()
@@ -139,7 +171,7 @@ pub fn record(frame: &mut Frame, app: &State, index: usize, scroll: usize) {
     let height = height.min(frame.area().height.saturating_sub(2));
     let shown = usize::from(height.saturating_sub(2));
     let scroll = scroll.min(rows.saturating_sub(shown));
-    // A record longer than the dialog says so, and which rows are shown.
+    // A text longer than the dialog says so, and which rows are shown.
     let place = if rows > shown {
         format!(
             " · rows {}–{} of {rows}, ↑↓ scroll",
@@ -149,12 +181,7 @@ pub fn record(frame: &mut Frame, app: &State, index: usize, scroll: usize) {
     } else {
         String::new()
     };
-    let inner = open(
-        frame,
-        width,
-        height,
-        format!(" error record {} of the queue{place} ", index + 1),
-    );
+    let inner = open(frame, width, height, title(&place));
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })

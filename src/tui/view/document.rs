@@ -5,7 +5,7 @@
 //! Huge payloads are cut to [`MAX_LINES`] lines per message; the view pages through them.
 
 use super::{kept_short, thousands};
-use crate::tui::model::{kind_label, request_data};
+use crate::tui::model::{Health, Host, kind_label, request_data};
 use crate::tui::state::State;
 use crate::tui::state::links::Links;
 use crate::tui::theme::Tone;
@@ -545,6 +545,42 @@ pub fn record_time(at: DateTime<Utc>, tz: FixedOffset) -> String {
     at.with_timezone(&tz)
         .format("%Y-%m-%d %H:%M:%S%.f")
         .to_string()
+}
+
+/// A host's lines, for the services screen's host dialog: its ident and every channel
+/// it serves, whole.
+pub fn host_lines(host: &Host, width: usize) -> Vec<DetailLine> {
+    let mut lines = Vec::new();
+    field_wrapped("ident", &clean(&host.ident, MAX_NAME), width, &mut lines);
+    lines.push(field("announces", clean(&host.value, 200)));
+    match &host.health {
+        Health::Alive { latency, topics } => {
+            lines.push(
+                DetailLine::default()
+                    .push(Tone::Dim, format!("  {:<12}", "state"))
+                    .push(Tone::Good, "alive")
+                    .push(
+                        Tone::Dim,
+                        format!("  answered its ping in {}", super::format_latency(*latency)),
+                    ),
+            );
+            lines.push(line(Tone::Dim, format!("  serves ({})", topics.len())));
+            for topic in topics {
+                let mut served = Vec::new();
+                field_wrapped("", &clean(topic, MAX_NAME), width, &mut served);
+                lines.extend(served);
+            }
+        }
+        Health::Dead { reason } => {
+            lines.push(
+                DetailLine::default()
+                    .push(Tone::Dim, format!("  {:<12}", "state"))
+                    .push(Tone::Bad, "dead"),
+            );
+            wrapped("why", Tone::Plain, &clean(reason, 1000), width, &mut lines);
+        }
+    }
+    lines
 }
 
 /// The record's lines, for the errors screen's record dialog.

@@ -35,6 +35,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
         Some(Modal::Write(_)) => Some(&[("enter", "write"), ("esc", "cancel")]),
         Some(Modal::Help { .. }) => Some(&[("↑↓", "scroll"), ("esc", "close")]),
         Some(Modal::Record { .. }) => Some(&[("r", "re-send"), ("↑↓", "scroll"), ("esc", "close")]),
+        Some(Modal::Host { .. }) => Some(&[("↑↓", "scroll"), ("esc", "close")]),
         None if app.filter.editing => Some(&[
             ("enter", "apply"),
             ("esc", "clear"),
