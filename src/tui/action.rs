@@ -82,6 +82,9 @@ pub enum Effect {
     RefreshServices,
     /// Remove an ident from the health hash.
     RemoveIdent(String),
+    /// Repaint the whole terminal (Ctrl-L; after the editor had it): whatever is on it
+    /// now, nothing of it is trusted.
+    Repaint,
     /// Put text on the clipboard (OSC 52).
     Copy(String),
     /// Write events to a capture file.

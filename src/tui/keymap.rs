@@ -98,6 +98,7 @@ macro_rules! commands {
 commands! {
     Quit => "quit", "Quit and restore the terminal";
     Help => "help", "Show this help";
+    Redraw => "redraw", "Repaint the whole screen (anywhere, text fields too)";
     NextScreen => "next-screen", "Next screen";
     PrevScreen => "prev-screen", "Previous screen";
     ShowTraces => "show-traces", "Traces screen";
@@ -295,6 +296,7 @@ pub struct KeyMap {
 const DEFAULTS: &[(Context, Command, &[&str])] = &[
     (Context::Global, Command::Quit, &["q", "ctrl-c"]),
     (Context::Global, Command::Help, &["?", "f1"]),
+    (Context::Global, Command::Redraw, &["ctrl-l"]),
     (Context::Global, Command::NextScreen, &["tab"]),
     (Context::Global, Command::PrevScreen, &["backtab"]),
     (Context::Global, Command::ShowTraces, &["1"]),

@@ -107,6 +107,12 @@ pub async fn run(mut app: State, screen: &mut Screen, sources: Sources) -> anyho
         while !effects.is_empty() {
             for effect in std::mem::take(&mut effects) {
                 match effect {
+                    Effect::Repaint => {
+                        if let Err(error) = terminal::repaint(screen) {
+                            app.complain(format!("cannot repaint: {error}"));
+                        }
+                        app.dirty = true;
+                    }
                     Effect::Copy(text) => {
                         if let Err(error) = terminal::copy(&text) {
                             app.complain(format!("cannot copy: {error}"));
@@ -121,6 +127,7 @@ pub async fn run(mut app: State, screen: &mut Screen, sources: Sources) -> anyho
                             Err(why) => Done::Failed(Failure::Status, why),
                         };
                         input = EventStream::new();
+                        app.dirty = true;
                         effects.extend(update(&mut app, Action::Done(done)));
                     }
                     other => worker.start(other),

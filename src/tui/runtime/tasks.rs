@@ -148,9 +148,11 @@ async fn work(engine: &Engine, effect: Effect) -> Done {
                 Err(error) => failed(Failure::Services, &error),
             }
         }
-        Effect::Write { .. } | Effect::Copy(_) | Effect::Edit { .. } | Effect::Then(_) => {
-            failed(Failure::Status, &"not background work")
-        }
+        Effect::Write { .. }
+        | Effect::Copy(_)
+        | Effect::Edit { .. }
+        | Effect::Then(_)
+        | Effect::Repaint => failed(Failure::Status, &"not background work"),
     }
 }
 

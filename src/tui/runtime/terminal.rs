@@ -77,9 +77,28 @@ pub fn copy(text: &str) -> std::io::Result<()> {
     stdout.flush()
 }
 
-/// Lets `$EDITOR` edit `text` in a temporary file; the edited text, or why it failed.
+/// Repaints the whole terminal: clears it and starts a fresh frame buffer, so the next
+/// draw writes every cell (whatever another program or a stray write left there).
+/// Ratatui's own `clear` asks the terminal where its cursor is, which fails when nothing
+/// reads the answer (as after `$EDITOR`); this never asks.
+pub fn repaint(screen: &mut Screen) -> std::io::Result<()> {
+    execute!(
+        std::io::stdout(),
+        crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
+    )?;
+    *screen = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
+    Ok(())
+}
+
+/// Lets `$EDITOR` edit `text` in a temporary file (readable by its owner only: it holds a
+/// payload); the edited text, or why it failed.
 pub fn edit(screen: &mut Screen, editor: &str, text: &str) -> Result<String, String> {
-    let path = std::env::temp_dir().join(format!("gilmour-edit-{}.json", uuid::Uuid::new_v4()));
+    let file = tempfile::Builder::new()
+        .prefix("gilmour-edit-")
+        .suffix(".json")
+        .tempfile()
+        .map_err(|error| format!("cannot make a file to edit: {error}"))?;
+    let path = file.path().to_owned();
     std::fs::write(&path, text)
         .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
     let _ = leave();
@@ -92,9 +111,10 @@ pub fn edit(screen: &mut Screen, editor: &str, text: &str) -> Result<String, Str
         .status();
     let back = enable_raw_mode()
         .and_then(|()| execute!(std::io::stdout(), EnterAlternateScreen, EnableMouseCapture))
-        .and_then(|()| screen.clear());
+        .and_then(|()| repaint(screen));
+    // An editor may replace the file rather than write it: read it by its path.
     let edited = std::fs::read_to_string(&path);
-    let _ = std::fs::remove_file(&path);
+    drop(file);
     back.map_err(|error| format!("cannot take the terminal back: {error}"))?;
     match status {
         Ok(status) if status.success() => {

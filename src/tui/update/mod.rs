@@ -14,7 +14,7 @@ mod send;
 mod traces;
 
 use crate::tui::action::{Action, Done, Effect, Failure, Probe};
-use crate::tui::keymap::Command;
+use crate::tui::keymap::{Command, Context};
 use crate::tui::model::{Screen, Source};
 use crate::tui::state::State;
 use crate::tui::state::modal::{Confirmed, Modal};
@@ -161,6 +161,10 @@ fn tick(app: &mut State, probe: Probe) -> Vec<Effect> {
 }
 
 fn key_pressed(app: &mut State, key: KeyEvent) -> Vec<Effect> {
+    // Ctrl-L repaints wherever the keyboard is, a text field included.
+    if app.keymap.command(Context::Global, &key) == Some(Command::Redraw) {
+        return vec![Effect::Repaint];
+    }
     match &app.modal {
         Some(Modal::Fire(_)) => return send::fire_key(app, key),
         Some(Modal::Edit(_)) => return send::edit_key(app, key),
@@ -203,6 +207,7 @@ fn global(app: &mut State, command: Command) -> Option<Vec<Effect>> {
     let screen = |app: &mut State, screen| Some(screens::show(app, screen));
     match command {
         Command::Quit => app.quit = true,
+        Command::Redraw => return Some(vec![Effect::Repaint]),
         Command::Help => app.modal = Some(Modal::Help { scroll: 0 }),
         Command::NextScreen | Command::PrevScreen => {
             let at = Screen::ALL
