@@ -233,10 +233,15 @@ impl State {
         }
     }
 
-    /// Puts a filter in force and filters the list again.
+    /// Puts a filter in force and filters the list again. A cursor that is not following
+    /// goes to the newest match: staying on an old trace as the top row would hide every
+    /// newer match above it.
     pub fn apply_filter(&mut self, text: String, filter: Filter) {
         self.filter.apply(text, filter);
         self.refilter();
+        if !self.traces.follow {
+            self.traces.select_newest();
+        }
     }
 
     /// Shows or hides health pings.

@@ -271,6 +271,16 @@ fn modes(app: &State) -> Vec<Item> {
             priority: 5,
         });
     }
+    let newer = app.traces.newer_above();
+    if newer > 0 && app.screen == crate::tui::model::Screen::Traces {
+        items.push(Item {
+            spans: vec![Span::styled(
+                format!("↑ {} newer ", thousands(newer as u64)),
+                theme::tone(theme::Tone::Warn),
+            )],
+            priority: 4,
+        });
+    }
     if app.traces.show_health {
         items.push(Item {
             spans: vec![Span::raw("health shown ")],

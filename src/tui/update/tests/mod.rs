@@ -380,3 +380,23 @@ fn a_trace_answered_after_it_was_shown_unanswered_changes_in_place() {
     );
     assert!(text.iter().any(|line| line.contains("Reply")), "{text:#?}");
 }
+
+#[test]
+fn a_filter_applied_while_scrolled_goes_to_the_newest_match() {
+    let mut app = busy(100, 8);
+    for _ in 0..5 {
+        update(&mut app, key(KeyCode::Down));
+    }
+    assert!(!app.traces.follow && app.top_row() > 0, "scrolled down");
+    let screen = format!("{:?}", crate::tui::fixture::render(&app));
+    assert!(
+        screen.contains("newer"),
+        "the header says newer rows are above: {screen}"
+    );
+    update(&mut app, key(KeyCode::Char('/')));
+    type_text(&mut app, "topic:weather*");
+    update(&mut app, key(KeyCode::Enter));
+    assert_eq!(app.selected_row(), Some(0), "on the newest match");
+    assert_eq!(app.top_row(), 0, "nothing newer hidden above");
+    assert!(!app.traces.follow, "and still not following");
+}
