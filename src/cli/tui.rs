@@ -118,10 +118,16 @@ pub async fn run_on(
             (source, sources, refused)
         }
     };
+    // Copied command lines name the Redis they came from, password hidden.
+    let redis = args
+        .read
+        .is_none()
+        .then(|| gilmour::transport::redact_url(url));
     let settings = Settings {
         source,
         inspector,
         channels,
+        redis,
         keymap,
         tz: *chrono::Local::now().offset(),
         external_editor: std::env::var_os("EDITOR").is_some_and(|editor| !editor.is_empty()),

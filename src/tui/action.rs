@@ -123,6 +123,8 @@ pub enum Done {
         text: String,
         /// Each step that ran: topic, sender, code.
         steps: Vec<(String, Option<String>, i64)>,
+        /// Its input data.
+        input: serde_json::Value,
         /// The final code.
         code: i64,
         /// The final data, compact.

@@ -195,6 +195,8 @@ pub struct FiredComposition {
     pub text: String,
     /// Each step that ran: topic, sender, code.
     pub steps: Vec<(String, Option<String>, i64)>,
+    /// Its input data.
+    pub input: serde_json::Value,
 }
 
 /// A record's request data: JSON text in a string (Go), or JSON (others).

@@ -108,19 +108,45 @@ pub fn record_target(record: &ErrorView) -> Result<Target, &'static str> {
     })
 }
 
-/// `gilmour request TOPIC 'DATA'` (or `signal`), quoted for a POSIX shell.
-pub fn command_line(target: &Target, channels: &Channels) -> String {
-    let mut line = String::from("gilmour ");
-    if channels.prefix() != "gilmour" {
-        line.push_str("--prefix ");
-        line.push_str(&shell_quote(channels.prefix()));
-        line.push(' ');
-    }
+/// `gilmour [--redis URL] [--prefix P] request TOPIC 'DATA'` (or `signal`), quoted for a
+/// POSIX shell: pasted elsewhere it reaches the same Redis (`redis` is the URL with its
+/// password hidden: it is never copied) under the same prefix.
+pub fn command_line(target: &Target, channels: &Channels, redis: Option<&str>) -> String {
+    let mut line = flags(channels, redis);
     line.push_str(if target.signal { "signal " } else { "request " });
     line.push_str(&shell_quote(&target.topic));
     if !target.data.is_null() {
         line.push(' ');
         line.push_str(&shell_quote(&target.data.to_string()));
+    }
+    line
+}
+
+/// `gilmour [--redis URL] [--prefix P] compose 'TEXT' 'DATA'`: a composition fired from
+/// here, whole (a step copied alone would run one step of it).
+pub fn compose_line(text: &str, input: &Value, channels: &Channels, redis: Option<&str>) -> String {
+    let mut line = flags(channels, redis);
+    line.push_str("compose ");
+    line.push_str(&shell_quote(text));
+    if !input.is_null() {
+        line.push(' ');
+        line.push_str(&shell_quote(&input.to_string()));
+    }
+    line
+}
+
+/// `gilmour ` and the flags that name the connection.
+fn flags(channels: &Channels, redis: Option<&str>) -> String {
+    let mut line = String::from("gilmour ");
+    if let Some(redis) = redis {
+        line.push_str("--redis ");
+        line.push_str(&shell_quote(redis));
+        line.push(' ');
+    }
+    if channels.prefix() != "gilmour" {
+        line.push_str("--prefix ");
+        line.push_str(&shell_quote(channels.prefix()));
+        line.push(' ');
     }
     line
 }
@@ -176,7 +202,7 @@ mod tests {
             data: serde_json::json!({"it's": [1, "a b"]}),
         };
         assert_eq!(
-            command_line(&target, &Channels::default()),
+            command_line(&target, &Channels::default(), None),
             r#"gilmour request echo '{"it'\''s":[1,"a b"]}'"#
         );
         let signal = Target {
@@ -185,8 +211,21 @@ mod tests {
             data: Value::Null,
         };
         assert_eq!(
-            command_line(&signal, &Channels::new("app")),
-            "gilmour --prefix app signal user.created"
+            command_line(
+                &signal,
+                &Channels::new("app"),
+                Some("redis://:***@db:6380/2")
+            ),
+            "gilmour --redis 'redis://:***@db:6380/2' --prefix app signal user.created"
+        );
+        assert_eq!(
+            compose_line(
+                "echo | [echo, echo]",
+                &serde_json::json!("hi"),
+                &Channels::default(),
+                Some("redis://db:6379")
+            ),
+            r#"gilmour --redis redis://db:6379 compose 'echo | [echo, echo]' '"hi"'"#
         );
     }
 }

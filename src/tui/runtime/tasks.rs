@@ -214,10 +214,11 @@ async fn send(engine: &Engine, fire: Fire, original: Option<gilmour::inspect::Tr
                 Err(error) => return Done::Failed(Failure::Status, error.message),
             };
             let outcome = composition
-                .execute(engine, data, ExecuteOptions::step_timeout(timeout))
+                .execute(engine, data.clone(), ExecuteOptions::step_timeout(timeout))
                 .await;
             Done::Composed {
                 text,
+                input: data,
                 steps: outcome
                     .steps
                     .iter()

@@ -10,7 +10,7 @@ use crossterm::terminal::{
 };
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
-use std::io::{Stdout, Write};
+use std::io::Stdout;
 use std::sync::Once;
 
 /// The terminal the app draws on.
@@ -72,9 +72,10 @@ impl Drop for Guard {
 /// Puts text on the clipboard of the terminal (and of the machine it runs on, through ssh
 /// and tmux too) with the OSC 52 sequence.
 pub fn copy(text: &str) -> std::io::Result<()> {
-    let mut stdout = std::io::stdout();
-    write!(stdout, "\x1b]52;c;{}\x07", base64(text.as_bytes()))?;
-    stdout.flush()
+    execute!(
+        std::io::stdout(),
+        crossterm::clipboard::CopyToClipboard::to_clipboard_from(text)
+    )
 }
 
 /// Repaints the whole terminal: clears it and starts a fresh frame buffer, so the next
@@ -122,38 +123,5 @@ pub fn edit(screen: &mut Screen, editor: &str, text: &str) -> Result<String, Str
         }
         Ok(status) => Err(format!("the editor exited with {status}; nothing replayed")),
         Err(error) => Err(format!("cannot run {editor}: {error}")),
-    }
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> shift) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn base64_as_rfc_4648_says() {
-        assert_eq!(super::base64(b""), "");
-        assert_eq!(super::base64(b"f"), "Zg==");
-        assert_eq!(super::base64(b"fo"), "Zm8=");
-        assert_eq!(super::base64(b"foo"), "Zm9v");
-        assert_eq!(super::base64(b"foobar"), "Zm9vYmFy");
     }
 }

@@ -32,6 +32,8 @@ pub struct State {
     pub inspector: Inspector,
     /// Channel names (for error records and copied command lines).
     pub channels: Channels,
+    /// The Redis URL as copied command lines name it (its password hidden), when live.
+    pub redis: Option<String>,
     /// Where the traffic comes from.
     pub source: Source,
     /// Whether Redis commands can be sent (live) or not (a file).
@@ -97,6 +99,8 @@ pub struct Settings {
     pub inspector: InspectorOptions,
     /// Channel names.
     pub channels: Channels,
+    /// The Redis URL as copied command lines name it (its password hidden), when live.
+    pub redis: Option<String>,
     /// The key bindings.
     pub keymap: KeyMap,
     /// The time zone times are shown in.
@@ -129,6 +133,7 @@ impl State {
         State {
             inspector: Inspector::new(settings.inspector),
             channels: settings.channels,
+            redis: settings.redis,
             source: settings.source,
             online,
             deep: false,

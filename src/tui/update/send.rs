@@ -8,7 +8,11 @@ use crate::tui::state::State;
 use crate::tui::state::forms::{EditForm, FireField, FireForm, FireKind, parse_data};
 use crate::tui::state::input::LineInput;
 use crate::tui::state::modal::{Confirmed, Modal};
-use crate::tui::target::{command_line, target};
+use crate::tui::target::{command_line, compose_line, target};
+
+/// The most text copied through OSC 52: what most terminals take (hterm's limit, base64
+/// of it under 100,000 bytes); more is dropped by the terminal without a word.
+pub const COPY_LIMIT: usize = 74_994;
 use crossterm::event::{KeyCode, KeyEvent};
 use gilmour::inspect::sanitize::clean;
 use gilmour::inspect::trace::human_latency as format_latency;
@@ -22,13 +26,33 @@ pub fn on_trace(app: &mut State, id: TraceId, command: Command) -> Vec<Effect> {
     let target = match target(trace, &app.channels) {
         Ok(target) => target,
         Err(why) => {
-            app.complain(format!("cannot replay {id}: {why}"));
+            let verb = if command == Command::Copy { "copy" } else { "replay" };
+            app.complain(format!("cannot {verb} {id}: {why}"));
             return Vec::new();
         }
     };
     match command {
         Command::Copy => {
-            let line = command_line(&target, &app.channels);
+            // A step of a composition fired from here is copied as the composition.
+            let composition = app
+                .links
+                .step_of
+                .get(&trace.sender)
+                .and_then(|index| app.links.compositions.get(*index));
+            let redis = app.redis.as_deref();
+            let line = match composition {
+                Some(fired) => compose_line(&fired.text, &fired.input, &app.channels, redis),
+                None => command_line(&target, &app.channels, redis),
+            };
+            if line.len() > COPY_LIMIT {
+                app.complain(format!(
+                    "not copied: the command line is {} bytes, more than terminals take \
+                     through OSC 52 ({} KiB); w writes the trace to a file",
+                    line.len(),
+                    COPY_LIMIT / 1024
+                ));
+                return Vec::new();
+            }
             app.say(format!("copied: {}", clean(&line, 200)));
             return vec![Effect::Copy(line)];
         }
@@ -264,12 +288,13 @@ pub fn finished(app: &mut State, done: Done) -> Vec<Effect> {
         Done::Composed {
             text,
             steps,
+            input,
             code,
             data,
             elapsed,
         } => {
             let last = steps.iter().rev().find_map(|(_, sender, _)| sender.clone());
-            app.links.composed(FiredComposition { text, steps });
+            app.links.composed(FiredComposition { text, steps, input });
             app.say(format!(
                 "composition answered {code} in {}: {}",
                 format_latency(elapsed),

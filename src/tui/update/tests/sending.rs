@@ -220,6 +220,7 @@ fn a_composition_opens_its_last_step() {
     update(
         &mut app,
         Action::Done(Done::Composed {
+            input: serde_json::Value::Null,
             text: "weather.fetch | weather.group".into(),
             steps: vec![
                 ("weather.fetch".into(), Some("s-fetch-1".into()), 200),
@@ -292,4 +293,70 @@ fn the_status_line_never_outlives_what_it_says() {
     );
     update(&mut app, key(KeyCode::Char('n')));
     assert_eq!(status(&app).as_deref(), Some("not sent"));
+}
+
+#[test]
+fn copy_names_the_connection_and_a_step_copies_its_composition() {
+    let mut app = busy(100, 20);
+    app.redis = Some("redis://:***@db.internal:6380/2".into());
+    update(&mut app, key(KeyCode::Char('y')));
+    assert_eq!(
+        app.effects,
+        [Effect::Copy(
+            r#"gilmour --redis 'redis://:***@db.internal:6380/2' request weather.fetch '{"city":"Oslo"}'"#
+                .into()
+        )],
+        "pasted elsewhere, it reaches the same Redis (the password is never copied)"
+    );
+    app.effects.clear();
+    update(
+        &mut app,
+        Action::Done(Done::Composed {
+            input: json!({"city": "Pune"}),
+            text: "weather.fetch | weather.group".into(),
+            steps: vec![
+                ("weather.fetch".into(), Some("s-fetch-1".into()), 200),
+                ("weather.group".into(), Some("s-group-1".into()), 500),
+            ],
+            code: 500,
+            data: "\"division by zero\"".into(),
+            elapsed: Duration::from_micros(16),
+        }),
+    );
+    assert!(app.detail.is_some(), "the last step is open");
+    update(&mut app, key(KeyCode::Char('y')));
+    assert_eq!(
+        app.effects,
+        [Effect::Copy(
+            r#"gilmour --redis 'redis://:***@db.internal:6380/2' compose 'weather.fetch | weather.group' '{"city":"Pune"}'"#
+                .into()
+        )]
+    );
+}
+
+#[test]
+fn copy_refuses_what_the_terminal_would_drop() {
+    let mut app = crate::tui::fixture::app(100, 20);
+    // A store that keeps big payloads whole (the default cuts them, and a payload cut
+    // short is not copied at all).
+    app.inspector = gilmour::inspect::Inspector::new(InspectorOptions {
+        max_payload: 1 << 20,
+        ..InspectorOptions::default()
+    });
+    let big = format!("\"{}\"", "x".repeat(super::super::send::COPY_LIMIT));
+    update(
+        &mut app,
+        Action::Events(vec![request(100, "big.one", "s-big", &big)]),
+    );
+    update(&mut app, key(KeyCode::Char('y')));
+    assert!(app.effects.is_empty(), "{:?}", app.effects);
+    let status = app.status.as_ref().expect("a reason");
+    assert!(
+        status.failure && status.text.starts_with("not copied:"),
+        "{status:?}"
+    );
+    assert!(
+        status.text.contains("w writes the trace to a file"),
+        "{status:?}"
+    );
 }
