@@ -118,6 +118,13 @@ pub async fn run_on(
             (source, sources, refused)
         }
     };
+    // A binding that hides a global command may be meant, but must not go unsaid.
+    let shadowed = keymap.shadowed();
+    let notice = match (refused, shadowed.is_empty()) {
+        (Some(refused), _) => Some(refused),
+        (None, false) => Some(format!("key bindings: {}", shadowed.join("; "))),
+        (None, true) => None,
+    };
     // Copied command lines name the Redis they came from, password hidden.
     let redis = args
         .read
@@ -133,7 +140,7 @@ pub async fn run_on(
         external_editor: std::env::var_os("EDITOR").is_some_and(|editor| !editor.is_empty()),
         now: chrono::Utc::now(),
         size: (80, 24),
-        notice: refused,
+        notice,
     };
     tui::run(settings, sources).await?;
     Ok(ExitCode::SUCCESS)

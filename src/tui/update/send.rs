@@ -26,7 +26,11 @@ pub fn on_trace(app: &mut State, id: TraceId, command: Command) -> Vec<Effect> {
     let target = match target(trace, &app.channels) {
         Ok(target) => target,
         Err(why) => {
-            let verb = if command == Command::Copy { "copy" } else { "replay" };
+            let verb = if command == Command::Copy {
+                "copy"
+            } else {
+                "replay"
+            };
             app.complain(format!("cannot {verb} {id}: {why}"));
             return Vec::new();
         }
