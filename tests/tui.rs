@@ -444,3 +444,25 @@ fn fire_then_send_anyway_publishes_to_nobody() {
     );
     tmux.quit();
 }
+
+#[test]
+fn a_pasted_multi_line_json_is_sent_once_as_the_data() {
+    let server = Server::start(Backend::Redis);
+    let _echo = Responder::echo(&server, "tui.paste");
+    let tmux = app_at_80_columns(&server, "");
+    tmux.keys(&["f"]);
+    tmux.type_text("tui.paste");
+    tmux.keys(&["Down"]);
+    tmux.run(&["set-buffer", "{\n  \"pasted\": [1,\n 2]\n}"]);
+    // -p: as a bracketed paste, the way a terminal pastes into an app that asks for it.
+    tmux.run(&["paste-buffer", "-p", "-t", tmux.session]);
+    tmux.wait_for("the data, whole, still in the form", |screen| {
+        screen.contains("valid JSON") && screen.contains("pasted")
+    });
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("the answer", |screen| {
+        screen.contains("answered 200") && screen.contains(r#"{"pasted":[1,2]}"#)
+    });
+    assert!(!screen.contains("not JSON"), "{screen}");
+    tmux.quit();
+}

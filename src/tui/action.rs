@@ -15,6 +15,9 @@ pub enum Action {
     Key(KeyEvent),
     /// A click or the wheel.
     Mouse(MouseEvent),
+    /// Text pasted into the terminal (bracketed paste: it arrives whole, its newlines
+    /// are not Enter presses).
+    Paste(String),
     /// The terminal's new size.
     Resize(u16, u16),
     /// A batch of captured events.

@@ -149,6 +149,7 @@ fn terminal_action(event: TermEvent) -> Option<Action> {
     match event {
         TermEvent::Key(key) if key.kind != KeyEventKind::Release => Some(Action::Key(key)),
         TermEvent::Mouse(mouse) => Some(Action::Mouse(mouse)),
+        TermEvent::Paste(text) => Some(Action::Paste(text)),
         TermEvent::Resize(width, height) => Some(Action::Resize(width, height)),
         _ => None,
     }

@@ -3,7 +3,9 @@
 //! message is printed). Also the two effects only the terminal can carry out: copying to
 //! the clipboard (OSC 52) and handing the screen to `$EDITOR`.
 
-use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+};
 use crossterm::execute;
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
@@ -21,7 +23,14 @@ pub fn enter() -> std::io::Result<Screen> {
     install_panic_hook();
     enable_raw_mode()?;
     let mut stdout = std::io::stdout();
-    if let Err(error) = execute!(stdout, EnterAlternateScreen, EnableMouseCapture) {
+    // Bracketed paste: a pasted multi-line JSON arrives as one text, not one Enter per
+    // line.
+    if let Err(error) = execute!(
+        stdout,
+        EnterAlternateScreen,
+        EnableMouseCapture,
+        EnableBracketedPaste
+    ) {
         let _ = leave();
         return Err(error);
     }
@@ -34,6 +43,7 @@ pub fn leave() -> std::io::Result<()> {
     execute!(
         std::io::stdout(),
         DisableMouseCapture,
+        DisableBracketedPaste,
         LeaveAlternateScreen,
         crossterm::cursor::Show
     )?;
@@ -111,7 +121,14 @@ pub fn edit(screen: &mut Screen, editor: &str, text: &str) -> Result<String, Str
         .arg(&path)
         .status();
     let back = enable_raw_mode()
-        .and_then(|()| execute!(std::io::stdout(), EnterAlternateScreen, EnableMouseCapture))
+        .and_then(|()| {
+            execute!(
+                std::io::stdout(),
+                EnterAlternateScreen,
+                EnableMouseCapture,
+                EnableBracketedPaste
+            )
+        })
         .and_then(|()| repaint(screen));
     // An editor may replace the file rather than write it: read it by its path.
     let edited = std::fs::read_to_string(&path);

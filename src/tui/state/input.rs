@@ -35,6 +35,13 @@ impl LineInput {
         display_width(&gilmour::inspect::sanitize::clean(&before, usize::MAX))
     }
 
+    /// Inserts text at the cursor (a paste), the cursor after it.
+    pub fn insert(&mut self, text: &str) {
+        let at = self.byte_at(self.cursor);
+        self.text.insert_str(at, text);
+        self.cursor += text.chars().count();
+    }
+
     /// Replaces the text, the cursor at its end.
     pub fn set(&mut self, text: impl Into<String>) {
         *self = LineInput::new(text);

@@ -17,6 +17,7 @@ use crate::tui::action::{Action, Done, Effect, Failure, Probe};
 use crate::tui::keymap::{Command, Context};
 use crate::tui::model::{Screen, Source};
 use crate::tui::state::State;
+use crate::tui::state::forms::FireField;
 use crate::tui::state::modal::{Confirmed, Modal};
 use crate::tui::view::last_help_scroll;
 use crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
@@ -63,6 +64,11 @@ fn apply(app: &mut State, action: Action) -> Vec<Effect> {
             key_pressed(app, key)
         }
         Action::Mouse(mouse) => mouse_used(app, mouse),
+        Action::Paste(text) => {
+            app.dirty = true;
+            pasted(app, &text);
+            Vec::new()
+        }
         Action::Resize(width, height) => {
             app.size = (width, height);
             app.dirty = true;
@@ -158,6 +164,48 @@ fn tick(app: &mut State, probe: Probe) -> Vec<Effect> {
         app.dirty = true;
     }
     effects
+}
+
+/// Pasted text goes into whatever text field has the keyboard: whole into the data of
+/// the fire form or the editor (JSON may span lines), with its line breaks as spaces
+/// into a one-line field (a topic, a filter, a file name). Elsewhere it is ignored: a
+/// paste is never a string of commands.
+fn pasted(app: &mut State, text: &str) {
+    let one_line = text.replace("\r\n", " ").replace(['\n', '\r'], " ");
+    if app.modal.is_none() && app.filter.editing {
+        app.filter.input.insert(&one_line);
+        app.filter.error = app
+            .filter
+            .input
+            .text()
+            .parse::<gilmour::inspect::Filter>()
+            .err();
+        return;
+    }
+    match &mut app.modal {
+        Some(Modal::Fire(form)) => match form.focus {
+            FireField::Data => form.data.insert(text),
+            // Through the same rules as typing: a pasted composition switches the form.
+            FireField::Target => {
+                for c in one_line.trim().chars() {
+                    form.edit_target(&KeyEvent::new(
+                        crossterm::event::KeyCode::Char(c),
+                        crossterm::event::KeyModifiers::NONE,
+                    ));
+                }
+            }
+            FireField::Timeout => form.timeout.insert(one_line.trim()),
+            FireField::Kind => {}
+        },
+        Some(Modal::Edit(form)) => form.data.insert(text),
+        Some(Modal::Write(input)) => input.insert(one_line.trim()),
+        None => {
+            if let Some(search) = app.detail.as_mut().and_then(|d| d.search.as_mut()) {
+                search.insert(&one_line);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn key_pressed(app: &mut State, key: KeyEvent) -> Vec<Effect> {

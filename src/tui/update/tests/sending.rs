@@ -360,3 +360,26 @@ fn copy_refuses_what_the_terminal_would_drop() {
         "{status:?}"
     );
 }
+
+#[test]
+fn a_multi_line_json_paste_is_one_paste_not_a_send_per_line() {
+    let mut app = busy(100, 20);
+    update(&mut app, key(KeyCode::Char('f')));
+    update(&mut app, Action::Paste("echo | [echo,\n echo]".into()));
+    update(&mut app, key(KeyCode::Down));
+    update(&mut app, Action::Paste("{\n  \"a\": 1\n}\n".into()));
+    let Some(Modal::Fire(form)) = &app.modal else {
+        panic!("the form is still open: nothing was sent");
+    };
+    assert_eq!(form.target.text(), "echo | [echo,  echo]");
+    assert_eq!(form.kind, crate::tui::state::forms::FireKind::Compose);
+    assert_eq!(form.data.text(), "{\n  \"a\": 1\n}\n");
+    assert_eq!(form.data_error(), None, "valid JSON as pasted");
+    assert!(app.effects.is_empty());
+    update(&mut app, key(KeyCode::Enter));
+    assert!(
+        matches!(&app.effects[..], [Effect::CheckListeners(Fire::Compose { data, .. }, None)] if *data == json!({"a": 1})),
+        "{:?}",
+        app.effects
+    );
+}
