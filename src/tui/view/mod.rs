@@ -168,5 +168,10 @@ mod tests {
         assert_eq!(fit("weather.fetch.eu", 13), "weather.fetc…");
         assert_eq!(fit("日本語のトピック", 7), "日本語…");
         assert_eq!(fit("\u{1b}[2J", 20), "\\u{1b}[2J");
+        let ms = std::time::Duration::from_millis;
+        assert_eq!(format_latency(ms(15)), "15ms");
+        assert_eq!(format_latency(ms(999)), "999ms");
+        assert_eq!(format_latency(ms(1002)), "1.00s", "seconds from one second up");
+        assert_eq!(format_latency(ms(12_345)), "12.3s");
     }
 }
