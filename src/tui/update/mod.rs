@@ -8,9 +8,13 @@
 //! (a text field of a dialog, the filter bar, the detail search), then through the key
 //! map of the current context to a command.
 
+mod cursor;
 mod detail;
+mod errors;
 mod screens;
 mod send;
+mod services;
+mod topics;
 mod traces;
 
 use crate::tui::action::{Action, Done, Effect, Failure, Probe};
@@ -244,9 +248,9 @@ fn command_in_context(app: &mut State, command: Command) -> Vec<Effect> {
     }
     match app.screen {
         Screen::Traces => traces::command(app, command),
-        Screen::Topics => screens::topics_command(app, command),
-        Screen::Errors => screens::errors_command(app, command),
-        Screen::Services => screens::services_command(app, command),
+        Screen::Topics => topics::command(app, command),
+        Screen::Errors => errors::command(app, command),
+        Screen::Services => services::command(app, command),
     }
 }
 
@@ -333,7 +337,7 @@ fn modal_command(app: &mut State, command: Command) -> Vec<Effect> {
                 Command::Back | Command::Open | Command::Quit => app.modal = None,
                 Command::Resend => {
                     app.modal = None;
-                    return screens::resend(app, index);
+                    return errors::resend(app, index);
                 }
                 Command::Up => *scroll = scroll.saturating_sub(1),
                 Command::Down => *scroll = (*scroll + 1).min(most),

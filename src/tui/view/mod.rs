@@ -171,7 +171,11 @@ mod tests {
         let ms = std::time::Duration::from_millis;
         assert_eq!(format_latency(ms(15)), "15ms");
         assert_eq!(format_latency(ms(999)), "999ms");
-        assert_eq!(format_latency(ms(1002)), "1.00s", "seconds from one second up");
+        assert_eq!(
+            format_latency(ms(1002)),
+            "1.00s",
+            "seconds from one second up"
+        );
         assert_eq!(format_latency(ms(12_345)), "12.3s");
     }
 }
