@@ -71,6 +71,8 @@ pub fn command(app: &mut State, command: Command) -> Vec<Effect> {
 
 /// Opens the filter bar with the filter in force.
 pub fn start_filter(app: &mut State) {
+    // The filter is the trace list's: typing one shows the list it filters.
+    app.screen = crate::tui::model::Screen::Traces;
     app.filter.editing = true;
     app.filter.input = LineInput::new(app.filter.applied_text.clone());
     app.filter.error = None;

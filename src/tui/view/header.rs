@@ -258,21 +258,24 @@ fn fit(items: &mut Vec<Item>, width: usize) {
 /// FOLLOW / PAUSED, health shown, marks, how many traces are shown.
 fn modes(app: &State) -> Vec<Item> {
     let mut items = Vec::new();
+    let traces = app.screen == crate::tui::model::Screen::Traces;
     let strong = |text: String| Span::styled(text, theme::key());
-    if let Some(frozen) = app.traces.frozen {
+    // Follow, pause, marks and the count are the trace list's: said on its screen only.
+    let frozen = app.traces.frozen.filter(|_| traces);
+    if let Some(frozen) = frozen {
         let newer = app.traces.list.len() - app.traces.list.len_until(Some(frozen));
         items.push(Item {
             spans: vec![strong(format!("PAUSED +{} ", thousands(newer as u64)))],
             priority: 5,
         });
-    } else if app.traces.follow {
+    } else if traces && app.traces.follow {
         items.push(Item {
             spans: vec![strong("FOLLOW ".to_owned())],
             priority: 5,
         });
     }
     let newer = app.traces.newer_above();
-    if newer > 0 && app.screen == crate::tui::model::Screen::Traces {
+    if newer > 0 && traces {
         items.push(Item {
             spans: vec![Span::styled(
                 format!("↑ {} newer ", thousands(newer as u64)),
@@ -287,7 +290,7 @@ fn modes(app: &State) -> Vec<Item> {
             priority: 2,
         });
     }
-    if !app.traces.marks.is_empty() {
+    if traces && !app.traces.marks.is_empty() {
         items.push(Item {
             spans: vec![Span::styled(
                 format!("{} marked ", thousands(app.traces.marks.len() as u64)),
@@ -295,6 +298,9 @@ fn modes(app: &State) -> Vec<Item> {
             )],
             priority: 4,
         });
+    }
+    if !traces {
+        return items;
     }
     items.push(Item {
         spans: vec![Span::styled(

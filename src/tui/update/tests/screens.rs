@@ -529,3 +529,26 @@ fn the_errors_screen_lists_live_records_first_and_refreshes_by_itself() {
     update(&mut app, tick(22_000));
     assert!(app.effects.is_empty(), "one load at a time");
 }
+
+#[test]
+fn the_filter_and_its_count_show_only_on_the_list_they_filter() {
+    let mut app = busy(120, 20);
+    update(&mut app, key(KeyCode::Char('/')));
+    type_text(&mut app, "topic:weather*");
+    update(&mut app, key(KeyCode::Enter));
+    let traces = format!("{:?}", crate::tui::fixture::render(&app));
+    assert!(traces.contains("filter topic:weather*") && traces.contains(" shown"));
+    run(&mut app, Command::ShowTopics);
+    let topics = format!("{:?}", crate::tui::fixture::render(&app));
+    assert!(!topics.contains("filter topic:weather*"), "{topics}");
+    assert!(
+        !topics.contains(" shown ") && !topics.contains("FOLLOW"),
+        "{topics}"
+    );
+    update(&mut app, key(KeyCode::Char('/')));
+    assert_eq!(
+        app.screen,
+        Screen::Traces,
+        "typing a filter shows the list it filters"
+    );
+}
