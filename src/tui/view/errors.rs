@@ -8,7 +8,7 @@ use crate::tui::state::State;
 use crate::tui::state::layout::window_start;
 use crate::tui::theme::{self, Tone};
 use gilmour::inspect::sanitize::clean;
-use gilmour::protocol::{ErrorView, RecordLayout, short_sender};
+use gilmour::protocol::{ErrorView, RecordLayout};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
@@ -251,7 +251,7 @@ fn row<'a>(
             )),
             Cell::from(layout),
             topic,
-            Cell::from(clean(short_sender(&record.sender), 8)),
+            Cell::from(super::sender_label(&record.sender, 8)),
             Cell::from(trace.map_or_else(String::new, |id| id.to_string())),
             Cell::from(fit(&record.reply_text(), cells.reply)),
         ],

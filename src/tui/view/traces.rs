@@ -228,7 +228,7 @@ fn trace_row<'a>(trace: &Trace, app: &State, widths: &[u16]) -> Row<'a> {
             TOPIC => topic_cell(trace, width(TOPIC)),
             CODE => Cell::from(Span::styled(code.clone(), status)),
             LATENCY => Cell::from(latency.clone()),
-            SENDER => Cell::from(clean(gilmour::protocol::short_sender(&trace.sender), 8))
+            SENDER => Cell::from(super::sender_label(&trace.sender, 8))
                 .style(theme::tone(theme::Tone::Dim)),
             SIZE => Cell::from(bytes(trace.size())),
             ANSWERED => Cell::from(fit(
