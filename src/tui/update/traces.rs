@@ -47,7 +47,11 @@ pub fn command(app: &mut State, command: Command) -> Vec<Effect> {
             }
         }
         Command::Back if !app.filter.applied_text.is_empty() => {
+            // One Esc too many (backing out of a detail) must not lose a filter for good:
+            // it is in the history, and the status line says how to get it back.
+            let cleared = gilmour::inspect::sanitize::clean(&app.filter.applied_text, 60);
             app.apply_filter(String::new(), Filter::all());
+            app.say(format!("filter {cleared} cleared: / then ↑ brings it back"));
         }
         Command::Mark => {
             if let Some(id) = app.selected_trace() {

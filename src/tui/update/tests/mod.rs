@@ -400,3 +400,24 @@ fn a_filter_applied_while_scrolled_goes_to_the_newest_match() {
     assert_eq!(app.top_row(), 0, "nothing newer hidden above");
     assert!(!app.traces.follow, "and still not following");
 }
+
+#[test]
+fn esc_that_clears_the_filter_says_how_to_get_it_back() {
+    let mut app = busy(100, 20);
+    update(&mut app, key(KeyCode::Char('/')));
+    type_text(&mut app, "topic:weather*");
+    update(&mut app, key(KeyCode::Enter));
+    update(&mut app, key(KeyCode::Enter));
+    assert!(app.detail.is_some());
+    update(&mut app, key(KeyCode::Esc));
+    update(&mut app, key(KeyCode::Esc));
+    assert_eq!(app.filter.applied_text, "", "the second Esc clears it");
+    assert_eq!(
+        app.status.as_ref().map(|status| status.text.as_str()),
+        Some("filter topic:weather* cleared: / then ↑ brings it back")
+    );
+    update(&mut app, key(KeyCode::Char('/')));
+    update(&mut app, key(KeyCode::Up));
+    update(&mut app, key(KeyCode::Enter));
+    assert_eq!(app.filter.applied_text, "topic:weather*", "and it does");
+}
