@@ -28,6 +28,16 @@ pub fn lines(app: &State) -> Vec<Line<'static>> {
             "Errors: fmt go = a Go-style record (unscrambled, no topic)  rb = a Ruby record",
             theme::tone(Tone::Dim),
         )),
+        // The list colours kind and code by status: say which is which, and what the
+        // code column shows when there is no code, so nothing is told by colour alone.
+        Line::from(vec![
+            Span::styled("Status: ", theme::tone(Tone::Dim)),
+            Span::styled("ok", theme::tone(Tone::Good)),
+            Span::styled("  error (code ≥ 300)", theme::tone(Tone::Bad)),
+            Span::styled("  timeout (499) unanswered", theme::tone(Tone::Warn)),
+            Span::styled("  pending (code …) orphan", theme::tone(Tone::Dim)),
+            Span::styled("  — the detail names it", theme::tone(Tone::Dim)),
+        ]),
     ];
     for context in Context::ALL {
         let bindings: Vec<_> = app.keymap.bindings(context).collect();
