@@ -34,7 +34,7 @@ const TITLES: [&str; 10] = [
     "sender",
     "size",
     "answered by",
-    "data",
+    "data (→ sent)",
 ];
 const MARK: usize = 0;
 const TIME: usize = 1;
@@ -235,12 +235,18 @@ fn trace_row<'a>(trace: &Trace, app: &State, widths: &[u16]) -> Row<'a> {
                 &clean(&responder_label(trace).unwrap_or_default(), 200),
                 width(ANSWERED),
             )),
-            _ => Cell::from(
-                trace
-                    .headline()
-                    .map(|event| preview(event, app, width(DATA)))
-                    .unwrap_or_default(),
-            ),
+            // The reply's data when there is one; what was sent (a request still
+            // waiting, a signal) is marked `→`, so the column never leaves one guessing.
+            _ => match trace.headline() {
+                Some(event) if trace.reply.is_none() && trace.request.is_some() => {
+                    Cell::from(Line::from(vec![
+                        Span::styled("→ ", theme::tone(theme::Tone::Dim)),
+                        preview(event, app, width(DATA).saturating_sub(2)),
+                    ]))
+                }
+                Some(event) => Cell::from(preview(event, app, width(DATA))),
+                None => Cell::from(""),
+            },
         }
     };
     let cells: Vec<Cell> = (0..TITLES.len())
