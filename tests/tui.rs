@@ -18,6 +18,11 @@ struct Tmux {
 
 impl Tmux {
     fn start(command: &str) -> Tmux {
+        Tmux::start_sized(command, 160, 45)
+    }
+
+    /// The app in a pane of `width` × `height`.
+    fn start_sized(command: &str, width: u16, height: u16) -> Tmux {
         // One tmux server per test: tests of this file run at the same time.
         static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let number = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -31,9 +36,9 @@ impl Tmux {
             "-s",
             tmux.session,
             "-x",
-            "160",
+            &width.to_string(),
             "-y",
-            "45",
+            &height.to_string(),
             command,
         ]);
         assert!(
@@ -336,4 +341,128 @@ fn logs_go_to_a_file_not_over_the_app() {
     );
     tmux.keys(&["q"]);
     let _ = std::fs::remove_dir_all(&state);
+}
+
+/// The app on `server` in an 80×24 pane, with `env` set.
+fn app_at_80_columns(server: &Server, env: &str) -> Tmux {
+    let command = format!(
+        "env REDIS_URL={} {env} {}",
+        server.url(),
+        env!("CARGO_BIN_EXE_gilmour")
+    );
+    let tmux = Tmux::start_sized(&command, 80, 24);
+    tmux.wait_for("the app to be live", |screen| screen.contains("● live"));
+    tmux
+}
+
+#[test]
+fn at_80_columns_the_list_keeps_the_topic_and_the_data() {
+    let server = Server::start(Backend::Redis);
+    let _echo = Responder::echo(&server, "tui.narrow.topic");
+    let tmux = app_at_80_columns(&server, "");
+    request(&server, "tui.narrow.topic", r#"{"city":"Pune"}"#);
+    let screen = tmux.wait_for("the trace", |screen| screen.contains("1 shown"));
+    let titles = screen
+        .lines()
+        .find(|line| line.contains("topic"))
+        .unwrap_or_default();
+    assert!(titles.contains("data"), "a data column at 80: {screen}");
+    assert!(
+        screen.contains("tui.narrow.topic") && screen.contains(r#"{"city":"Pune"}"#),
+        "{screen}"
+    );
+    tmux.quit();
+}
+
+#[test]
+fn editor_replay_sends_the_edited_data_the_first_time() {
+    let server = Server::start(Backend::Redis);
+    let _echo = Responder::echo(&server, "tui.edit");
+    // The editor: a command that changes the data in place, as a person would.
+    let tmux = app_at_80_columns(&server, "EDITOR='sed -i s/41/42/'");
+    request(&server, "tui.edit", r#"{"n":41}"#);
+    tmux.wait_for("the trace", |screen| screen.contains("1 shown"));
+    tmux.keys(&["e"]);
+    let screen = tmux.wait_for("the replay of the edited data", |screen| {
+        screen.contains(r#""n": 42"#) || screen.contains("cannot")
+    });
+    assert!(
+        !screen.contains("cannot take the terminal back"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("replay of"),
+        "the replay's detail opens: {screen}"
+    );
+    // Ctrl-L repaints from scratch, and the screen is the same after.
+    tmux.keys(&["C-l"]);
+    tmux.wait_for("the repaint", |screen| screen.contains(r#""n": 42"#));
+    tmux.quit();
+    assert_no_edit_files_left();
+}
+
+/// The editor's file is gone after the edit (it held a payload).
+fn assert_no_edit_files_left() {
+    let left: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| {
+            entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with("gilmour-edit-")
+        })
+        .filter(|entry| {
+            // Another test's app may be editing right now: only old files count.
+            entry
+                .metadata()
+                .and_then(|meta| meta.modified())
+                .is_ok_and(|at| at.elapsed().unwrap_or_default() > Duration::from_secs(60))
+        })
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn fire_then_send_anyway_publishes_to_nobody() {
+    let server = Server::start(Backend::Redis);
+    let tmux = app_at_80_columns(&server, "");
+    tmux.keys(&["f"]);
+    tmux.type_text("tui.nobody");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the question", |screen| {
+        screen.contains("Nobody listens on tui.nobody. Publish anyway?")
+    });
+    tmux.keys(&["y"]);
+    let screen = tmux.wait_for("the request on the wire", |screen| {
+        screen.contains("PUBLISH reached") && screen.contains("tui.nobody")
+    });
+    assert!(
+        screen.contains("Request  on gilmour.request.tui.nobody"),
+        "its trace opens: {screen}"
+    );
+    tmux.quit();
+}
+
+#[test]
+fn a_pasted_multi_line_json_is_sent_once_as_the_data() {
+    let server = Server::start(Backend::Redis);
+    let _echo = Responder::echo(&server, "tui.paste");
+    let tmux = app_at_80_columns(&server, "");
+    tmux.keys(&["f"]);
+    tmux.type_text("tui.paste");
+    tmux.keys(&["Down"]);
+    tmux.run(&["set-buffer", "{\n  \"pasted\": [1,\n 2]\n}"]);
+    // -p: as a bracketed paste, the way a terminal pastes into an app that asks for it.
+    tmux.run(&["paste-buffer", "-p", "-t", tmux.session]);
+    tmux.wait_for("the data, whole, still in the form", |screen| {
+        screen.contains("valid JSON") && screen.contains("pasted")
+    });
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("the answer", |screen| {
+        screen.contains("answered 200") && screen.contains(r#"{"pasted":[1,2]}"#)
+    });
+    assert!(!screen.contains("not JSON"), "{screen}");
+    tmux.quit();
 }

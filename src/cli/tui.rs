@@ -120,16 +120,29 @@ pub async fn run_on(
             (source, sources, refused)
         }
     };
+    // A binding that hides a global command may be meant, but must not go unsaid.
+    let shadowed = keymap.shadowed();
+    let notice = match (refused, shadowed.is_empty()) {
+        (Some(refused), _) => Some(refused),
+        (None, false) => Some(format!("key bindings: {}", shadowed.join("; "))),
+        (None, true) => None,
+    };
+    // Copied command lines name the Redis they came from, password hidden.
+    let redis = args
+        .read
+        .is_none()
+        .then(|| gilmour::transport::redact_url(url));
     let settings = Settings {
         source,
         inspector,
         channels,
+        redis,
         keymap,
         tz: *chrono::Local::now().offset(),
         external_editor: std::env::var_os("EDITOR").is_some_and(|editor| !editor.is_empty()),
         now: chrono::Utc::now(),
         size: (80, 24),
-        notice: refused,
+        notice,
     };
     tui::run(settings, sources).await?;
     Ok(ExitCode::SUCCESS)
@@ -171,18 +184,64 @@ fn read_file(
         Box::new(BufReader::new(file))
     };
     let (events, receiver) = mpsc::channel(capture::DEFAULT_BUFFER);
-    let reader = tokio::task::spawn_blocking(move || {
-        for event in file::read_events(input, channels) {
-            match event {
-                Ok(event) => {
-                    if events.blocking_send(event).is_err() {
-                        return None;
-                    }
-                }
-                Err(error) => return Some(error.to_string()),
-            }
-        }
-        None
-    });
+    let reader = tokio::task::spawn_blocking(move || read_into(input, channels, &events));
     Ok((receiver, reader))
+}
+
+/// Sends a capture file's events on; a line that is not a capture record is skipped and
+/// counted (one bad line must not hide the rest of the file). Says at the end what was
+/// skipped, or why reading stopped.
+fn read_into(
+    input: impl BufRead,
+    channels: gilmour::protocol::Channels,
+    events: &mpsc::Sender<gilmour::inspect::Event>,
+) -> Option<String> {
+    let mut skipped = 0usize;
+    let mut first = None;
+    for event in file::read_events(input, channels) {
+        match event {
+            Ok(event) => {
+                if events.blocking_send(event).is_err() {
+                    return None;
+                }
+            }
+            Err(error @ file::FileError::Line { .. }) => {
+                skipped += 1;
+                first.get_or_insert(error.to_string());
+            }
+            Err(error) => return Some(error.to_string()),
+        }
+    }
+    first.map(|first| {
+        let lines = if skipped == 1 { "line" } else { "lines" };
+        format!("skipped {skipped} {lines} that are not capture records (first: {first})")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_line_is_skipped_counted_and_said_where() {
+        let good = r#"{"at":"2026-11-29T21:00:00Z","channel":"gilmour.request.echo","payload":"{\"data\":1,\"sender\":\"s-1\"}"}"#;
+        let text = format!("{good}\nnot json\n{good}\n{{}}\n");
+        let (sender, mut receiver) = mpsc::channel(16);
+        let said = read_into(
+            text.as_bytes(),
+            gilmour::protocol::Channels::default(),
+            &sender,
+        );
+        drop(sender);
+        let mut read = 0;
+        while receiver.try_recv().is_ok() {
+            read += 1;
+        }
+        assert_eq!(read, 2, "the lines after a bad one are read");
+        let said = said.unwrap_or_default();
+        assert!(
+            said.starts_with("skipped 2 lines that are not capture records (first: line 2:"),
+            "{said}"
+        );
+    }
 }

@@ -311,8 +311,10 @@ pub fn human_latency(latency: Duration) -> String {
         format!("<{:.2}ms", LATENCY_RESOLUTION.as_secs_f64() * 1000.0)
     } else if millis < 10.0 {
         format!("{millis:.2}ms")
-    } else if millis < 10_000.0 {
+    } else if millis < 1_000.0 {
         format!("{millis:.0}ms")
+    } else if millis < 10_000.0 {
+        format!("{:.2}s", latency.as_secs_f64())
     } else {
         format!("{:.1}s", latency.as_secs_f64())
     }

@@ -15,6 +15,9 @@ pub enum Action {
     Key(KeyEvent),
     /// A click or the wheel.
     Mouse(MouseEvent),
+    /// Text pasted into the terminal (bracketed paste: it arrives whole, its newlines
+    /// are not Enter presses).
+    Paste(String),
     /// The terminal's new size.
     Resize(u16, u16),
     /// A batch of captured events.
@@ -56,6 +59,13 @@ pub enum Effect {
     Fire(Fire, Option<TraceId>),
     /// Count the listeners of what a send would reach, before sending it.
     CheckListeners(Fire, Option<TraceId>),
+    /// Publish a request or signal as it is, without asking who listens (the engine
+    /// refuses to send to nobody; the user said send anyway): the status says how many
+    /// receivers the PUBLISH reached, and whatever answers shows in its trace.
+    Publish(Fire, Option<TraceId>),
+    /// Ask Redis for a PING on the engine's connection, to learn why the capture cannot
+    /// get back (its retries say nothing beyond "reconnecting").
+    ProbeLink,
     /// Load a page of the error queue.
     LoadErrors {
         /// The page (0 is the newest).
@@ -75,6 +85,9 @@ pub enum Effect {
     RefreshServices,
     /// Remove an ident from the health hash.
     RemoveIdent(String),
+    /// Repaint the whole terminal (Ctrl-L; after the editor had it): whatever is on it
+    /// now, nothing of it is trusted.
+    Repaint,
     /// Put text on the clipboard (OSC 52).
     Copy(String),
     /// Write events to a capture file.
@@ -119,6 +132,8 @@ pub enum Done {
         id: String,
         /// Each step that ran: topic, sender, code.
         steps: Vec<(String, Option<String>, i64)>,
+        /// Its input data.
+        input: serde_json::Value,
         /// The final code.
         code: i64,
         /// The final data, compact.
@@ -132,6 +147,9 @@ pub enum Done {
         fire: Fire,
         /// The trace it replays.
         original: Option<TraceId>,
+        /// For a signal nobody subscribes to exactly: the pattern slots, known from the
+        /// health replies, whose pattern takes its channel.
+        patterns: Vec<String>,
         /// Topics without a listener.
         silent: Vec<String>,
     },
@@ -169,6 +187,8 @@ pub enum Done {
         /// The edited text.
         text: String,
     },
+    /// Redis answered a PING (`None`), or why it did not.
+    LinkProbed(Option<String>),
     /// Something failed: which screen it concerns, and why.
     Failed(Failure, String),
 }

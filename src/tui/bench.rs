@@ -107,6 +107,7 @@ pub fn measure(options: Options) -> Report {
             ..InspectorOptions::default()
         },
         channels: Channels::default(),
+        redis: None,
         keymap: KeyMap::default(),
         tz: Utc.fix(),
         external_editor: false,

@@ -106,6 +106,7 @@ fn with_source(width: u16, height: u16, source: Source) -> App {
         source,
         inspector: InspectorOptions::default(),
         channels: Channels::default(),
+        redis: None,
         keymap: KeyMap::default(),
         tz: Utc.fix(),
         external_editor: false,

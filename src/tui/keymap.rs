@@ -98,6 +98,7 @@ macro_rules! commands {
 commands! {
     Quit => "quit", "Quit and restore the terminal";
     Help => "help", "Show this help";
+    Redraw => "redraw", "Repaint the whole screen (anywhere, text fields too)";
     NextScreen => "next-screen", "Next screen";
     PrevScreen => "prev-screen", "Previous screen";
     ShowTraces => "show-traces", "Traces screen";
@@ -298,6 +299,7 @@ pub struct KeyMap {
 const DEFAULTS: &[(Context, Command, &[&str])] = &[
     (Context::Global, Command::Quit, &["q", "ctrl-c"]),
     (Context::Global, Command::Help, &["?", "f1"]),
+    (Context::Global, Command::Redraw, &["ctrl-l"]),
     (Context::Global, Command::NextScreen, &["tab"]),
     (Context::Global, Command::PrevScreen, &["backtab"]),
     (Context::Global, Command::ShowTraces, &["1"]),
@@ -376,6 +378,9 @@ pub enum KeyMapError {
     /// Two commands on one key in one context.
     #[error("key conflicts: {}", .0.join("; "))]
     Conflicts(Vec<String>),
+    /// More than one of the above, all of them.
+    #[error("{} problems: {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Several(Vec<KeyMapError>),
 }
 
 impl Default for KeyMap {
@@ -396,41 +401,90 @@ impl KeyMap {
         let table: BTreeMap<String, BTreeMap<String, KeysValue>> =
             toml::from_str(text).map_err(|error| KeyMapError::Syntax(error.to_string()))?;
         let mut map = KeyMap::default();
+        // Every problem of the file at once, not one per start.
+        let mut problems = Vec::new();
         for (section, commands) in table {
-            let context = Context::ALL
+            let Some(context) = Context::ALL
                 .into_iter()
                 .find(|context| context.name() == section)
-                .ok_or(KeyMapError::Context(section))?;
+            else {
+                problems.push(KeyMapError::Context(section));
+                continue;
+            };
             for (name, keys) in commands {
-                let command = Command::ALL
-                    .iter()
-                    .copied()
-                    .find(|command| {
-                        command.name() == name && map.bindings.contains_key(&(context, *command))
-                    })
-                    .ok_or_else(|| KeyMapError::Command {
+                let Some(command) = Command::ALL.iter().copied().find(|command| {
+                    command.name() == name && map.bindings.contains_key(&(context, *command))
+                }) else {
+                    problems.push(KeyMapError::Command {
                         context: context.name(),
                         command: name,
-                    })?;
-                let keys = keys
-                    .into_vec()
-                    .iter()
-                    .map(|key| key.parse())
-                    .collect::<Result<Vec<Key>, _>>()
-                    .map_err(|source| KeyMapError::Key {
-                        context: context.name(),
-                        command: command.name(),
-                        source,
-                    })?;
-                map.bindings.insert((context, command), keys);
+                    });
+                    continue;
+                };
+                let mut parsed = Vec::new();
+                for key in keys.into_vec() {
+                    match key.parse() {
+                        Ok(key) => parsed.push(key),
+                        Err(source) => problems.push(KeyMapError::Key {
+                            context: context.name(),
+                            command: command.name(),
+                            source,
+                        }),
+                    }
+                }
+                map.bindings.insert((context, command), parsed);
             }
         }
         let conflicts = map.conflicts();
-        if conflicts.is_empty() {
-            Ok(map)
-        } else {
-            Err(KeyMapError::Conflicts(conflicts))
+        if !conflicts.is_empty() {
+            problems.push(KeyMapError::Conflicts(conflicts));
         }
+        match problems.len() {
+            0 => Ok(map),
+            1 => Err(problems.remove(0)),
+            _ => Err(KeyMapError::Several(problems)),
+        }
+    }
+
+    /// Keys a screen binds to a command of its own that the global section binds to
+    /// another: on that screen the global command is out of reach (`[traces] replay = "q"`
+    /// and `q` no longer quits there). Not an error (it may be meant), but said at start.
+    /// Only what differs from the defaults counts.
+    pub fn shadowed(&self) -> Vec<String> {
+        let defaults = KeyMap::default();
+        let mut found = Vec::new();
+        for ((context, command), keys) in &self.bindings {
+            // Confirm takes no global key at all; global does not shadow itself.
+            if matches!(context, Context::Global | Context::Confirm) {
+                continue;
+            }
+            for key in keys {
+                let Some(global) = self.global_command(key) else {
+                    continue;
+                };
+                if global == *command
+                    || defaults.bindings.get(&(*context, *command)) == Some(keys)
+                        && defaults.global_command(key) == Some(global)
+                {
+                    continue;
+                }
+                found.push(format!(
+                    "[{}] `{key}` runs {} there, so {} (global) is out of reach on that screen",
+                    context.name(),
+                    command.name(),
+                    global.name()
+                ));
+            }
+        }
+        found
+    }
+
+    /// The global command on a key.
+    fn global_command(&self, key: &Key) -> Option<Command> {
+        self.bindings
+            .iter()
+            .find(|((context, _), keys)| *context == Context::Global && keys.contains(key))
+            .map(|((_, command), _)| *command)
     }
 
     /// Keys bound to more than one command in one context.
@@ -560,6 +614,31 @@ mod tests {
             error
                 .to_string()
                 .starts_with("[traces] replay: unknown key `hyper-x`")
+        );
+    }
+
+    #[test]
+    fn every_problem_of_the_file_is_reported_at_once() {
+        let text = "[traces]\nreplay = \"hyper-x\"\nresend = \"x\"\n[screens]\nquit = \"q\"\n";
+        let error = KeyMap::from_toml(text).expect_err("three problems");
+        let said = error.to_string();
+        assert!(said.starts_with("3 problems: "), "{said}");
+        for problem in [
+            "unknown section [screens]",
+            "[traces] has no command `resend`",
+            "[traces] replay: unknown key `hyper-x`",
+        ] {
+            assert!(said.contains(problem), "{problem} in: {said}");
+        }
+    }
+
+    #[test]
+    fn a_screen_key_that_hides_a_global_command_is_said() {
+        assert_eq!(KeyMap::default().shadowed(), Vec::<String>::new());
+        let map = KeyMap::from_toml("[traces]\nreplay = \"q\"\n").expect("valid");
+        assert_eq!(
+            map.shadowed(),
+            ["[traces] `q` runs replay there, so quit (global) is out of reach on that screen"]
         );
     }
 }

@@ -10,7 +10,8 @@
 //! ```
 //!
 //! Imports go one way: [`model`] (plain data) ← [`action`] ← [`state`] ← [`view`] ←
-//! [`update`] ← [`runtime`]; [`keymap`] and [`theme`] sit beside `model`. The rest of the
+//! [`update`] ← [`runtime`]; [`keymap`], [`target`] (what a replay sends) and [`theme`]
+//! sit beside `model`. The rest of the
 //! binary knows only [`run`] and what it takes.
 
 mod action;
@@ -19,6 +20,7 @@ mod keymap;
 mod model;
 mod runtime;
 mod state;
+mod target;
 mod theme;
 mod update;
 mod view;

@@ -197,6 +197,8 @@ pub struct FiredComposition {
     pub id: String,
     /// Each step that ran: topic, sender, code.
     pub steps: Vec<(String, Option<String>, i64)>,
+    /// Its input data.
+    pub input: serde_json::Value,
 }
 
 /// A record's request data: JSON text in a string (Go), or JSON (others).
@@ -206,5 +208,71 @@ pub fn request_data(record: &ErrorView) -> serde_json::Value {
             serde_json::from_str(text).unwrap_or_else(|_| record.request_data.clone())
         }
         other => other.clone(),
+    }
+}
+
+/// What a trace is, as the list and the detail name it: the filter's name for its kind,
+/// but `reply` for an orphan reply (its request was never seen: it is no `req`).
+pub fn kind_label(trace: &Trace) -> &'static str {
+    if trace.status == gilmour::inspect::TraceStatus::Orphan {
+        "reply"
+    } else {
+        trace.kind.as_str()
+    }
+}
+
+/// Whether `channel` matches the subscription pattern `pattern` (`*` any run of
+/// characters, `?` one, as Redis's PSUBSCRIBE reads them; Gilmour's slots use `*`).
+pub fn pattern_matches(pattern: &str, channel: &str) -> bool {
+    let pattern: Vec<char> = pattern.chars().collect();
+    let channel: Vec<char> = channel.chars().collect();
+    // The classic two-pointer glob match: on a mismatch, retry from the last `*`.
+    let (mut p, mut c) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while c < channel.len() {
+        match pattern.get(p) {
+            Some('*') => {
+                star = Some((p, c));
+                p += 1;
+            }
+            Some('?') => {
+                p += 1;
+                c += 1;
+            }
+            Some(&want) if want == channel[c] => {
+                p += 1;
+                c += 1;
+            }
+            _ => match star {
+                Some((at, from)) => {
+                    p = at + 1;
+                    c = from + 1;
+                    star = Some((at, from + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern[p..].iter().all(|c| *c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pattern_matches;
+
+    #[test]
+    fn patterns_match_as_psubscribe_reads_them() {
+        assert!(pattern_matches(
+            "gilmour.slot.event.*",
+            "gilmour.slot.event.level.completed"
+        ));
+        assert!(pattern_matches("*", ""));
+        assert!(pattern_matches("a?c*", "abcdef"));
+        assert!(pattern_matches("a*b*c", "axxbyyc"));
+        assert!(!pattern_matches(
+            "gilmour.slot.event.*",
+            "gilmour.slot.events"
+        ));
+        assert!(!pattern_matches("a*b", "ac"));
     }
 }

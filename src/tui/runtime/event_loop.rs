@@ -120,6 +120,12 @@ pub async fn run(mut app: State, screen: &mut Screen, sources: Sources) -> anyho
         while !effects.is_empty() {
             for effect in std::mem::take(&mut effects) {
                 match effect {
+                    Effect::Repaint => {
+                        if let Err(error) = terminal::repaint(screen) {
+                            app.complain(format!("cannot repaint: {error}"));
+                        }
+                        app.dirty = true;
+                    }
                     Effect::Copy(text) => {
                         if let Err(error) = terminal::copy(&text) {
                             app.complain(format!("cannot copy: {error}"));
@@ -134,6 +140,7 @@ pub async fn run(mut app: State, screen: &mut Screen, sources: Sources) -> anyho
                             Err(why) => Done::Failed(Failure::Status, why),
                         };
                         input = EventStream::new();
+                        app.dirty = true;
                         effects.extend(update(&mut app, Action::Done(done)));
                     }
                     Effect::Deep(true) if deep_capture.is_none() => match &redis {
@@ -181,6 +188,7 @@ fn terminal_action(event: TermEvent) -> Option<Action> {
     match event {
         TermEvent::Key(key) if key.kind != KeyEventKind::Release => Some(Action::Key(key)),
         TermEvent::Mouse(mouse) => Some(Action::Mouse(mouse)),
+        TermEvent::Paste(text) => Some(Action::Paste(text)),
         TermEvent::Resize(width, height) => Some(Action::Resize(width, height)),
         _ => None,
     }

@@ -2,7 +2,7 @@
 //! sends a [`Done`] back to the event loop. Nothing here touches the state.
 
 use crate::tui::action::{Done, Effect, Failure};
-use crate::tui::model::{ERRORS_PAGE, Fire, Health, Host};
+use crate::tui::model::{ERRORS_PAGE, Fire, Health, Host, pattern_matches};
 use gilmour::compose::{ExecuteOptions, parse};
 use gilmour::engine::{Engine, EngineError, RequestOptions};
 use gilmour::inspect::file::write_event;
@@ -80,13 +80,24 @@ async fn work(engine: &Engine, effect: Effect) -> Done {
     match effect {
         Effect::Fire(fire, original) => send(engine, fire, original).await,
         Effect::CheckListeners(fire, original) => match silent(engine, &fire).await {
-            Ok(silent) => Done::Listeners {
-                fire,
-                original,
-                silent,
-            },
+            Ok(silent) => {
+                let patterns = match &fire {
+                    Fire::Signal { topic, .. } if !silent.is_empty() => {
+                        pattern_slots(engine, &channels.slot(topic)).await
+                    }
+                    _ => Vec::new(),
+                };
+                Done::Listeners {
+                    fire,
+                    original,
+                    silent,
+                    patterns,
+                }
+            }
             Err(error) => failed(Failure::Status, &error),
         },
+        Effect::Publish(fire, original) => publish(engine, fire, original).await,
+        Effect::ProbeLink => Done::LinkProbed(commands.ping().await.err().map(|e| e.to_string())),
         Effect::LoadErrors { page } => {
             let queue = channels.error_queue();
             let start = (page * ERRORS_PAGE) as isize;
@@ -141,7 +152,8 @@ async fn work(engine: &Engine, effect: Effect) -> Done {
         | Effect::Copy(_)
         | Effect::Edit { .. }
         | Effect::Then(_)
-        | Effect::Deep(_) => failed(Failure::Status, &"not background work"),
+        | Effect::Deep(_)
+        | Effect::Repaint => failed(Failure::Status, &"not background work"),
     }
 }
 
@@ -203,11 +215,12 @@ async fn send(engine: &Engine, fire: Fire, original: Option<gilmour::inspect::Tr
                 Err(error) => return Done::Failed(Failure::Status, error.message),
             };
             let outcome = composition
-                .execute(engine, data, ExecuteOptions::step_timeout(timeout))
+                .execute(engine, data.clone(), ExecuteOptions::step_timeout(timeout))
                 .await;
             Done::Composed {
                 text,
                 id: outcome.id.clone(),
+                input: data,
                 steps: outcome
                     .steps
                     .iter()
@@ -225,6 +238,84 @@ async fn send(engine: &Engine, fire: Fire, original: Option<gilmour::inspect::Tr
             }
         }
     }
+}
+
+/// Publishes a request or signal as the engine would, without its check that somebody
+/// listens: the user asked to send anyway. The sender id comes back, so its trace opens.
+async fn publish(engine: &Engine, fire: Fire, original: Option<gilmour::inspect::TraceId>) -> Done {
+    let channels = engine.channels();
+    let (what, channel, data) = match fire {
+        // A topic already under the prefix (a health channel) is used as it is.
+        Fire::Request { topic, data, .. } => (
+            format!("request {}", clean(&topic, 60)),
+            if topic.starts_with(&format!("{}.", channels.prefix())) {
+                topic
+            } else {
+                channels.request(&topic)
+            },
+            data,
+        ),
+        Fire::Signal { topic, data } => (
+            format!("signal {}", clean(&topic, 60)),
+            channels.slot(&topic),
+            data,
+        ),
+        Fire::Compose { .. } => {
+            return Done::Failed(
+                Failure::Status,
+                "a composition is run, not published".to_owned(),
+            );
+        }
+    };
+    let sender = gilmour::protocol::Sender::random();
+    let message = gilmour::protocol::Message::new(data, sender.clone());
+    match engine
+        .commands()
+        .publish(&channel, &message.to_json())
+        .await
+    {
+        Ok(reached) => Done::Sent {
+            original,
+            result: Ok(format!(
+                "{what} published: PUBLISH reached {reached} receiver{} (a capture counts \
+                 as one); its trace shows whatever answers",
+                if reached == 1 { "" } else { "s" }
+            )),
+            what,
+            sender: Some(sender.0),
+        },
+        Err(error) => Done::Sent {
+            original,
+            what,
+            sender: None,
+            result: Err(error.to_string()),
+        },
+    }
+}
+
+/// The pattern slots, as the hosts' health replies list them, that take `channel`.
+async fn pattern_slots(engine: &Engine, channel: &str) -> Vec<String> {
+    let Ok(hosts) = hosts(engine).await else {
+        return Vec::new();
+    };
+    matching_patterns(&hosts, channel)
+}
+
+/// The served patterns of live hosts that take `channel`, each once.
+fn matching_patterns(hosts: &[Host], channel: &str) -> Vec<String> {
+    let mut patterns: Vec<String> = hosts
+        .iter()
+        .filter_map(|host| match &host.health {
+            Health::Alive { topics, .. } => Some(topics),
+            Health::Dead { .. } => None,
+        })
+        .flatten()
+        .filter(|served| is_pattern(served) && pattern_matches(served, channel))
+        .cloned()
+        .collect();
+    patterns.sort();
+    patterns.dedup();
+    patterns
 }
 
 /// The topics of a send that nobody listens on (NUMSUB: exact subscribers only).
@@ -265,6 +356,24 @@ async fn silent(engine: &Engine, fire: &Fire) -> Result<Vec<String>, String> {
 
 /// Reads the health hash, pings every host at once, counts the request listeners.
 async fn services(engine: &Engine) -> Result<Done, EngineError> {
+    let hosts = hosts(engine).await?;
+    let commands = engine.commands();
+    let channels = engine.channels();
+    let request_channels = commands
+        .channels(&format!("{}*", channels.request("")))
+        .await?;
+    let names: Vec<&str> = request_channels.iter().map(String::as_str).collect();
+    let mut listened = if names.is_empty() {
+        Vec::new()
+    } else {
+        commands.numsub_many(&names).await?
+    };
+    listened.sort();
+    Ok(Done::Services { hosts, listened })
+}
+
+/// The hosts of the health hash, each pinged (all at once), by ident.
+async fn hosts(engine: &Engine) -> Result<Vec<Host>, EngineError> {
     let commands = engine.commands();
     let channels = engine.channels();
     let known = commands.hash_all(channels.health_hash()).await?;
@@ -305,17 +414,7 @@ async fn services(engine: &Engine) -> Result<Done, EngineError> {
     });
     let mut hosts = futures_util::future::join_all(pings).await;
     hosts.sort_by(|a, b| a.ident.cmp(&b.ident));
-    let request_channels = commands
-        .channels(&format!("{}*", channels.request("")))
-        .await?;
-    let names: Vec<&str> = request_channels.iter().map(String::as_str).collect();
-    let mut listened = if names.is_empty() {
-        Vec::new()
-    } else {
-        commands.numsub_many(&names).await?
-    };
-    listened.sort();
-    Ok(Done::Services { hosts, listened })
+    Ok(hosts)
 }
 
 #[cfg(test)]
@@ -350,5 +449,85 @@ mod tests {
         let left = commands.range(&queue, 0, -1).await.expect("range");
         assert_eq!(left, ["new-2", "new-1", "new-0", "old-4", "old-3"]);
         engine.shutdown().await.expect("shutdown");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn send_anyway_publishes_a_request_nobody_serves() {
+        use gilmour::inspect::{Capture, Event, capture};
+        let broker = Broker::start(("127.0.0.1", 0)).expect("broker");
+        let builder = Engine::builder(&broker.url());
+        let engine = builder.clone().connect().await.expect("connect");
+        let (capture, mut events) = Capture::start(
+            builder.redis_config(),
+            engine.channels().clone(),
+            capture::DEFAULT_BUFFER,
+        )
+        .await
+        .expect("capture");
+        let fire = Fire::Request {
+            topic: "nobody.home".to_owned(),
+            data: Value::from(7),
+            timeout: Duration::from_secs(1),
+        };
+        let refused = work(&engine, Effect::Fire(fire.clone(), None)).await;
+        assert!(
+            matches!(
+                &refused,
+                Done::Sent {
+                    result: Err(_),
+                    sender: None,
+                    ..
+                }
+            ),
+            "the engine will not ask nobody: {refused:?}"
+        );
+        let done = work(&engine, Effect::Publish(fire, None)).await;
+        let Done::Sent {
+            result: Ok(line),
+            sender: Some(sender),
+            ..
+        } = &done
+        else {
+            panic!("published: {done:?}");
+        };
+        assert!(line.contains("PUBLISH reached 1 receiver "), "{line}");
+        let Some(Event::Message(event)) = events.recv().await else {
+            panic!("the capture saw it");
+        };
+        assert_eq!(&*event.channel, "gilmour.request.nobody.home");
+        assert_eq!(&*event.sender, sender.as_str());
+        capture.close().await;
+        engine.shutdown().await.expect("shutdown");
+    }
+
+    #[test]
+    fn only_live_hosts_patterns_that_take_the_channel_count() {
+        let host = |ident: &str, topics: &[&str], alive: bool| Host {
+            ident: ident.to_owned(),
+            value: "true".to_owned(),
+            health: if alive {
+                Health::Alive {
+                    latency: Duration::from_millis(1),
+                    topics: topics.iter().map(|t| (*t).to_owned()).collect(),
+                }
+            } else {
+                Health::Dead {
+                    reason: "gone".to_owned(),
+                }
+            },
+        };
+        let hosts = [
+            host("a", &["gilmour.slot.event.*", "gilmour.slot.other.*"], true),
+            host(
+                "b",
+                &["gilmour.slot.event.*", "gilmour.slot.event.level.completed"],
+                true,
+            ),
+            host("c", &["gilmour.slot.*"], false),
+        ];
+        assert_eq!(
+            matching_patterns(&hosts, "gilmour.slot.event.level.completed"),
+            ["gilmour.slot.event.*"]
+        );
     }
 }

@@ -3,14 +3,16 @@
 //! message is printed). Also the two effects only the terminal can carry out: copying to
 //! the clipboard (OSC 52) and handing the screen to `$EDITOR`.
 
-use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+};
 use crossterm::execute;
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
-use std::io::{Stdout, Write};
+use std::io::Stdout;
 use std::sync::Once;
 
 /// The terminal the app draws on.
@@ -21,7 +23,14 @@ pub fn enter() -> std::io::Result<Screen> {
     install_panic_hook();
     enable_raw_mode()?;
     let mut stdout = std::io::stdout();
-    if let Err(error) = execute!(stdout, EnterAlternateScreen, EnableMouseCapture) {
+    // Bracketed paste: a pasted multi-line JSON arrives as one text, not one Enter per
+    // line.
+    if let Err(error) = execute!(
+        stdout,
+        EnterAlternateScreen,
+        EnableMouseCapture,
+        EnableBracketedPaste
+    ) {
         let _ = leave();
         return Err(error);
     }
@@ -34,6 +43,7 @@ pub fn leave() -> std::io::Result<()> {
     execute!(
         std::io::stdout(),
         DisableMouseCapture,
+        DisableBracketedPaste,
         LeaveAlternateScreen,
         crossterm::cursor::Show
     )?;
@@ -72,14 +82,34 @@ impl Drop for Guard {
 /// Puts text on the clipboard of the terminal (and of the machine it runs on, through ssh
 /// and tmux too) with the OSC 52 sequence.
 pub fn copy(text: &str) -> std::io::Result<()> {
-    let mut stdout = std::io::stdout();
-    write!(stdout, "\x1b]52;c;{}\x07", base64(text.as_bytes()))?;
-    stdout.flush()
+    execute!(
+        std::io::stdout(),
+        crossterm::clipboard::CopyToClipboard::to_clipboard_from(text)
+    )
 }
 
-/// Lets `$EDITOR` edit `text` in a temporary file; the edited text, or why it failed.
+/// Repaints the whole terminal: clears it and starts a fresh frame buffer, so the next
+/// draw writes every cell (whatever another program or a stray write left there).
+/// Ratatui's own `clear` asks the terminal where its cursor is, which fails when nothing
+/// reads the answer (as after `$EDITOR`); this never asks.
+pub fn repaint(screen: &mut Screen) -> std::io::Result<()> {
+    execute!(
+        std::io::stdout(),
+        crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
+    )?;
+    *screen = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
+    Ok(())
+}
+
+/// Lets `$EDITOR` edit `text` in a temporary file (readable by its owner only: it holds a
+/// payload); the edited text, or why it failed.
 pub fn edit(screen: &mut Screen, editor: &str, text: &str) -> Result<String, String> {
-    let path = std::env::temp_dir().join(format!("gilmour-edit-{}.json", uuid::Uuid::new_v4()));
+    let file = tempfile::Builder::new()
+        .prefix("gilmour-edit-")
+        .suffix(".json")
+        .tempfile()
+        .map_err(|error| format!("cannot make a file to edit: {error}"))?;
+    let path = file.path().to_owned();
     std::fs::write(&path, text)
         .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
     let _ = leave();
@@ -91,10 +121,18 @@ pub fn edit(screen: &mut Screen, editor: &str, text: &str) -> Result<String, Str
         .arg(&path)
         .status();
     let back = enable_raw_mode()
-        .and_then(|()| execute!(std::io::stdout(), EnterAlternateScreen, EnableMouseCapture))
-        .and_then(|()| screen.clear());
+        .and_then(|()| {
+            execute!(
+                std::io::stdout(),
+                EnterAlternateScreen,
+                EnableMouseCapture,
+                EnableBracketedPaste
+            )
+        })
+        .and_then(|()| repaint(screen));
+    // An editor may replace the file rather than write it: read it by its path.
     let edited = std::fs::read_to_string(&path);
-    let _ = std::fs::remove_file(&path);
+    drop(file);
     back.map_err(|error| format!("cannot take the terminal back: {error}"))?;
     match status {
         Ok(status) if status.success() => {
@@ -102,38 +140,5 @@ pub fn edit(screen: &mut Screen, editor: &str, text: &str) -> Result<String, Str
         }
         Ok(status) => Err(format!("the editor exited with {status}; nothing replayed")),
         Err(error) => Err(format!("cannot run {editor}: {error}")),
-    }
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> shift) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn base64_as_rfc_4648_says() {
-        assert_eq!(super::base64(b""), "");
-        assert_eq!(super::base64(b"f"), "Zg==");
-        assert_eq!(super::base64(b"fo"), "Zm8=");
-        assert_eq!(super::base64(b"foo"), "Zm9v");
-        assert_eq!(super::base64(b"foobar"), "Zm9vYmFy");
     }
 }

@@ -3,6 +3,7 @@
 //! [`Detail::revision`]), so nothing has to remember to rebuild it.
 
 use super::input::LineInput;
+use crate::tui::model::Screen;
 use gilmour::inspect::TraceId;
 
 /// One trace opened in detail.
@@ -22,11 +23,14 @@ pub struct Detail {
     pub span: usize,
     /// The traces opened before this one from a waterfall (Esc goes back to them).
     pub back: Vec<TraceId>,
+    /// The screen it was opened from, which Esc goes back to (a trace opened from the
+    /// errors screen, or by re-sending from it, closes back onto it).
+    pub from: Screen,
 }
 
 impl Detail {
-    /// A trace opened at its top.
-    pub fn new(id: TraceId) -> Detail {
+    /// A trace opened at its top, from `from`.
+    pub fn new(id: TraceId, from: Screen) -> Detail {
         Detail {
             id,
             revision: 0,
@@ -35,6 +39,7 @@ impl Detail {
             query: String::new(),
             span: 0,
             back: Vec::new(),
+            from,
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use super::input::LineInput;
 use crate::tui::model::Fire;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use gilmour::inspect::TraceId;
 use serde_json::Value;
 use std::time::Duration;
@@ -81,6 +82,39 @@ pub struct FireForm {
     pub focus: FireField,
     /// Seen topics that complete what is typed.
     pub suggestions: Vec<String>,
+    /// What the form did with the last character typed in the target, if it did not
+    /// just take it.
+    pub notice: Option<Notice>,
+}
+
+/// What the form did with a character a topic cannot have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    /// It belongs to the composition syntax: the form became a composition.
+    Composed(char),
+    /// It can be in no topic: it was not taken.
+    Refused(char),
+}
+
+impl Notice {
+    /// The line the form shows.
+    pub fn text(self) -> String {
+        match self {
+            Notice::Composed(' ') => {
+                "a topic has no spaces: switched to compose (←/→ on kind to go back)".to_owned()
+            }
+            Notice::Composed(c) => {
+                format!("`{c}` makes a composition: switched to compose (←/→ on kind to go back)")
+            }
+            Notice::Refused(c) => format!("a topic cannot contain `{}`", c.escape_debug()),
+        }
+    }
+}
+
+/// Characters of the composition syntax that no topic has: typed in a topic, they mean a
+/// composition.
+fn is_composition_char(c: char) -> bool {
+    " |&;[](),{}\"".contains(c)
 }
 
 impl Default for FireForm {
@@ -92,6 +126,7 @@ impl Default for FireForm {
             timeout: LineInput::new("30"),
             focus: FireField::Target,
             suggestions: Vec::new(),
+            notice: None,
         }
     }
 }
@@ -127,9 +162,11 @@ impl FireForm {
             FireKind::Request if text.contains('*') => {
                 Some("a request topic may not contain `*`".to_owned())
             }
+            // The message may name a column of its own (`unclosed '[' opened at column 8`):
+            // where the parser stopped goes first.
             FireKind::Compose => gilmour::compose::parse(text)
                 .err()
-                .map(|error| format!("{} at column {}", error.message, error.column)),
+                .map(|error| format!("column {}: {}", error.column, error.message)),
             _ => None,
         }
     }
@@ -174,6 +211,32 @@ impl FireForm {
                 timeout: parse_timeout(self.timeout.text())?,
             },
         })
+    }
+
+    /// A key in the target field: a request or signal topic takes only the characters a
+    /// topic has; one of the composition syntax switches the form to a composition (the
+    /// README's `echo | [echo, echo]` typed into a fresh form), anything else is refused.
+    /// True when the text changed.
+    pub fn edit_target(&mut self, key: &KeyEvent) -> bool {
+        let typed = match key.code {
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => Some(c),
+            _ => None,
+        };
+        if let Some(c) = typed
+            && self.kind != FireKind::Compose
+            && !is_topic_char(c)
+        {
+            if is_composition_char(c) && !self.target.text().trim().is_empty() {
+                self.kind = FireKind::Compose;
+                self.notice = Some(Notice::Composed(c));
+            } else {
+                self.notice = Some(Notice::Refused(c));
+                return false;
+            }
+        } else if matches!(self.notice, Some(Notice::Refused(_))) {
+            self.notice = None;
+        }
+        self.target.edit(key)
     }
 
     /// The topic being typed: the whole target, or a composition's last word.
@@ -250,14 +313,62 @@ mod tests {
         form.target.set("fetch | ");
         assert!(
             form.target_error()
-                .is_some_and(|error| error.contains("at column")),
+                .is_some_and(|error| error.starts_with("column ")),
             "{:?}",
             form.target_error()
+        );
+        form.target.set("echo | [echo, echo");
+        let error = form.target_error().unwrap_or_default();
+        assert!(
+            error.starts_with("column ") && error.matches("column").count() <= 2,
+            "one 'at column' after another: {error}"
         );
         form.timeout.set("0");
         form.kind = FireKind::Signal;
         form.target.set("user.*");
         assert!(form.to_fire().is_ok(), "signals need no timeout");
+    }
+
+    fn typed(form: &mut FireForm, text: &str) {
+        for c in text.chars() {
+            form.edit_target(&KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+        }
+    }
+
+    #[test]
+    fn a_composition_typed_as_a_topic_switches_the_form_to_compose() {
+        let mut form = FireForm::default();
+        typed(&mut form, "echo | [echo, echo]");
+        assert_eq!(form.kind, FireKind::Compose);
+        assert_eq!(form.notice, Some(Notice::Composed(' ')));
+        assert_eq!(form.target.text(), "echo | [echo, echo]");
+        assert_eq!(form.target_error(), None);
+        assert!(matches!(form.to_fire(), Ok(Fire::Compose { .. })));
+    }
+
+    #[test]
+    fn a_topic_refuses_what_no_topic_has() {
+        let mut form = FireForm {
+            kind: FireKind::Signal,
+            ..FireForm::default()
+        };
+        typed(&mut form, "user/created");
+        assert_eq!(form.target.text(), "usercreated", "`/` was not taken");
+        assert_eq!(form.kind, FireKind::Signal);
+        assert_eq!(
+            form.notice, None,
+            "the next character taken clears the refusal"
+        );
+        typed(&mut form, " ");
+        assert_eq!(
+            form.kind,
+            FireKind::Compose,
+            "a space after a topic: a composition"
+        );
+        let mut fresh = FireForm::default();
+        typed(&mut fresh, "|");
+        assert_eq!(fresh.target.text(), "", "nothing to compose yet");
+        assert_eq!(fresh.notice, Some(Notice::Refused('|')));
     }
 
     #[test]

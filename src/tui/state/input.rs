@@ -28,6 +28,20 @@ impl LineInput {
         self.cursor
     }
 
+    /// The terminal columns the text before the cursor takes, as drawn (cleaned): a wide
+    /// character (CJK, most emoji) takes two, an escaped control character its escape.
+    pub fn cursor_column(&self) -> usize {
+        let before: String = self.text.chars().take(self.cursor).collect();
+        display_width(&gilmour::inspect::sanitize::clean(&before, usize::MAX))
+    }
+
+    /// Inserts text at the cursor (a paste), the cursor after it.
+    pub fn insert(&mut self, text: &str) {
+        let at = self.byte_at(self.cursor);
+        self.text.insert_str(at, text);
+        self.cursor += text.chars().count();
+    }
+
     /// Replaces the text, the cursor at its end.
     pub fn set(&mut self, text: impl Into<String>) {
         *self = LineInput::new(text);
@@ -90,9 +104,28 @@ impl LineInput {
     }
 }
 
+/// The columns `text` takes on a terminal.
+pub fn display_width(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cursor_column_counts_display_width() {
+        let mut input = LineInput::new("日本 ok");
+        assert_eq!(
+            input.cursor_column(),
+            7,
+            "two wide characters, a space, two"
+        );
+        input.set("a\u{1b}b");
+        assert_eq!(input.cursor_column(), "a\\u{1b}b".len(), "drawn escaped");
+        input.set("🙂x");
+        assert_eq!(input.cursor_column(), 3);
+    }
 
     fn key(code: KeyCode) -> KeyEvent {
         KeyEvent::new(code, KeyModifiers::NONE)

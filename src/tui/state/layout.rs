@@ -41,7 +41,9 @@ const HEADER: u16 = 2;
 
 /// Splits the terminal for the app's state.
 pub fn areas(area: Rect, app: &State) -> Areas {
-    let filter_rows = u16::from(app.filter.editing || !app.filter.applied_text.is_empty());
+    // The filter is the trace list's: its bar shows there only (and while typing one).
+    let applied = !app.filter.applied_text.is_empty() && app.screen == Screen::Traces;
+    let filter_rows = u16::from(app.filter.editing || applied);
     let error_rows = u16::from(app.filter.editing && app.filter.error.is_some());
     let mut y = area.y;
     let mut take = |rows: u16| {

@@ -32,6 +32,8 @@ pub struct State {
     pub inspector: Inspector,
     /// Channel names (for error records and copied command lines).
     pub channels: Channels,
+    /// The Redis URL as copied command lines name it (its password hidden), when live.
+    pub redis: Option<String>,
     /// Where the traffic comes from.
     pub source: Source,
     /// Whether Redis commands can be sent (live) or not (a file).
@@ -42,6 +44,12 @@ pub struct State {
     pub rate: f64,
     /// Events the capture dropped because we fell behind.
     pub dropped: u64,
+    /// Why the capture lost its link to Redis, while it is lost (a Redis that wants a
+    /// password says `NOAUTH …` on every try: the header must say so, not only that it
+    /// is reconnecting).
+    pub link_down: Option<String>,
+    /// Whether a PING asking why is on its way.
+    pub probing: bool,
     /// Messages counted at the last tick, for the rate.
     pub messages_at_tick: (u64, Option<DateTime<Utc>>),
     /// The traffic's clock: the wall clock live, the newest event's time offline.
@@ -91,6 +99,8 @@ pub struct Settings {
     pub inspector: InspectorOptions,
     /// Channel names.
     pub channels: Channels,
+    /// The Redis URL as copied command lines name it (its password hidden), when live.
+    pub redis: Option<String>,
     /// The key bindings.
     pub keymap: KeyMap,
     /// The time zone times are shown in.
@@ -123,11 +133,14 @@ impl State {
         State {
             inspector: Inspector::new(settings.inspector),
             channels: settings.channels,
+            redis: settings.redis,
             source: settings.source,
             online,
             deep: false,
             rate: 0.0,
             dropped: 0,
+            link_down: None,
+            probing: false,
             messages_at_tick: (0, None),
             now,
             wall: settings.now,
@@ -159,6 +172,7 @@ impl State {
             Some(Modal::Confirm { .. }) => Context::Confirm,
             // The record dialog takes the Errors screen's keys (`r` re-sends).
             Some(Modal::Record { .. }) => Context::Errors,
+            Some(Modal::Host { .. }) => Context::Services,
             Some(_) => Context::Global,
             None if self.detail.is_some() && self.screen == Screen::Traces => Context::Detail,
             None => Context::of(self.screen),
@@ -208,8 +222,13 @@ impl State {
         if self.inspector.store().get(id).is_none() {
             return self.complain(format!("{id} is no longer in the store"));
         }
+        // A detail opened from a detail goes back where the first one would have.
+        let from = match &self.detail {
+            Some(open) if self.screen == Screen::Traces => open.from,
+            _ => self.screen,
+        };
         self.screen = Screen::Traces;
-        let mut detail = Detail::new(id);
+        let mut detail = Detail::new(id, from);
         // In a call tree, the waterfall's cursor starts on the trace itself.
         let store = self.inspector.store();
         detail.span = tree::spans(store, tree::root_of(store, id))
@@ -219,10 +238,22 @@ impl State {
         self.detail = Some(detail);
     }
 
-    /// Puts a filter in force and filters the list again.
+    /// Closes the detail, back onto the screen it was opened from.
+    pub fn close_detail(&mut self) {
+        if let Some(open) = self.detail.take() {
+            self.screen = open.from;
+        }
+    }
+
+    /// Puts a filter in force and filters the list again. A cursor that is not following
+    /// goes to the newest match: staying on an old trace as the top row would hide every
+    /// newer match above it.
     pub fn apply_filter(&mut self, text: String, filter: Filter) {
         self.filter.apply(text, filter);
         self.refilter();
+        if !self.traces.follow {
+            self.traces.select_newest();
+        }
     }
 
     /// Shows or hides health pings.
@@ -247,6 +278,11 @@ impl State {
             if !self.online && event.at() > self.now {
                 // Offline, the file's clock is the app's clock.
                 self.now = event.at();
+            }
+            match &event {
+                Event::Lost { reason, .. } => self.link_down = Some(reason.clone()),
+                Event::Gap(_) => self.link_down = None,
+                Event::Message(_) => {}
             }
             if let Some(id) = touched_by(self.inspector.ingest(event)) {
                 detail_changed |= self.is_open(id);

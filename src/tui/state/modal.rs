@@ -19,8 +19,10 @@ pub enum Confirmed {
     },
     /// Remove an ident from the health hash.
     RemoveIdent(String),
-    /// Send although nobody listens.
+    /// Run a composition although nobody serves some of its steps (they fail with 404).
     Fire(Fire, Option<TraceId>),
+    /// Publish a request or signal although nobody listens.
+    Publish(Fire, Option<TraceId>),
     /// Write over a file that exists.
     Overwrite(String),
 }
@@ -53,4 +55,11 @@ pub enum Modal {
     },
     /// The file to write traces to.
     Write(LineInput),
+    /// A known host of the services screen, whole.
+    Host {
+        /// Its index in the list.
+        index: usize,
+        /// The first row shown.
+        scroll: usize,
+    },
 }

@@ -3,6 +3,7 @@
 
 use crate::tui::model::{Host, LiveError, QueuedError, TopicRow};
 use chrono::{DateTime, Utc};
+use gilmour::inspect::TraceId;
 use std::collections::VecDeque;
 
 /// The topics screen.
@@ -23,18 +24,48 @@ pub struct ErrorsView {
     pub total: usize,
     /// The page shown (0 is the newest).
     pub page: usize,
-    /// The selected row: queue rows first, then live ones.
+    /// The selected row: live rows first, then queue ones.
     pub selected: usize,
     /// Whether a load is on its way.
     pub loading: bool,
     /// Why the last load failed.
     pub failure: Option<String>,
+    /// When the last load came back.
+    pub refreshed: Option<DateTime<Utc>>,
     /// Traces with a record from a live error channel, oldest first, at most
     /// [`LIVE_ERRORS`](crate::tui::model::LIVE_ERRORS).
     pub live: VecDeque<LiveError>,
 }
 
+/// A row of the errors screen: the live records come first, newest first (they are what
+/// is happening now), then the page of the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorRow {
+    /// A trace with a record seen live.
+    Live(TraceId),
+    /// The queue entry at this index of the page.
+    Queued(usize),
+}
+
 impl ErrorsView {
+    /// How many rows the screen lists.
+    pub fn rows(&self) -> usize {
+        self.live.len() + self.queue.len()
+    }
+
+    /// What the row `at` is.
+    pub fn row(&self, at: usize) -> Option<ErrorRow> {
+        let live = self.live.len();
+        if at < live {
+            return self
+                .live
+                .get(live - 1 - at)
+                .map(|row| ErrorRow::Live(row.id));
+        }
+        let index = at - live;
+        (index < self.queue.len()).then_some(ErrorRow::Queued(index))
+    }
+
     /// The channels the live rows came on, each once, in the order first seen.
     pub fn live_channels(&self) -> Vec<&str> {
         let mut channels: Vec<&str> = Vec::new();

@@ -118,6 +118,18 @@ impl TracesState {
         }
     }
 
+    /// Puts the cursor and the top row on the newest trace shown (still not following).
+    pub fn select_newest(&mut self) {
+        let newest = self.list.at_row(0, self.shown());
+        self.selected = newest;
+        self.top = newest;
+    }
+
+    /// How many shown traces are above the first visible row (newer, off screen).
+    pub fn newer_above(&self) -> usize {
+        if self.follow { 0 } else { self.top_row() }
+    }
+
     /// Marks or unmarks a trace.
     pub fn toggle_mark(&mut self, id: TraceId) {
         if !self.marks.remove(&id) {

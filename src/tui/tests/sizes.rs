@@ -93,3 +93,27 @@ fn every_screen_at_every_size() {
         }
     }
 }
+
+#[test]
+fn enter_on_a_host_shows_its_ident_and_what_it_serves_whole() {
+    use crate::tui::fixture::key;
+    use crate::tui::state::modal::Modal;
+    use crossterm::event::KeyCode;
+    let mut app = screen(80, 24, "services");
+    update(&mut app, key(KeyCode::Enter));
+    assert!(matches!(app.modal, Some(Modal::Host { index: 0, .. })));
+    let drawn = format!("{:?}", render(&app));
+    assert!(
+        drawn.contains("vm-pid-18059-uuid-2c6de4e4-9e95-472e-8c58-03a1b2c3d4e1"),
+        "the ident whole: {drawn}"
+    );
+    assert!(
+        drawn.contains("gilmour.request.event.level.completed"),
+        "{drawn}"
+    );
+    insta::with_settings!({filters => vec![(r"\d+(?:\.\d+)? (?:B|KiB|MiB)/256 MiB held", "[bytes]/256 MiB held")]}, {
+        insta::assert_snapshot!(render(&app));
+    });
+    update(&mut app, key(KeyCode::Esc));
+    assert!(app.modal.is_none());
+}

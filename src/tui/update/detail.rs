@@ -57,12 +57,12 @@ pub fn command(app: &mut State, command: Command) -> Vec<Effect> {
         Command::Back => match detail.back.pop() {
             Some(previous) if app.inspector.store().get(previous).is_some() => {
                 let back = std::mem::take(&mut detail.back);
-                let mut reopened = Detail::new(previous);
+                let mut reopened = Detail::new(previous, detail.from);
                 reopened.back = back;
                 reopened.span = row_of(&spans, previous);
                 app.detail = Some(reopened);
             }
-            _ => app.detail = None,
+            _ => app.close_detail(),
         },
         Command::NextSpan if !spans.is_empty() => {
             detail.span = (detail.span + 1) % spans.len();
@@ -77,7 +77,7 @@ pub fn command(app: &mut State, command: Command) -> Vec<Effect> {
             Some(span) if span.id != id => {
                 let mut back = std::mem::take(&mut detail.back);
                 back.push(id);
-                let mut opened = Detail::new(span.id);
+                let mut opened = Detail::new(span.id, detail.from);
                 opened.back = back;
                 opened.span = detail.span;
                 app.detail = Some(opened);

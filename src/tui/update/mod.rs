@@ -8,17 +8,22 @@
 //! (a text field of a dialog, the filter bar, the detail search), then through the key
 //! map of the current context to a command.
 
+mod cursor;
 mod detail;
+mod errors;
 mod screens;
 mod send;
-mod target;
+mod services;
+mod topics;
 mod traces;
 
 use crate::tui::action::{Action, Done, Effect, Failure, Probe};
-use crate::tui::keymap::Command;
+use crate::tui::keymap::{Command, Context};
 use crate::tui::model::{Screen, Source};
 use crate::tui::state::State;
+use crate::tui::state::forms::FireField;
 use crate::tui::state::modal::{Confirmed, Modal};
+use crate::tui::view::last_help_scroll;
 use crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 use std::time::Duration;
 
@@ -28,14 +33,29 @@ const STATUS_FOR: Duration = Duration::from_secs(8);
 /// Applies one action, and the follow-ups it hands on; returns the work for the event
 /// loop.
 pub fn update(app: &mut State, action: Action) -> Vec<Effect> {
+    let effects = apply(app, action);
+    follow_up(app, effects)
+}
+
+/// Runs a command in the current context (as its key would), and the follow-ups it hands
+/// on; returns the work for the event loop.
+pub fn run(app: &mut State, command: Command) -> Vec<Effect> {
+    let effects = command_in_context(app, command);
+    follow_up(app, effects)
+}
+
+/// Carries out the follow-ups among `effects`, in order; returns the rest.
+fn follow_up(app: &mut State, effects: Vec<Effect>) -> Vec<Effect> {
     let mut out = Vec::new();
-    let mut next = vec![action];
-    while let Some(action) = next.pop() {
-        for effect in apply(app, action) {
-            match effect {
-                Effect::Then(action) => next.push(*action),
-                effect => out.push(effect),
+    let mut next: std::collections::VecDeque<Effect> = effects.into();
+    while let Some(effect) = next.pop_front() {
+        match effect {
+            Effect::Then(action) => {
+                for (at, effect) in apply(app, *action).into_iter().enumerate() {
+                    next.insert(at, effect);
+                }
             }
+            effect => out.push(effect),
         }
     }
     out
@@ -48,6 +68,11 @@ fn apply(app: &mut State, action: Action) -> Vec<Effect> {
             key_pressed(app, key)
         }
         Action::Mouse(mouse) => mouse_used(app, mouse),
+        Action::Paste(text) => {
+            app.dirty = true;
+            pasted(app, &text);
+            Vec::new()
+        }
         Action::Resize(width, height) => {
             app.size = (width, height);
             app.dirty = true;
@@ -112,7 +137,19 @@ fn tick(app: &mut State, probe: Probe) -> Vec<Effect> {
     if app.online {
         app.sweep();
     }
-    let effects = screens::tick(app);
+    let mut effects = screens::tick(app);
+    // While the capture is away, ask Redis why, once at a time.
+    if matches!(
+        app.source,
+        Source::Live {
+            connected: false,
+            ..
+        }
+    ) && !app.probing
+    {
+        app.probing = true;
+        effects.push(Effect::ProbeLink);
+    }
     if app.status.as_ref().is_some_and(|status| {
         (app.wall - status.at)
             .to_std()
@@ -133,7 +170,53 @@ fn tick(app: &mut State, probe: Probe) -> Vec<Effect> {
     effects
 }
 
+/// Pasted text goes into whatever text field has the keyboard: whole into the data of
+/// the fire form or the editor (JSON may span lines), with its line breaks as spaces
+/// into a one-line field (a topic, a filter, a file name). Elsewhere it is ignored: a
+/// paste is never a string of commands.
+fn pasted(app: &mut State, text: &str) {
+    let one_line = text.replace("\r\n", " ").replace(['\n', '\r'], " ");
+    if app.modal.is_none() && app.filter.editing {
+        app.filter.input.insert(&one_line);
+        app.filter.error = app
+            .filter
+            .input
+            .text()
+            .parse::<gilmour::inspect::Filter>()
+            .err();
+        return;
+    }
+    match &mut app.modal {
+        Some(Modal::Fire(form)) => match form.focus {
+            FireField::Data => form.data.insert(text),
+            // Through the same rules as typing: a pasted composition switches the form.
+            FireField::Target => {
+                for c in one_line.trim().chars() {
+                    form.edit_target(&KeyEvent::new(
+                        crossterm::event::KeyCode::Char(c),
+                        crossterm::event::KeyModifiers::NONE,
+                    ));
+                }
+            }
+            FireField::Timeout => form.timeout.insert(one_line.trim()),
+            FireField::Kind => {}
+        },
+        Some(Modal::Edit(form)) => form.data.insert(text),
+        Some(Modal::Write(input)) => input.insert(one_line.trim()),
+        None => {
+            if let Some(search) = app.detail.as_mut().and_then(|d| d.search.as_mut()) {
+                search.insert(&one_line);
+            }
+        }
+        _ => {}
+    }
+}
+
 fn key_pressed(app: &mut State, key: KeyEvent) -> Vec<Effect> {
+    // Ctrl-L repaints wherever the keyboard is, a text field included.
+    if app.keymap.command(Context::Global, &key) == Some(Command::Redraw) {
+        return vec![Effect::Repaint];
+    }
     match &app.modal {
         Some(Modal::Fire(_)) => return send::fire_key(app, key),
         Some(Modal::Edit(_)) => return send::edit_key(app, key),
@@ -147,13 +230,13 @@ fn key_pressed(app: &mut State, key: KeyEvent) -> Vec<Effect> {
         return detail::search_key(app, key);
     }
     match app.keymap.command(app.context(), &key) {
-        Some(command) => run(app, command),
+        Some(command) => command_in_context(app, command),
         None => Vec::new(),
     }
 }
 
-/// Runs a command in the current context.
-pub fn run(app: &mut State, command: Command) -> Vec<Effect> {
+/// Runs a command in the current context, follow-ups left in.
+fn command_in_context(app: &mut State, command: Command) -> Vec<Effect> {
     if app.modal.is_some() {
         return modal_command(app, command);
     }
@@ -165,9 +248,9 @@ pub fn run(app: &mut State, command: Command) -> Vec<Effect> {
     }
     match app.screen {
         Screen::Traces => traces::command(app, command),
-        Screen::Topics => screens::topics_command(app, command),
-        Screen::Errors => screens::errors_command(app, command),
-        Screen::Services => screens::services_command(app, command),
+        Screen::Topics => topics::command(app, command),
+        Screen::Errors => errors::command(app, command),
+        Screen::Services => services::command(app, command),
     }
 }
 
@@ -176,6 +259,7 @@ fn global(app: &mut State, command: Command) -> Option<Vec<Effect>> {
     let screen = |app: &mut State, screen| Some(screens::show(app, screen));
     match command {
         Command::Quit => app.quit = true,
+        Command::Redraw => return Some(vec![Effect::Repaint]),
         Command::Help => app.modal = Some(Modal::Help { scroll: 0 }),
         Command::NextScreen | Command::PrevScreen => {
             let at = Screen::ALL
@@ -213,26 +297,43 @@ fn global(app: &mut State, command: Command) -> Option<Vec<Effect>> {
 }
 
 fn modal_command(app: &mut State, command: Command) -> Vec<Effect> {
+    let last_help = match app.modal {
+        Some(Modal::Help { .. }) => last_help_scroll(app),
+        _ => 0,
+    };
     let Some(modal) = &mut app.modal else {
         return Vec::new();
     };
     match modal {
-        Modal::Help { scroll } => match command {
-            Command::Back | Command::Help | Command::Quit => app.modal = None,
-            Command::Up => *scroll = scroll.saturating_sub(1),
-            Command::Down => *scroll += 1,
-            Command::PageUp => *scroll = scroll.saturating_sub(10),
-            Command::PageDown => *scroll += 10,
-            Command::Top => *scroll = 0,
-            _ => {}
-        },
+        Modal::Help { scroll } => {
+            let last = last_help;
+            match command {
+                Command::Back | Command::Help | Command::Quit => app.modal = None,
+                Command::Up => *scroll = scroll.saturating_sub(1),
+                Command::Down => *scroll = (*scroll + 1).min(last),
+                Command::PageUp => *scroll = scroll.saturating_sub(10),
+                Command::PageDown => *scroll = (*scroll + 10).min(last),
+                Command::Top => *scroll = 0,
+                Command::Bottom => *scroll = last,
+                _ => {}
+            }
+        }
         Modal::Confirm { then, .. } => match command {
             Command::Yes => {
                 let then = then.clone();
                 app.modal = None;
                 return confirmed(then);
             }
-            Command::No => app.modal = None,
+            Command::No => {
+                // What the status said while asking ("counting listeners…") is over.
+                let sending = matches!(then, Confirmed::Fire(..) | Confirmed::Publish(..));
+                app.modal = None;
+                if sending {
+                    app.say("not sent");
+                } else {
+                    app.status = None;
+                }
+            }
             _ => {}
         },
         Modal::Record { index, scroll } => {
@@ -247,7 +348,7 @@ fn modal_command(app: &mut State, command: Command) -> Vec<Effect> {
                 Command::Back | Command::Open | Command::Quit => app.modal = None,
                 Command::Resend => {
                     app.modal = None;
-                    return screens::resend(app, index);
+                    return errors::resend(app, index);
                 }
                 Command::Up => *scroll = scroll.saturating_sub(1),
                 Command::Down => *scroll = (*scroll + 1).min(most),
@@ -257,6 +358,16 @@ fn modal_command(app: &mut State, command: Command) -> Vec<Effect> {
                 _ => {}
             }
         }
+        Modal::Host { scroll, .. } => match command {
+            Command::Back | Command::Open | Command::Quit => app.modal = None,
+            // The view stops at the last row; a host's text is never this long.
+            Command::Up => *scroll = scroll.saturating_sub(1),
+            Command::Down => *scroll = (*scroll + 1).min(1_000),
+            Command::PageUp => *scroll = scroll.saturating_sub(10),
+            Command::PageDown => *scroll = (*scroll + 10).min(1_000),
+            Command::Top => *scroll = 0,
+            _ => {}
+        },
         Modal::Fire(_) | Modal::Edit(_) | Modal::Write(_) => {}
     }
     Vec::new()
@@ -269,6 +380,7 @@ fn confirmed(then: Confirmed) -> Vec<Effect> {
         Confirmed::TrimErrors { keep, seen } => Effect::TrimErrors { keep, seen },
         Confirmed::RemoveIdent(ident) => Effect::RemoveIdent(ident),
         Confirmed::Fire(fire, original) => Effect::Fire(fire, original),
+        Confirmed::Publish(fire, original) => Effect::Publish(fire, original),
         Confirmed::Overwrite(path) => Effect::Then(Box::new(Action::Write(path))),
     }]
 }
@@ -290,7 +402,7 @@ fn mouse_used(app: &mut State, mouse: MouseEvent) -> Vec<Effect> {
     if let Some(command) = command {
         app.dirty = true;
         for _ in 0..3 {
-            effects.extend(run(app, command));
+            effects.extend(command_in_context(app, command));
         }
     }
     effects
@@ -303,6 +415,19 @@ fn finished(app: &mut State, done: Done) -> Vec<Effect> {
         | Done::Listeners { .. }
         | Done::Edited { .. } => return send::finished(app, done),
         Done::Written { path, events } => app.say(format!("wrote {events} events to {path}")),
+        Done::LinkProbed(reason) => {
+            app.probing = false;
+            let connected = matches!(
+                app.source,
+                Source::Live {
+                    connected: true,
+                    ..
+                }
+            );
+            if let (Some(reason), false) = (reason, connected) {
+                app.link_down = Some(reason);
+            }
+        }
         Done::Failed(Failure::Status, why) => app.complain(why),
         Done::Deep(Ok(on)) => {
             app.deep = on;

@@ -1,19 +1,13 @@
-//! The topics, errors and services screens: switching to them, their cursors, their
-//! commands, and the results of the Redis work they ask for.
+//! Moving between screens: switching (loading what the new one shows), the once-a-second
+//! refresh of the screens that go stale, clicks, and routing the results of their work.
 
-use super::target::{REPLAY_TIMEOUT, record_target};
-use crate::tui::action::{Action, Done, Effect, Failure};
-use crate::tui::keymap::Command;
-use crate::tui::model::{ERRORS_PAGE, Fire, Health, QueuedError, Screen, TopicRow};
+use super::cursor::stale;
+use super::{errors, services, topics};
+use crate::tui::action::{Done, Effect, Failure};
+use crate::tui::model::Screen;
 use crate::tui::state::State;
 use crate::tui::state::layout::{areas, list_rows, tab_at, window_start};
-use crate::tui::state::modal::{Confirmed, Modal};
-use gilmour::inspect::sanitize::clean;
-use gilmour::inspect::stats::{NO_TOPIC_LABEL, ORPHAN_LABEL};
 use ratatui::layout::Rect;
-
-/// How old the services and errors screens may get before they refresh by themselves.
-const REFRESH_AFTER: chrono::Duration = chrono::Duration::seconds(10);
 
 /// Switches screens, loading what the new one shows.
 pub fn show(app: &mut State, screen: Screen) -> Vec<Effect> {
@@ -21,11 +15,11 @@ pub fn show(app: &mut State, screen: Screen) -> Vec<Effect> {
     match screen {
         Screen::Traces => Vec::new(),
         Screen::Topics => {
-            refresh_topics(app);
+            topics::refresh_topics(app);
             Vec::new()
         }
-        Screen::Errors => load_errors(app, app.errors.page),
-        Screen::Services => refresh_services(app),
+        Screen::Errors => errors::load_errors(app, app.errors.page),
+        Screen::Services => services::refresh_services(app),
     }
 }
 
@@ -33,239 +27,16 @@ pub fn show(app: &mut State, screen: Screen) -> Vec<Effect> {
 pub fn tick(app: &mut State) -> Vec<Effect> {
     match app.screen {
         Screen::Topics => {
-            refresh_topics(app);
+            topics::refresh_topics(app);
             Vec::new()
         }
-        Screen::Services if stale(app, app.services.refreshed) => refresh_services(app),
+        Screen::Services if stale(app, app.services.refreshed) => services::refresh_services(app),
+        // The queue changes under the screen: it refreshes by itself, like Services.
+        Screen::Errors if !app.errors.loading && stale(app, app.errors.refreshed) => {
+            errors::load_errors(app, app.errors.page)
+        }
         _ => Vec::new(),
     }
-}
-
-fn stale(app: &State, refreshed: Option<chrono::DateTime<chrono::Utc>>) -> bool {
-    refreshed.is_none_or(|at| app.now - at > REFRESH_AFTER)
-}
-
-/// Reads the topics' figures from the statistics (cached: the view does not compute).
-pub fn refresh_topics(app: &mut State) {
-    let stats = app.inspector.stats();
-    let store = app.inspector.store();
-    // Health pings are named after idents; they show only when health is shown.
-    let is_health = |topic: &str| store.by_topic(topic).next().is_some_and(|t| t.is_health());
-    app.topics.rows = stats
-        .topics(app.now)
-        .into_iter()
-        .filter(|summary| app.traces.show_health || !is_health(&summary.topic))
-        .map(|summary| TopicRow {
-            recent: stats.recent(&summary.topic, app.now),
-            summary,
-        })
-        .collect();
-    app.topics.selected = app
-        .topics
-        .selected
-        .min(app.topics.rows.len().saturating_sub(1));
-}
-
-fn load_errors(app: &mut State, page: usize) -> Vec<Effect> {
-    if !app.online {
-        app.errors.failure = Some("offline: the error queue lives in Redis".to_owned());
-        return Vec::new();
-    }
-    app.errors.loading = true;
-    vec![Effect::LoadErrors { page }]
-}
-
-fn refresh_services(app: &mut State) -> Vec<Effect> {
-    if !app.online {
-        app.services.failure = Some("offline: services are found in Redis".to_owned());
-        return Vec::new();
-    }
-    if app.services.loading {
-        return Vec::new();
-    }
-    app.services.loading = true;
-    vec![Effect::RefreshServices]
-}
-
-/// Moves a cursor over `len` rows.
-fn moved(selected: usize, len: usize, command: Command, page: usize) -> usize {
-    let last = len.saturating_sub(1);
-    match command {
-        Command::Up => selected.saturating_sub(1),
-        Command::Down => (selected + 1).min(last),
-        Command::PageUp => selected.saturating_sub(page),
-        Command::PageDown => (selected + page).min(last),
-        Command::Top => 0,
-        Command::Bottom => last,
-        _ => selected,
-    }
-}
-
-/// A topics screen command.
-pub fn topics_command(app: &mut State, command: Command) -> Vec<Effect> {
-    let page = list_rows(app);
-    let topics = &mut app.topics;
-    topics.selected = moved(topics.selected, topics.rows.len(), command, page);
-    if command == Command::Open
-        && let Some(row) = topics.rows.get(topics.selected)
-    {
-        let text = filter_for(&row.summary.topic);
-        match text.parse() {
-            Ok(filter) => {
-                app.apply_filter(text, filter);
-                app.screen = Screen::Traces;
-                app.detail = None;
-            }
-            Err(error) => app.complain(format!("cannot filter on that topic: {error}")),
-        }
-    }
-    Vec::new()
-}
-
-/// The filter that lists a topics row's traces: its topic, or for the rows of traces
-/// without one, the traces its label counts.
-fn filter_for(label: &str) -> String {
-    match label {
-        ORPHAN_LABEL => "status:orphan".to_owned(),
-        NO_TOPIC_LABEL => "topic:\"\" not status:orphan".to_owned(),
-        topic => format!("topic:{}", quote(topic)),
-    }
-}
-
-/// A filter value for any text: bare when it is a plain word, quoted otherwise.
-fn quote(text: &str) -> String {
-    if !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_alphanumeric() || "._-".contains(c))
-    {
-        text.to_owned()
-    } else {
-        format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
-    }
-}
-
-/// An errors screen command.
-pub fn errors_command(app: &mut State, command: Command) -> Vec<Effect> {
-    let page = list_rows(app);
-    let errors = &mut app.errors;
-    let queued = errors.queue.len();
-    errors.selected = moved(errors.selected, queued + errors.live.len(), command, page);
-    let selected = errors.selected;
-    // Live rows are newest first.
-    let live = selected
-        .checked_sub(queued)
-        .and_then(|row| errors.live.len().checked_sub(row + 1))
-        .and_then(|index| errors.live.get(index).map(|live| live.id));
-    match command {
-        Command::Open if selected < queued => {
-            app.modal = Some(Modal::Record {
-                index: selected,
-                scroll: 0,
-            });
-        }
-        Command::Open => {
-            if let Some(id) = live {
-                app.open(id);
-            }
-        }
-        Command::Resend if selected < queued => return resend(app, selected),
-        Command::Resend => {
-            if let Some(id) = live {
-                return vec![Effect::Then(Box::new(Action::OnTrace(id, Command::Replay)))];
-            }
-        }
-        Command::Delete if selected < queued => {
-            let raw = errors.queue[selected].raw.clone();
-            app.modal = Some(Modal::Confirm {
-                question: format!(
-                    "Delete this entry from {}?",
-                    clean(app.channels.error_queue(), 60)
-                ),
-                then: Confirmed::DeleteError(raw),
-            });
-        }
-        Command::Trim if selected < queued => {
-            let keep = errors.page * ERRORS_PAGE + selected + 1;
-            let dropped = errors.total.saturating_sub(keep);
-            app.modal = Some(Modal::Confirm {
-                question: format!(
-                    "Trim {} to its {keep} newest entries (drop {dropped})?",
-                    clean(app.channels.error_queue(), 60)
-                ),
-                then: Confirmed::TrimErrors {
-                    keep,
-                    seen: errors.total,
-                },
-            });
-        }
-        Command::Delete | Command::Trim => app.complain("only queued entries can be removed"),
-        Command::Refresh => return load_errors(app, app.errors.page),
-        Command::NextPage if (errors.page + 1) * ERRORS_PAGE < errors.total => {
-            return load_errors(app, app.errors.page + 1);
-        }
-        Command::PrevPage if errors.page > 0 => return load_errors(app, app.errors.page - 1),
-        _ => {}
-    }
-    Vec::new()
-}
-
-/// Re-sends the request a queued error reports.
-pub fn resend(app: &mut State, index: usize) -> Vec<Effect> {
-    let Some(record) = app.errors.queue.get(index).and_then(|q| q.record.clone()) else {
-        app.complain("this entry is not an error record");
-        return Vec::new();
-    };
-    if !app.online {
-        app.complain("offline: re-sending needs Redis");
-        return Vec::new();
-    }
-    let target = match record_target(&record) {
-        Ok(target) => target,
-        Err(why) => {
-            app.complain(format!("cannot re-send: {why}"));
-            return Vec::new();
-        }
-    };
-    app.say(format!("re-sending to {}…", clean(&target.topic, 60)));
-    let fire = Fire::Request {
-        topic: target.topic,
-        data: target.data,
-        timeout: REPLAY_TIMEOUT,
-    };
-    vec![Effect::Fire(fire, None)]
-}
-
-/// A services screen command.
-pub fn services_command(app: &mut State, command: Command) -> Vec<Effect> {
-    let page = list_rows(app);
-    let services = &mut app.services;
-    services.selected = moved(services.selected, services.hosts.len(), command, page);
-    match command {
-        Command::Refresh => {
-            app.services.loading = false;
-            return refresh_services(app);
-        }
-        Command::Delete => {
-            let Some(host) = services.hosts.get(services.selected) else {
-                return Vec::new();
-            };
-            if let Health::Alive { .. } = host.health {
-                app.complain("that process answers its pings: only dead idents are removed");
-                return Vec::new();
-            }
-            app.modal = Some(Modal::Confirm {
-                question: format!(
-                    "Remove {} from {}?",
-                    clean(&host.ident, 80),
-                    clean(app.channels.health_hash(), 60)
-                ),
-                then: Confirmed::RemoveIdent(host.ident.clone()),
-            });
-        }
-        _ => {}
-    }
-    Vec::new()
 }
 
 /// A left click: a tab, or a row of the screen's list.
@@ -306,53 +77,12 @@ pub fn click(app: &mut State, column: u16, row: u16) -> Vec<Effect> {
 /// Results of the errors and services screens' work.
 pub fn finished(app: &mut State, done: Done) -> Vec<Effect> {
     match done {
-        Done::Errors {
-            page,
-            total,
-            entries,
-        } => {
-            let errors = &mut app.errors;
-            errors.queue = entries
-                .into_iter()
-                .map(|raw| QueuedError::read(&app.channels, raw))
-                .collect();
-            errors.total = total;
-            errors.page = page;
-            errors.loading = false;
-            errors.failure = None;
-            let rows = errors.queue.len() + errors.live.len();
-            errors.selected = errors.selected.min(rows.saturating_sub(1));
+        Done::Errors { .. } | Done::QueueChanged(_) | Done::Failed(Failure::Errors, _) => {
+            errors::finished(app, done)
         }
-        Done::QueueChanged(what) => {
-            app.say(what);
-            return load_errors(app, app.errors.page);
+        Done::Services { .. } | Done::IdentRemoved(_) | Done::Failed(Failure::Services, _) => {
+            services::finished(app, done)
         }
-        Done::Services { hosts, listened } => {
-            let services = &mut app.services;
-            services.hosts = hosts;
-            services.listened = listened;
-            services.loading = false;
-            services.failure = None;
-            services.refreshed = Some(app.now);
-            services.selected = services
-                .selected
-                .min(services.hosts.len().saturating_sub(1));
-        }
-        Done::IdentRemoved(ident) => {
-            app.say(format!("removed {}", clean(&ident, 80)));
-            app.services.loading = false;
-            return refresh_services(app);
-        }
-        Done::Failed(Failure::Errors, why) => {
-            app.errors.loading = false;
-            app.errors.failure = Some(why);
-        }
-        Done::Failed(Failure::Services, why) => {
-            app.services.loading = false;
-            app.services.failure = Some(why);
-            app.services.refreshed = Some(app.now);
-        }
-        _ => {}
+        _ => Vec::new(),
     }
-    Vec::new()
 }

@@ -1,7 +1,6 @@
 //! Sending from the app: replaying a trace (as it was, or with edited data), copying it as
 //! a command line, the fire form, and tying what was sent to the traces it made.
 
-use super::target::{command_line, target};
 use crate::tui::action::{Done, Effect};
 use crate::tui::keymap::Command;
 use crate::tui::model::{Fire, FiredComposition};
@@ -9,6 +8,11 @@ use crate::tui::state::State;
 use crate::tui::state::forms::{EditForm, FireField, FireForm, FireKind, parse_data};
 use crate::tui::state::input::LineInput;
 use crate::tui::state::modal::{Confirmed, Modal};
+use crate::tui::target::{command_line, compose_line, target};
+
+/// The most text copied through OSC 52: what most terminals take (hterm's limit, base64
+/// of it under 100,000 bytes); more is dropped by the terminal without a word.
+pub const COPY_LIMIT: usize = 74_994;
 use crossterm::event::{KeyCode, KeyEvent};
 use gilmour::inspect::sanitize::clean;
 use gilmour::inspect::trace::human_latency as format_latency;
@@ -22,13 +26,37 @@ pub fn on_trace(app: &mut State, id: TraceId, command: Command) -> Vec<Effect> {
     let target = match target(trace, &app.channels) {
         Ok(target) => target,
         Err(why) => {
-            app.complain(format!("cannot replay {id}: {why}"));
+            let verb = if command == Command::Copy {
+                "copy"
+            } else {
+                "replay"
+            };
+            app.complain(format!("cannot {verb} {id}: {why}"));
             return Vec::new();
         }
     };
     match command {
         Command::Copy => {
-            let line = command_line(&target, &app.channels);
+            // A step of a composition fired from here is copied as the composition.
+            let composition = app
+                .links
+                .step_of
+                .get(&trace.sender)
+                .and_then(|index| app.links.compositions.get(*index));
+            let redis = app.redis.as_deref();
+            let line = match composition {
+                Some(fired) => compose_line(&fired.text, &fired.input, &app.channels, redis),
+                None => command_line(&target, &app.channels, redis),
+            };
+            if line.len() > COPY_LIMIT {
+                app.complain(format!(
+                    "not copied: the command line is {} bytes, more than terminals take \
+                     through OSC 52 ({} KiB); w writes the trace to a file",
+                    line.len(),
+                    COPY_LIMIT / 1024
+                ));
+                return Vec::new();
+            }
             app.say(format!("copied: {}", clean(&line, 200)));
             return vec![Effect::Copy(line)];
         }
@@ -127,17 +155,23 @@ pub fn fire_key(app: &mut State, key: KeyEvent) -> Vec<Effect> {
                 at + len - 1
             };
             form.kind = FireKind::ALL[next % len];
+            form.notice = None;
             let kind = form.kind;
             form.suggest(fire_topics(store, kind));
         }
         _ => {
-            let input = match form.focus {
+            let changed = match form.focus {
                 FireField::Kind => return Vec::new(),
-                FireField::Target => &mut form.target,
-                FireField::Data => &mut form.data,
-                FireField::Timeout => &mut form.timeout,
+                FireField::Target => form.edit_target(&key),
+                FireField::Data => form.data.edit(&key),
+                FireField::Timeout => form.timeout.edit(&key),
             };
-            if input.edit(&key) && form.focus == FireField::Target {
+            // A complaint about the form ("not JSON …") is stale once its text changes:
+            // the form says under each field what is wrong with it now.
+            if changed && app.status.as_ref().is_some_and(|status| status.failure) {
+                app.status = None;
+            }
+            if changed && form.focus == FireField::Target {
                 let kind = form.kind;
                 form.suggest(fire_topics(store, kind));
             }
@@ -163,7 +197,9 @@ pub fn edit_key(app: &mut State, key: KeyEvent) -> Vec<Effect> {
             return replay_edited(app, original, &text);
         }
         _ => {
-            form.data.edit(&key);
+            if form.data.edit(&key) && app.status.as_ref().is_some_and(|status| status.failure) {
+                app.status = None;
+            }
         }
     }
     Vec::new()
@@ -189,6 +225,52 @@ fn replay_edited(app: &mut State, original: TraceId, text: &str) -> Vec<Effect> 
     replay(app, original, target.fire(data))
 }
 
+/// What to do once the listeners are counted: send; send to the pattern slots that take
+/// a signal nobody subscribes to exactly; or ask, and say what yes does.
+fn listeners_counted(
+    app: &mut State,
+    fire: Fire,
+    original: Option<TraceId>,
+    silent: &[String],
+    patterns: &[String],
+) -> Vec<Effect> {
+    if silent.is_empty() {
+        app.say("sending…");
+        return vec![Effect::Fire(fire, original)];
+    }
+    let topics: Vec<String> = silent.iter().map(|t| clean(t, 60)).collect();
+    let topics = topics.join(", ");
+    if matches!(fire, Fire::Signal { .. }) && !patterns.is_empty() {
+        let count = patterns.len();
+        let plural = if count == 1 { "" } else { "s" };
+        let exist = if count == 1 { "exists" } else { "exist" };
+        let names: Vec<String> = patterns.iter().map(|p| clean(p, 60)).collect();
+        app.say(format!(
+            "no exact subscriber on {topics}; {count} pattern subscription{plural} {exist} \
+             ({}): sending…",
+            names.join(", ")
+        ));
+        return vec![Effect::Fire(fire, original)];
+    }
+    if app.modal.is_some() {
+        // Never take away a dialog the user is in the middle of.
+        app.complain(format!("nobody listens on {topics}: not sent"));
+        return Vec::new();
+    }
+    let (question, then) = match fire {
+        Fire::Compose { .. } => (
+            format!("Nobody serves {topics}. Run anyway? (those steps fail with 404)"),
+            Confirmed::Fire(fire, original),
+        ),
+        Fire::Request { .. } | Fire::Signal { .. } => (
+            format!("Nobody listens on {topics}. Publish anyway? (nobody will answer)"),
+            Confirmed::Publish(fire, original),
+        ),
+    };
+    app.modal = Some(Modal::Confirm { question, then });
+    Vec::new()
+}
+
 /// Results of sends.
 pub fn finished(app: &mut State, done: Done) -> Vec<Effect> {
     match done {
@@ -211,6 +293,7 @@ pub fn finished(app: &mut State, done: Done) -> Vec<Effect> {
             text,
             id,
             steps,
+            input,
             code,
             data,
             elapsed,
@@ -222,6 +305,7 @@ pub fn finished(app: &mut State, done: Done) -> Vec<Effect> {
                 text,
                 id: id.clone(),
                 steps,
+                input,
             });
             app.say(format!(
                 "composition answered {code} in {}: {}",
@@ -237,23 +321,8 @@ pub fn finished(app: &mut State, done: Done) -> Vec<Effect> {
             fire,
             original,
             silent,
-        } => {
-            if silent.is_empty() {
-                app.say("sending…");
-                return vec![Effect::Fire(fire, original)];
-            } else {
-                let topics: Vec<String> = silent.iter().map(|t| clean(t, 60)).collect();
-                if app.modal.is_some() {
-                    // Never take away a dialog the user is in the middle of.
-                    app.complain(format!("nobody listens on {}: not sent", topics.join(", ")));
-                } else {
-                    app.modal = Some(Modal::Confirm {
-                        question: format!("Nobody listens on {}. Send anyway?", topics.join(", ")),
-                        then: Confirmed::Fire(fire, original),
-                    });
-                }
-            }
-        }
+            patterns,
+        } => return listeners_counted(app, fire, original, &silent, &patterns),
         Done::Edited { original, text } => return replay_edited(app, original, &text),
         _ => {}
     }

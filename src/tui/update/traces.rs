@@ -47,7 +47,11 @@ pub fn command(app: &mut State, command: Command) -> Vec<Effect> {
             }
         }
         Command::Back if !app.filter.applied_text.is_empty() => {
+            // One Esc too many (backing out of a detail) must not lose a filter for good:
+            // it is in the history, and the status line says how to get it back.
+            let cleared = gilmour::inspect::sanitize::clean(&app.filter.applied_text, 60);
             app.apply_filter(String::new(), Filter::all());
+            app.say(format!("filter {cleared} cleared: / then ↑ brings it back"));
         }
         Command::Mark => {
             if let Some(id) = app.selected_trace() {
@@ -71,6 +75,8 @@ pub fn command(app: &mut State, command: Command) -> Vec<Effect> {
 
 /// Opens the filter bar with the filter in force.
 pub fn start_filter(app: &mut State) {
+    // The filter is the trace list's: typing one shows the list it filters.
+    app.screen = crate::tui::model::Screen::Traces;
     app.filter.editing = true;
     app.filter.input = LineInput::new(app.filter.applied_text.clone());
     app.filter.error = None;

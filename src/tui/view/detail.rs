@@ -52,7 +52,7 @@ pub fn draw(frame: &mut Frame, area: Rect, open: &Detail, lines: &[DetailLine]) 
             Span::raw(gilmour::inspect::sanitize::clean(input.text(), 200)),
         ]);
         frame.render_widget(Paragraph::new(text), prompt);
-        let x = prompt.x + 8 + input.cursor() as u16;
+        let x = prompt.x + 8 + input.cursor_column() as u16;
         frame.set_cursor_position((x.min(prompt.right().saturating_sub(1)), prompt.y));
     }
 }

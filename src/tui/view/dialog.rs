@@ -2,11 +2,11 @@
 //! file name prompt.
 
 use super::centered;
-use super::document::{DetailLine, record_lines};
+use super::document::{DetailLine, host_lines, record_lines};
 use crate::tui::keymap::{Command, Context};
 use crate::tui::state::State;
 use crate::tui::state::forms::{EditForm, parse_data};
-use crate::tui::state::input::LineInput;
+use crate::tui::state::input::{LineInput, display_width};
 use crate::tui::theme::{self, Tone};
 use gilmour::inspect::sanitize::clean;
 use ratatui::Frame;
@@ -57,20 +57,30 @@ pub fn field(frame: &mut Frame, area: Rect, label: &str, input: &LineInput, focu
     } else {
         theme::tone(Tone::Dim)
     };
-    let width = usize::from(area.width).saturating_sub(label.chars().count() + 1);
-    // Keep the cursor in view on long text: show the end.
-    let text = input.text();
-    let skip = input.cursor().saturating_sub(width.saturating_sub(1));
-    let shown: String = text.chars().skip(skip).take(width).collect();
+    let label_width = display_width(label) + 1;
+    let width = usize::from(area.width).saturating_sub(label_width);
+    // Keep the cursor in view on long text: drop whole characters from the start until
+    // what is before the cursor fits (by display width: a CJK character takes two columns).
+    let chars: Vec<char> = input.text().chars().collect();
+    let cursor = input.cursor().min(chars.len());
+    let mut skip = 0;
+    let column = |skip: usize| {
+        let before: String = chars[skip..cursor].iter().collect();
+        display_width(&clean(&before, usize::MAX))
+    };
+    while skip < cursor && column(skip) >= width {
+        skip += 1;
+    }
+    let shown: String = chars[skip..].iter().collect();
     frame.render_widget(
         Paragraph::new(Line::from(vec![
             Span::styled(format!("{label} "), label_style),
-            Span::raw(clean(&shown, width)),
+            Span::raw(super::fit(&shown, width)),
         ])),
         area,
     );
     if focused {
-        let x = area.x + label.chars().count() as u16 + 1 + (input.cursor() - skip) as u16;
+        let x = area.x + (label_width + column(skip)) as u16;
         frame.set_cursor_position((x.min(area.right().saturating_sub(1)), area.y));
     }
 }
@@ -120,6 +130,38 @@ pub fn record(frame: &mut Frame, app: &State, index: usize, scroll: usize) {
             Line::raw(clean(&entry.raw, 4000)),
         ],
     };
+    scrolled(frame, width, lines, scroll, &|place| {
+        format!(" error record {} of the queue{place} ", index + 1)
+    });
+}
+
+/// A known host, whole: its ident and what it serves, however long.
+pub fn host(frame: &mut Frame, app: &State, index: usize, scroll: usize) {
+    let Some(host) = app.services.hosts.get(index) else {
+        return;
+    };
+    let width = frame.area().width.min(RECORD_WIDTH);
+    let inner_width = usize::from(width.saturating_sub(2)).max(1);
+    let lines = host_lines(host, inner_width).iter().map(to_line).collect();
+    scrolled(frame, width, lines, scroll, &|place| {
+        format!(
+            " host {} of {}{place} ",
+            index + 1,
+            app.services.hosts.len()
+        )
+    });
+}
+
+/// A dialog of `lines`, `width` wide and as high as they need (within the screen),
+/// scrolled to `scroll`; its title says which rows show when not all do.
+fn scrolled(
+    frame: &mut Frame,
+    width: u16,
+    lines: Vec<Line<'static>>,
+    scroll: usize,
+    title: &dyn Fn(&str) -> String,
+) {
+    let inner_width = usize::from(width.saturating_sub(2)).max(1);
     // Long lines wrap: count the rows they take, so the last field is not cut off.
     let rows: usize = lines
         .iter()
@@ -129,7 +171,7 @@ pub fn record(frame: &mut Frame, app: &State, index: usize, scroll: usize) {
     let height = height.min(frame.area().height.saturating_sub(2));
     let shown = usize::from(height.saturating_sub(2));
     let scroll = scroll.min(rows.saturating_sub(shown));
-    // A record longer than the dialog says so, and which rows are shown.
+    // A text longer than the dialog says so, and which rows are shown.
     let place = if rows > shown {
         format!(
             " · rows {}–{} of {rows}, ↑↓ scroll",
@@ -139,12 +181,7 @@ pub fn record(frame: &mut Frame, app: &State, index: usize, scroll: usize) {
     } else {
         String::new()
     };
-    let inner = open(
-        frame,
-        width,
-        height,
-        format!(" error record {} of the queue{place} ", index + 1),
-    );
+    let inner = open(frame, width, height, title(&place));
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })

@@ -5,7 +5,7 @@
 //! Huge payloads are cut to [`MAX_LINES`] lines per message; the view pages through them.
 
 use super::{kept_short, thousands};
-use crate::tui::model::request_data;
+use crate::tui::model::{Health, Host, kind_label, request_data};
 use crate::tui::state::State;
 use crate::tui::state::links::Links;
 use crate::tui::theme::Tone;
@@ -74,6 +74,15 @@ fn wrapped(label: &str, tone: Tone, text: &str, width: usize, lines: &mut Vec<De
     }
 }
 
+/// The columns a line takes.
+fn width_of(line: &DetailLine) -> usize {
+    line.spans.iter().map(|(_, text)| width_of_text(text)).sum()
+}
+
+fn width_of_text(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
+}
+
 /// Splits text at spaces into lines of at most `room` characters (a longer word keeps a
 /// line of its own).
 fn wrap(text: &str, room: usize) -> Vec<String> {
@@ -97,6 +106,44 @@ fn wrap(text: &str, room: usize) -> Vec<String> {
         out.push(current);
     }
     out
+}
+
+/// The most characters of a name (topic, channel, sender) the detail shows: enough for
+/// any real one, and a bound on what a hostile one costs.
+const MAX_NAME: usize = 16 * 1024;
+
+/// A labelled value that may be wider than the view (a 2,000-character topic): cut into
+/// lines of the room beside the label, by display width, so that all of it reads.
+fn field_wrapped(name: &str, value: &str, width: usize, lines: &mut Vec<DetailLine>) {
+    let room = width.saturating_sub(LABEL_WIDTH).max(20);
+    let mut chunk = String::new();
+    let mut used = 0;
+    let mut first = true;
+    let flush = |chunk: &mut String, lines: &mut Vec<DetailLine>, first: &mut bool| {
+        let label = if *first {
+            format!("  {name:<12}")
+        } else {
+            " ".repeat(LABEL_WIDTH)
+        };
+        lines.push(
+            DetailLine::default()
+                .push(Tone::Dim, label)
+                .push(Tone::Plain, std::mem::take(chunk)),
+        );
+        *first = false;
+    };
+    for character in value.chars() {
+        let size = unicode_width::UnicodeWidthChar::width(character).unwrap_or(0);
+        if used + size > room && !chunk.is_empty() {
+            flush(&mut chunk, lines, &mut first);
+            used = 0;
+        }
+        chunk.push(character);
+        used += size;
+    }
+    if !chunk.is_empty() || first {
+        flush(&mut chunk, lines, &mut first);
+    }
 }
 
 fn field(name: &str, value: impl Into<String>) -> DetailLine {
@@ -222,17 +269,28 @@ pub fn build(app: &State, trace: &Trace) -> Vec<DetailLine> {
     let latency = trace
         .latency()
         .map_or_else(|| "-".to_owned(), super::format_latency);
-    lines.push(
-        DetailLine::default()
-            .push(
-                Tone::Heading,
-                format!("{} {} ", trace.id, trace.kind.as_str()),
-            )
-            .push(Tone::Plain, clean(&trace.topic, 200))
-            .push(Tone::Dim, "  status ")
-            .push(tone_of_status(trace), trace.status.as_str().to_owned())
-            .push(Tone::Dim, format!("  code {code}  latency {latency}")),
+    let width = usize::from(app.size.0);
+    let topic = clean(&trace.topic, MAX_NAME);
+    let heading = DetailLine::default().push(
+        Tone::Heading,
+        format!("{} {} ", trace.id, kind_label(trace)),
     );
+    let figures = DetailLine::default()
+        .push(Tone::Dim, "  status ")
+        .push(tone_of_status(trace), trace.status.as_str().to_owned())
+        .push(Tone::Dim, format!("  code {code}  latency {latency}"));
+    let fits = width_of(&heading) + width_of_text(&topic) + width_of(&figures) <= width;
+    if fits {
+        let mut heading = heading.push(Tone::Plain, topic);
+        heading.spans.extend(figures.spans);
+        lines.push(heading);
+    } else {
+        // A topic too long for the heading gets lines of its own, whole.
+        let mut heading = heading;
+        heading.spans.extend(figures.spans);
+        lines.push(heading);
+        field_wrapped("topic", &topic, width, &mut lines);
+    }
     let is_composition = trace.kind == gilmour::inspect::TraceKind::Composition;
     if !trace.sender.is_empty() {
         // A composition's "sender" is the id its steps carry.
@@ -241,7 +299,7 @@ pub fn build(app: &State, trace: &Trace) -> Vec<DetailLine> {
         } else {
             "sender"
         };
-        lines.push(field(label, clean(&trace.sender, 200)));
+        field_wrapped(label, &clean(&trace.sender, MAX_NAME), width, &mut lines);
     }
     lines.push(field("started", stamp(app, trace.started)));
     if !is_composition {
@@ -251,7 +309,6 @@ pub fn build(app: &State, trace: &Trace) -> Vec<DetailLine> {
         ));
     }
     // What the status alone does not say, before anything else: an operator acts on it.
-    let width = usize::from(app.size.0);
     for note in trace.notes() {
         wrapped("note", Tone::Warn, &clean(&note, 1000), width, &mut lines);
     }
@@ -280,7 +337,13 @@ pub fn build(app: &State, trace: &Trace) -> Vec<DetailLine> {
     }
     let start = trace.request.as_ref().map(|request| request.at);
     if let Some(request) = &trace.request {
-        message(app, "Request", request, start, &mut lines);
+        // A signal's message is no request (and a slot answers none).
+        let title = match trace.kind {
+            gilmour::inspect::TraceKind::Signal => "Signal",
+            gilmour::inspect::TraceKind::Health => "Health ping",
+            _ => "Request",
+        };
+        message(app, title, request, start, &mut lines);
     }
     if let Some(reply) = &trace.reply {
         message(app, "Reply", reply, start, &mut lines);
@@ -386,21 +449,30 @@ fn message(
         .map(|offset| format!(" (+{})", super::format_latency(offset)))
         .unwrap_or_default();
     let width = usize::from(app.size.0);
-    let heading = DetailLine::default()
-        .push(Tone::Heading, title.to_owned())
-        .push(Tone::Dim, "  on ")
-        .push(Tone::Plain, clean(&event.channel, 200));
+    let channel = clean(&event.channel, MAX_NAME);
     let when = format!(
         "at {}{offset}  {} bytes",
         event.at.with_timezone(&app.tz).format("%H:%M:%S%.6f"),
         thousands(event.payload_len() as u64)
     );
-    // On a narrow terminal the time and size go on a line of their own, not off the edge.
-    if heading.text().chars().count() + 2 + when.chars().count() > width {
-        lines.push(heading);
+    let heading = DetailLine::default()
+        .push(Tone::Heading, title.to_owned())
+        .push(Tone::Dim, "  on ");
+    if width_of(&heading) + width_of_text(&channel) > width {
+        // A channel too long for the heading gets lines of its own, whole.
+        lines.push(DetailLine::default().push(Tone::Heading, title.to_owned()));
+        field_wrapped("channel", &channel, width, lines);
         lines.push(line(Tone::Dim, format!("  {when}")));
     } else {
-        lines.push(heading.push(Tone::Dim, format!("  {when}")));
+        let heading = heading.push(Tone::Plain, channel);
+        // On a narrow terminal the time and size go on a line of their own, not off the
+        // edge.
+        if width_of(&heading) + 2 + when.chars().count() > width {
+            lines.push(heading);
+            lines.push(line(Tone::Dim, format!("  {when}")));
+        } else {
+            lines.push(heading.push(Tone::Dim, format!("  {when}")));
+        }
     }
     if let Some(full) = event.full_len {
         lines.push(
@@ -455,15 +527,17 @@ fn record_fields(record: &ErrorView, tz: FixedOffset, width: usize, lines: &mut 
         let text = format!("{}: {note}", record.layout.as_str());
         wrapped("layout", Tone::Warn, &text, width, lines);
     }
-    lines.push(if record.topic.is_empty() {
-        DetailLine::default()
-            .push(Tone::Dim, format!("  {:<12}", "topic"))
-            .push(Tone::Warn, "not in the record")
+    if record.topic.is_empty() {
+        lines.push(
+            DetailLine::default()
+                .push(Tone::Dim, format!("  {:<12}", "topic"))
+                .push(Tone::Warn, "not in the record"),
+        );
     } else {
-        field("topic", clean(&record.topic, 200))
-    });
+        field_wrapped("topic", &clean(&record.topic, MAX_NAME), width, lines);
+    }
     lines.push(field("code", record.code.to_string()));
-    lines.push(field("sender", clean(&record.sender, 200)));
+    field_wrapped("sender", &clean(&record.sender, MAX_NAME), width, lines);
     lines.push(match record.timestamp {
         Some(at) => field("timestamp", record_time(at, tz)),
         None => DetailLine::default()
@@ -501,6 +575,42 @@ pub fn record_time(at: DateTime<Utc>, tz: FixedOffset) -> String {
     at.with_timezone(&tz)
         .format("%Y-%m-%d %H:%M:%S%.f")
         .to_string()
+}
+
+/// A host's lines, for the services screen's host dialog: its ident and every channel
+/// it serves, whole.
+pub fn host_lines(host: &Host, width: usize) -> Vec<DetailLine> {
+    let mut lines = Vec::new();
+    field_wrapped("ident", &clean(&host.ident, MAX_NAME), width, &mut lines);
+    lines.push(field("announces", clean(&host.value, 200)));
+    match &host.health {
+        Health::Alive { latency, topics } => {
+            lines.push(
+                DetailLine::default()
+                    .push(Tone::Dim, format!("  {:<12}", "state"))
+                    .push(Tone::Good, "alive")
+                    .push(
+                        Tone::Dim,
+                        format!("  answered its ping in {}", super::format_latency(*latency)),
+                    ),
+            );
+            lines.push(line(Tone::Dim, format!("  serves ({})", topics.len())));
+            for topic in topics {
+                let mut served = Vec::new();
+                field_wrapped("", &clean(topic, MAX_NAME), width, &mut served);
+                lines.extend(served);
+            }
+        }
+        Health::Dead { reason } => {
+            lines.push(
+                DetailLine::default()
+                    .push(Tone::Dim, format!("  {:<12}", "state"))
+                    .push(Tone::Bad, "dead"),
+            );
+            wrapped("why", Tone::Plain, &clean(reason, 1000), width, &mut lines);
+        }
+    }
+    lines
 }
 
 /// The record's lines, for the errors screen's record dialog.

@@ -8,7 +8,7 @@ use crate::tui::state::State;
 use crate::tui::state::layout::window_start;
 use crate::tui::theme::{self, Tone};
 use gilmour::inspect::sanitize::clean;
-use gilmour::protocol::{ErrorView, RecordLayout, short_sender};
+use gilmour::protocol::{ErrorView, RecordLayout};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
@@ -76,8 +76,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
     });
     let rows = usize::from(table_area.height.saturating_sub(1));
     let start = window_start(errors.selected, rows);
-    let table_rows = queued
-        .chain(live)
+    let table_rows = live
+        .chain(queued)
         .enumerate()
         .skip(start)
         .take(rows)
@@ -155,6 +155,11 @@ fn title(app: &State, width: usize) -> Vec<Span<'static>> {
     ];
     if errors.loading {
         title.push(Span::styled("   loading…", theme::tone(Tone::Dim)));
+    } else if let Some(at) = errors.refreshed {
+        title.push(Span::styled(
+            format!("   as of {}", at.with_timezone(&app.tz).format("%H:%M:%S")),
+            theme::tone(Tone::Dim),
+        ));
     }
     if let Some(why) = &errors.failure {
         title.push(Span::styled(
@@ -246,7 +251,7 @@ fn row<'a>(
             )),
             Cell::from(layout),
             topic,
-            Cell::from(clean(short_sender(&record.sender), 8)),
+            Cell::from(super::sender_label(&record.sender, 8)),
             Cell::from(trace.map_or_else(String::new, |id| id.to_string())),
             Cell::from(fit(&record.reply_text(), cells.reply)),
         ],

@@ -2,6 +2,7 @@
 //! text does not parse, the parser's message with a caret under the column.
 
 use crate::tui::state::State;
+use crate::tui::state::input::display_width;
 use crate::tui::theme::{self, Tone};
 use gilmour::inspect::sanitize::clean;
 use ratatui::Frame;
@@ -35,11 +36,18 @@ pub fn draw(frame: &mut Frame, bar: Rect, error_area: Rect, app: &State) {
     ]);
     frame.render_widget(Paragraph::new(line), bar);
     if filter.editing {
-        let x = bar.x + width + filter.input.cursor() as u16;
+        let x = bar.x + width + filter.input.cursor_column() as u16;
         frame.set_cursor_position((x.min(bar.right().saturating_sub(1)), bar.y));
     }
     if let (Some(error), true) = (&filter.error, error_area.height > 0) {
-        let caret = " ".repeat(usize::from(width) + error.column.saturating_sub(1));
+        // The column counts characters; the caret goes where they are drawn.
+        let before: String = filter
+            .input
+            .text()
+            .chars()
+            .take(error.column.saturating_sub(1))
+            .collect();
+        let caret = " ".repeat(usize::from(width) + display_width(&clean(&before, usize::MAX)));
         let line = Line::from(vec![
             Span::styled(format!("{caret}^ "), theme::tone(Tone::Bad)),
             Span::styled(clean(&error.message, 200), theme::tone(Tone::Bad)),

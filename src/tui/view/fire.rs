@@ -56,6 +56,13 @@ pub fn draw(frame: &mut Frame, form: &FireForm) {
             format!("        {}", clean(&why, 200)),
             theme::tone(Tone::Bad),
         ),
+        _ if form.notice.is_some() => Span::styled(
+            format!(
+                "        {}",
+                form.notice.map(|notice| notice.text()).unwrap_or_default()
+            ),
+            theme::tone(Tone::Warn),
+        ),
         _ if !form.suggestions.is_empty() => Span::styled(
             format!(
                 "        tab: {}",

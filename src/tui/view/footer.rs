@@ -4,6 +4,7 @@
 use crate::tui::keymap::{Command, Context};
 use crate::tui::state::State;
 use crate::tui::state::modal::Modal;
+use crate::tui::target::replayable;
 use crate::tui::theme;
 use gilmour::inspect::sanitize::clean;
 use ratatui::Frame;
@@ -34,6 +35,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
         Some(Modal::Write(_)) => Some(&[("enter", "write"), ("esc", "cancel")]),
         Some(Modal::Help { .. }) => Some(&[("↑↓", "scroll"), ("esc", "close")]),
         Some(Modal::Record { .. }) => Some(&[("r", "re-send"), ("↑↓", "scroll"), ("esc", "close")]),
+        Some(Modal::Host { .. }) => Some(&[("↑↓", "scroll"), ("esc", "close")]),
         None if app.filter.editing => Some(&[
             ("enter", "apply"),
             ("esc", "clear"),
@@ -77,6 +79,7 @@ fn hints(app: &State) -> Vec<(String, &'static str)> {
             )
         })
         .filter(|(command, _)| in_tree || *command != Command::NextSpan)
+        .filter(|(command, _)| available(app, *command))
         .map(|(command, keys)| (keys[0].to_string(), command.name()))
         .collect();
     if context != Context::Confirm {
@@ -86,7 +89,7 @@ fn hints(app: &State) -> Vec<(String, &'static str)> {
             .copied()
             .filter(|command| *command != Command::Open || context != Context::Detail)
             .chain(back.then_some(Command::Back));
-        for command in globals {
+        for command in globals.filter(|command| available(app, *command)) {
             let Some(key) = keymap.key(Context::Global, command) else {
                 continue;
             };
@@ -100,6 +103,31 @@ fn hints(app: &State) -> Vec<(String, &'static str)> {
         }
     }
     pairs
+}
+
+/// Whether a command can do anything now: what needs Redis is not offered offline, and
+/// what acts on a trace is not offered for a trace it cannot act on (an orphan reply has
+/// no request to replay).
+fn available(app: &State, command: Command) -> bool {
+    use Command::*;
+    let needs_redis = matches!(
+        command,
+        Replay | EditReplay | Fire | Delete | Trim | Refresh | Resend | NextPage
+    );
+    if needs_redis && !app.online {
+        return false;
+    }
+    let on_trace = match app.context() {
+        Context::Detail => app.detail.as_ref().map(|detail| detail.id),
+        Context::Traces => app.selected_trace(),
+        _ => return true,
+    };
+    if matches!(command, Replay | EditReplay | Copy) {
+        return on_trace
+            .and_then(|id| app.inspector.store().get(id))
+            .is_some_and(|trace| replayable(trace, &app.channels));
+    }
+    true
 }
 
 /// Draws the status line.

@@ -45,6 +45,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
                 spans: vec![Span::styled(clean(url, 60), bar), sep()],
                 priority: 4,
             });
+            let lost = app.inspector.lost_since().is_some();
             let link = match (connected, app.inspector.lost_since()) {
                 (true, None) => Span::styled("● live", bar.patch(theme::tone(theme::Tone::Good))),
                 (_, Some(since)) => Span::styled(
@@ -62,6 +63,21 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
                 spans: vec![link, sep()],
                 priority: 10,
             });
+            // Why, while it lasts: cut to half the row, so that it never pushes the link
+            // state itself out.
+            if let (Some(reason), true) = (&app.link_down, !connected || lost) {
+                let room = usize::from(area.width / 2).max(12);
+                items.push(Item {
+                    spans: vec![
+                        Span::styled(
+                            super::fit(&link_reason(reason), room),
+                            bar.patch(theme::tone(theme::Tone::Bad)),
+                        ),
+                        sep(),
+                    ],
+                    priority: 9,
+                });
+            }
             if app.deep {
                 // MONITOR costs Redis throughput: say it is on.
                 items.push(Item {
@@ -205,6 +221,18 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
     );
 }
 
+/// Why the link is down, in the words an operator acts on: Redis's own text, but a
+/// refused password said short enough to fit (the rest is how to give one).
+fn link_reason(reason: &str) -> String {
+    if reason.contains("NOAUTH") {
+        "NOAUTH: Redis wants a password (redis://:PASSWORD@host)".to_owned()
+    } else if reason.contains("WRONGPASS") {
+        "WRONGPASS: Redis refused the password".to_owned()
+    } else {
+        clean(reason, 300)
+    }
+}
+
 /// Keeps the items that matter most that fit in `width`, in their order: one that does
 /// not fit is left out whole (never cut in the middle), and a smaller one of lower
 /// priority may take the room it leaves. Among equals the leftmost comes first.
@@ -230,17 +258,30 @@ fn fit(items: &mut Vec<Item>, width: usize) {
 /// FOLLOW / PAUSED, health shown, marks, how many traces are shown.
 fn modes(app: &State) -> Vec<Item> {
     let mut items = Vec::new();
+    let traces = app.screen == crate::tui::model::Screen::Traces;
     let strong = |text: String| Span::styled(text, theme::key());
-    if let Some(frozen) = app.traces.frozen {
+    // Follow, pause, marks and the count are the trace list's: said on its screen only.
+    let frozen = app.traces.frozen.filter(|_| traces);
+    if let Some(frozen) = frozen {
         let newer = app.traces.list.len() - app.traces.list.len_until(Some(frozen));
         items.push(Item {
             spans: vec![strong(format!("PAUSED +{} ", thousands(newer as u64)))],
             priority: 5,
         });
-    } else if app.traces.follow {
+    } else if traces && app.traces.follow {
         items.push(Item {
             spans: vec![strong("FOLLOW ".to_owned())],
             priority: 5,
+        });
+    }
+    let newer = app.traces.newer_above();
+    if newer > 0 && traces {
+        items.push(Item {
+            spans: vec![Span::styled(
+                format!("↑ {} newer ", thousands(newer as u64)),
+                theme::tone(theme::Tone::Warn),
+            )],
+            priority: 4,
         });
     }
     if app.traces.show_health {
@@ -249,7 +290,7 @@ fn modes(app: &State) -> Vec<Item> {
             priority: 2,
         });
     }
-    if !app.traces.marks.is_empty() {
+    if traces && !app.traces.marks.is_empty() {
         items.push(Item {
             spans: vec![Span::styled(
                 format!("{} marked ", thousands(app.traces.marks.len() as u64)),
@@ -257,6 +298,9 @@ fn modes(app: &State) -> Vec<Item> {
             )],
             priority: 4,
         });
+    }
+    if !traces {
+        return items;
     }
     items.push(Item {
         spans: vec![Span::styled(

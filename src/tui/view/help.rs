@@ -28,6 +28,16 @@ pub fn lines(app: &State) -> Vec<Line<'static>> {
             "Errors: fmt go = a Go-style record (unscrambled, no topic)  rb = a Ruby record",
             theme::tone(Tone::Dim),
         )),
+        // The list colours kind and code by status: say which is which, and what the
+        // code column shows when there is no code, so nothing is told by colour alone.
+        Line::from(vec![
+            Span::styled("Status: ", theme::tone(Tone::Dim)),
+            Span::styled("ok", theme::tone(Tone::Good)),
+            Span::styled("  error (code ≥ 300)", theme::tone(Tone::Bad)),
+            Span::styled("  timeout (499) unanswered", theme::tone(Tone::Warn)),
+            Span::styled("  pending (code …) orphan", theme::tone(Tone::Dim)),
+            Span::styled("  — the detail names it", theme::tone(Tone::Dim)),
+        ]),
     ];
     for context in Context::ALL {
         let bindings: Vec<_> = app.keymap.bindings(context).collect();
@@ -56,14 +66,27 @@ pub fn lines(app: &State) -> Vec<Line<'static>> {
     lines
 }
 
+/// The help's box on a screen of `height` rows: all but two rows above and below.
+fn box_height(height: u16) -> u16 {
+    height.saturating_sub(4)
+}
+
+/// The furthest the help scrolls: its last line at the bottom of the box, never a page
+/// of blank below it.
+pub fn last_scroll(app: &State) -> usize {
+    let rows = usize::from(box_height(app.size.1).saturating_sub(2));
+    lines(app).len().saturating_sub(rows)
+}
+
 /// Draws the help on top of everything.
 pub fn draw(frame: &mut Frame, app: &State, scroll: usize) {
-    let area = centered(frame.area(), 110, frame.area().height.saturating_sub(4));
+    let area = centered(frame.area(), 110, box_height(frame.area().height));
     let block = Block::default()
         .borders(Borders::ALL)
         .title(" help · keys can be changed in ~/.config/gilmour/keys.toml ");
     let lines = lines(app);
-    let scroll = scroll.min(lines.len().saturating_sub(1));
+    let rows = usize::from(area.height.saturating_sub(2));
+    let scroll = scroll.min(lines.len().saturating_sub(rows));
     frame.render_widget(Clear, area);
     frame.render_widget(
         Paragraph::new(lines)

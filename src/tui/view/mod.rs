@@ -38,6 +38,7 @@ use crate::tui::state::State;
 use crate::tui::state::layout::areas;
 use crate::tui::state::modal::Modal;
 pub use document::Cache;
+pub use help::last_scroll as last_help_scroll;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 
@@ -66,6 +67,7 @@ pub fn draw(frame: &mut Frame, app: &State, cache: &mut Cache) {
         Some(Modal::Edit(form)) => dialog::edit(frame, form),
         Some(Modal::Record { index, scroll }) => dialog::record(frame, app, *index, *scroll),
         Some(Modal::Write(input)) => dialog::write(frame, app, input),
+        Some(Modal::Host { index, scroll }) => dialog::host(frame, app, *index, *scroll),
     }
 }
 
@@ -120,6 +122,30 @@ pub fn fit(text: &str, width: usize) -> String {
     out
 }
 
+/// A sender id in `width` columns, cut where it shows: one of our engines'
+/// (`<32 hex engine id>-<n>`) as the engine's first characters and its counter
+/// (`db47…-20`), so that one engine's senders read as one engine; any other id as its
+/// end, after a `…` when it is cut (where random ids differ).
+pub fn sender_label(sender: &str, width: usize) -> String {
+    let sender = gilmour::inspect::sanitize::clean(sender, 200);
+    let count = sender.chars().count();
+    if count <= width {
+        return sender;
+    }
+    if let Some((engine, n)) = sender.rsplit_once('-')
+        && engine.len() == 32
+        && engine.chars().all(|c| c.is_ascii_hexdigit())
+        && !n.is_empty()
+        && n.chars().all(|c| c.is_ascii_digit())
+        && n.len() + 3 <= width
+    {
+        let keep = width - n.len() - 2;
+        return format!("{}…-{n}", &engine[..keep]);
+    }
+    let tail: String = sender.chars().skip(count + 1 - width).collect();
+    format!("…{tail}")
+}
+
 /// A size in IEC units, as the command line takes them: `12.3 MiB`, `256 MiB`, `64 KiB`.
 pub fn iec(size: u64) -> String {
     bytesize::ByteSize(size)
@@ -167,5 +193,23 @@ mod tests {
         assert_eq!(fit("weather.fetch.eu", 13), "weather.fetc…");
         assert_eq!(fit("日本語のトピック", 7), "日本語…");
         assert_eq!(fit("\u{1b}[2J", 20), "\\u{1b}[2J");
+        let ours = "db476ecb29fe493b990126ab6a28c4c7";
+        assert_eq!(sender_label(&format!("{ours}-20"), 8), "db47…-20");
+        assert_eq!(sender_label(&format!("{ours}-123"), 8), "db4…-123");
+        assert_eq!(
+            sender_label("4f1c9e2a-7b3d-4e8f-a1b2-c3d4e5f6a7b8", 8),
+            "…5f6a7b8",
+            "a UUID by its end, marked as cut"
+        );
+        assert_eq!(sender_label("s-sig-1", 8), "s-sig-1");
+        let ms = std::time::Duration::from_millis;
+        assert_eq!(format_latency(ms(15)), "15ms");
+        assert_eq!(format_latency(ms(999)), "999ms");
+        assert_eq!(
+            format_latency(ms(1002)),
+            "1.00s",
+            "seconds from one second up"
+        );
+        assert_eq!(format_latency(ms(12_345)), "12.3s");
     }
 }

@@ -3,6 +3,7 @@
 
 use super::columns::{self, Step, constraints, plan, step};
 use super::{bytes, fit, format_latency};
+use crate::tui::model::kind_label;
 use crate::tui::state::State;
 use crate::tui::theme;
 use gilmour::inspect::sanitize::{clean, clean_bytes};
@@ -33,7 +34,7 @@ const TITLES: [&str; 10] = [
     "sender",
     "size",
     "answered by",
-    "data",
+    "data (→ sent)",
 ];
 const MARK: usize = 0;
 const TIME: usize = 1;
@@ -185,9 +186,9 @@ fn trace_row<'a>(trace: &Trace, app: &State, widths: &[u16]) -> Row<'a> {
     let width = |column: usize| usize::from(widths[column]);
     let status = theme::status(trace.status);
     let kind = if app.links.replay_of.contains_key(&trace.id) {
-        format!("{}↻", trace.kind.as_str())
+        format!("{}↻", kind_label(trace))
     } else {
-        trace.kind.as_str().to_owned()
+        kind_label(trace).to_owned()
     };
     let code = trace
         .code()
@@ -227,7 +228,7 @@ fn trace_row<'a>(trace: &Trace, app: &State, widths: &[u16]) -> Row<'a> {
             TOPIC => topic_cell(trace, width(TOPIC)),
             CODE => Cell::from(Span::styled(code.clone(), status)),
             LATENCY => Cell::from(latency.clone()),
-            SENDER => Cell::from(clean(gilmour::protocol::short_sender(&trace.sender), 8))
+            SENDER => Cell::from(super::sender_label(&trace.sender, 8))
                 .style(theme::tone(theme::Tone::Dim)),
             SIZE => Cell::from(bytes(trace.size())),
             ANSWERED => Cell::from(fit(
@@ -246,12 +247,18 @@ fn trace_row<'a>(trace: &Trace, app: &State, widths: &[u16]) -> Row<'a> {
                     );
                     Cell::from(Span::styled(text, theme::tone(theme::Tone::Dim)))
                 }
-                _ => Cell::from(
-                    trace
-                        .headline()
-                        .map(|event| preview(event, app, width(DATA)))
-                        .unwrap_or_default(),
-                ),
+                _ => match trace.headline() {
+                    // The reply's data when there is one; what was sent (a request still
+                    // waiting, a signal) is marked `→`, so the column never leaves one guessing.
+                    Some(event) if trace.reply.is_none() && trace.request.is_some() => {
+                        Cell::from(Line::from(vec![
+                            Span::styled("→ ", theme::tone(theme::Tone::Dim)),
+                            preview(event, app, width(DATA).saturating_sub(2)),
+                        ]))
+                    }
+                    Some(event) => Cell::from(preview(event, app, width(DATA))),
+                    None => Cell::from(""),
+                },
             },
         }
     };

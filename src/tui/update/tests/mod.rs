@@ -380,3 +380,44 @@ fn a_trace_answered_after_it_was_shown_unanswered_changes_in_place() {
     );
     assert!(text.iter().any(|line| line.contains("Reply")), "{text:#?}");
 }
+
+#[test]
+fn a_filter_applied_while_scrolled_goes_to_the_newest_match() {
+    let mut app = busy(100, 8);
+    for _ in 0..5 {
+        update(&mut app, key(KeyCode::Down));
+    }
+    assert!(!app.traces.follow && app.top_row() > 0, "scrolled down");
+    let screen = format!("{:?}", crate::tui::fixture::render(&app));
+    assert!(
+        screen.contains("newer"),
+        "the header says newer rows are above: {screen}"
+    );
+    update(&mut app, key(KeyCode::Char('/')));
+    type_text(&mut app, "topic:weather*");
+    update(&mut app, key(KeyCode::Enter));
+    assert_eq!(app.selected_row(), Some(0), "on the newest match");
+    assert_eq!(app.top_row(), 0, "nothing newer hidden above");
+    assert!(!app.traces.follow, "and still not following");
+}
+
+#[test]
+fn esc_that_clears_the_filter_says_how_to_get_it_back() {
+    let mut app = busy(100, 20);
+    update(&mut app, key(KeyCode::Char('/')));
+    type_text(&mut app, "topic:weather*");
+    update(&mut app, key(KeyCode::Enter));
+    update(&mut app, key(KeyCode::Enter));
+    assert!(app.detail.is_some());
+    update(&mut app, key(KeyCode::Esc));
+    update(&mut app, key(KeyCode::Esc));
+    assert_eq!(app.filter.applied_text, "", "the second Esc clears it");
+    assert_eq!(
+        app.status.as_ref().map(|status| status.text.as_str()),
+        Some("filter topic:weather* cleared: / then ↑ brings it back")
+    );
+    update(&mut app, key(KeyCode::Char('/')));
+    update(&mut app, key(KeyCode::Up));
+    update(&mut app, key(KeyCode::Enter));
+    assert_eq!(app.filter.applied_text, "topic:weather*", "and it does");
+}

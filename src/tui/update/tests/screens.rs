@@ -27,6 +27,8 @@ fn r_in_an_open_error_record_re_sends_its_request() {
             entries: vec![record],
         }),
     );
+    // The live rows come first.
+    update(&mut app, key(KeyCode::Down));
     update(&mut app, key(KeyCode::Enter));
     assert!(
         matches!(app.modal, Some(Modal::Record { index: 0, .. })),
@@ -76,6 +78,8 @@ fn error_queue_delete_and_trim_ask_first() {
             entries: vec!["a".into(), "b".into()],
         }),
     );
+    // Past the live row (weather.group's record) and the queue's first entry.
+    update(&mut app, key(KeyCode::Down));
     update(&mut app, key(KeyCode::Down));
     update(&mut app, key(KeyCode::Char('d')));
     assert!(app.effects.is_empty());
@@ -231,4 +235,320 @@ fn traces_without_a_topic_have_rows_of_their_own() {
             .collect();
         assert_eq!(shown, senders, "enter on {label} lists its traces");
     }
+}
+
+#[test]
+fn a_signal_reads_as_a_signal_and_an_orphan_reply_as_a_reply() {
+    let mut app = busy(100, 20);
+    update(
+        &mut app,
+        Action::Events(vec![reply(9_500, "s-orphan", 200, "1")]),
+    );
+    let signal = app.inspector.store().by_sender("s-sig-1").expect("traced");
+    open_detail(&mut app, signal);
+    let text = crate::tui::fixture::detail_text(&app);
+    assert!(text[0].starts_with("#3 slot user.created"), "{text:#?}");
+    assert!(
+        text.iter()
+            .any(|line| line.starts_with("Signal  on gilmour.slot.user.created")),
+        "{text:#?}"
+    );
+    assert!(
+        !text.iter().any(|line| line.starts_with("Request")),
+        "{text:#?}"
+    );
+    let orphan = app.inspector.store().by_sender("s-orphan").expect("traced");
+    open_detail(&mut app, orphan);
+    let text = crate::tui::fixture::detail_text(&app);
+    assert!(text[0].contains(" reply "), "{text:#?}");
+    let footer = footer(&app);
+    assert!(
+        !footer.contains("replay") && !footer.contains("copy"),
+        "{footer}"
+    );
+}
+
+/// The footer row as drawn.
+fn footer(app: &crate::tui::fixture::App) -> String {
+    let screen = crate::tui::fixture::render(app);
+    let y = app.size.1 - 1;
+    (0..app.size.0)
+        .map(|x| screen.buffer()[(x, y)].symbol().to_owned())
+        .collect()
+}
+
+#[test]
+fn offline_the_footer_offers_nothing_that_needs_redis() {
+    let mut app = crate::tui::fixture::offline(140, 20);
+    update(&mut app, Action::Events(crate::tui::fixture::traffic()));
+    let traces = footer(&app);
+    assert!(
+        traces.contains("y copy"),
+        "copying needs no Redis: {traces}"
+    );
+    for needs_redis in ["r replay", "e edit-replay", "f fire"] {
+        assert!(!traces.contains(needs_redis), "{traces}");
+    }
+    run(&mut app, Command::ShowErrors);
+    let errors = footer(&app);
+    for needs_redis in ["r resend", "d delete", "D trim", "R refresh"] {
+        assert!(!errors.contains(needs_redis), "{errors}");
+    }
+    run(&mut app, Command::ShowServices);
+    let services = footer(&app);
+    assert!(
+        !services.contains("R refresh") && !services.contains("d delete"),
+        "{services}"
+    );
+}
+
+#[test]
+fn esc_after_re_sending_from_errors_goes_back_to_errors() {
+    let mut app = busy(100, 20);
+    run(&mut app, Command::ShowErrors);
+    // The live row of weather.group's error, the first: re-send it.
+    run(&mut app, Command::Resend);
+    assert!(
+        matches!(
+            &app.effects[..],
+            [Effect::LoadErrors { .. }, Effect::Fire(_, Some(_))]
+        ),
+        "{:?}",
+        app.effects
+    );
+    update(
+        &mut app,
+        Action::Done(Done::Sent {
+            original: Some(TraceId(2)),
+            what: "request weather.group".into(),
+            sender: Some("s-resent".into()),
+            result: Ok("answered".into()),
+        }),
+    );
+    update(
+        &mut app,
+        Action::Events(vec![request(9_800, "weather.group", "s-resent", "[1]")]),
+    );
+    assert_eq!(app.screen, Screen::Traces, "the new trace opens");
+    assert!(app.detail.is_some());
+    update(&mut app, key(KeyCode::Esc));
+    assert_eq!(
+        app.screen,
+        Screen::Errors,
+        "Esc goes back where the user was"
+    );
+    assert!(app.detail.is_none());
+}
+
+#[test]
+fn help_stops_at_its_last_page() {
+    let mut app = busy(100, 20);
+    update(&mut app, key(KeyCode::Char('?')));
+    for _ in 0..50 {
+        update(&mut app, key(KeyCode::PageDown));
+    }
+    let Some(Modal::Help { scroll }) = app.modal else {
+        panic!("help open");
+    };
+    let last = crate::tui::view::last_help_scroll(&app);
+    assert!(last > 0, "the help is longer than 20 rows");
+    assert_eq!(scroll, last);
+    update(&mut app, key(KeyCode::Up));
+    assert!(
+        matches!(app.modal, Some(Modal::Help { scroll }) if scroll == last - 1),
+        "one up from the end moves at once"
+    );
+    let screen = format!("{:?}", crate::tui::fixture::render(&app));
+    assert!(
+        screen.contains("[confirm]"),
+        "the last section shows: {screen}"
+    );
+}
+
+#[test]
+fn the_header_says_why_the_capture_cannot_reconnect() {
+    let mut app = busy(120, 20);
+    let header = |app: &crate::tui::fixture::App| {
+        let screen = crate::tui::fixture::render(app);
+        (0..app.size.0)
+            .map(|x| screen.buffer()[(x, 0)].symbol().to_owned())
+            .collect::<String>()
+    };
+    update(
+        &mut app,
+        Action::Events(vec![gilmour::inspect::Event::Lost {
+            at: at(9_500),
+            reason: "NOAUTH Authentication required.".into(),
+        }]),
+    );
+    let down = header(&app);
+    assert!(
+        down.contains("reconnecting since")
+            && down.contains("NOAUTH: Redis wants a password (redis://:PASSWORD@host)"),
+        "{down}"
+    );
+    let narrow = {
+        update(&mut app, Action::Resize(80, 20));
+        header(&app)
+    };
+    assert!(
+        narrow.contains("reconnecting since") && narrow.contains("NOAUTH"),
+        "{narrow}"
+    );
+    update(
+        &mut app,
+        Action::Events(vec![gilmour::inspect::Event::Gap(
+            gilmour::inspect::GapEvent {
+                since: at(9_500),
+                until: at(9_900),
+                reason: "NOAUTH Authentication required.".into(),
+            },
+        )]),
+    );
+    assert_eq!(app.link_down, None, "back: the reason goes");
+}
+
+#[test]
+fn while_the_capture_is_away_redis_is_asked_why() {
+    let mut app = busy(120, 20);
+    update(
+        &mut app,
+        Action::Tick(Probe {
+            now: at(11_000),
+            connected: Some(false),
+            dropped: 0,
+        }),
+    );
+    assert!(
+        app.effects.contains(&Effect::ProbeLink),
+        "{:?}",
+        app.effects
+    );
+    app.effects.clear();
+    update(
+        &mut app,
+        Action::Tick(Probe {
+            now: at(12_000),
+            connected: Some(false),
+            dropped: 0,
+        }),
+    );
+    assert!(!app.effects.contains(&Effect::ProbeLink), "one at a time");
+    update(
+        &mut app,
+        Action::Done(Done::LinkProbed(Some(
+            "NOAUTH: Authentication required.".into(),
+        ))),
+    );
+    let screen = format!("{:?}", crate::tui::fixture::render(&app));
+    assert!(
+        screen.contains("○ reconnecting") && screen.contains("NOAUTH: Redis wants a password"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn a_topic_of_two_thousand_characters_reads_whole_in_the_detail() {
+    let topic: String = (0..2_000)
+        .map(|n| char::from(b'a' + (n % 26) as u8))
+        .collect();
+    let mut app = crate::tui::fixture::app(80, 24);
+    update(
+        &mut app,
+        Action::Events(vec![request(100, &topic, "s-long", "1")]),
+    );
+    let id = app.inspector.store().by_sender("s-long").expect("traced");
+    open_detail(&mut app, id);
+    let text = crate::tui::fixture::detail_text(&app);
+    let label = "  topic       ";
+    let at = text
+        .iter()
+        .position(|line| line.starts_with(label))
+        .unwrap_or_else(|| panic!("a topic field: {text:#?}"));
+    let mut read = String::new();
+    for line in &text[at..] {
+        let Some(part) = line
+            .strip_prefix(label)
+            .or_else(|| line.strip_prefix(&" ".repeat(label.len())))
+        else {
+            break;
+        };
+        assert!(line.chars().count() <= 80, "each line fits: {line}");
+        read.push_str(part);
+    }
+    assert_eq!(read, topic, "all of it, in order");
+    assert!(
+        text.iter().any(|line| line == "Request"),
+        "its channel is too long for the heading too: {:#?}",
+        &text[..12]
+    );
+}
+
+#[test]
+fn the_errors_screen_lists_live_records_first_and_refreshes_by_itself() {
+    let mut app = busy(100, 20);
+    run(&mut app, Command::ShowErrors);
+    app.effects.clear();
+    let entries: Vec<String> = (0..50)
+        .map(|n| crate::tui::fixture::error_record(100 + n, "old.topic", "s-old", 500))
+        .collect();
+    update(
+        &mut app,
+        Action::Done(Done::Errors {
+            page: 0,
+            total: 50,
+            entries,
+        }),
+    );
+    let screen = format!("{:?}", crate::tui::fixture::render(&app));
+    let drawn = crate::tui::fixture::render(&app);
+    let first_row: String = (0..app.size.0)
+        .map(|x| drawn.buffer()[(x, 4)].symbol().to_owned())
+        .collect();
+    assert!(
+        first_row.contains("live") && first_row.contains("weather.group"),
+        "the live record is on top, not below 50 queue rows: {first_row}"
+    );
+    assert!(screen.contains("as of 21:00:10"), "{screen}");
+    let tick = |ms| {
+        Action::Tick(Probe {
+            now: at(ms),
+            connected: Some(true),
+            dropped: 0,
+        })
+    };
+    update(&mut app, tick(15_000));
+    assert!(app.effects.is_empty(), "fresh: {:?}", app.effects);
+    update(&mut app, tick(21_000));
+    assert_eq!(
+        app.effects,
+        [Effect::LoadErrors { page: 0 }],
+        "stale after 10 s"
+    );
+    app.effects.clear();
+    update(&mut app, tick(22_000));
+    assert!(app.effects.is_empty(), "one load at a time");
+}
+
+#[test]
+fn the_filter_and_its_count_show_only_on_the_list_they_filter() {
+    let mut app = busy(120, 20);
+    update(&mut app, key(KeyCode::Char('/')));
+    type_text(&mut app, "topic:weather*");
+    update(&mut app, key(KeyCode::Enter));
+    let traces = format!("{:?}", crate::tui::fixture::render(&app));
+    assert!(traces.contains("filter topic:weather*") && traces.contains(" shown"));
+    run(&mut app, Command::ShowTopics);
+    let topics = format!("{:?}", crate::tui::fixture::render(&app));
+    assert!(!topics.contains("filter topic:weather*"), "{topics}");
+    assert!(
+        !topics.contains(" shown ") && !topics.contains("FOLLOW"),
+        "{topics}"
+    );
+    update(&mut app, key(KeyCode::Char('/')));
+    assert_eq!(
+        app.screen,
+        Screen::Traces,
+        "typing a filter shows the list it filters"
+    );
 }

@@ -99,17 +99,73 @@ fn firing_counts_listeners_and_asks_before_sending_to_nobody() {
             fire: fire.clone(),
             original: None,
             silent: vec!["echo".into()],
+            patterns: Vec::new(),
         }),
     );
-    assert!(matches!(
-        &app.modal,
-        Some(Modal::Confirm {
-            then: Confirmed::Fire(..),
-            ..
-        })
-    ));
+    let Some(Modal::Confirm { question, then }) = &app.modal else {
+        panic!("a question: {:?}", app.modal);
+    };
+    assert_eq!(
+        question,
+        "Nobody listens on echo. Publish anyway? (nobody will answer)"
+    );
+    assert!(matches!(then, Confirmed::Publish(..)));
+    update(&mut app, key(KeyCode::Char('y')));
+    // The engine refuses to request from nobody: yes publishes the request as it is.
+    assert_eq!(app.effects, [Effect::Publish(fire, None)]);
+}
+
+#[test]
+fn a_composition_nobody_serves_is_run_anyway_on_yes() {
+    let mut app = busy(100, 20);
+    let fire = Fire::Compose {
+        text: "echo | nobody.x".into(),
+        data: serde_json::Value::Null,
+        timeout: Duration::from_secs(30),
+    };
+    update(
+        &mut app,
+        Action::Done(Done::Listeners {
+            fire: fire.clone(),
+            original: None,
+            silent: vec!["nobody.x".into()],
+            patterns: Vec::new(),
+        }),
+    );
+    assert!(
+        matches!(&app.modal, Some(Modal::Confirm { question, .. }) if question.contains("fail with 404")),
+        "{:?}",
+        app.modal
+    );
     update(&mut app, key(KeyCode::Char('y')));
     assert_eq!(app.effects, [Effect::Fire(fire, None)]);
+}
+
+#[test]
+fn a_signal_taken_by_pattern_slots_is_sent_without_asking() {
+    let mut app = busy(100, 20);
+    let fire = Fire::Signal {
+        topic: "event.level.completed".into(),
+        data: serde_json::Value::Null,
+    };
+    update(
+        &mut app,
+        Action::Done(Done::Listeners {
+            fire: fire.clone(),
+            original: None,
+            silent: vec!["event.level.completed".into()],
+            patterns: vec!["gilmour.slot.event.*".into()],
+        }),
+    );
+    assert!(app.modal.is_none(), "nothing to ask: {:?}", app.modal);
+    assert_eq!(app.effects, [Effect::Fire(fire, None)]);
+    assert_eq!(
+        app.status.as_ref().map(|status| status.text.as_str()),
+        Some(
+            "no exact subscriber on event.level.completed; 1 pattern subscription exists \
+             (gilmour.slot.event.*): sending…"
+        )
+    );
 }
 
 #[test]
@@ -148,6 +204,7 @@ fn a_late_listener_count_never_replaces_an_open_dialog() {
             fire,
             original: None,
             silent: vec!["echo".into()],
+            patterns: Vec::new(),
         }),
     );
     let Some(Modal::Fire(form)) = &app.modal else {
@@ -182,6 +239,7 @@ fn a_fired_composition_opens_as_its_waterfall() {
     update(
         &mut app,
         Action::Done(Done::Composed {
+            input: serde_json::Value::Null,
             text: "weather.fetch | weather.group".into(),
             id: "c-fired-1".into(),
             steps: vec![
@@ -224,6 +282,7 @@ fn a_fired_composition_opens_as_its_waterfall() {
         Action::Done(Done::Composed {
             text: "nobody.x".into(),
             id: "c-fired-2".into(),
+            input: serde_json::Value::Null,
             steps: vec![("nobody.x".into(), None, 404)],
             code: 404,
             data: "\"no active listeners for `nobody.x`\"".into(),
@@ -235,5 +294,151 @@ fn a_fired_composition_opens_as_its_waterfall() {
         app.status
             .as_ref()
             .is_some_and(|status| status.text.starts_with("composition answered 404"))
+    );
+}
+
+#[test]
+fn the_readme_tour_fires_a_composition_typed_on_a_fresh_form() {
+    let mut app = busy(100, 20);
+    update(&mut app, key(KeyCode::Char('f')));
+    type_text(&mut app, "echo | [echo, echo]");
+    update(&mut app, key(KeyCode::Enter));
+    assert_eq!(
+        app.effects,
+        [Effect::CheckListeners(
+            Fire::Compose {
+                text: "echo | [echo, echo]".into(),
+                data: serde_json::Value::Null,
+                timeout: Duration::from_secs(30),
+            },
+            None
+        )]
+    );
+}
+
+#[test]
+fn the_status_line_never_outlives_what_it_says() {
+    let mut app = busy(100, 20);
+    update(&mut app, key(KeyCode::Char('f')));
+    type_text(&mut app, "echo");
+    update(&mut app, key(KeyCode::Down));
+    type_text(&mut app, "{\"a\":");
+    update(&mut app, key(KeyCode::Enter));
+    let status = |app: &crate::tui::fixture::App| app.status.as_ref().map(|s| s.text.clone());
+    assert!(
+        status(&app).is_some_and(|text| text.starts_with("not JSON")),
+        "{:?}",
+        status(&app)
+    );
+    type_text(&mut app, "1}");
+    assert_eq!(status(&app), None, "the data is valid JSON now");
+    update(&mut app, key(KeyCode::Enter));
+    assert_eq!(status(&app).as_deref(), Some("counting listeners…"));
+    let fire = match app.effects.as_slice() {
+        [Effect::CheckListeners(fire, None)] => fire.clone(),
+        other => panic!("{other:?}"),
+    };
+    update(
+        &mut app,
+        Action::Done(Done::Listeners {
+            fire,
+            original: None,
+            silent: vec!["echo".into()],
+            patterns: Vec::new(),
+        }),
+    );
+    update(&mut app, key(KeyCode::Char('n')));
+    assert_eq!(status(&app).as_deref(), Some("not sent"));
+}
+
+#[test]
+fn copy_names_the_connection_and_a_step_copies_its_composition() {
+    let mut app = busy(100, 20);
+    app.redis = Some("redis://:***@db.internal:6380/2".into());
+    update(&mut app, key(KeyCode::Char('y')));
+    assert_eq!(
+        app.effects,
+        [Effect::Copy(
+            r#"gilmour --redis 'redis://:***@db.internal:6380/2' request weather.fetch '{"city":"Oslo"}'"#
+                .into()
+        )],
+        "pasted elsewhere, it reaches the same Redis (the password is never copied)"
+    );
+    app.effects.clear();
+    update(
+        &mut app,
+        Action::Done(Done::Composed {
+            input: json!({"city": "Pune"}),
+            text: "weather.fetch | weather.group".into(),
+            id: "c-fired-3".into(),
+            steps: vec![
+                ("weather.fetch".into(), Some("s-fetch-1".into()), 200),
+                ("weather.group".into(), Some("s-group-1".into()), 500),
+            ],
+            code: 500,
+            data: "\"division by zero\"".into(),
+            elapsed: Duration::from_micros(16),
+        }),
+    );
+    // A step of it, opened, copies the composition whole.
+    let step = app.inspector.store().by_sender("s-group-1").expect("the step");
+    crate::tui::fixture::open_detail(&mut app, step);
+    update(&mut app, key(KeyCode::Char('y')));
+    assert_eq!(
+        app.effects,
+        [Effect::Copy(
+            r#"gilmour --redis 'redis://:***@db.internal:6380/2' compose 'weather.fetch | weather.group' '{"city":"Pune"}'"#
+                .into()
+        )]
+    );
+}
+
+#[test]
+fn copy_refuses_what_the_terminal_would_drop() {
+    let mut app = crate::tui::fixture::app(100, 20);
+    // A store that keeps big payloads whole (the default cuts them, and a payload cut
+    // short is not copied at all).
+    app.inspector = gilmour::inspect::Inspector::new(InspectorOptions {
+        max_payload: 1 << 20,
+        ..InspectorOptions::default()
+    });
+    let big = format!("\"{}\"", "x".repeat(super::super::send::COPY_LIMIT));
+    update(
+        &mut app,
+        Action::Events(vec![request(100, "big.one", "s-big", &big)]),
+    );
+    update(&mut app, key(KeyCode::Char('y')));
+    assert!(app.effects.is_empty(), "{:?}", app.effects);
+    let status = app.status.as_ref().expect("a reason");
+    assert!(
+        status.failure && status.text.starts_with("not copied:"),
+        "{status:?}"
+    );
+    assert!(
+        status.text.contains("w writes the trace to a file"),
+        "{status:?}"
+    );
+}
+
+#[test]
+fn a_multi_line_json_paste_is_one_paste_not_a_send_per_line() {
+    let mut app = busy(100, 20);
+    update(&mut app, key(KeyCode::Char('f')));
+    update(&mut app, Action::Paste("echo | [echo,\n echo]".into()));
+    update(&mut app, key(KeyCode::Down));
+    update(&mut app, Action::Paste("{\n  \"a\": 1\n}\n".into()));
+    let Some(Modal::Fire(form)) = &app.modal else {
+        panic!("the form is still open: nothing was sent");
+    };
+    assert_eq!(form.target.text(), "echo | [echo,  echo]");
+    assert_eq!(form.kind, crate::tui::state::forms::FireKind::Compose);
+    assert_eq!(form.data.text(), "{\n  \"a\": 1\n}\n");
+    assert_eq!(form.data_error(), None, "valid JSON as pasted");
+    assert!(app.effects.is_empty());
+    update(&mut app, key(KeyCode::Enter));
+    assert!(
+        matches!(&app.effects[..], [Effect::CheckListeners(Fire::Compose { data, .. }, None)] if *data == json!({"a": 1})),
+        "{:?}",
+        app.effects
     );
 }

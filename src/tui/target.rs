@@ -76,6 +76,21 @@ pub fn target(trace: &Trace, channels: &Channels) -> Result<Target, &'static str
     }
 }
 
+/// Whether [`target`] would find what to send, without reading the data (the footer asks
+/// every frame, and a payload may be megabytes).
+pub fn replayable(trace: &Trace, channels: &Channels) -> bool {
+    match trace.kind {
+        TraceKind::Request | TraceKind::Health | TraceKind::Signal => trace
+            .request
+            .as_ref()
+            .is_some_and(|request| request.full_len.is_none() && !request.is_broken_envelope()),
+        TraceKind::Error => {
+            live_record(channels, trace).is_some_and(|(record, _)| record_target(&record).is_ok())
+        }
+        TraceKind::Gap | TraceKind::Other | TraceKind::Composition => false,
+    }
+}
+
 /// The request an error record reports, or why it cannot be told: Go's scrambled
 /// records do not carry the topic, and guessing one would send to the wrong service.
 pub fn record_target(record: &ErrorView) -> Result<Target, &'static str> {
@@ -94,19 +109,45 @@ pub fn record_target(record: &ErrorView) -> Result<Target, &'static str> {
     })
 }
 
-/// `gilmour request TOPIC 'DATA'` (or `signal`), quoted for a POSIX shell.
-pub fn command_line(target: &Target, channels: &Channels) -> String {
-    let mut line = String::from("gilmour ");
-    if channels.prefix() != "gilmour" {
-        line.push_str("--prefix ");
-        line.push_str(&shell_quote(channels.prefix()));
-        line.push(' ');
-    }
+/// `gilmour [--redis URL] [--prefix P] request TOPIC 'DATA'` (or `signal`), quoted for a
+/// POSIX shell: pasted elsewhere it reaches the same Redis (`redis` is the URL with its
+/// password hidden: it is never copied) under the same prefix.
+pub fn command_line(target: &Target, channels: &Channels, redis: Option<&str>) -> String {
+    let mut line = flags(channels, redis);
     line.push_str(if target.signal { "signal " } else { "request " });
     line.push_str(&shell_quote(&target.topic));
     if !target.data.is_null() {
         line.push(' ');
         line.push_str(&shell_quote(&target.data.to_string()));
+    }
+    line
+}
+
+/// `gilmour [--redis URL] [--prefix P] compose 'TEXT' 'DATA'`: a composition fired from
+/// here, whole (a step copied alone would run one step of it).
+pub fn compose_line(text: &str, input: &Value, channels: &Channels, redis: Option<&str>) -> String {
+    let mut line = flags(channels, redis);
+    line.push_str("compose ");
+    line.push_str(&shell_quote(text));
+    if !input.is_null() {
+        line.push(' ');
+        line.push_str(&shell_quote(&input.to_string()));
+    }
+    line
+}
+
+/// `gilmour ` and the flags that name the connection.
+fn flags(channels: &Channels, redis: Option<&str>) -> String {
+    let mut line = String::from("gilmour ");
+    if let Some(redis) = redis {
+        line.push_str("--redis ");
+        line.push_str(&shell_quote(redis));
+        line.push(' ');
+    }
+    if channels.prefix() != "gilmour" {
+        line.push_str("--prefix ");
+        line.push_str(&shell_quote(channels.prefix()));
+        line.push(' ');
     }
     line
 }
@@ -126,6 +167,33 @@ fn shell_quote(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tui::action::Action;
+    use crate::tui::fixture::{self, message, reply, request, update};
+
+    #[test]
+    fn replayable_says_what_target_finds() {
+        let mut app = fixture::notable(100, 20);
+        update(
+            &mut app,
+            Action::Events(vec![
+                reply(5_000, "s-orphan", 200, "1"),
+                request(5_100, "echo", "s-echo", "2"),
+                message(
+                    5_200,
+                    "gilmour.slot.user.created",
+                    r#"{"data":1,"sender":"s-sig"}"#,
+                ),
+            ]),
+        );
+        let store = app.inspector.store();
+        let mut told = 0;
+        for trace in store.newest_first() {
+            let found = target(trace, &app.channels).is_ok();
+            assert_eq!(replayable(trace, &app.channels), found, "{}", trace.id);
+            told += usize::from(found);
+        }
+        assert!(told >= 2 && told < store.len(), "both kinds seen");
+    }
 
     #[test]
     fn command_lines_quote_for_the_shell() {
@@ -135,7 +203,7 @@ mod tests {
             data: serde_json::json!({"it's": [1, "a b"]}),
         };
         assert_eq!(
-            command_line(&target, &Channels::default()),
+            command_line(&target, &Channels::default(), None),
             r#"gilmour request echo '{"it'\''s":[1,"a b"]}'"#
         );
         let signal = Target {
@@ -144,8 +212,21 @@ mod tests {
             data: Value::Null,
         };
         assert_eq!(
-            command_line(&signal, &Channels::new("app")),
-            "gilmour --prefix app signal user.created"
+            command_line(
+                &signal,
+                &Channels::new("app"),
+                Some("redis://:***@db:6380/2")
+            ),
+            "gilmour --redis 'redis://:***@db:6380/2' --prefix app signal user.created"
+        );
+        assert_eq!(
+            compose_line(
+                "echo | [echo, echo]",
+                &serde_json::json!("hi"),
+                &Channels::default(),
+                Some("redis://db:6379")
+            ),
+            r#"gilmour --redis redis://db:6379 compose 'echo | [echo, echo]' '"hi"'"#
         );
     }
 }
