@@ -1,4 +1,4 @@
-//! A small Redis stand-in: a RESP2 server on a loopback port with exactly what Gilmour
+//! A small Redis stand-in: a RESP2 and RESP3 server on a loopback port with exactly what Gilmour
 //! uses, so that `gilmour demo` works on a machine without Redis and other processes
 //! (and other Gilmour libraries) can join it.
 //!
@@ -8,12 +8,14 @@
 //!                        State (one lock): key space, clients, subscriptions, stats
 //! ```
 //!
-//! It speaks: PING, AUTH, SELECT, HELLO (RESP2), CLIENT SETNAME / GETNAME / SETINFO / ID /
+//! It speaks: PING, AUTH, SELECT, HELLO (RESP2 and RESP3: maps, nulls, verbatim text,
+//! pub/sub as pushes on a connection that runs other commands too), CLIENT SETNAME / GETNAME / SETINFO / ID /
 //! KILL, QUIT, RESET, MONITOR; PUBLISH, SUBSCRIBE, PSUBSCRIBE (Redis glob patterns),
 //! UNSUBSCRIBE, PUNSUBSCRIBE, PUBSUB CHANNELS / NUMSUB / NUMPAT; SET (NX, XX, EX, PX), GET,
 //! DEL, EXISTS, TTL; LPUSH, LTRIM, LRANGE, LLEN, LREM, LINDEX; HSET, HDEL, HGETALL, HGET,
 //! HKEYS, HLEN, HEXISTS; INFO, DBSIZE. Anything else gets Redis's unknown-command error.
-//! Not there: persistence, replication, RESP3, passwords, CLIENT PAUSE.
+//! Not there: persistence, replication, CLIENT PAUSE. No command of the set answers with
+//! a RESP3 double or set in Redis 7.0, so neither does the broker.
 //!
 //! The broker runs on a thread of its own so that it outlives whichever runtime started
 //! it (test harnesses start one per test) and keeps serving while the caller is busy.

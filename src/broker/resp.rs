@@ -1,5 +1,6 @@
-//! RESP2 on the wire: reading requests (arrays of bulk strings, and the inline form a
-//! person types into a raw socket) and writing replies.
+//! RESP on the wire: reading requests (arrays of bulk strings, and the inline form a
+//! person types into a raw socket) and writing replies in RESP2 or RESP3, whichever the
+//! connection chose with HELLO.
 //!
 //! Errors are Redis's own words, because clients and people match on them. The parser
 //! never trusts a length it reads: nothing is allocated ahead of the bytes arriving.
@@ -189,7 +190,28 @@ fn hex(byte: u8) -> Option<u8> {
     (byte as char).to_digit(16).map(|digit| digit as u8)
 }
 
-/// Writing RESP2 replies into an output buffer.
+/// The protocol a connection speaks: RESP2 until HELLO 3, again after HELLO 2 or RESET.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum Protocol {
+    /// RESP2: nulls are `$-1`, maps are flat arrays, pushes are arrays.
+    #[default]
+    Resp2,
+    /// RESP3: `_` nulls, `%` maps, `>` pushes, `=` verbatim text.
+    Resp3,
+}
+
+impl Protocol {
+    /// The number HELLO reports as `proto`.
+    pub(crate) fn version(self) -> i64 {
+        match self {
+            Protocol::Resp2 => 2,
+            Protocol::Resp3 => 3,
+        }
+    }
+}
+
+/// Writing replies into an output buffer. The forms whose bytes differ between RESP2 and
+/// RESP3 take the connection's protocol.
 pub(crate) trait Write {
     /// `+text`.
     fn simple(&mut self, text: &str);
@@ -199,10 +221,18 @@ pub(crate) trait Write {
     fn integer(&mut self, n: i64);
     /// `$len` and the bytes.
     fn bulk(&mut self, bytes: &[u8]);
-    /// `$-1`.
-    fn nil(&mut self);
+    /// A null: `$-1` (RESP2) or `_` (RESP3).
+    fn nil(&mut self, protocol: Protocol);
     /// `*len`; the elements follow.
     fn array(&mut self, len: usize);
+    /// A map of `len` pairs: `*2len` (RESP2) or `%len` (RESP3); keys and values follow.
+    fn map(&mut self, len: usize, protocol: Protocol);
+    /// Something the client did not ask for (a message, a subscription's confirmation):
+    /// `*len` (RESP2) or `>len` (RESP3); the elements follow.
+    fn push_header(&mut self, len: usize, protocol: Protocol);
+    /// Text meant for people (INFO, CLIENT LIST): a bulk string (RESP2) or a verbatim
+    /// string of format `txt` (RESP3).
+    fn verbatim(&mut self, text: &[u8], protocol: Protocol);
 }
 
 impl Write for Vec<u8> {
@@ -235,17 +265,45 @@ impl Write for Vec<u8> {
         self.extend_from_slice(b"\r\n");
     }
 
-    fn nil(&mut self) {
-        self.extend_from_slice(b"$-1\r\n");
+    fn nil(&mut self, protocol: Protocol) {
+        self.extend_from_slice(match protocol {
+            Protocol::Resp2 => b"$-1\r\n",
+            Protocol::Resp3 => b"_\r\n",
+        });
     }
 
     fn array(&mut self, len: usize) {
         self.extend_from_slice(format!("*{len}\r\n").as_bytes());
     }
+
+    fn map(&mut self, len: usize, protocol: Protocol) {
+        match protocol {
+            Protocol::Resp2 => self.array(len * 2),
+            Protocol::Resp3 => self.extend_from_slice(format!("%{len}\r\n").as_bytes()),
+        }
+    }
+
+    fn push_header(&mut self, len: usize, protocol: Protocol) {
+        match protocol {
+            Protocol::Resp2 => self.array(len),
+            Protocol::Resp3 => self.extend_from_slice(format!(">{len}\r\n").as_bytes()),
+        }
+    }
+
+    fn verbatim(&mut self, text: &[u8], protocol: Protocol) {
+        match protocol {
+            Protocol::Resp2 => self.bulk(text),
+            Protocol::Resp3 => {
+                self.extend_from_slice(format!("={}\r\ntxt:", text.len() + 4).as_bytes());
+                self.extend_from_slice(text);
+                self.extend_from_slice(b"\r\n");
+            }
+        }
+    }
 }
 
 /// How many bytes the reply at the start of `bytes` takes; `None` when it is not one
-/// whole, well-formed RESP2 reply.
+/// whole, well-formed RESP2 or RESP3 reply (of the types the broker writes).
 #[cfg(test)]
 pub(crate) fn reply_length(bytes: &[u8]) -> Option<usize> {
     let (header, body) = line(bytes, 0)?;
@@ -253,7 +311,8 @@ pub(crate) fn reply_length(bytes: &[u8]) -> Option<usize> {
     match kind {
         b'+' | b'-' => Some(body),
         b':' => number(rest).map(|_| body),
-        b'$' => match number(rest)? {
+        b'_' => rest.is_empty().then_some(body),
+        b'$' | b'=' => match number(rest)? {
             -1 => Some(body),
             length if length >= 0 => {
                 let end = body + length as usize;
@@ -261,9 +320,10 @@ pub(crate) fn reply_length(bytes: &[u8]) -> Option<usize> {
             }
             _ => None,
         },
-        b'*' => {
+        b'*' | b'>' | b'%' => {
             let mut at = body;
-            for _ in 0..number(rest)?.max(0) {
+            let pairs = if kind == b'%' { 2 } else { 1 };
+            for _ in 0..number(rest)?.max(0) * pairs {
                 at += reply_length(bytes.get(at..)?)?;
             }
             Some(at)
@@ -371,10 +431,30 @@ mod tests {
         out.error("ERR bad\r\nthing");
         out.integer(-3);
         out.bulk(b"hi");
-        out.nil();
+        out.nil(Protocol::Resp2);
         assert_eq!(
             out,
             b"*5\r\n+OK\r\n-ERR bad  thing\r\n:-3\r\n$2\r\nhi\r\n$-1\r\n"
         );
+    }
+
+    #[test]
+    fn replies_encode_as_resp3_or_fall_back_to_resp2() {
+        let mut three = Vec::new();
+        three.map(1, Protocol::Resp3);
+        three.bulk(b"k");
+        three.nil(Protocol::Resp3);
+        three.push_header(1, Protocol::Resp3);
+        three.verbatim(b"a\r\nb", Protocol::Resp3);
+        assert_eq!(three, b"%1\r\n$1\r\nk\r\n_\r\n>1\r\n=8\r\ntxt:a\r\nb\r\n");
+        assert_eq!(reply_length(&three), Some(14));
+        assert_eq!(reply_length(&three[14..]), Some(three.len() - 14));
+        let mut two = Vec::new();
+        two.map(1, Protocol::Resp2);
+        two.bulk(b"k");
+        two.nil(Protocol::Resp2);
+        two.push_header(1, Protocol::Resp2);
+        two.verbatim(b"t", Protocol::Resp2);
+        assert_eq!(two, b"*2\r\n$1\r\nk\r\n$-1\r\n*1\r\n$1\r\nt\r\n");
     }
 }

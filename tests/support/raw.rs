@@ -1,5 +1,5 @@
 //! A plain RESP connection that shows replies as the exact bytes the server wrote, to
-//! compare the broker with Redis byte for byte.
+//! compare the broker with Redis byte for byte. It reads RESP2 and RESP3 alike.
 
 use super::Server;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -63,7 +63,7 @@ impl RawConnection {
         assert!(read > 0, "the connection closed while a reply was expected");
         let line = String::from_utf8_lossy(&raw[start + 1..raw.len() - 2]).into_owned();
         match raw[start] {
-            b'$' => {
+            b'$' | b'=' => {
                 let length: i64 = line.parse().expect("bulk length");
                 if length >= 0 {
                     let mut body = vec![0; length as usize + 2];
@@ -71,9 +71,10 @@ impl RawConnection {
                     raw.extend_from_slice(&body);
                 }
             }
-            b'*' => {
-                let count: i64 = line.parse().expect("array length");
-                for _ in 0..count.max(0) {
+            b'*' | b'>' | b'~' | b'%' => {
+                let count: i64 = line.parse().expect("aggregate length");
+                let elements = if raw[start] == b'%' { 2 * count } else { count };
+                for _ in 0..elements.max(0) {
                     self.read_into(raw);
                 }
             }

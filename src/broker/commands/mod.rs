@@ -13,7 +13,7 @@ mod server;
 use super::State;
 use super::clients::ClientId;
 use super::monitor;
-use super::resp::Write;
+use super::resp::{Protocol, Write};
 use std::time::Instant;
 
 /// What the connection does after a command.
@@ -49,6 +49,35 @@ impl Ctx<'_> {
     /// Shows argument `index` to monitors as `(redacted)`.
     fn redact(&mut self, index: usize) {
         self.redacted.push(index);
+    }
+
+    /// The protocol the client speaks.
+    fn protocol(&self) -> Protocol {
+        self.state.clients.protocol(self.session.id)
+    }
+
+    /// A null in the client's protocol.
+    fn nil(&mut self) {
+        let protocol = self.protocol();
+        self.out.nil(protocol);
+    }
+
+    /// A map header in the client's protocol.
+    fn map(&mut self, len: usize) {
+        let protocol = self.protocol();
+        self.out.map(len, protocol);
+    }
+
+    /// A push header (subscription confirmations) in the client's protocol.
+    fn push_header(&mut self, len: usize) {
+        let protocol = self.protocol();
+        self.out.push_header(len, protocol);
+    }
+
+    /// Text for people in the client's protocol.
+    fn verbatim(&mut self, text: &[u8]) {
+        let protocol = self.protocol();
+        self.out.verbatim(text, protocol);
     }
 }
 
@@ -139,7 +168,8 @@ const COMMANDS: &[Spec] = &[
     command("hexists", 3, keys::hexists).keyspace(),
 ];
 
-/// What a subscribed (RESP2) client may still run.
+/// What a subscribed RESP2 client may still run; a RESP3 client, whose messages come as
+/// pushes, may run anything.
 const SUBSCRIBED_MODE: &[&str] = &[
     "subscribe",
     "psubscribe",
@@ -204,7 +234,10 @@ pub(crate) fn execute(
         }
         (sub, full_name)
     };
-    if state.clients.subscriptions(session.id) > 0 && !SUBSCRIBED_MODE.contains(&spec.name) {
+    if state.clients.subscriptions(session.id) > 0
+        && state.clients.protocol(session.id) == Protocol::Resp2
+        && !SUBSCRIBED_MODE.contains(&spec.name)
+    {
         out.error(&format!(
             "ERR Can't execute '{full_name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / \
              PING / QUIT / RESET are allowed in this context"

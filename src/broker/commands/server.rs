@@ -4,7 +4,7 @@
 use super::{Ctx, Flow, NOT_AN_INTEGER, SYNTAX_ERROR, Spec, command, integer, wrong_arity};
 use crate::broker::clients::KillFilter;
 use crate::broker::keyspace::DATABASES;
-use crate::broker::resp::Write;
+use crate::broker::resp::{Protocol, Write};
 use crate::broker::{REDIS_VERSION, State};
 use std::fmt::Write as _;
 
@@ -21,7 +21,9 @@ pub(super) const CLIENT: &[Spec] = &[
 pub(super) fn ping(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
     if args.len() > 2 {
         ctx.out.error(&wrong_arity("ping"));
-    } else if ctx.state.clients.subscriptions(ctx.session.id) > 0 {
+    } else if ctx.state.clients.subscriptions(ctx.session.id) > 0
+        && ctx.protocol() == Protocol::Resp2
+    {
         ctx.out.array(2);
         ctx.out.bulk(b"pong");
         ctx.out.bulk(args.get(1).map_or(&b""[..], Vec::as_slice));
@@ -78,12 +80,12 @@ pub(super) fn select(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
     Flow::Continue
 }
 
-/// HELLO answers for RESP2 only: asking for RESP3 gets the NOPROTO error Redis gives for
-/// a version it does not speak, on which clients that try RESP3 fall back to RESP2. The
-/// options are read first, so that a password sent with RESP3 is redacted as Redis would.
+/// HELLO [2|3] [AUTH user pass] [SETNAME name]: switches the connection's protocol once
+/// the options are read and checked, and answers with the server's description in the
+/// new protocol (a map in RESP3), as Redis 7 does.
 pub(super) fn hello(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
     let mut next = 1;
-    let mut resp3 = false;
+    let mut protocol = ctx.protocol();
     if let Some(version) = args.get(1) {
         next = 2;
         match integer(version) {
@@ -92,8 +94,8 @@ pub(super) fn hello(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
                     .error("ERR Protocol version is not an integer or out of range");
                 return Flow::Continue;
             }
-            Some(2) => {}
-            Some(3) => resp3 = true,
+            Some(2) => protocol = Protocol::Resp2,
+            Some(3) => protocol = Protocol::Resp3,
             Some(_) => {
                 ctx.out.error(NOPROTO);
                 return Flow::Continue;
@@ -121,10 +123,6 @@ pub(super) fn hello(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
             return Flow::Continue;
         }
     }
-    if resp3 {
-        ctx.out.error(NOPROTO);
-        return Flow::Continue;
-    }
     if let Some(user) = user
         && !authenticate(ctx, user)
     {
@@ -135,13 +133,14 @@ pub(super) fn hello(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
     {
         return Flow::Continue;
     }
-    ctx.out.array(14);
+    ctx.state.clients.set_protocol(ctx.session.id, protocol);
+    ctx.map(7);
     ctx.out.bulk(b"server");
     ctx.out.bulk(b"redis");
     ctx.out.bulk(b"version");
     ctx.out.bulk(REDIS_VERSION.as_bytes());
     ctx.out.bulk(b"proto");
-    ctx.out.integer(2);
+    ctx.out.integer(protocol.version());
     ctx.out.bulk(b"id");
     ctx.out.integer(ctx.session.id as i64);
     ctx.out.bulk(b"mode");
@@ -178,7 +177,7 @@ fn client_getname(ctx: &mut Ctx<'_>, _args: &[Vec<u8>]) -> Flow {
             let name = name.to_vec();
             ctx.out.bulk(&name);
         }
-        None => ctx.out.nil(),
+        None => ctx.nil(),
     }
     Flow::Continue
 }
@@ -200,7 +199,7 @@ fn client_setinfo(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
 /// CLIENT LIST (the plain form: no TYPE or ID filters).
 fn client_list(ctx: &mut Ctx<'_>, _args: &[Vec<u8>]) -> Flow {
     let list = ctx.state.clients.list();
-    ctx.out.bulk(list.as_bytes());
+    ctx.verbatim(list.as_bytes());
     Flow::Continue
 }
 
@@ -294,7 +293,7 @@ pub(super) fn info(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
         everything || asked.iter().any(|a| a == section) || (default && section != "commandstats")
     };
     let text = render_info(ctx.state, ctx.now, &wants);
-    ctx.out.bulk(text.as_bytes());
+    ctx.verbatim(text.as_bytes());
     Flow::Continue
 }
 
@@ -348,7 +347,7 @@ pub(super) fn dbsize(ctx: &mut Ctx<'_>, _args: &[Vec<u8>]) -> Flow {
 
 /// RESET: the connection as it was when it opened, of what the broker keeps: no
 /// subscriptions (dropped without confirmations, as Redis), no name, database 0, not a
-/// monitor.
+/// monitor, RESP2.
 pub(super) fn reset(ctx: &mut Ctx<'_>, _args: &[Vec<u8>]) -> Flow {
     ctx.state.clients.reset(ctx.session.id);
     ctx.session.db = 0;

@@ -119,13 +119,20 @@ fn m_turns_deep_capture_on_and_off_and_a_refusal_is_one_line() {
     use crate::tui::action::{Done, Effect};
     let mut app = crate::tui::fixture::app(100, 8);
     update(&mut app, key(KeyCode::Char('M')));
-    assert!(matches!(app.effects.as_slice(), [Effect::Deep(true)]), "{:?}", app.effects);
+    assert!(
+        matches!(app.effects.as_slice(), [Effect::Deep(true)]),
+        "{:?}",
+        app.effects
+    );
     app.effects.clear();
     update(&mut app, Action::Done(Done::Deep(Ok(true))));
     assert!(app.deep);
     let screen = render(&app).to_string();
     assert!(screen.contains("◆ deep"), "{screen}");
-    assert!(screen.contains("MONITOR costs Redis throughput"), "{screen}");
+    assert!(
+        screen.contains("MONITOR costs Redis throughput"),
+        "{screen}"
+    );
     update(&mut app, key(KeyCode::Char('M')));
     assert!(matches!(app.effects.as_slice(), [Effect::Deep(false)]));
     update(&mut app, Action::Done(Done::Deep(Ok(false))));
@@ -143,5 +150,9 @@ fn m_turns_deep_capture_on_and_off_and_a_refusal_is_one_line() {
     let mut offline = crate::tui::fixture::offline(100, 8);
     update(&mut offline, key(KeyCode::Char('M')));
     assert!(offline.effects.is_empty());
-    assert!(render(&offline).to_string().contains("deep capture needs a live Redis"));
+    assert!(
+        render(&offline)
+            .to_string()
+            .contains("deep capture needs a live Redis")
+    );
 }
