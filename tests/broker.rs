@@ -16,7 +16,12 @@ const WAIT: Duration = Duration::from_secs(10);
 /// Everything a server writes back for `script` sent in one go (pipelined) and then QUIT,
 /// until it closes the connection.
 fn transcript(server: &Server, script: &[&[&str]]) -> String {
-    let mut connection = RawConnection::open(server);
+    transcript_on(server.port(), script)
+}
+
+/// [`transcript`] for a server on a loopback port.
+fn transcript_on(port: u16, script: &[&[&str]]) -> String {
+    let mut connection = RawConnection::connect(port);
     let mut bytes = Vec::new();
     for args in script {
         let args: Vec<&[u8]> = args.iter().map(|arg| arg.as_bytes()).collect();
@@ -348,6 +353,7 @@ fn a_slow_subscriber_is_cut_off_without_slowing_publishers_or_fast_subscribers()
         "127.0.0.1:0",
         BrokerConfig {
             output_limit: 2 * 1024 * 1024,
+            ..BrokerConfig::default()
         },
     )
     .expect("broker");
@@ -682,7 +688,14 @@ fn info_counts_commands_for_gilmour_bench() {
     assert!(info.contains("cmdstat_get:calls=0,"), "{info}");
     assert!(!info.contains("# Server"), "{info}");
     let default = server.command(&["INFO"]);
-    assert!(default.contains("redis_version:7.0.0"), "{default}");
+    assert!(default.contains("redis_version:7.0.0\r\n"), "{default}");
+    assert!(
+        default.contains(&format!(
+            "gilmour_broker_version:{}\r\n",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{default}"
+    );
     assert!(!default.contains("cmdstat_"), "{default}");
 }
 
@@ -977,6 +990,7 @@ fn a_monitor_that_stops_reading_is_cut_off_without_slowing_anyone() {
         "127.0.0.1:0",
         BrokerConfig {
             output_limit: 1024 * 1024,
+            ..BrokerConfig::default()
         },
     )
     .expect("broker");
@@ -1130,4 +1144,120 @@ async fn redis_rs_in_resp3_subscribes_and_runs_commands_on_one_connection() {
             "{backend:?}"
         );
     }
+}
+
+#[test]
+fn a_password_is_asked_for_as_redis_requirepass_asks() {
+    let script: &[&[&str]] = &[
+        &["PING"],
+        &["GET", "k"],
+        &["FOO"],
+        &["GET"],
+        &["SUBSCRIBE", "x"],
+        &["CLIENT", "SETNAME", "a"],
+        &["HELLO", "3"],
+        &["HELLO"],
+        &["HELLO", "x"],
+        &["HELLO", "4"],
+        &["HELLO", "3", "AUTH", "default"],
+        &["HELLO", "2", "SETNAME", "x"],
+        &["AUTH", "wrong"],
+        &["AUTH", "default", "wrong"],
+        &["AUTH", "bob", "s3cret"],
+        &["AUTH", "a", "b", "c"],
+        &["HELLO", "3", "AUTH", "default", "wrong"],
+        &["RESET"],
+        &["AUTH", "s3cret"],
+        &["PING"],
+        &["AUTH", "wrong"],
+        &["PING"],
+        &["RESET"],
+        &["PING"],
+        &["HELLO", "3", "SETNAME", "n", "AUTH", "default", "s3cret"],
+        &["CLIENT", "GETNAME"],
+        &["AUTH", "default", "s3cret"],
+        &["GET", "k"],
+    ];
+    let redis = Server::start_with(&["--requirepass", "s3cret"]);
+    let redis = hello_normalised(&transcript(&redis, script));
+    let config = BrokerConfig {
+        password: Some("s3cret".into()),
+        ..BrokerConfig::default()
+    };
+    let broker = Broker::start_with("127.0.0.1:0", config).expect("broker");
+    let broker = hello_normalised(&transcript_on(broker.port(), script));
+    assert_eq!(broker, redis, "broker (left) and redis (right) differ");
+    assert!(
+        redis.starts_with("-NOAUTH Authentication required.⏎\n"),
+        "{redis}"
+    );
+    assert!(redis.contains("-NOAUTH HELLO must be called"), "{redis}");
+    assert!(
+        redis.contains("-WRONGPASS invalid username-password pair"),
+        "{redis}"
+    );
+}
+
+#[test]
+fn the_config_never_shows_the_password() {
+    let config = BrokerConfig {
+        password: Some("hunter2".into()),
+        ..BrokerConfig::default()
+    };
+    let shown = format!("{config:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(shown.contains("(redacted)"), "{shown}");
+}
+
+#[test]
+fn gilmour_broker_says_it_is_not_redis_and_asks_for_its_password() {
+    use support::process::Background;
+    let secret = "hunter2-not-shown";
+    let broker = Background::start_at(
+        "redis://127.0.0.1:1",
+        &["broker", "--port", "0", "--password", secret],
+    );
+    let url = broker.stdout_line();
+    assert!(
+        url.starts_with("redis://127.0.0.1:"),
+        "loopback by default: {url}"
+    );
+    let banner = broker.stderr_line();
+    assert!(banner.contains("not Redis"), "{banner}");
+    assert!(banner.contains("password required"), "{banner}");
+    assert!(
+        !url.contains(secret) && !banner.contains(secret),
+        "{url} {banner}"
+    );
+    let port: u16 = url
+        .rsplit(':')
+        .next()
+        .and_then(|port| port.parse().ok())
+        .expect("a port");
+    let mut client = RawConnection::connect(port);
+    assert_eq!(
+        client.call(&[b"PING"]),
+        b"-NOAUTH Authentication required.\r\n"
+    );
+    assert_eq!(client.call(&[b"AUTH", secret.as_bytes()]), b"+OK\r\n");
+    assert_eq!(client.call(&[b"PING"]), b"+PONG\r\n");
+}
+
+#[test]
+fn gilmour_broker_refuses_a_port_in_use_in_one_line() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("address").port().to_string();
+    let output = support::process::gilmour_at("redis://127.0.0.1:1")
+        .args(["broker", "--port", &port])
+        .output()
+        .expect("run gilmour");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = support::process::text(&output.stderr);
+    assert_eq!(
+        stderr,
+        format!(
+            "gilmour: cannot listen on 127.0.0.1:{port}: the port is in use (by a Redis?); \
+             choose another with --port, or --port 0 for a free one\n"
+        )
+    );
 }

@@ -39,9 +39,12 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, addr: SocketAd
     let (mut reader, writer) = stream.into_split();
     let kill = CancellationToken::new();
     let (outbox, drain) = Outbox::new(kill.clone());
-    shared.lock().clients.add(id, outbox.clone(), addr);
+    let mut session = {
+        let mut state = shared.lock();
+        state.clients.add(id, outbox.clone(), addr);
+        Session::new(id, &state)
+    };
     let mut writing = tokio::spawn(write(writer, drain, kill.clone()));
-    let mut session = Session { id, db: 0 };
     let mut input = Vec::with_capacity(READ_CHUNK);
     loop {
         input.reserve(READ_CHUNK);

@@ -48,19 +48,33 @@ pub const REDIS_VERSION: &str = "7.0.0";
 const SWEEP_INTERVAL: Duration = Duration::from_millis(100);
 
 /// How a broker behaves.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct BrokerConfig {
     /// A subscriber or monitor whose unsent messages or lines would exceed this many bytes
     /// is disconnected (Redis's `client-output-buffer-limit pubsub` hard limit; default
     /// 32 MiB). Redis leaves monitors unbounded; the broker does not.
     pub output_limit: usize,
+    /// The password of the `default` user, as Redis's `requirepass`: when set, a client
+    /// must AUTH (or HELLO … AUTH) before anything else. `None`: no password (default).
+    pub password: Option<String>,
 }
 
 impl Default for BrokerConfig {
     fn default() -> Self {
         BrokerConfig {
             output_limit: 32 * 1024 * 1024,
+            password: None,
         }
+    }
+}
+
+impl std::fmt::Debug for BrokerConfig {
+    // The password never reaches a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BrokerConfig")
+            .field("output_limit", &self.output_limit)
+            .field("password", &self.password.as_ref().map(|_| "(redacted)"))
+            .finish()
     }
 }
 
@@ -90,7 +104,7 @@ impl Broker {
             .build()?;
         let (stop, stopped) = oneshot::channel();
         let shared = Arc::new(Shared {
-            state: Mutex::new(State::new(addr.port(), config.output_limit)),
+            state: Mutex::new(State::new(addr.port(), &config)),
             next_id: AtomicU64::new(1),
         });
         let thread = std::thread::Builder::new()
@@ -174,10 +188,11 @@ struct State {
     started: Instant,
     port: u16,
     output_limit: usize,
+    password: Option<Vec<u8>>,
 }
 
 impl State {
-    fn new(port: u16, output_limit: usize) -> State {
+    fn new(port: u16, config: &BrokerConfig) -> State {
         State {
             keys: Keyspace::default(),
             clients: Clients::default(),
@@ -185,7 +200,11 @@ impl State {
             clock: monitor::Clock::default(),
             started: Instant::now(),
             port,
-            output_limit,
+            output_limit: config.output_limit,
+            password: config
+                .password
+                .as_ref()
+                .map(|password| password.as_bytes().to_vec()),
         }
     }
 }

@@ -25,7 +25,12 @@ pub fn request(args: &[&[u8]]) -> Vec<u8> {
 impl RawConnection {
     /// Connects to the server.
     pub fn open(server: &Server) -> RawConnection {
-        let stream = TcpStream::connect(("127.0.0.1", server.port())).expect("connect");
+        RawConnection::connect(server.port())
+    }
+
+    /// Connects to a server on a loopback port.
+    pub fn connect(port: u16) -> RawConnection {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .expect("timeout");

@@ -36,14 +36,35 @@ pub(super) fn ping(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
     Flow::Continue
 }
 
-/// The broker has no password: like a Redis whose default user is `nopass`.
-fn authenticate(ctx: &mut Ctx<'_>, user: &[u8]) -> bool {
-    if user == b"default" {
-        return true;
+const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
+
+/// Checks a user and password against the broker's only user, `default`: any password
+/// when there is none (Redis's `nopass`), else the broker's. A failure leaves a client
+/// that had authenticated authenticated, as Redis does.
+fn authenticate(ctx: &mut Ctx<'_>, user: &[u8], password: &[u8]) -> bool {
+    let right = user == b"default"
+        && ctx
+            .state
+            .password
+            .as_deref()
+            .is_none_or(|expected| same_secret(expected, password));
+    if right {
+        ctx.session.authenticated = true;
+    } else {
+        ctx.out.error(WRONGPASS);
     }
-    ctx.out
-        .error("WRONGPASS invalid username-password pair or user is disabled.");
-    false
+    right
+}
+
+/// Compares without stopping at the first difference, so that the time taken does not
+/// tell how much of a guess was right.
+fn same_secret(expected: &[u8], given: &[u8]) -> bool {
+    expected.len() == given.len()
+        && expected
+            .iter()
+            .zip(given)
+            .fold(0, |differ, (a, b)| differ | (a ^ b))
+            == 0
 }
 
 pub(super) fn auth(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
@@ -52,12 +73,17 @@ pub(super) fn auth(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
         (1..args.len()).for_each(|index| ctx.redact(index));
     }
     match args.len() {
-        2 => ctx.out.error(
+        2 if ctx.state.password.is_none() => ctx.out.error(
             "ERR AUTH <password> called without any password configured for the default \
              user. Are you sure your configuration is correct?",
         ),
+        2 => {
+            if authenticate(ctx, b"default", &args[1]) {
+                ctx.out.simple("OK");
+            }
+        }
         3 => {
-            if authenticate(ctx, &args[1]) {
+            if authenticate(ctx, &args[1], &args[2]) {
                 ctx.out.simple("OK");
             }
         }
@@ -102,7 +128,7 @@ pub(super) fn hello(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
             }
         }
     }
-    let mut user = None;
+    let mut credentials = None;
     let mut name = None;
     while next < args.len() {
         let more = args.len() - 1 - next;
@@ -110,7 +136,7 @@ pub(super) fn hello(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
         if option.eq_ignore_ascii_case(b"AUTH") && more >= 2 {
             ctx.redact(next + 1);
             ctx.redact(next + 2);
-            user = Some(&args[next + 1]);
+            credentials = Some((&args[next + 1], &args[next + 2]));
             next += 3;
         } else if option.eq_ignore_ascii_case(b"SETNAME") && more >= 1 {
             name = Some(&args[next + 1]);
@@ -123,10 +149,19 @@ pub(super) fn hello(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
             return Flow::Continue;
         }
     }
-    if let Some(user) = user
-        && !authenticate(ctx, user)
-    {
-        return Flow::Continue;
+    match credentials {
+        Some((user, password)) if !authenticate(ctx, user, password) => {
+            return Flow::Continue;
+        }
+        None if !ctx.session.authenticated => {
+            ctx.out.error(
+                "NOAUTH HELLO must be called with the client already authenticated, \
+                 otherwise the HELLO AUTH <user> <pass> option can be used to authenticate \
+                 the client and select the RESP protocol version at the same time",
+            );
+            return Flow::Continue;
+        }
+        _ => {}
     }
     if let Some(name) = name
         && !set_name(ctx, name)
@@ -302,7 +337,7 @@ fn render_info(state: &mut State, now: std::time::Instant, wants: &dyn Fn(&str) 
     if wants("server") {
         sections.push(format!(
             "# Server\r\nredis_version:{REDIS_VERSION}\r\nredis_mode:standalone\r\n\
-             gilmour_broker:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{}\r\n",
+             gilmour_broker_version:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{}\r\n",
             env!("CARGO_PKG_VERSION"),
             state.port,
             now.saturating_duration_since(state.started).as_secs()
@@ -347,10 +382,11 @@ pub(super) fn dbsize(ctx: &mut Ctx<'_>, _args: &[Vec<u8>]) -> Flow {
 
 /// RESET: the connection as it was when it opened, of what the broker keeps: no
 /// subscriptions (dropped without confirmations, as Redis), no name, database 0, not a
-/// monitor, RESP2.
+/// monitor, RESP2, and not authenticated when there is a password.
 pub(super) fn reset(ctx: &mut Ctx<'_>, _args: &[Vec<u8>]) -> Flow {
     ctx.state.clients.reset(ctx.session.id);
     ctx.session.db = 0;
+    ctx.session.authenticated = ctx.state.password.is_none();
     ctx.out.simple("RESET");
     Flow::Continue
 }
