@@ -1261,3 +1261,27 @@ fn gilmour_broker_refuses_a_port_in_use_in_one_line() {
         )
     );
 }
+
+#[test]
+fn a_10_mb_request_sent_in_small_pieces_is_read_whole() {
+    // 640,000 arguments of 16 bytes: a parser that went back to the start of the request
+    // on each read would take minutes.
+    let value = [b'v'; 16];
+    let mut args: Vec<&[u8]> = vec![b"LPUSH", b"big"];
+    args.extend(std::iter::repeat_n(&value[..], 640_000));
+    let bytes = request(&args);
+    assert!(bytes.len() > 10_000_000);
+    for backend in [Backend::Redis, Backend::Broker] {
+        let server = Server::start(backend);
+        let mut stream = TcpStream::connect(("127.0.0.1", server.port())).expect("connect");
+        stream.set_read_timeout(Some(WAIT * 6)).expect("timeout");
+        stream.set_nodelay(true).expect("nodelay");
+        for piece in bytes.chunks(1000) {
+            stream.write_all(piece).expect("write");
+        }
+        let mut reply = [0; 9];
+        stream.read_exact(&mut reply).expect("a reply");
+        assert_eq!(&reply, b":640000\r\n", "{backend:?}");
+        assert_eq!(server.command(&["LLEN", "big"]), "640000", "{backend:?}");
+    }
+}

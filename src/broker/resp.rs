@@ -27,13 +27,106 @@ pub(crate) enum Parsed {
     Error(String),
 }
 
-/// Reads one request from the start of `input`.
-pub(crate) fn parse(input: &[u8]) -> Parsed {
-    match input.first() {
-        None => Parsed::Incomplete,
-        Some(b'*') => parse_multibulk(input),
-        Some(_) => parse_inline(input),
+/// Reads requests incrementally: a request whose bytes arrive over many reads is not
+/// parsed again from its start on each of them. The parser remembers where the
+/// arguments it has seen lie in the input and resumes after the last whole one, so a
+/// 10 MB request costs time linear in its size however it is cut.
+#[derive(Debug, Default)]
+pub(crate) struct Parser {
+    partial: Option<Partial>,
+}
+
+/// A multibulk request read in part.
+#[derive(Debug)]
+struct Partial {
+    /// How many arguments the header announced.
+    count: usize,
+    /// Where the whole arguments read so far lie in the input.
+    args: Vec<std::ops::Range<usize>>,
+    /// Where the next argument starts.
+    at: usize,
+}
+
+impl Parser {
+    /// Reads one request from the start of `input`. Between calls that return
+    /// [`Parsed::Incomplete`], the caller may only append to `input`.
+    pub(crate) fn parse(&mut self, input: &[u8]) -> Parsed {
+        match input.first() {
+            None => Parsed::Incomplete,
+            Some(b'*') => self.parse_multibulk(input),
+            Some(_) => parse_inline(input),
+        }
     }
+
+    fn parse_multibulk(&mut self, input: &[u8]) -> Parsed {
+        let mut partial = match self.partial.take() {
+            Some(partial) => partial,
+            None => match multibulk_header(input) {
+                Ok(partial) => partial,
+                Err(parsed) => return parsed,
+            },
+        };
+        while partial.args.len() < partial.count {
+            let at = partial.at;
+            let Some(&first) = input.get(at) else {
+                self.partial = Some(partial);
+                return Parsed::Incomplete;
+            };
+            if first != b'$' {
+                return protocol_error(format_args!("expected '$', got '{}'", first as char));
+            }
+            let Some((header, body)) = line(input, at) else {
+                if input.len() - at > MAX_INLINE {
+                    return protocol_error("too big bulk count string");
+                }
+                self.partial = Some(partial);
+                return Parsed::Incomplete;
+            };
+            let length = match number(&header[1..]) {
+                Some(length) if (0..=MAX_BULK as i64).contains(&length) => length as usize,
+                _ => return protocol_error("invalid bulk length"),
+            };
+            // Redis skips the two bytes after the body without looking at them.
+            if input.len() < body + length + 2 {
+                self.partial = Some(partial);
+                return Parsed::Incomplete;
+            }
+            partial.args.push(body..body + length);
+            partial.at = body + length + 2;
+        }
+        let args = partial
+            .args
+            .into_iter()
+            .map(|range| input[range].to_vec())
+            .collect();
+        Parsed::Request(args, partial.at)
+    }
+}
+
+/// Reads `*<count>`; a request of no arguments (`*0`, `*-1`) is whole at once.
+fn multibulk_header(input: &[u8]) -> Result<Partial, Parsed> {
+    let Some((header, at)) = line(input, 0) else {
+        return Err(if input.len() > MAX_INLINE {
+            protocol_error("too big mbulk count string")
+        } else {
+            Parsed::Incomplete
+        });
+    };
+    match number(&header[1..]) {
+        // Never trusted for an allocation: the list of arguments grows as they arrive.
+        Some(count) if count <= MAX_ARGS as i64 => Ok(Partial {
+            count: count.max(0) as usize,
+            args: Vec::new(),
+            at,
+        }),
+        _ => Err(protocol_error("invalid multibulk length")),
+    }
+}
+
+/// Reads one request from the start of `input` with a fresh parser.
+#[cfg(test)]
+pub(crate) fn parse(input: &[u8]) -> Parsed {
+    Parser::default().parse(input)
 }
 
 fn protocol_error(what: impl std::fmt::Display) -> Parsed {
@@ -48,47 +141,6 @@ fn line(input: &[u8], from: usize) -> Option<(&[u8], usize)> {
 
 fn number(text: &[u8]) -> Option<i64> {
     std::str::from_utf8(text).ok()?.parse().ok()
-}
-
-fn parse_multibulk(input: &[u8]) -> Parsed {
-    let Some((header, mut at)) = line(input, 0) else {
-        return if input.len() > MAX_INLINE {
-            protocol_error("too big mbulk count string")
-        } else {
-            Parsed::Incomplete
-        };
-    };
-    let count = match number(&header[1..]) {
-        Some(count) if count <= MAX_ARGS as i64 => count,
-        _ => return protocol_error("invalid multibulk length"),
-    };
-    let mut args = Vec::new();
-    for _ in 0..count.max(0) {
-        let Some(&first) = input.get(at) else {
-            return Parsed::Incomplete;
-        };
-        if first != b'$' {
-            return protocol_error(format_args!("expected '$', got '{}'", first as char));
-        }
-        let Some((header, body)) = line(input, at) else {
-            return if input.len() - at > MAX_INLINE {
-                protocol_error("too big bulk count string")
-            } else {
-                Parsed::Incomplete
-            };
-        };
-        let length = match number(&header[1..]) {
-            Some(length) if (0..=MAX_BULK as i64).contains(&length) => length as usize,
-            _ => return protocol_error("invalid bulk length"),
-        };
-        // Redis skips the two bytes after the body without looking at them.
-        if input.len() < body + length + 2 {
-            return Parsed::Incomplete;
-        }
-        args.push(input[body..body + length].to_vec());
-        at = body + length + 2;
-    }
-    Parsed::Request(args, at)
 }
 
 fn parse_inline(input: &[u8]) -> Parsed {
@@ -404,6 +456,58 @@ mod tests {
             parse(&[b'x'; MAX_INLINE + 1]),
             Parsed::Error("ERR Protocol error: too big inline request".into())
         );
+    }
+
+    #[test]
+    fn a_request_in_pieces_resumes_after_its_last_whole_argument() {
+        let input = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nvalue\r\n";
+        let mut parser = Parser::default();
+        let mut buffer = input[..20].to_vec();
+        assert_eq!(parser.parse(&buffer), Parsed::Incomplete);
+        // What was read is not read again: spoiling the first header shows it.
+        buffer[4] = b'#';
+        buffer.extend_from_slice(&input[20..]);
+        assert_eq!(
+            parser.parse(&buffer),
+            Parsed::Request(args(&["SET", "k", "value"]), input.len())
+        );
+        // Done with it, the parser starts afresh.
+        assert_eq!(
+            parser.parse(b"PING\r\n"),
+            Parsed::Request(args(&["PING"]), 6)
+        );
+    }
+
+    proptest::proptest! {
+        /// A request cut anywhere, fed to one parser piece after piece, parses as it
+        /// does whole.
+        #[test]
+        fn a_request_fed_in_pieces_parses_as_it_does_whole(
+            values in proptest::collection::vec(proptest::collection::vec(proptest::arbitrary::any::<u8>(), 0..20), 1..8),
+            cuts in proptest::collection::vec(1usize..16, 1..40),
+        ) {
+            let mut input = format!("*{}\r\n", values.len()).into_bytes();
+            for value in &values {
+                input.extend_from_slice(format!("${}\r\n", value.len()).as_bytes());
+                input.extend_from_slice(value);
+                input.extend_from_slice(b"\r\n");
+            }
+            let mut parser = Parser::default();
+            let mut fed = 0;
+            let mut cuts = cuts.into_iter().cycle();
+            loop {
+                fed = (fed + cuts.next().unwrap_or(1)).min(input.len());
+                match parser.parse(&input[..fed]) {
+                    Parsed::Incomplete => proptest::prop_assert!(fed < input.len()),
+                    Parsed::Request(args, used) => {
+                        proptest::prop_assert_eq!(args, values.clone());
+                        proptest::prop_assert_eq!(used, input.len());
+                        break;
+                    }
+                    Parsed::Error(error) => proptest::prop_assert!(false, "{}", error),
+                }
+            }
+        }
     }
 
     proptest::proptest! {
