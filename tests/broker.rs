@@ -1285,3 +1285,16 @@ fn a_10_mb_request_sent_in_small_pieces_is_read_whole() {
         assert_eq!(server.command(&["LLEN", "big"]), "640000", "{backend:?}");
     }
 }
+
+#[test]
+fn the_broker_listens_with_redis_s_backlog_of_511() {
+    let broker = Broker::start("127.0.0.1:0").expect("broker");
+    // For a listening socket, ss shows the backlog it asked for as Send-Q.
+    let output = std::process::Command::new("ss")
+        .args(["-ltnH", &format!("sport = :{}", broker.port())])
+        .output()
+        .expect("run ss");
+    let listing = String::from_utf8_lossy(&output.stdout);
+    let backlog = listing.split_whitespace().nth(2);
+    assert_eq!(backlog, Some("511"), "{listing}");
+}

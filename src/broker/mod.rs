@@ -44,6 +44,11 @@ use tokio::sync::oneshot;
 /// copies.
 pub const REDIS_VERSION: &str = "7.0.0";
 
+/// How many connections may wait to be accepted: Redis's `tcp-backlog` default. Std's
+/// `TcpListener::bind` asks for 128, and a burst of a thousand clients then waits a
+/// second for SYN retransmits.
+const BACKLOG: i32 = 511;
+
 /// How often keys past their deadline are swept away.
 const SWEEP_INTERVAL: Duration = Duration::from_millis(100);
 
@@ -96,7 +101,7 @@ impl Broker {
 
     /// Starts a broker with the given configuration.
     pub fn start_with(addr: impl ToSocketAddrs, config: BrokerConfig) -> io::Result<Broker> {
-        let listener = TcpListener::bind(addr)?;
+        let listener = listen(addr)?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -161,6 +166,31 @@ impl Drop for Broker {
     fn drop(&mut self) {
         self.shut_down();
     }
+}
+
+/// Listens on the first of the addresses that can be bound, as `TcpListener::bind`
+/// does, but with [`BACKLOG`].
+fn listen(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+    let mut last = None;
+    for addr in addr.to_socket_addrs()? {
+        match listen_on(addr) {
+            Ok(listener) => return Ok(listener),
+            Err(error) => last = Some(error),
+        }
+    }
+    Err(last
+        .unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to listen on")))
+}
+
+fn listen_on(addr: SocketAddr) -> io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    // As std and Redis: a restarted broker may bind its port while old connections
+    // linger in TIME_WAIT. It never lets two listeners share a port.
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    Ok(socket.into())
 }
 
 /// What every connection shares.
