@@ -10,6 +10,7 @@
 //! apart: a Redis stand-in for machines without Redis, importing nothing of the crate.
 //! [`demo`] sits on top: the talk's services, written as a user would write them.
 
+#[cfg(feature = "broker")]
 pub mod broker;
 pub mod compose;
 pub mod demo;

@@ -16,7 +16,12 @@ const WAIT: Duration = Duration::from_secs(10);
 /// Everything a server writes back for `script` sent in one go (pipelined) and then QUIT,
 /// until it closes the connection.
 fn transcript(server: &Server, script: &[&[&str]]) -> String {
-    let mut connection = RawConnection::open(server);
+    transcript_on(server.port(), script)
+}
+
+/// [`transcript`] for a server on a loopback port.
+fn transcript_on(port: u16, script: &[&[&str]]) -> String {
+    let mut connection = RawConnection::connect(port);
     let mut bytes = Vec::new();
     for args in script {
         let args: Vec<&[u8]> = args.iter().map(|arg| arg.as_bytes()).collect();
@@ -348,6 +353,7 @@ fn a_slow_subscriber_is_cut_off_without_slowing_publishers_or_fast_subscribers()
         "127.0.0.1:0",
         BrokerConfig {
             output_limit: 2 * 1024 * 1024,
+            ..BrokerConfig::default()
         },
     )
     .expect("broker");
@@ -451,34 +457,221 @@ fn a_client_may_write_a_whole_pipeline_before_reading_any_reply() {
     }
 }
 
+/// A transcript with what must differ between two servers in HELLO's replies taken out:
+/// the Redis version and the client id.
+fn hello_normalised(text: &str) -> String {
+    let mut lines: Vec<String> = text.split("⏎\n").map(str::to_owned).collect();
+    for index in 0..lines.len() {
+        if lines[index] == "version" && index + 2 < lines.len() {
+            lines[index + 1] = "$V".into();
+            lines[index + 2] = "V".into();
+        }
+        if lines[index] == "id" && index + 1 < lines.len() {
+            lines[index + 1] = ":ID".into();
+        }
+    }
+    lines.join("⏎\n")
+}
+
+/// Like [`same_as_redis`], HELLO's version and id aside.
+fn same_as_redis_but_hello(script: &[&[&str]]) -> String {
+    let redis = hello_normalised(&transcript(&Server::start(Backend::Redis), script));
+    let broker = hello_normalised(&transcript(&Server::start(Backend::Broker), script));
+    assert_eq!(broker, redis, "broker (left) and redis (right) differ");
+    redis
+}
+
 #[test]
-fn hello_speaks_resp2_and_refuses_resp3() {
+fn hello_switches_between_resp2_and_resp3_like_redis() {
+    let redis = same_as_redis_but_hello(&[
+        &["HELLO"],
+        &["GET", "nokey"],
+        &["HELLO", "3"],
+        &["GET", "nokey"],
+        &["HELLO"],
+        &["HELLO", "3", "AUTH", "bob", "x"],
+        &["HELLO", "3", "AUTH", "default", "x", "SETNAME", "n1"],
+        &["CLIENT", "GETNAME"],
+        &["HELLO", "3", "SETNAME", "a b"],
+        &["HELLO", "5"],
+        &["HELLO", "2"],
+        &["GET", "nokey"],
+        &["HELLO", "3"],
+        &["RESET"],
+        &["GET", "nokey"],
+        &["CLIENT", "GETNAME"],
+    ]);
+    assert!(redis.starts_with("*14⏎\n"), "{redis}");
+    assert!(
+        redis.contains(
+            "_⏎\n%7⏎\n$6⏎\nserver⏎\n$5⏎\nredis⏎\n$7⏎\nversion⏎\n$V⏎\nV⏎\n$5⏎\nproto⏎\n:3⏎\n"
+        ),
+        "{redis}"
+    );
+}
+
+#[test]
+fn hello_says_which_redis_the_broker_answers_as() {
     let server = Server::start(Backend::Broker);
     let mut connection = RawConnection::open(&server);
     let id = connection.call(&[b"CLIENT", b"ID"]);
     let id = String::from_utf8_lossy(&id[1..id.len() - 2]).into_owned();
-    let hello = connection.call(&[b"HELLO", b"2", b"AUTH", b"default", b"x", b"SETNAME", b"n1"]);
+    let hello = connection.call(&[b"HELLO", b"3"]);
     assert_eq!(
         readable(&hello),
         readable(
             format!(
-                "*14\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$5\r\n7.0.0\r\n\
-                 $5\r\nproto\r\n:2\r\n$2\r\nid\r\n:{id}\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n\
+                "%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$5\r\n7.0.0\r\n\
+                 $5\r\nproto\r\n:3\r\n$2\r\nid\r\n:{id}\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n\
                  $4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n"
             )
             .as_bytes()
         )
     );
-    assert_eq!(connection.call(&[b"CLIENT", b"GETNAME"]), b"$2\r\nn1\r\n");
-    assert_eq!(
-        connection.call(&[b"HELLO", b"3"]),
-        b"-NOPROTO unsupported protocol version\r\n"
-    );
     assert_eq!(
         connection.call(&[b"CLIENT", b"SETINFO", b"LIB-NAME", b"redis-rs"]),
         b"+OK\r\n"
     );
-    assert_eq!(connection.call(&[b"HELLO"]).first(), Some(&b'*'));
+}
+
+#[test]
+fn resp3_replies_match_redis() {
+    let redis = same_as_redis_but_hello(&[
+        &["HELLO", "3"],
+        &["PING"],
+        &["PING", "x"],
+        &["SET", "a", "1"],
+        &["GET", "a"],
+        &["GET", "nokey"],
+        &["SET", "a", "2", "NX"],
+        &["SET", "b", "2", "XX"],
+        &["TTL", "a"],
+        &["EXISTS", "a", "nokey"],
+        &["LPUSH", "l", "a", "b"],
+        &["LRANGE", "l", "0", "-1"],
+        &["LRANGE", "nokey", "0", "-1"],
+        &["LINDEX", "l", "0"],
+        &["LINDEX", "l", "9"],
+        &["LINDEX", "nokey", "0"],
+        &["LLEN", "l"],
+        &["HSET", "h", "f", "v"],
+        &["HGETALL", "h"],
+        &["HGETALL", "nokey"],
+        &["HKEYS", "h"],
+        &["HGET", "h", "f"],
+        &["HGET", "h", "z"],
+        &["HGET", "nokey", "z"],
+        &["HEXISTS", "h", "f"],
+        &["GET", "h"],
+        &["CLIENT", "GETNAME"],
+        &["CLIENT", "SETNAME", "me"],
+        &["CLIENT", "GETNAME"],
+        &["PUBSUB", "NUMSUB", "a", "b"],
+        &["PUBSUB", "CHANNELS"],
+        &["PUBSUB", "NUMPAT"],
+        &["PUBLISH", "nobody", "m"],
+        &["INFO", "keyspace"],
+        &["INFO", "nosuch"],
+        &["DBSIZE"],
+        &["SELECT", "99"],
+        &["AUTH", "secret"],
+        &["FOO"],
+    ]);
+    assert!(redis.contains("%1⏎\n$1⏎\nf⏎\n$1⏎\nv⏎\n%0⏎\n"), "{redis}");
+    assert!(redis.contains("=48⏎\ntxt:# Keyspace"), "{redis}");
+}
+
+#[test]
+fn a_resp3_subscriber_runs_commands_and_gets_pushes_on_one_connection_like_redis() {
+    same_as_redis_but_hello(&[
+        &["HELLO", "3"],
+        &["UNSUBSCRIBE"],
+        &["PUNSUBSCRIBE"],
+        &["SUBSCRIBE", "a", "b", "a"],
+        &["GET", "x"],
+        &["SET", "x", "1"],
+        &["GET", "x"],
+        &["PING"],
+        &["PING", "hi"],
+        &["PUBLISH", "a", "m1"],
+        &["PSUBSCRIBE", "a*"],
+        &["PUBLISH", "a", "m2"],
+        &["PUBSUB", "NUMSUB", "a"],
+        &["UNSUBSCRIBE", "b"],
+        &["UNSUBSCRIBE"],
+        &["PUNSUBSCRIBE", "zz"],
+        &["PUNSUBSCRIBE"],
+        &["PING"],
+        &["SUBSCRIBE", "c"],
+        &["RESET"],
+        &["PING"],
+        &["GET", "nokey"],
+        &["PUBSUB", "NUMSUB", "c"],
+    ]);
+}
+
+#[test]
+fn resp2_and_resp3_subscribers_each_get_messages_in_their_protocol_like_redis() {
+    fn run(server: &Server) -> Vec<String> {
+        let mut three = RawConnection::open(server);
+        three.call(&[b"HELLO", b"3"]);
+        three.call(&[b"SUBSCRIBE", b"x"]);
+        three.call(&[b"PSUBSCRIBE", b"x*"]);
+        let mut two = RawConnection::open(server);
+        two.call(&[b"SUBSCRIBE", b"x"]);
+        let mut publisher = RawConnection::open(server);
+        let mut seen = vec![readable(&publisher.call(&[b"PUBLISH", b"x", b"hi"]))];
+        seen.push(readable(&three.reply()));
+        seen.push(readable(&three.reply()));
+        seen.push(readable(&two.reply()));
+        // Between messages, the RESP3 subscriber's own commands get their replies.
+        seen.push(readable(&three.call(&[b"GET", b"nokey"])));
+        seen.push(readable(&publisher.call(&[b"PUBLISH", b"x", b"again"])));
+        seen.push(readable(&three.reply()));
+        seen.push(readable(&three.reply()));
+        seen.push(readable(&three.call(&[b"PUBSUB", b"NUMPAT"])));
+        seen.push(readable(&two.reply()));
+        seen
+    }
+    let redis = run(&Server::start(Backend::Redis));
+    let broker = run(&Server::start(Backend::Broker));
+    assert_eq!(broker, redis);
+    assert_eq!(redis[1], ">3⏎\n$7⏎\nmessage⏎\n$1⏎\nx⏎\n$2⏎\nhi⏎\n");
+    assert_eq!(redis[3], "*3⏎\n$7⏎\nmessage⏎\n$1⏎\nx⏎\n$2⏎\nhi⏎\n");
+}
+
+#[test]
+fn a_resp3_monitor_gets_the_lines_redis_gives_it() {
+    fn run(server: &Server) -> Vec<String> {
+        let mut monitor = RawConnection::open(server);
+        monitor.call(&[b"HELLO", b"3"]);
+        assert_eq!(monitor.call(&[b"MONITOR"]), b"+OK\r\n");
+        monitor.send(&[b"PING"]);
+        monitor.send(&[b"SUBSCRIBE", b"c"]);
+        // PONG, its line, the confirmation and its line.
+        let mut seen: Vec<String> = (0..4)
+            .map(|_| String::from_utf8_lossy(&monitor.reply()).into_owned())
+            .collect();
+        let mut client = RawConnection::open(server);
+        client.call(&[b"SET", b"k", b"v"]);
+        assert_eq!(client.call(&[b"PUBLISH", b"c", b"hi"]), b":1\r\n");
+        for _ in 0..3 {
+            seen.push(String::from_utf8_lossy(&monitor.reply()).into_owned());
+        }
+        monitor.send(&[b"GET", b"k"]);
+        seen.push(String::from_utf8_lossy(&monitor.reply()).into_owned());
+        monitor.send(&[b"PING", b"end"]);
+        seen.extend(monitor_lines_until(&mut monitor, "end"));
+        normalised(&seen)
+            .iter()
+            .map(|line| readable(line.as_bytes()))
+            .collect()
+    }
+    let redis = run(&Server::start(Backend::Redis));
+    let broker = run(&Server::start(Backend::Broker));
+    assert_eq!(broker, redis);
+    assert_eq!(redis[5], ">3⏎\n$7⏎\nmessage⏎\n$1⏎\nc⏎\n$2⏎\nhi⏎\n");
+    assert_eq!(redis[7], "-ERR Replica can't interact with the keyspace⏎\n");
 }
 
 #[test]
@@ -495,7 +688,14 @@ fn info_counts_commands_for_gilmour_bench() {
     assert!(info.contains("cmdstat_get:calls=0,"), "{info}");
     assert!(!info.contains("# Server"), "{info}");
     let default = server.command(&["INFO"]);
-    assert!(default.contains("redis_version:7.0.0"), "{default}");
+    assert!(default.contains("redis_version:7.0.0\r\n"), "{default}");
+    assert!(
+        default.contains(&format!(
+            "gilmour_broker_version:{}\r\n",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{default}"
+    );
     assert!(!default.contains("cmdstat_"), "{default}");
 }
 
@@ -790,6 +990,7 @@ fn a_monitor_that_stops_reading_is_cut_off_without_slowing_anyone() {
         "127.0.0.1:0",
         BrokerConfig {
             output_limit: 1024 * 1024,
+            ..BrokerConfig::default()
         },
     )
     .expect("broker");
@@ -882,4 +1083,218 @@ fn monitoring_ends_when_the_monitor_quits_resets_or_leaves() {
     assert_eq!(redis[2], "+T [0 127.0.0.1:#0] \"QUIT\"\r\n");
     assert_eq!(redis[3], "+T [0 127.0.0.1:#1] \"RESET\"\r\n");
     assert_eq!(redis.last().map(String::as_str), Some("$1⏎\nr⏎\n"));
+}
+
+#[tokio::test]
+async fn redis_rs_in_resp3_subscribes_and_runs_commands_on_one_connection() {
+    use redis::{AsyncCommands, PushKind, Value};
+    for backend in [Backend::Redis, Backend::Broker] {
+        let server = Server::start(backend);
+        let client = redis::Client::open(format!("{}/?protocol=resp3", server.url())).expect("url");
+        let (pushes, mut pushed) = tokio::sync::mpsc::unbounded_channel();
+        let config = redis::AsyncConnectionConfig::new().set_push_sender(pushes);
+        let mut connection = client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+            .unwrap_or_else(|error| panic!("{backend:?}: connect: {error}"));
+        connection
+            .subscribe("gilmour.slot.a")
+            .await
+            .expect("subscribe");
+        connection
+            .psubscribe("gilmour.*")
+            .await
+            .expect("psubscribe");
+        // Still subscribed, the same connection runs ordinary commands.
+        let () = connection.set("k", "v").await.expect("set");
+        let value: Option<String> = connection.get("k").await.expect("get");
+        assert_eq!(value.as_deref(), Some("v"), "{backend:?}");
+        let missing: Option<String> = connection.get("nokey").await.expect("get");
+        assert_eq!(missing, None, "{backend:?}");
+        let _: i64 = connection.hset("h", "f", "v").await.expect("hset");
+        let hash: Value = connection.hgetall("h").await.expect("hgetall");
+        assert!(
+            matches!(hash, Value::Map(ref pairs) if pairs.len() == 1),
+            "{backend:?}: {hash:?}"
+        );
+        let receivers: i64 = connection
+            .publish("gilmour.slot.a", r#"{"data":1}"#)
+            .await
+            .expect("publish");
+        assert_eq!(receivers, 2, "{backend:?}");
+        let mut kinds = Vec::new();
+        while kinds.len() < 2 {
+            let push = tokio::time::timeout(WAIT, pushed.recv())
+                .await
+                .unwrap_or_else(|_| panic!("{backend:?}: no message"))
+                .expect("pushes");
+            if matches!(push.kind, PushKind::Message | PushKind::PMessage) {
+                let payload = push.data.last().cloned();
+                assert_eq!(
+                    payload,
+                    Some(Value::BulkString(br#"{"data":1}"#.to_vec())),
+                    "{backend:?}"
+                );
+                kinds.push(push.kind);
+            }
+        }
+        assert_eq!(
+            kinds,
+            [PushKind::Message, PushKind::PMessage],
+            "{backend:?}"
+        );
+    }
+}
+
+#[test]
+fn a_password_is_asked_for_as_redis_requirepass_asks() {
+    let script: &[&[&str]] = &[
+        &["PING"],
+        &["GET", "k"],
+        &["FOO"],
+        &["GET"],
+        &["SUBSCRIBE", "x"],
+        &["CLIENT", "SETNAME", "a"],
+        &["HELLO", "3"],
+        &["HELLO"],
+        &["HELLO", "x"],
+        &["HELLO", "4"],
+        &["HELLO", "3", "AUTH", "default"],
+        &["HELLO", "2", "SETNAME", "x"],
+        &["AUTH", "wrong"],
+        &["AUTH", "default", "wrong"],
+        &["AUTH", "bob", "s3cret"],
+        &["AUTH", "a", "b", "c"],
+        &["HELLO", "3", "AUTH", "default", "wrong"],
+        &["RESET"],
+        &["AUTH", "s3cret"],
+        &["PING"],
+        &["AUTH", "wrong"],
+        &["PING"],
+        &["RESET"],
+        &["PING"],
+        &["HELLO", "3", "SETNAME", "n", "AUTH", "default", "s3cret"],
+        &["CLIENT", "GETNAME"],
+        &["AUTH", "default", "s3cret"],
+        &["GET", "k"],
+    ];
+    let redis = Server::start_with(&["--requirepass", "s3cret"]);
+    let redis = hello_normalised(&transcript(&redis, script));
+    let config = BrokerConfig {
+        password: Some("s3cret".into()),
+        ..BrokerConfig::default()
+    };
+    let broker = Broker::start_with("127.0.0.1:0", config).expect("broker");
+    let broker = hello_normalised(&transcript_on(broker.port(), script));
+    assert_eq!(broker, redis, "broker (left) and redis (right) differ");
+    assert!(
+        redis.starts_with("-NOAUTH Authentication required.⏎\n"),
+        "{redis}"
+    );
+    assert!(redis.contains("-NOAUTH HELLO must be called"), "{redis}");
+    assert!(
+        redis.contains("-WRONGPASS invalid username-password pair"),
+        "{redis}"
+    );
+}
+
+#[test]
+fn the_config_never_shows_the_password() {
+    let config = BrokerConfig {
+        password: Some("hunter2".into()),
+        ..BrokerConfig::default()
+    };
+    let shown = format!("{config:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(shown.contains("(redacted)"), "{shown}");
+}
+
+#[test]
+fn gilmour_broker_says_it_is_not_redis_and_asks_for_its_password() {
+    use support::process::Background;
+    let secret = "hunter2-not-shown";
+    let broker = Background::start_at(
+        "redis://127.0.0.1:1",
+        &["broker", "--port", "0", "--password", secret],
+    );
+    let url = broker.stdout_line();
+    assert!(
+        url.starts_with("redis://127.0.0.1:"),
+        "loopback by default: {url}"
+    );
+    let banner = broker.stderr_line();
+    assert!(banner.contains("not Redis"), "{banner}");
+    assert!(banner.contains("password required"), "{banner}");
+    assert!(
+        !url.contains(secret) && !banner.contains(secret),
+        "{url} {banner}"
+    );
+    let port: u16 = url
+        .rsplit(':')
+        .next()
+        .and_then(|port| port.parse().ok())
+        .expect("a port");
+    let mut client = RawConnection::connect(port);
+    assert_eq!(
+        client.call(&[b"PING"]),
+        b"-NOAUTH Authentication required.\r\n"
+    );
+    assert_eq!(client.call(&[b"AUTH", secret.as_bytes()]), b"+OK\r\n");
+    assert_eq!(client.call(&[b"PING"]), b"+PONG\r\n");
+}
+
+#[test]
+fn gilmour_broker_refuses_a_port_in_use_in_one_line() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("address").port().to_string();
+    let output = support::process::gilmour_at("redis://127.0.0.1:1")
+        .args(["broker", "--port", &port])
+        .output()
+        .expect("run gilmour");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = support::process::text(&output.stderr);
+    assert_eq!(
+        stderr,
+        format!(
+            "gilmour: cannot listen on 127.0.0.1:{port}: the port is in use (by a Redis?); \
+             choose another with --port, or --port 0 for a free one\n"
+        )
+    );
+}
+
+#[test]
+fn a_10_mb_request_sent_in_small_pieces_is_read_whole() {
+    // 640,000 arguments of 16 bytes: a parser that went back to the start of the request
+    // on each read would take minutes.
+    let value = [b'v'; 16];
+    let mut args: Vec<&[u8]> = vec![b"LPUSH", b"big"];
+    args.extend(std::iter::repeat_n(&value[..], 640_000));
+    let bytes = request(&args);
+    assert!(bytes.len() > 10_000_000);
+    for backend in [Backend::Redis, Backend::Broker] {
+        let server = Server::start(backend);
+        let mut stream = TcpStream::connect(("127.0.0.1", server.port())).expect("connect");
+        stream.set_read_timeout(Some(WAIT * 6)).expect("timeout");
+        stream.set_nodelay(true).expect("nodelay");
+        for piece in bytes.chunks(1000) {
+            stream.write_all(piece).expect("write");
+        }
+        let mut reply = [0; 9];
+        stream.read_exact(&mut reply).expect("a reply");
+        assert_eq!(&reply, b":640000\r\n", "{backend:?}");
+        assert_eq!(server.command(&["LLEN", "big"]), "640000", "{backend:?}");
+    }
+}
+
+#[test]
+fn the_broker_listens_with_redis_s_backlog_of_511() {
+    let broker = Broker::start("127.0.0.1:0").expect("broker");
+    // For a listening socket, ss shows the backlog it asked for as Send-Q.
+    let output = std::process::Command::new("ss")
+        .args(["-ltnH", &format!("sport = :{}", broker.port())])
+        .output()
+        .expect("run ss");
+    let listing = String::from_utf8_lossy(&output.stdout);
+    let backlog = listing.split_whitespace().nth(2);
+    assert_eq!(backlog, Some("511"), "{listing}");
 }

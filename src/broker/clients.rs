@@ -6,7 +6,7 @@
 //! Redis does with `client-output-buffer-limit pubsub`.
 
 use super::glob;
-use super::resp::Write;
+use super::resp::{Protocol, Write};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -102,6 +102,7 @@ pub(crate) struct Client {
     outbox: Outbox,
     addr: SocketAddr,
     name: Option<Vec<u8>>,
+    protocol: Protocol,
     channels: HashSet<Vec<u8>>,
     patterns: HashSet<Vec<u8>>,
 }
@@ -146,6 +147,7 @@ impl Clients {
             outbox,
             addr,
             name: None,
+            protocol: Protocol::Resp2,
             channels: HashSet::new(),
             patterns: HashSet::new(),
         };
@@ -245,12 +247,28 @@ impl Clients {
         self.clients.get(&id)?.name.as_deref()
     }
 
-    /// Drops a client's subscriptions, name and monitoring (RESET).
+    /// The protocol a client speaks.
+    pub(crate) fn protocol(&self, id: ClientId) -> Protocol {
+        self.clients
+            .get(&id)
+            .map_or(Protocol::Resp2, |client| client.protocol)
+    }
+
+    /// Switches a client's protocol (HELLO).
+    pub(crate) fn set_protocol(&mut self, id: ClientId, protocol: Protocol) {
+        if let Some(client) = self.clients.get_mut(&id) {
+            client.protocol = protocol;
+        }
+    }
+
+    /// Drops a client's subscriptions, name and monitoring and takes it back to RESP2
+    /// (RESET).
     pub(crate) fn reset(&mut self, id: ClientId) {
         let Some(client) = self.clients.get_mut(&id) else {
             return;
         };
         client.name = None;
+        client.protocol = Protocol::Resp2;
         for channel in std::mem::take(&mut client.channels) {
             forget(&mut self.channels, &channel, id);
         }
@@ -315,41 +333,49 @@ impl Clients {
     }
 
     /// Delivers a message to every subscriber of the channel and every matching pattern
-    /// subscriber (channel subscribers first, as Redis); returns how many got it.
-    pub(crate) fn publish(&self, channel: &[u8], payload: &[u8], limit: usize) -> usize {
+    /// subscriber (channel subscribers first, as Redis); returns how many got it. A RESP3
+    /// client may publish to itself: its copy goes to `own`, the replies being gathered,
+    /// so that it follows the replies to the commands before and precedes PUBLISH's own.
+    pub(crate) fn publish(
+        &self,
+        channel: &[u8],
+        payload: &[u8],
+        from: ClientId,
+        own: &mut Vec<u8>,
+        limit: usize,
+    ) -> usize {
         let mut receivers = 0;
         if let Some(ids) = self.channels.get(channel) {
-            let mut frame = Vec::new();
-            frame.array(3);
-            frame.bulk(b"message");
-            frame.bulk(channel);
-            frame.bulk(payload);
-            for id in ids {
-                if let Some(client) = self.clients.get(id) {
-                    client
-                        .outbox
-                        .push_unasked(frame.clone(), limit, "subscriber");
-                    receivers += 1;
-                }
-            }
+            let frames = Frames::new(3, &[b"message", channel, payload]);
+            receivers += self.deliver(ids, &frames, from, own, limit);
         }
         for (pattern, ids) in &self.patterns {
-            if !glob::matches(pattern, channel) {
-                continue;
+            if glob::matches(pattern, channel) {
+                let frames = Frames::new(4, &[b"pmessage", pattern, channel, payload]);
+                receivers += self.deliver(ids, &frames, from, own, limit);
             }
-            let mut frame = Vec::new();
-            frame.array(4);
-            frame.bulk(b"pmessage");
-            frame.bulk(pattern);
-            frame.bulk(channel);
-            frame.bulk(payload);
-            for id in ids {
-                if let Some(client) = self.clients.get(id) {
-                    client
-                        .outbox
-                        .push_unasked(frame.clone(), limit, "subscriber");
-                    receivers += 1;
+        }
+        receivers
+    }
+
+    fn deliver(
+        &self,
+        ids: &BTreeSet<ClientId>,
+        frames: &Frames,
+        from: ClientId,
+        own: &mut Vec<u8>,
+        limit: usize,
+    ) -> usize {
+        let mut receivers = 0;
+        for id in ids {
+            if let Some(client) = self.clients.get(id) {
+                let frame = frames.get(client.protocol);
+                if *id == from {
+                    own.extend_from_slice(&frame);
+                } else {
+                    client.outbox.push_unasked(frame, limit, "subscriber");
                 }
+                receivers += 1;
             }
         }
         receivers
@@ -402,6 +428,31 @@ impl Clients {
             self.remove(*id);
         }
         selected
+    }
+}
+
+/// One message as RESP2 (`*n`) and RESP3 (`>n`) subscribers receive it: the same bytes
+/// but for the first.
+struct Frames {
+    resp2: Vec<u8>,
+}
+
+impl Frames {
+    fn new(len: usize, parts: &[&[u8]]) -> Frames {
+        let mut resp2 = Vec::new();
+        resp2.push_header(len, Protocol::Resp2);
+        for part in parts {
+            resp2.bulk(part);
+        }
+        Frames { resp2 }
+    }
+
+    fn get(&self, protocol: Protocol) -> Vec<u8> {
+        let mut frame = self.resp2.clone();
+        if protocol == Protocol::Resp3 {
+            frame[0] = b'>';
+        }
+        frame
     }
 }
 

@@ -18,7 +18,7 @@
 use super::Shared;
 use super::clients::{ClientId, Drain, Outbox};
 use super::commands::{self, Flow, Session};
-use super::resp::{self, Parsed, Write};
+use super::resp::{Parsed, Parser, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -39,10 +39,14 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, addr: SocketAd
     let (mut reader, writer) = stream.into_split();
     let kill = CancellationToken::new();
     let (outbox, drain) = Outbox::new(kill.clone());
-    shared.lock().clients.add(id, outbox.clone(), addr);
+    let mut session = {
+        let mut state = shared.lock();
+        state.clients.add(id, outbox.clone(), addr);
+        Session::new(id, &state)
+    };
     let mut writing = tokio::spawn(write(writer, drain, kill.clone()));
-    let mut session = Session { id, db: 0 };
     let mut input = Vec::with_capacity(READ_CHUNK);
+    let mut parser = Parser::default();
     loop {
         input.reserve(READ_CHUNK);
         let read = tokio::select! {
@@ -53,9 +57,11 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, addr: SocketAd
             Ok(0) | Err(_) => break,
             Ok(_) => {}
         }
-        if run_requests(&shared, &mut session, &mut input, &outbox) == Flow::Close {
+        let flow = run_requests(&shared, &mut session, &mut parser, &mut input, &outbox);
+        if flow == Flow::Close {
             break;
         }
+        settle(&mut input);
     }
     shared.lock().clients.remove(id);
     // With the registry's copy gone, dropping ours ends the writer once it has written
@@ -76,10 +82,22 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, addr: SocketAd
 /// How long what is queued for a leaving client may take to be written.
 const FLUSH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// Gives back what a big request made the input buffer grow to, once it is gone: a
+/// connection that once sent 10 MB keeps no 10 MB buffer for the small requests after.
+fn settle(input: &mut Vec<u8>) {
+    if input.capacity() > KEPT_CAPACITY && input.len() <= KEPT_CAPACITY / 2 {
+        input.shrink_to(KEPT_CAPACITY / 2);
+    }
+}
+
+/// The most an idle connection's input buffer keeps.
+const KEPT_CAPACITY: usize = 4 * READ_CHUNK;
+
 /// Runs every whole request in `input`, removing them from it.
 fn run_requests(
     shared: &Shared,
     session: &mut Session,
+    parser: &mut Parser,
     input: &mut Vec<u8>,
     outbox: &Outbox,
 ) -> Flow {
@@ -89,7 +107,7 @@ fn run_requests(
     let mut state = shared.lock();
     let now = Instant::now();
     while flow == Flow::Continue {
-        match resp::parse(&input[used..]) {
+        match parser.parse(&input[used..]) {
             Parsed::Incomplete => break,
             Parsed::Request(args, length) => {
                 used += length;
@@ -133,4 +151,26 @@ async fn write(mut writer: OwnedWriteHalf, mut drain: Drain, kill: CancellationT
         }
     }
     let _ = writer.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_input_buffer_shrinks_back_after_a_big_request() {
+        let mut input: Vec<u8> = Vec::with_capacity(10 * 1024 * 1024);
+        input.extend_from_slice(b"PING\r\n");
+        settle(&mut input);
+        assert!(input.capacity() <= KEPT_CAPACITY, "{}", input.capacity());
+        assert_eq!(input, b"PING\r\n", "what is pending stays");
+        let mut big_and_pending = vec![0; KEPT_CAPACITY];
+        let capacity = big_and_pending.capacity();
+        settle(&mut big_and_pending);
+        assert_eq!(
+            big_and_pending.capacity(),
+            capacity,
+            "a request being read keeps its room"
+        );
+    }
 }

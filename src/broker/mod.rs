@@ -1,4 +1,4 @@
-//! A small Redis stand-in: a RESP2 server on a loopback port with exactly what Gilmour
+//! A small Redis stand-in: a RESP2 and RESP3 server on a loopback port with exactly what Gilmour
 //! uses, so that `gilmour demo` works on a machine without Redis and other processes
 //! (and other Gilmour libraries) can join it.
 //!
@@ -8,12 +8,14 @@
 //!                        State (one lock): key space, clients, subscriptions, stats
 //! ```
 //!
-//! It speaks: PING, AUTH, SELECT, HELLO (RESP2), CLIENT SETNAME / GETNAME / SETINFO / ID /
+//! It speaks: PING, AUTH, SELECT, HELLO (RESP2 and RESP3: maps, nulls, verbatim text,
+//! pub/sub as pushes on a connection that runs other commands too), CLIENT SETNAME / GETNAME / SETINFO / ID /
 //! KILL, QUIT, RESET, MONITOR; PUBLISH, SUBSCRIBE, PSUBSCRIBE (Redis glob patterns),
 //! UNSUBSCRIBE, PUNSUBSCRIBE, PUBSUB CHANNELS / NUMSUB / NUMPAT; SET (NX, XX, EX, PX), GET,
 //! DEL, EXISTS, TTL; LPUSH, LTRIM, LRANGE, LLEN, LREM, LINDEX; HSET, HDEL, HGETALL, HGET,
 //! HKEYS, HLEN, HEXISTS; INFO, DBSIZE. Anything else gets Redis's unknown-command error.
-//! Not there: persistence, replication, RESP3, passwords, CLIENT PAUSE.
+//! Not there: persistence, replication, CLIENT PAUSE. No command of the set answers with
+//! a RESP3 double or set in Redis 7.0, so neither does the broker.
 //!
 //! The broker runs on a thread of its own so that it outlives whichever runtime started
 //! it (test harnesses start one per test) and keeps serving while the caller is busy.
@@ -42,23 +44,42 @@ use tokio::sync::oneshot;
 /// copies.
 pub const REDIS_VERSION: &str = "7.0.0";
 
+/// How many connections may wait to be accepted: Redis's `tcp-backlog` default. Std's
+/// `TcpListener::bind` asks for 128, and a burst of a thousand clients then waits a
+/// second for SYN retransmits.
+const BACKLOG: i32 = 511;
+
 /// How often keys past their deadline are swept away.
 const SWEEP_INTERVAL: Duration = Duration::from_millis(100);
 
 /// How a broker behaves.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct BrokerConfig {
     /// A subscriber or monitor whose unsent messages or lines would exceed this many bytes
     /// is disconnected (Redis's `client-output-buffer-limit pubsub` hard limit; default
     /// 32 MiB). Redis leaves monitors unbounded; the broker does not.
     pub output_limit: usize,
+    /// The password of the `default` user, as Redis's `requirepass`: when set, a client
+    /// must AUTH (or HELLO … AUTH) before anything else. `None`: no password (default).
+    pub password: Option<String>,
 }
 
 impl Default for BrokerConfig {
     fn default() -> Self {
         BrokerConfig {
             output_limit: 32 * 1024 * 1024,
+            password: None,
         }
+    }
+}
+
+impl std::fmt::Debug for BrokerConfig {
+    // The password never reaches a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BrokerConfig")
+            .field("output_limit", &self.output_limit)
+            .field("password", &self.password.as_ref().map(|_| "(redacted)"))
+            .finish()
     }
 }
 
@@ -80,7 +101,7 @@ impl Broker {
 
     /// Starts a broker with the given configuration.
     pub fn start_with(addr: impl ToSocketAddrs, config: BrokerConfig) -> io::Result<Broker> {
-        let listener = TcpListener::bind(addr)?;
+        let listener = listen(addr)?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -88,7 +109,7 @@ impl Broker {
             .build()?;
         let (stop, stopped) = oneshot::channel();
         let shared = Arc::new(Shared {
-            state: Mutex::new(State::new(addr.port(), config.output_limit)),
+            state: Mutex::new(State::new(addr.port(), &config)),
             next_id: AtomicU64::new(1),
         });
         let thread = std::thread::Builder::new()
@@ -147,6 +168,31 @@ impl Drop for Broker {
     }
 }
 
+/// Listens on the first of the addresses that can be bound, as `TcpListener::bind`
+/// does, but with [`BACKLOG`].
+fn listen(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+    let mut last = None;
+    for addr in addr.to_socket_addrs()? {
+        match listen_on(addr) {
+            Ok(listener) => return Ok(listener),
+            Err(error) => last = Some(error),
+        }
+    }
+    Err(last
+        .unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to listen on")))
+}
+
+fn listen_on(addr: SocketAddr) -> io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    // As std and Redis: a restarted broker may bind its port while old connections
+    // linger in TIME_WAIT. It never lets two listeners share a port.
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    Ok(socket.into())
+}
+
 /// What every connection shares.
 struct Shared {
     state: Mutex<State>,
@@ -172,10 +218,11 @@ struct State {
     started: Instant,
     port: u16,
     output_limit: usize,
+    password: Option<Vec<u8>>,
 }
 
 impl State {
-    fn new(port: u16, output_limit: usize) -> State {
+    fn new(port: u16, config: &BrokerConfig) -> State {
         State {
             keys: Keyspace::default(),
             clients: Clients::default(),
@@ -183,7 +230,11 @@ impl State {
             clock: monitor::Clock::default(),
             started: Instant::now(),
             port,
-            output_limit,
+            output_limit: config.output_limit,
+            password: config
+                .password
+                .as_ref()
+                .map(|password| password.as_bytes().to_vec()),
         }
     }
 }

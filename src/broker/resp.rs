@@ -1,5 +1,6 @@
-//! RESP2 on the wire: reading requests (arrays of bulk strings, and the inline form a
-//! person types into a raw socket) and writing replies.
+//! RESP on the wire: reading requests (arrays of bulk strings, and the inline form a
+//! person types into a raw socket) and writing replies in RESP2 or RESP3, whichever the
+//! connection chose with HELLO.
 //!
 //! Errors are Redis's own words, because clients and people match on them. The parser
 //! never trusts a length it reads: nothing is allocated ahead of the bytes arriving.
@@ -26,13 +27,106 @@ pub(crate) enum Parsed {
     Error(String),
 }
 
-/// Reads one request from the start of `input`.
-pub(crate) fn parse(input: &[u8]) -> Parsed {
-    match input.first() {
-        None => Parsed::Incomplete,
-        Some(b'*') => parse_multibulk(input),
-        Some(_) => parse_inline(input),
+/// Reads requests incrementally: a request whose bytes arrive over many reads is not
+/// parsed again from its start on each of them. The parser remembers where the
+/// arguments it has seen lie in the input and resumes after the last whole one, so a
+/// 10 MB request costs time linear in its size however it is cut.
+#[derive(Debug, Default)]
+pub(crate) struct Parser {
+    partial: Option<Partial>,
+}
+
+/// A multibulk request read in part.
+#[derive(Debug)]
+struct Partial {
+    /// How many arguments the header announced.
+    count: usize,
+    /// Where the whole arguments read so far lie in the input.
+    args: Vec<std::ops::Range<usize>>,
+    /// Where the next argument starts.
+    at: usize,
+}
+
+impl Parser {
+    /// Reads one request from the start of `input`. Between calls that return
+    /// [`Parsed::Incomplete`], the caller may only append to `input`.
+    pub(crate) fn parse(&mut self, input: &[u8]) -> Parsed {
+        match input.first() {
+            None => Parsed::Incomplete,
+            Some(b'*') => self.parse_multibulk(input),
+            Some(_) => parse_inline(input),
+        }
     }
+
+    fn parse_multibulk(&mut self, input: &[u8]) -> Parsed {
+        let mut partial = match self.partial.take() {
+            Some(partial) => partial,
+            None => match multibulk_header(input) {
+                Ok(partial) => partial,
+                Err(parsed) => return parsed,
+            },
+        };
+        while partial.args.len() < partial.count {
+            let at = partial.at;
+            let Some(&first) = input.get(at) else {
+                self.partial = Some(partial);
+                return Parsed::Incomplete;
+            };
+            if first != b'$' {
+                return protocol_error(format_args!("expected '$', got '{}'", first as char));
+            }
+            let Some((header, body)) = line(input, at) else {
+                if input.len() - at > MAX_INLINE {
+                    return protocol_error("too big bulk count string");
+                }
+                self.partial = Some(partial);
+                return Parsed::Incomplete;
+            };
+            let length = match number(&header[1..]) {
+                Some(length) if (0..=MAX_BULK as i64).contains(&length) => length as usize,
+                _ => return protocol_error("invalid bulk length"),
+            };
+            // Redis skips the two bytes after the body without looking at them.
+            if input.len() < body + length + 2 {
+                self.partial = Some(partial);
+                return Parsed::Incomplete;
+            }
+            partial.args.push(body..body + length);
+            partial.at = body + length + 2;
+        }
+        let args = partial
+            .args
+            .into_iter()
+            .map(|range| input[range].to_vec())
+            .collect();
+        Parsed::Request(args, partial.at)
+    }
+}
+
+/// Reads `*<count>`; a request of no arguments (`*0`, `*-1`) is whole at once.
+fn multibulk_header(input: &[u8]) -> Result<Partial, Parsed> {
+    let Some((header, at)) = line(input, 0) else {
+        return Err(if input.len() > MAX_INLINE {
+            protocol_error("too big mbulk count string")
+        } else {
+            Parsed::Incomplete
+        });
+    };
+    match number(&header[1..]) {
+        // Never trusted for an allocation: the list of arguments grows as they arrive.
+        Some(count) if count <= MAX_ARGS as i64 => Ok(Partial {
+            count: count.max(0) as usize,
+            args: Vec::new(),
+            at,
+        }),
+        _ => Err(protocol_error("invalid multibulk length")),
+    }
+}
+
+/// Reads one request from the start of `input` with a fresh parser.
+#[cfg(test)]
+pub(crate) fn parse(input: &[u8]) -> Parsed {
+    Parser::default().parse(input)
 }
 
 fn protocol_error(what: impl std::fmt::Display) -> Parsed {
@@ -47,47 +141,6 @@ fn line(input: &[u8], from: usize) -> Option<(&[u8], usize)> {
 
 fn number(text: &[u8]) -> Option<i64> {
     std::str::from_utf8(text).ok()?.parse().ok()
-}
-
-fn parse_multibulk(input: &[u8]) -> Parsed {
-    let Some((header, mut at)) = line(input, 0) else {
-        return if input.len() > MAX_INLINE {
-            protocol_error("too big mbulk count string")
-        } else {
-            Parsed::Incomplete
-        };
-    };
-    let count = match number(&header[1..]) {
-        Some(count) if count <= MAX_ARGS as i64 => count,
-        _ => return protocol_error("invalid multibulk length"),
-    };
-    let mut args = Vec::new();
-    for _ in 0..count.max(0) {
-        let Some(&first) = input.get(at) else {
-            return Parsed::Incomplete;
-        };
-        if first != b'$' {
-            return protocol_error(format_args!("expected '$', got '{}'", first as char));
-        }
-        let Some((header, body)) = line(input, at) else {
-            return if input.len() - at > MAX_INLINE {
-                protocol_error("too big bulk count string")
-            } else {
-                Parsed::Incomplete
-            };
-        };
-        let length = match number(&header[1..]) {
-            Some(length) if (0..=MAX_BULK as i64).contains(&length) => length as usize,
-            _ => return protocol_error("invalid bulk length"),
-        };
-        // Redis skips the two bytes after the body without looking at them.
-        if input.len() < body + length + 2 {
-            return Parsed::Incomplete;
-        }
-        args.push(input[body..body + length].to_vec());
-        at = body + length + 2;
-    }
-    Parsed::Request(args, at)
 }
 
 fn parse_inline(input: &[u8]) -> Parsed {
@@ -189,7 +242,28 @@ fn hex(byte: u8) -> Option<u8> {
     (byte as char).to_digit(16).map(|digit| digit as u8)
 }
 
-/// Writing RESP2 replies into an output buffer.
+/// The protocol a connection speaks: RESP2 until HELLO 3, again after HELLO 2 or RESET.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum Protocol {
+    /// RESP2: nulls are `$-1`, maps are flat arrays, pushes are arrays.
+    #[default]
+    Resp2,
+    /// RESP3: `_` nulls, `%` maps, `>` pushes, `=` verbatim text.
+    Resp3,
+}
+
+impl Protocol {
+    /// The number HELLO reports as `proto`.
+    pub(crate) fn version(self) -> i64 {
+        match self {
+            Protocol::Resp2 => 2,
+            Protocol::Resp3 => 3,
+        }
+    }
+}
+
+/// Writing replies into an output buffer. The forms whose bytes differ between RESP2 and
+/// RESP3 take the connection's protocol.
 pub(crate) trait Write {
     /// `+text`.
     fn simple(&mut self, text: &str);
@@ -199,10 +273,18 @@ pub(crate) trait Write {
     fn integer(&mut self, n: i64);
     /// `$len` and the bytes.
     fn bulk(&mut self, bytes: &[u8]);
-    /// `$-1`.
-    fn nil(&mut self);
+    /// A null: `$-1` (RESP2) or `_` (RESP3).
+    fn nil(&mut self, protocol: Protocol);
     /// `*len`; the elements follow.
     fn array(&mut self, len: usize);
+    /// A map of `len` pairs: `*2len` (RESP2) or `%len` (RESP3); keys and values follow.
+    fn map(&mut self, len: usize, protocol: Protocol);
+    /// Something the client did not ask for (a message, a subscription's confirmation):
+    /// `*len` (RESP2) or `>len` (RESP3); the elements follow.
+    fn push_header(&mut self, len: usize, protocol: Protocol);
+    /// Text meant for people (INFO, CLIENT LIST): a bulk string (RESP2) or a verbatim
+    /// string of format `txt` (RESP3).
+    fn verbatim(&mut self, text: &[u8], protocol: Protocol);
 }
 
 impl Write for Vec<u8> {
@@ -235,17 +317,45 @@ impl Write for Vec<u8> {
         self.extend_from_slice(b"\r\n");
     }
 
-    fn nil(&mut self) {
-        self.extend_from_slice(b"$-1\r\n");
+    fn nil(&mut self, protocol: Protocol) {
+        self.extend_from_slice(match protocol {
+            Protocol::Resp2 => b"$-1\r\n",
+            Protocol::Resp3 => b"_\r\n",
+        });
     }
 
     fn array(&mut self, len: usize) {
         self.extend_from_slice(format!("*{len}\r\n").as_bytes());
     }
+
+    fn map(&mut self, len: usize, protocol: Protocol) {
+        match protocol {
+            Protocol::Resp2 => self.array(len * 2),
+            Protocol::Resp3 => self.extend_from_slice(format!("%{len}\r\n").as_bytes()),
+        }
+    }
+
+    fn push_header(&mut self, len: usize, protocol: Protocol) {
+        match protocol {
+            Protocol::Resp2 => self.array(len),
+            Protocol::Resp3 => self.extend_from_slice(format!(">{len}\r\n").as_bytes()),
+        }
+    }
+
+    fn verbatim(&mut self, text: &[u8], protocol: Protocol) {
+        match protocol {
+            Protocol::Resp2 => self.bulk(text),
+            Protocol::Resp3 => {
+                self.extend_from_slice(format!("={}\r\ntxt:", text.len() + 4).as_bytes());
+                self.extend_from_slice(text);
+                self.extend_from_slice(b"\r\n");
+            }
+        }
+    }
 }
 
 /// How many bytes the reply at the start of `bytes` takes; `None` when it is not one
-/// whole, well-formed RESP2 reply.
+/// whole, well-formed RESP2 or RESP3 reply (of the types the broker writes).
 #[cfg(test)]
 pub(crate) fn reply_length(bytes: &[u8]) -> Option<usize> {
     let (header, body) = line(bytes, 0)?;
@@ -253,7 +363,8 @@ pub(crate) fn reply_length(bytes: &[u8]) -> Option<usize> {
     match kind {
         b'+' | b'-' => Some(body),
         b':' => number(rest).map(|_| body),
-        b'$' => match number(rest)? {
+        b'_' => rest.is_empty().then_some(body),
+        b'$' | b'=' => match number(rest)? {
             -1 => Some(body),
             length if length >= 0 => {
                 let end = body + length as usize;
@@ -261,9 +372,10 @@ pub(crate) fn reply_length(bytes: &[u8]) -> Option<usize> {
             }
             _ => None,
         },
-        b'*' => {
+        b'*' | b'>' | b'%' => {
             let mut at = body;
-            for _ in 0..number(rest)?.max(0) {
+            let pairs = if kind == b'%' { 2 } else { 1 };
+            for _ in 0..number(rest)?.max(0) * pairs {
                 at += reply_length(bytes.get(at..)?)?;
             }
             Some(at)
@@ -346,6 +458,58 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_request_in_pieces_resumes_after_its_last_whole_argument() {
+        let input = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nvalue\r\n";
+        let mut parser = Parser::default();
+        let mut buffer = input[..20].to_vec();
+        assert_eq!(parser.parse(&buffer), Parsed::Incomplete);
+        // What was read is not read again: spoiling the first header shows it.
+        buffer[4] = b'#';
+        buffer.extend_from_slice(&input[20..]);
+        assert_eq!(
+            parser.parse(&buffer),
+            Parsed::Request(args(&["SET", "k", "value"]), input.len())
+        );
+        // Done with it, the parser starts afresh.
+        assert_eq!(
+            parser.parse(b"PING\r\n"),
+            Parsed::Request(args(&["PING"]), 6)
+        );
+    }
+
+    proptest::proptest! {
+        /// A request cut anywhere, fed to one parser piece after piece, parses as it
+        /// does whole.
+        #[test]
+        fn a_request_fed_in_pieces_parses_as_it_does_whole(
+            values in proptest::collection::vec(proptest::collection::vec(proptest::arbitrary::any::<u8>(), 0..20), 1..8),
+            cuts in proptest::collection::vec(1usize..16, 1..40),
+        ) {
+            let mut input = format!("*{}\r\n", values.len()).into_bytes();
+            for value in &values {
+                input.extend_from_slice(format!("${}\r\n", value.len()).as_bytes());
+                input.extend_from_slice(value);
+                input.extend_from_slice(b"\r\n");
+            }
+            let mut parser = Parser::default();
+            let mut fed = 0;
+            let mut cuts = cuts.into_iter().cycle();
+            loop {
+                fed = (fed + cuts.next().unwrap_or(1)).min(input.len());
+                match parser.parse(&input[..fed]) {
+                    Parsed::Incomplete => proptest::prop_assert!(fed < input.len()),
+                    Parsed::Request(args, used) => {
+                        proptest::prop_assert_eq!(args, values.clone());
+                        proptest::prop_assert_eq!(used, input.len());
+                        break;
+                    }
+                    Parsed::Error(error) => proptest::prop_assert!(false, "{}", error),
+                }
+            }
+        }
+    }
+
     proptest::proptest! {
         /// Any bytes at all: a request, a wait for more, or a protocol error; never a
         /// panic, and a request never claims more bytes than there are.
@@ -371,10 +535,30 @@ mod tests {
         out.error("ERR bad\r\nthing");
         out.integer(-3);
         out.bulk(b"hi");
-        out.nil();
+        out.nil(Protocol::Resp2);
         assert_eq!(
             out,
             b"*5\r\n+OK\r\n-ERR bad  thing\r\n:-3\r\n$2\r\nhi\r\n$-1\r\n"
         );
+    }
+
+    #[test]
+    fn replies_encode_as_resp3_or_fall_back_to_resp2() {
+        let mut three = Vec::new();
+        three.map(1, Protocol::Resp3);
+        three.bulk(b"k");
+        three.nil(Protocol::Resp3);
+        three.push_header(1, Protocol::Resp3);
+        three.verbatim(b"a\r\nb", Protocol::Resp3);
+        assert_eq!(three, b"%1\r\n$1\r\nk\r\n_\r\n>1\r\n=8\r\ntxt:a\r\nb\r\n");
+        assert_eq!(reply_length(&three), Some(14));
+        assert_eq!(reply_length(&three[14..]), Some(three.len() - 14));
+        let mut two = Vec::new();
+        two.map(1, Protocol::Resp2);
+        two.bulk(b"k");
+        two.nil(Protocol::Resp2);
+        two.push_header(1, Protocol::Resp2);
+        two.verbatim(b"t", Protocol::Resp2);
+        assert_eq!(two, b"*2\r\n$1\r\nk\r\n$-1\r\n*1\r\n$1\r\nt\r\n");
     }
 }

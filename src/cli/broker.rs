@@ -1,29 +1,60 @@
-//! `gilmour broker [--port N]`: the built-in broker alone, for machines without Redis.
+//! `gilmour broker [--port N] [--bind ADDR] [--password P]`: the built-in broker alone,
+//! for machines without Redis.
 
 use super::interrupted;
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::Args;
-use gilmour::broker::Broker;
+use gilmour::broker::{Broker, BrokerConfig};
+use std::io::ErrorKind;
+use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 
 /// Arguments of `gilmour broker`.
 #[derive(Debug, Args)]
 pub struct BrokerArgs {
-    /// The loopback port to listen on (0 picks a free one).
+    /// The port to listen on (0 picks a free one). A port in use is refused, never shared.
     #[arg(long, default_value_t = 6379)]
     port: u16,
+    /// The address to listen on: loopback unless you mean to let other machines in.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: IpAddr,
+    /// A password clients must give (AUTH or HELLO … AUTH), as Redis's `requirepass`.
+    #[arg(long, env = "GILMOUR_BROKER_PASSWORD", hide_env_values = true)]
+    password: Option<String>,
 }
 
 /// Runs the broker until interrupted; its URL goes to stdout.
 pub async fn run(args: BrokerArgs) -> anyhow::Result<ExitCode> {
-    let broker = Broker::start(("127.0.0.1", args.port))
-        .with_context(|| format!("cannot listen on 127.0.0.1:{}", args.port))?;
+    let config = BrokerConfig {
+        password: args.password,
+        ..BrokerConfig::default()
+    };
+    let with_password = config.password.is_some();
+    let broker = match Broker::start_with((args.bind, args.port), config) {
+        Ok(broker) => broker,
+        Err(error) if error.kind() == ErrorKind::AddrInUse => bail!(
+            "cannot listen on {}: the port is in use (by a Redis?); choose another with \
+             --port, or --port 0 for a free one",
+            SocketAddr::new(args.bind, args.port)
+        ),
+        Err(error) => {
+            let addr = SocketAddr::new(args.bind, args.port);
+            return Err(error).with_context(|| format!("cannot listen on {addr}"));
+        }
+    };
     let stop = interrupted();
+    // The URL never carries the password: it is the user's to add.
     println!("{}", broker.url());
     eprintln!(
-        "gilmour: broker listening on {} (Ctrl-C to stop); point gilmour at it with \
-         --redis {} or REDIS_URL",
+        "gilmour: broker listening on {}{} (Ctrl-C to stop): a small stand-in for Gilmour, \
+         not Redis (only the commands Gilmour uses, nothing kept on disk); point gilmour at \
+         it with --redis {} or REDIS_URL",
         broker.addr(),
+        if with_password {
+            ", password required"
+        } else {
+            ""
+        },
         broker.url()
     );
     stop.await;

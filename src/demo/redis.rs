@@ -1,8 +1,9 @@
 //! Where the demo's Redis comes from, in order: the URL the user gave; a Redis already
 //! answering on 127.0.0.1:6379; a private `redis-server` on a free port when one is
-//! installed; else the built-in broker. Whatever was chosen is returned, so that the
-//! caller can say which (the TUI's header does).
+//! installed; else the built-in broker (with the `broker` feature). Whatever was chosen
+//! is returned, so that the caller can say which (the TUI's header does).
 
+#[cfg(feature = "broker")]
 use crate::broker::Broker;
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Write};
@@ -45,6 +46,7 @@ pub enum RedisSource {
     /// A redis-server started for this process.
     Private(PrivateRedis),
     /// The built-in broker.
+    #[cfg(feature = "broker")]
     Builtin(Broker),
 }
 
@@ -54,6 +56,7 @@ impl RedisSource {
         match self {
             RedisSource::Given(url) | RedisSource::Running(url) => url.clone(),
             RedisSource::Private(redis) => redis.url(),
+            #[cfg(feature = "broker")]
             RedisSource::Builtin(broker) => broker.url(),
         }
     }
@@ -64,6 +67,7 @@ impl RedisSource {
             RedisSource::Given(_) => "the Redis given",
             RedisSource::Running(_) => "the Redis already running",
             RedisSource::Private(_) => "a private redis-server",
+            #[cfg(feature = "broker")]
             RedisSource::Builtin(_) => "the built-in broker",
         }
     }
@@ -82,7 +86,7 @@ pub async fn find_redis(given: Option<&str>) -> io::Result<RedisSource> {
 }
 
 /// Chooses the demo's Redis, looking where `search` says. Fails only when even the
-/// built-in broker cannot start.
+/// built-in broker cannot start (or, built without it, when no Redis was found).
 pub async fn find_redis_in(given: Option<&str>, search: Search) -> io::Result<RedisSource> {
     if let Some(url) = given {
         return Ok(RedisSource::Given(url.to_owned()));
@@ -96,7 +100,13 @@ pub async fn find_redis_in(given: Option<&str>, search: Search) -> io::Result<Re
             Ok(redis) => return Ok(RedisSource::Private(redis)),
             Err(error) => tracing::info!(%error, "no private redis-server"),
         }
-        Broker::start("127.0.0.1:0").map(RedisSource::Builtin)
+        #[cfg(feature = "broker")]
+        return Broker::start("127.0.0.1:0").map(RedisSource::Builtin);
+        #[cfg(not(feature = "broker"))]
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            "no Redis answers and no redis-server could be started (built without the broker)",
+        ));
     })
     .await
     .map_err(io::Error::other)?

@@ -1,5 +1,5 @@
 //! A plain RESP connection that shows replies as the exact bytes the server wrote, to
-//! compare the broker with Redis byte for byte.
+//! compare the broker with Redis byte for byte. It reads RESP2 and RESP3 alike.
 
 use super::Server;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -25,7 +25,12 @@ pub fn request(args: &[&[u8]]) -> Vec<u8> {
 impl RawConnection {
     /// Connects to the server.
     pub fn open(server: &Server) -> RawConnection {
-        let stream = TcpStream::connect(("127.0.0.1", server.port())).expect("connect");
+        RawConnection::connect(server.port())
+    }
+
+    /// Connects to a server on a loopback port.
+    pub fn connect(port: u16) -> RawConnection {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .expect("timeout");
@@ -63,7 +68,7 @@ impl RawConnection {
         assert!(read > 0, "the connection closed while a reply was expected");
         let line = String::from_utf8_lossy(&raw[start + 1..raw.len() - 2]).into_owned();
         match raw[start] {
-            b'$' => {
+            b'$' | b'=' => {
                 let length: i64 = line.parse().expect("bulk length");
                 if length >= 0 {
                     let mut body = vec![0; length as usize + 2];
@@ -71,9 +76,10 @@ impl RawConnection {
                     raw.extend_from_slice(&body);
                 }
             }
-            b'*' => {
-                let count: i64 = line.parse().expect("array length");
-                for _ in 0..count.max(0) {
+            b'*' | b'>' | b'~' | b'%' => {
+                let count: i64 = line.parse().expect("aggregate length");
+                let elements = if raw[start] == b'%' { 2 * count } else { count };
+                for _ in 0..elements.max(0) {
                     self.read_into(raw);
                 }
             }

@@ -69,7 +69,7 @@ pub(super) fn set(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
     let db = ctx.session.db;
     let exists = ctx.state.keys.exists(db, &args[1], ctx.now);
     if (nx && exists) || (xx && !exists) {
-        ctx.out.nil();
+        ctx.nil();
         return Flow::Continue;
     }
     ctx.state
@@ -81,7 +81,7 @@ pub(super) fn set(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
 
 pub(super) fn get(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
     match ctx.state.keys.get(ctx.session.db, &args[1], ctx.now) {
-        None => ctx.out.nil(),
+        None => ctx.nil(),
         Some(Value::String(value)) => ctx.out.bulk(value),
         Some(_) => return wrong_type(ctx),
     }
@@ -260,10 +260,10 @@ pub(super) fn lindex(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
                 .and_then(|index| list.get(index))
             {
                 Some(value) => ctx.out.bulk(value),
-                None => ctx.out.nil(),
+                None => ctx.nil(),
             }
         }
-        Ok(None) => ctx.out.nil(),
+        Ok(None) => ctx.nil(),
         Err(WrongType) => return wrong_type(ctx),
     }
     Flow::Continue
@@ -309,13 +309,14 @@ pub(super) fn hdel(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
 pub(super) fn hgetall(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
     match ctx.state.keys.hash(ctx.session.db, &args[1], ctx.now) {
         Ok(Some(hash)) => {
-            ctx.out.array(hash.len() * 2);
+            ctx.out
+                .map(hash.len(), ctx.state.clients.protocol(ctx.session.id));
             for (field, value) in hash.iter() {
                 ctx.out.bulk(field);
                 ctx.out.bulk(value);
             }
         }
-        Ok(None) => ctx.out.array(0),
+        Ok(None) => ctx.map(0),
         Err(WrongType) => return wrong_type(ctx),
     }
     Flow::Continue
@@ -325,7 +326,7 @@ pub(super) fn hget(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
     match ctx.state.keys.hash(ctx.session.db, &args[1], ctx.now) {
         Ok(hash) => match hash.and_then(|hash| hash.get(args[2].as_slice())) {
             Some(value) => ctx.out.bulk(value),
-            None => ctx.out.nil(),
+            None => ctx.nil(),
         },
         Err(WrongType) => return wrong_type(ctx),
     }

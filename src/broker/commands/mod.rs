@@ -13,7 +13,7 @@ mod server;
 use super::State;
 use super::clients::ClientId;
 use super::monitor;
-use super::resp::Write;
+use super::resp::{Protocol, Write};
 use std::time::Instant;
 
 /// What the connection does after a command.
@@ -32,6 +32,20 @@ pub(crate) struct Session {
     pub id: ClientId,
     /// The selected database.
     pub db: usize,
+    /// Whether the client may run commands: it authenticated, or there is no password.
+    pub authenticated: bool,
+}
+
+impl Session {
+    /// A new connection's session: database 0, authenticated only when there is no
+    /// password.
+    pub(crate) fn new(id: ClientId, state: &State) -> Session {
+        Session {
+            id,
+            db: 0,
+            authenticated: state.password.is_none(),
+        }
+    }
 }
 
 /// Everything a command may touch.
@@ -50,6 +64,35 @@ impl Ctx<'_> {
     fn redact(&mut self, index: usize) {
         self.redacted.push(index);
     }
+
+    /// The protocol the client speaks.
+    fn protocol(&self) -> Protocol {
+        self.state.clients.protocol(self.session.id)
+    }
+
+    /// A null in the client's protocol.
+    fn nil(&mut self) {
+        let protocol = self.protocol();
+        self.out.nil(protocol);
+    }
+
+    /// A map header in the client's protocol.
+    fn map(&mut self, len: usize) {
+        let protocol = self.protocol();
+        self.out.map(len, protocol);
+    }
+
+    /// A push header (subscription confirmations) in the client's protocol.
+    fn push_header(&mut self, len: usize) {
+        let protocol = self.protocol();
+        self.out.push_header(len, protocol);
+    }
+
+    /// Text for people in the client's protocol.
+    fn verbatim(&mut self, text: &[u8]) {
+        let protocol = self.protocol();
+        self.out.verbatim(text, protocol);
+    }
 }
 
 type Run = fn(&mut Ctx<'_>, &[Vec<u8>]) -> Flow;
@@ -66,6 +109,8 @@ struct Spec {
     /// Reads or writes keys, or may be replicated (Redis's `read`, `write`,
     /// `may_replicate`): a monitor, being a replica to Redis, may not run it.
     keyspace: bool,
+    /// Runs before the client authenticated (Redis's `no-auth`).
+    no_auth: bool,
 }
 
 const fn command(name: &'static str, arity: i32, run: Run) -> Spec {
@@ -76,6 +121,7 @@ const fn command(name: &'static str, arity: i32, run: Run) -> Spec {
         subcommands: &[],
         admin: false,
         keyspace: false,
+        no_auth: false,
     }
 }
 
@@ -87,6 +133,7 @@ const fn container(name: &'static str, subcommands: &'static [Spec]) -> Spec {
         subcommands,
         admin: false,
         keyspace: false,
+        no_auth: false,
     }
 }
 
@@ -100,18 +147,23 @@ impl Spec {
         self.keyspace = true;
         self
     }
+
+    const fn no_auth(mut self) -> Spec {
+        self.no_auth = true;
+        self
+    }
 }
 
 const COMMANDS: &[Spec] = &[
     command("ping", -1, server::ping),
-    command("auth", -2, server::auth),
+    command("auth", -2, server::auth).no_auth(),
     command("select", 2, server::select),
-    command("hello", -1, server::hello),
+    command("hello", -1, server::hello).no_auth(),
     container("client", server::CLIENT),
     command("info", -1, server::info),
     command("dbsize", 1, server::dbsize).keyspace(),
-    command("quit", -1, server::quit),
-    command("reset", 1, server::reset),
+    command("quit", -1, server::quit).no_auth(),
+    command("reset", 1, server::reset).no_auth(),
     command("monitor", 1, server::monitor).admin(),
     command("publish", 3, pubsub::publish).keyspace(),
     command("subscribe", -2, pubsub::subscribe),
@@ -139,7 +191,8 @@ const COMMANDS: &[Spec] = &[
     command("hexists", 3, keys::hexists).keyspace(),
 ];
 
-/// What a subscribed (RESP2) client may still run.
+/// What a subscribed RESP2 client may still run; a RESP3 client, whose messages come as
+/// pushes, may run anything.
 const SUBSCRIBED_MODE: &[&str] = &[
     "subscribe",
     "psubscribe",
@@ -204,7 +257,15 @@ pub(crate) fn execute(
         }
         (sub, full_name)
     };
-    if state.clients.subscriptions(session.id) > 0 && !SUBSCRIBED_MODE.contains(&spec.name) {
+    if !session.authenticated && !spec.no_auth {
+        out.error("NOAUTH Authentication required.");
+        state.stats.rejected(full_name);
+        return Flow::Continue;
+    }
+    if state.clients.subscriptions(session.id) > 0
+        && state.clients.protocol(session.id) == Protocol::Resp2
+        && !SUBSCRIBED_MODE.contains(&spec.name)
+    {
         out.error(&format!(
             "ERR Can't execute '{full_name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / \
              PING / QUIT / RESET are allowed in this context"
@@ -362,6 +423,9 @@ mod tests {
                 b"SETNAME".to_vec(),
                 b"AUTH".to_vec(),
                 b"default".to_vec(),
+                b"pw".to_vec(),
+                b"3".to_vec(),
+                b"HELLO".to_vec(),
                 b"CHANNELS".to_vec(),
                 b"NUMSUB".to_vec(),
                 b"NUMPAT".to_vec(),
@@ -382,12 +446,17 @@ mod tests {
         /// Whatever arrives, every request gets a well-formed reply and nothing panics.
         #[test]
         fn any_requests_get_replies_and_never_panic(
-            requests in prop::collection::vec(request(), 1..40)
+            requests in prop::collection::vec(request(), 1..40),
+            password in any::<bool>(),
         ) {
-            let mut state = State::new(6379, 1024);
+            let config = crate::broker::BrokerConfig {
+                output_limit: 1024,
+                password: password.then(|| "pw".to_owned()),
+            };
+            let mut state = State::new(6379, &config);
             let (outbox, _drain) = Outbox::new(CancellationToken::new());
             state.clients.add(1, outbox, "127.0.0.1:1".parse().expect("address"));
-            let mut session = Session { id: 1, db: 0 };
+            let mut session = Session::new(1, &state);
             let now = Instant::now();
             for args in &requests {
                 let mut out = Vec::new();

@@ -13,17 +13,21 @@ pub(super) const PUBSUB: &[Spec] = &[
 
 pub(super) fn publish(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
     let limit = ctx.state.output_limit;
-    let receivers = ctx.state.clients.publish(&args[1], &args[2], limit);
+    let id = ctx.session.id;
+    let receivers = ctx
+        .state
+        .clients
+        .publish(&args[1], &args[2], id, ctx.out, limit);
     ctx.out.integer(receivers as i64);
     Flow::Continue
 }
 
 fn confirm(ctx: &mut Ctx<'_>, what: &str, name: Option<&[u8]>, count: usize) {
-    ctx.out.array(3);
+    ctx.push_header(3);
     ctx.out.bulk(what.as_bytes());
     match name {
         Some(name) => ctx.out.bulk(name),
-        None => ctx.out.nil(),
+        None => ctx.nil(),
     }
     ctx.out.integer(count as i64);
 }

@@ -4,7 +4,7 @@
 use super::{Ctx, Flow, NOT_AN_INTEGER, SYNTAX_ERROR, Spec, command, integer, wrong_arity};
 use crate::broker::clients::KillFilter;
 use crate::broker::keyspace::DATABASES;
-use crate::broker::resp::Write;
+use crate::broker::resp::{Protocol, Write};
 use crate::broker::{REDIS_VERSION, State};
 use std::fmt::Write as _;
 
@@ -21,7 +21,9 @@ pub(super) const CLIENT: &[Spec] = &[
 pub(super) fn ping(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
     if args.len() > 2 {
         ctx.out.error(&wrong_arity("ping"));
-    } else if ctx.state.clients.subscriptions(ctx.session.id) > 0 {
+    } else if ctx.state.clients.subscriptions(ctx.session.id) > 0
+        && ctx.protocol() == Protocol::Resp2
+    {
         ctx.out.array(2);
         ctx.out.bulk(b"pong");
         ctx.out.bulk(args.get(1).map_or(&b""[..], Vec::as_slice));
@@ -34,14 +36,35 @@ pub(super) fn ping(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
     Flow::Continue
 }
 
-/// The broker has no password: like a Redis whose default user is `nopass`.
-fn authenticate(ctx: &mut Ctx<'_>, user: &[u8]) -> bool {
-    if user == b"default" {
-        return true;
+const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
+
+/// Checks a user and password against the broker's only user, `default`: any password
+/// when there is none (Redis's `nopass`), else the broker's. A failure leaves a client
+/// that had authenticated authenticated, as Redis does.
+fn authenticate(ctx: &mut Ctx<'_>, user: &[u8], password: &[u8]) -> bool {
+    let right = user == b"default"
+        && ctx
+            .state
+            .password
+            .as_deref()
+            .is_none_or(|expected| same_secret(expected, password));
+    if right {
+        ctx.session.authenticated = true;
+    } else {
+        ctx.out.error(WRONGPASS);
     }
-    ctx.out
-        .error("WRONGPASS invalid username-password pair or user is disabled.");
-    false
+    right
+}
+
+/// Compares without stopping at the first difference, so that the time taken does not
+/// tell how much of a guess was right.
+fn same_secret(expected: &[u8], given: &[u8]) -> bool {
+    expected.len() == given.len()
+        && expected
+            .iter()
+            .zip(given)
+            .fold(0, |differ, (a, b)| differ | (a ^ b))
+            == 0
 }
 
 pub(super) fn auth(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
@@ -50,12 +73,17 @@ pub(super) fn auth(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
         (1..args.len()).for_each(|index| ctx.redact(index));
     }
     match args.len() {
-        2 => ctx.out.error(
+        2 if ctx.state.password.is_none() => ctx.out.error(
             "ERR AUTH <password> called without any password configured for the default \
              user. Are you sure your configuration is correct?",
         ),
+        2 => {
+            if authenticate(ctx, b"default", &args[1]) {
+                ctx.out.simple("OK");
+            }
+        }
         3 => {
-            if authenticate(ctx, &args[1]) {
+            if authenticate(ctx, &args[1], &args[2]) {
                 ctx.out.simple("OK");
             }
         }
@@ -78,12 +106,12 @@ pub(super) fn select(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
     Flow::Continue
 }
 
-/// HELLO answers for RESP2 only: asking for RESP3 gets the NOPROTO error Redis gives for
-/// a version it does not speak, on which clients that try RESP3 fall back to RESP2. The
-/// options are read first, so that a password sent with RESP3 is redacted as Redis would.
+/// HELLO [2|3] [AUTH user pass] [SETNAME name]: switches the connection's protocol once
+/// the options are read and checked, and answers with the server's description in the
+/// new protocol (a map in RESP3), as Redis 7 does.
 pub(super) fn hello(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
     let mut next = 1;
-    let mut resp3 = false;
+    let mut protocol = ctx.protocol();
     if let Some(version) = args.get(1) {
         next = 2;
         match integer(version) {
@@ -92,15 +120,15 @@ pub(super) fn hello(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
                     .error("ERR Protocol version is not an integer or out of range");
                 return Flow::Continue;
             }
-            Some(2) => {}
-            Some(3) => resp3 = true,
+            Some(2) => protocol = Protocol::Resp2,
+            Some(3) => protocol = Protocol::Resp3,
             Some(_) => {
                 ctx.out.error(NOPROTO);
                 return Flow::Continue;
             }
         }
     }
-    let mut user = None;
+    let mut credentials = None;
     let mut name = None;
     while next < args.len() {
         let more = args.len() - 1 - next;
@@ -108,7 +136,7 @@ pub(super) fn hello(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
         if option.eq_ignore_ascii_case(b"AUTH") && more >= 2 {
             ctx.redact(next + 1);
             ctx.redact(next + 2);
-            user = Some(&args[next + 1]);
+            credentials = Some((&args[next + 1], &args[next + 2]));
             next += 3;
         } else if option.eq_ignore_ascii_case(b"SETNAME") && more >= 1 {
             name = Some(&args[next + 1]);
@@ -121,27 +149,33 @@ pub(super) fn hello(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
             return Flow::Continue;
         }
     }
-    if resp3 {
-        ctx.out.error(NOPROTO);
-        return Flow::Continue;
-    }
-    if let Some(user) = user
-        && !authenticate(ctx, user)
-    {
-        return Flow::Continue;
+    match credentials {
+        Some((user, password)) if !authenticate(ctx, user, password) => {
+            return Flow::Continue;
+        }
+        None if !ctx.session.authenticated => {
+            ctx.out.error(
+                "NOAUTH HELLO must be called with the client already authenticated, \
+                 otherwise the HELLO AUTH <user> <pass> option can be used to authenticate \
+                 the client and select the RESP protocol version at the same time",
+            );
+            return Flow::Continue;
+        }
+        _ => {}
     }
     if let Some(name) = name
         && !set_name(ctx, name)
     {
         return Flow::Continue;
     }
-    ctx.out.array(14);
+    ctx.state.clients.set_protocol(ctx.session.id, protocol);
+    ctx.map(7);
     ctx.out.bulk(b"server");
     ctx.out.bulk(b"redis");
     ctx.out.bulk(b"version");
     ctx.out.bulk(REDIS_VERSION.as_bytes());
     ctx.out.bulk(b"proto");
-    ctx.out.integer(2);
+    ctx.out.integer(protocol.version());
     ctx.out.bulk(b"id");
     ctx.out.integer(ctx.session.id as i64);
     ctx.out.bulk(b"mode");
@@ -178,7 +212,7 @@ fn client_getname(ctx: &mut Ctx<'_>, _args: &[Vec<u8>]) -> Flow {
             let name = name.to_vec();
             ctx.out.bulk(&name);
         }
-        None => ctx.out.nil(),
+        None => ctx.nil(),
     }
     Flow::Continue
 }
@@ -200,7 +234,7 @@ fn client_setinfo(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
 /// CLIENT LIST (the plain form: no TYPE or ID filters).
 fn client_list(ctx: &mut Ctx<'_>, _args: &[Vec<u8>]) -> Flow {
     let list = ctx.state.clients.list();
-    ctx.out.bulk(list.as_bytes());
+    ctx.verbatim(list.as_bytes());
     Flow::Continue
 }
 
@@ -294,7 +328,7 @@ pub(super) fn info(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
         everything || asked.iter().any(|a| a == section) || (default && section != "commandstats")
     };
     let text = render_info(ctx.state, ctx.now, &wants);
-    ctx.out.bulk(text.as_bytes());
+    ctx.verbatim(text.as_bytes());
     Flow::Continue
 }
 
@@ -303,7 +337,7 @@ fn render_info(state: &mut State, now: std::time::Instant, wants: &dyn Fn(&str) 
     if wants("server") {
         sections.push(format!(
             "# Server\r\nredis_version:{REDIS_VERSION}\r\nredis_mode:standalone\r\n\
-             gilmour_broker:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{}\r\n",
+             gilmour_broker_version:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{}\r\n",
             env!("CARGO_PKG_VERSION"),
             state.port,
             now.saturating_duration_since(state.started).as_secs()
@@ -348,10 +382,11 @@ pub(super) fn dbsize(ctx: &mut Ctx<'_>, _args: &[Vec<u8>]) -> Flow {
 
 /// RESET: the connection as it was when it opened, of what the broker keeps: no
 /// subscriptions (dropped without confirmations, as Redis), no name, database 0, not a
-/// monitor.
+/// monitor, RESP2, and not authenticated when there is a password.
 pub(super) fn reset(ctx: &mut Ctx<'_>, _args: &[Vec<u8>]) -> Flow {
     ctx.state.clients.reset(ctx.session.id);
     ctx.session.db = 0;
+    ctx.session.authenticated = ctx.state.password.is_none();
     ctx.out.simple("RESET");
     Flow::Continue
 }
