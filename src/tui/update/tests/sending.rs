@@ -381,7 +381,11 @@ fn copy_names_the_connection_and_a_step_copies_its_composition() {
         }),
     );
     // A step of it, opened, copies the composition whole.
-    let step = app.inspector.store().by_sender("s-group-1").expect("the step");
+    let step = app
+        .inspector
+        .store()
+        .by_sender("s-group-1")
+        .expect("the step");
     crate::tui::fixture::open_detail(&mut app, step);
     update(&mut app, key(KeyCode::Char('y')));
     assert_eq!(
