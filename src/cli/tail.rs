@@ -628,12 +628,7 @@ async fn live(
                 }
                 printer.out.flush()?;
             }
-            received = async {
-                match deep_events.as_mut() {
-                    Some(events) => events.recv_many(&mut deep_batch, 1024).await,
-                    None => std::future::pending().await,
-                }
-            } => {
+            received = deep::next_batch(deep_events.as_mut(), &mut deep_batch, 1024) => {
                 if received == 0 {
                     deep_events = None;
                     continue;

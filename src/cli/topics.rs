@@ -85,12 +85,7 @@ pub async fn run(connection: &Connection, args: TopicsArgs) -> anyhow::Result<Ex
                     }
                 }
             }
-            received = async {
-                match deep_events.as_mut() {
-                    Some(events) => events.recv_many(&mut deep_batch, 1024).await,
-                    None => std::future::pending().await,
-                }
-            } => {
+            received = gilmour::inspect::deep::next_batch(deep_events.as_mut(), &mut deep_batch, 1024) => {
                 if received == 0 {
                     deep_events = None;
                     continue;

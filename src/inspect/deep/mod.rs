@@ -23,6 +23,20 @@ use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The next batch of deep facts, at most `limit` into `batch`, from a deep capture that
+/// may be off: with none, it never comes (so a `select!` arm on it stays quiet). 0 when
+/// the capture ended.
+pub async fn next_batch(
+    events: Option<&mut tokio::sync::mpsc::Receiver<DeepEvent>>,
+    batch: &mut Vec<DeepEvent>,
+    limit: usize,
+) -> usize {
+    match events {
+        Some(events) => events.recv_many(batch, limit).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// The most lock attempts, and the most calls around a request, one trace keeps.
 pub const MAX_DEEP_ITEMS: usize = 32;
 

@@ -86,12 +86,7 @@ pub async fn run(mut app: State, screen: &mut Screen, sources: Sources) -> anyho
                     }
                 }
             },
-            received = async {
-                match deep_events.as_mut() {
-                    Some(events) => events.recv_many(&mut deep_batch, BATCH).await,
-                    None => std::future::pending().await,
-                }
-            } => {
+            received = gilmour::inspect::deep::next_batch(deep_events.as_mut(), &mut deep_batch, BATCH) => {
                 if received == 0 {
                     deep_events = None;
                     continue;
