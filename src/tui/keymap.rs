@@ -124,6 +124,10 @@ commands! {
     Mark => "mark", "Mark/unmark the trace";
     Write => "write", "Write marked (or shown) traces to a capture file";
     Copy => "copy", "Copy as a `gilmour request …` command line";
+    Sort => "sort", "Sort by the next column: time, latency, size, code, topic";
+    SortReverse => "sort-reverse", "Reverse the sort";
+    TopicWider => "topic-wider", "Widen the topic column";
+    TopicNarrower => "topic-narrower", "Narrow the topic column";
     Search => "search", "Search in the trace";
     SearchNext => "search-next", "Next match";
     SearchPrev => "search-prev", "Previous match";
@@ -325,6 +329,10 @@ const DEFAULTS: &[(Context, Command, &[&str])] = &[
     (Context::Traces, Command::Mark, &["m"]),
     (Context::Traces, Command::Write, &["w"]),
     (Context::Traces, Command::Copy, &["y"]),
+    (Context::Traces, Command::Sort, &["s"]),
+    (Context::Traces, Command::SortReverse, &["S"]),
+    (Context::Traces, Command::TopicWider, &[">"]),
+    (Context::Traces, Command::TopicNarrower, &["<"]),
     (Context::Detail, Command::Search, &["/"]),
     (Context::Detail, Command::SearchNext, &["n"]),
     (Context::Detail, Command::SearchPrev, &["N"]),

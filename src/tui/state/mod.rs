@@ -11,6 +11,7 @@ pub mod links;
 pub mod list;
 pub mod modal;
 pub mod screens;
+pub mod sort;
 pub mod traces;
 
 use crate::tui::keymap::{Context, KeyMap};
@@ -342,6 +343,7 @@ impl State {
             .next_back()
             .map_or(TraceId(u64::MAX), |oldest| oldest.id);
         self.traces.evict_before(first);
+        self.traces.merge(store);
         self.links.evict_before(first);
         while self.errors.live.front().is_some_and(|live| live.id < first) {
             self.errors.live.pop_front();

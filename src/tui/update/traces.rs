@@ -7,8 +7,14 @@ use crate::tui::state::State;
 use crate::tui::state::input::LineInput;
 use crate::tui::state::layout::list_rows;
 use crate::tui::state::modal::{Confirmed, Modal};
+use crate::tui::state::sort::Sort;
+use crate::tui::view::traces::topic_width;
 use crossterm::event::{KeyCode, KeyEvent};
 use gilmour::inspect::{Event, Filter, TraceId};
+
+/// The narrowest and widest the topic column can be made.
+const TOPIC_LEAST: u16 = 8;
+const TOPIC_MOST: u16 = 120;
 
 /// Runs a trace list command.
 pub fn command(app: &mut State, command: Command) -> Vec<Effect> {
@@ -25,6 +31,8 @@ pub fn command(app: &mut State, command: Command) -> Vec<Effect> {
         Command::Follow => {
             app.traces.follow = !app.traces.follow;
             if app.traces.follow {
+                // Following is newest first: the newest is what it follows.
+                app.traces.set_sort(Sort::default(), app.inspector.store());
                 app.traces.selected = None;
                 app.traces.top = None;
             }
@@ -39,6 +47,52 @@ pub fn command(app: &mut State, command: Command) -> Vec<Effect> {
                         .unwrap_or(TraceId(0)),
                 ),
             };
+            app.traces.merge(app.inspector.store());
+        }
+        Command::Sort | Command::SortReverse => {
+            let now = app.traces.sort();
+            let sort = if command == Command::Sort {
+                let column = now.column.next();
+                Sort {
+                    column,
+                    descending: column.descending_first(),
+                }
+            } else {
+                Sort {
+                    descending: !now.descending,
+                    ..now
+                }
+            };
+            app.traces.set_sort(sort, app.inspector.store());
+            app.traces.keep_visible(rows);
+            let arrow = sort.arrow();
+            app.say(if sort.is_default() {
+                "sorted by time, newest first (F follows)".to_owned()
+            } else {
+                format!(
+                    "sorted by {}{arrow} (s: next column, S: reverse)",
+                    sort.column.title()
+                )
+            });
+        }
+        Command::TopicWider | Command::TopicNarrower => {
+            let (width, deep) = (app.size.0, app.deep);
+            let now = app
+                .traces
+                .topic_width
+                .unwrap_or_else(|| topic_width(width, deep, None));
+            let chosen = if command == Command::TopicWider {
+                now.saturating_add(4).min(TOPIC_MOST)
+            } else {
+                now.saturating_sub(4).max(TOPIC_LEAST)
+            };
+            app.traces.topic_width = Some(chosen);
+            let shown = topic_width(width, deep, Some(chosen));
+            app.say(if shown < chosen {
+                format!("topic column {chosen} wide ({shown} fit)")
+            } else {
+                format!("topic column {chosen} wide")
+            });
         }
         Command::ToggleHealth => app.toggle_health(),
         Command::Open => {

@@ -21,6 +21,15 @@ const GLOBAL_HINTS: [Command; 5] = [
     Command::Quit,
 ];
 
+/// Commands the footer leaves to the help (`?`): the footer has room for the keys an
+/// operator needs first, and these refine what those do.
+const HELP_ONLY: [Command; 4] = [
+    Command::Sort,
+    Command::SortReverse,
+    Command::TopicWider,
+    Command::TopicNarrower,
+];
+
 /// Draws the footer.
 pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
     let fixed: Option<&[(&str, &str)]> = match &app.modal {
@@ -79,6 +88,7 @@ fn hints(app: &State) -> Vec<(String, &'static str)> {
             )
         })
         .filter(|(command, _)| in_tree || *command != Command::NextSpan)
+        .filter(|(command, _)| !HELP_ONLY.contains(command))
         .filter(|(command, _)| available(app, *command))
         .map(|(command, keys)| (keys[0].to_string(), command.name()))
         .collect();

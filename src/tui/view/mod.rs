@@ -30,7 +30,7 @@ mod header;
 mod help;
 mod services;
 mod topics;
-mod traces;
+pub mod traces;
 pub mod waterfall;
 
 use crate::tui::model::Screen;

@@ -23,6 +23,7 @@ fn shown_senders(app: &crate::tui::fixture::App) -> Vec<String> {
 
 mod screens;
 mod sending;
+mod sorting;
 
 #[test]
 fn the_filtered_list_follows_traces_that_change() {
