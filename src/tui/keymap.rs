@@ -107,6 +107,7 @@ commands! {
     ShowServices => "show-services", "Services screen";
     Filter => "filter", "Edit the filter (Enter applies, Esc clears, ↑ recent)";
     Fire => "fire", "Fire a request, signal or composition";
+    GoTo => "go-to", "Open trace #N (asks for N)";
     ToggleDeep => "toggle-deep", "Deep capture on/off (MONITOR: who answered, the lock race, Redis's timing; costs Redis throughput)";
     Up => "up", "Move up";
     Down => "down", "Move down";
@@ -131,6 +132,11 @@ commands! {
     Search => "search", "Search in the trace";
     SearchNext => "search-next", "Next match";
     SearchPrev => "search-prev", "Previous match";
+    NextLink => "next-link", "Choose the next reference (replay of, replays, parent, calls); Enter follows it";
+    PrevLink => "prev-link", "Choose the previous reference";
+    FilterTopic => "filter-topic", "Filter on this trace's topic";
+    FilterSender => "filter-sender", "Filter on this trace's sender";
+    OpenTrace => "open-trace", "Open the trace of the record's request";
     NextSpan => "next-span", "Select the next span of the call tree (Enter opens it)";
     PrevSpan => "prev-span", "Select the previous span of the call tree";
     Resend => "resend", "Re-send the failed request";
@@ -312,6 +318,7 @@ const DEFAULTS: &[(Context, Command, &[&str])] = &[
     (Context::Global, Command::ShowServices, &["4"]),
     (Context::Global, Command::Filter, &["/"]),
     (Context::Global, Command::Fire, &["f"]),
+    (Context::Global, Command::GoTo, &["#"]),
     (Context::Global, Command::ToggleDeep, &["M"]),
     (Context::Global, Command::Up, &["up", "k"]),
     (Context::Global, Command::Down, &["down", "j"]),
@@ -329,6 +336,8 @@ const DEFAULTS: &[(Context, Command, &[&str])] = &[
     (Context::Traces, Command::Mark, &["m"]),
     (Context::Traces, Command::Write, &["w"]),
     (Context::Traces, Command::Copy, &["y"]),
+    (Context::Traces, Command::FilterTopic, &["t"]),
+    (Context::Traces, Command::FilterSender, &["c"]),
     (Context::Traces, Command::Sort, &["s"]),
     (Context::Traces, Command::SortReverse, &["S"]),
     (Context::Traces, Command::TopicWider, &[">"]),
@@ -340,12 +349,17 @@ const DEFAULTS: &[(Context, Command, &[&str])] = &[
     (Context::Detail, Command::EditReplay, &["e"]),
     (Context::Detail, Command::Copy, &["y"]),
     (Context::Detail, Command::Mark, &["m"]),
+    (Context::Detail, Command::NextLink, &["tab"]),
+    (Context::Detail, Command::PrevLink, &["backtab"]),
+    (Context::Detail, Command::FilterTopic, &["t"]),
+    (Context::Detail, Command::FilterSender, &["c"]),
     (Context::Detail, Command::NextSpan, &["]"]),
     (Context::Detail, Command::PrevSpan, &["["]),
     (Context::Errors, Command::Resend, &["r"]),
     (Context::Errors, Command::Delete, &["d"]),
     (Context::Errors, Command::Trim, &["D"]),
     (Context::Errors, Command::Refresh, &["R"]),
+    (Context::Errors, Command::OpenTrace, &["o"]),
     (Context::Errors, Command::NextPage, &["]"]),
     (Context::Errors, Command::PrevPage, &["["]),
     (Context::Services, Command::Refresh, &["R"]),

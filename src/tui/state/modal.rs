@@ -55,6 +55,8 @@ pub enum Modal {
     },
     /// The file to write traces to.
     Write(LineInput),
+    /// The number of a trace to open.
+    GoTo(LineInput),
     /// A known host of the services screen, whole.
     Host {
         /// Its index in the list.

@@ -11,6 +11,7 @@
 mod cursor;
 mod detail;
 mod errors;
+mod navigate;
 mod screens;
 mod send;
 mod services;
@@ -202,7 +203,7 @@ fn pasted(app: &mut State, text: &str) {
             FireField::Kind => {}
         },
         Some(Modal::Edit(form)) => form.data.insert(text),
-        Some(Modal::Write(input)) => input.insert(one_line.trim()),
+        Some(Modal::Write(input) | Modal::GoTo(input)) => input.insert(one_line.trim()),
         None => {
             if let Some(search) = app.detail.as_mut().and_then(|d| d.search.as_mut()) {
                 search.insert(&one_line);
@@ -221,6 +222,7 @@ fn key_pressed(app: &mut State, key: KeyEvent) -> Vec<Effect> {
         Some(Modal::Fire(_)) => return send::fire_key(app, key),
         Some(Modal::Edit(_)) => return send::edit_key(app, key),
         Some(Modal::Write(_)) => return traces::write_key(app, key),
+        Some(Modal::GoTo(_)) => return navigate::go_to_key(app, key),
         _ => {}
     }
     if app.modal.is_none() && app.filter.editing {
@@ -280,6 +282,7 @@ fn global(app: &mut State, command: Command) -> Option<Vec<Effect>> {
         Command::ShowServices => return screen(app, Screen::Services),
         Command::Filter => traces::start_filter(app),
         Command::Fire => send::open_fire(app),
+        Command::GoTo => navigate::start_go_to(app),
         Command::ToggleDeep if !app.online => {
             app.complain("deep capture needs a live Redis (this is a capture file)");
         }
@@ -350,6 +353,10 @@ fn modal_command(app: &mut State, command: Command) -> Vec<Effect> {
                     app.modal = None;
                     return errors::resend(app, index);
                 }
+                Command::OpenTrace => {
+                    app.modal = None;
+                    errors::open_trace(app, index);
+                }
                 Command::Up => *scroll = scroll.saturating_sub(1),
                 Command::Down => *scroll = (*scroll + 1).min(most),
                 Command::PageUp => *scroll = scroll.saturating_sub(10),
@@ -368,7 +375,7 @@ fn modal_command(app: &mut State, command: Command) -> Vec<Effect> {
             Command::Top => *scroll = 0,
             _ => {}
         },
-        Modal::Fire(_) | Modal::Edit(_) | Modal::Write(_) => {}
+        Modal::Fire(_) | Modal::Edit(_) | Modal::Write(_) | Modal::GoTo(_) => {}
     }
     Vec::new()
 }

@@ -117,6 +117,11 @@ pub fn command(app: &mut State, command: Command) -> Vec<Effect> {
             let name = format!("gilmour-{}.jsonl", app.now.format("%Y%m%d-%H%M%S"));
             app.modal = Some(Modal::Write(LineInput::new(name)));
         }
+        Command::FilterTopic | Command::FilterSender => {
+            if let Some(id) = app.selected_trace() {
+                super::navigate::filter_on(app, id, command == Command::FilterSender);
+            }
+        }
         Command::Replay | Command::EditReplay | Command::Copy => {
             if let Some(id) = app.selected_trace() {
                 return vec![Effect::Then(Box::new(Action::OnTrace(id, command)))];

@@ -219,3 +219,21 @@ pub fn write(frame: &mut Frame, app: &State, input: &LineInput) {
         row(inner, 2),
     );
 }
+
+/// The "go to #N" prompt.
+pub fn go_to(frame: &mut Frame, app: &State, input: &LineInput) {
+    let store = app.inspector.store();
+    let held = match (
+        store.newest_first().next_back(),
+        store.newest_first().next(),
+    ) {
+        (Some(oldest), Some(newest)) => format!("the store holds {} to {}", oldest.id, newest.id),
+        _ => "the store is empty".to_owned(),
+    };
+    let inner = open(frame, 50, 5, " go to a trace ".to_owned());
+    field(frame, row(inner, 0), "#", input, true);
+    frame.render_widget(
+        Paragraph::new(Span::styled(held, theme::tone(Tone::Dim))),
+        row(inner, 2),
+    );
+}

@@ -23,7 +23,13 @@ const GLOBAL_HINTS: [Command; 5] = [
 
 /// Commands the footer leaves to the help (`?`): the footer has room for the keys an
 /// operator needs first, and these refine what those do.
-const HELP_ONLY: [Command; 4] = [
+const HELP_ONLY: [Command; 10] = [
+    Command::GoTo,
+    Command::OpenTrace,
+    Command::NextLink,
+    Command::PrevLink,
+    Command::FilterTopic,
+    Command::FilterSender,
     Command::Sort,
     Command::SortReverse,
     Command::TopicWider,
@@ -42,6 +48,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
         ]),
         Some(Modal::Edit(_)) => Some(&[("enter", "replay"), ("esc", "cancel")]),
         Some(Modal::Write(_)) => Some(&[("enter", "write"), ("esc", "cancel")]),
+        Some(Modal::GoTo(_)) => Some(&[("enter", "open"), ("esc", "cancel")]),
         Some(Modal::Help { .. }) => Some(&[("↑↓", "scroll"), ("esc", "close")]),
         Some(Modal::Record { .. }) => Some(&[("r", "re-send"), ("↑↓", "scroll"), ("esc", "close")]),
         Some(Modal::Host { .. }) => Some(&[("↑↓", "scroll"), ("esc", "close")]),
