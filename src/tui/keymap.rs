@@ -136,6 +136,7 @@ commands! {
     PrevLink => "prev-link", "Choose the previous reference";
     FilterTopic => "filter-topic", "Filter on this trace's topic";
     FilterSender => "filter-sender", "Filter on this trace's sender";
+    Latency => "latency", "Show only the selected topic's latency (histogram, p50/p99 over time), or the table again";
     OpenTrace => "open-trace", "Open the trace of the record's request";
     NextSpan => "next-span", "Select the next span of the call tree (Enter opens it)";
     PrevSpan => "prev-span", "Select the previous span of the call tree";
@@ -355,6 +356,7 @@ const DEFAULTS: &[(Context, Command, &[&str])] = &[
     (Context::Detail, Command::FilterSender, &["c"]),
     (Context::Detail, Command::NextSpan, &["]"]),
     (Context::Detail, Command::PrevSpan, &["["]),
+    (Context::Topics, Command::Latency, &["l"]),
     (Context::Errors, Command::Resend, &["r"]),
     (Context::Errors, Command::Delete, &["d"]),
     (Context::Errors, Command::Trim, &["D"]),

@@ -28,6 +28,7 @@ mod fire;
 mod footer;
 mod header;
 mod help;
+mod latency;
 mod services;
 mod topics;
 pub mod traces;
@@ -52,7 +53,13 @@ pub fn draw(frame: &mut Frame, app: &State, cache: &mut Cache) {
             detail::draw(frame, regions.body, open, &lines);
         }
         (Screen::Traces, None) => traces::draw(frame, regions.body, app),
-        (Screen::Topics, _) => topics::draw(frame, regions.body, app),
+        (Screen::Topics, _) => {
+            let (table, panel) = crate::tui::state::layout::topics_split(regions.body, app);
+            if table.height > 0 {
+                topics::draw(frame, table, app);
+            }
+            latency::draw(frame, panel, app);
+        }
         (Screen::Errors, _) => errors::draw(frame, regions.body, app),
         (Screen::Services, _) => services::draw(frame, regions.body, app),
     }

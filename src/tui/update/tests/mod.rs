@@ -21,6 +21,7 @@ fn shown_senders(app: &crate::tui::fixture::App) -> Vec<String> {
         .collect()
 }
 
+mod latency;
 mod navigating;
 mod screens;
 mod sending;
