@@ -77,6 +77,39 @@ fn screen(width: u16, height: u16, which: &str) -> App {
             run(&mut app, Command::ShowTopics);
             run(&mut app, Command::Latency);
         }
+        "diff" => {
+            // weather.fetch replayed: the same code, other data.
+            let original = app
+                .inspector
+                .store()
+                .by_sender("s-fetch-1")
+                .expect("traced");
+            app.links.expect("s-fetch-3", Some(original), false);
+            let events = vec![
+                request(9_500, "weather.fetch", "s-fetch-3", r#"{"city":"Pune"}"#),
+                reply(
+                    9_502,
+                    "s-fetch-3",
+                    200,
+                    r#"{"temp":[21.5,24.0],"ok":true,"note":"cached"}"#,
+                ),
+            ];
+            update(&mut app, Action::Events(events));
+            let replay = app
+                .inspector
+                .store()
+                .by_sender("s-fetch-3")
+                .expect("traced");
+            open_detail(&mut app, replay);
+            let text = crate::tui::fixture::detail_text(&app);
+            let heading = text
+                .iter()
+                .position(|line| line.starts_with("Reply against"))
+                .expect("a diff");
+            if let Some(detail) = &mut app.detail {
+                detail.scroll = heading;
+            }
+        }
         "errors" => {
             run(&mut app, Command::ShowErrors);
             update(
@@ -100,7 +133,7 @@ fn screen(width: u16, height: u16, which: &str) -> App {
 #[test]
 fn every_screen_at_every_size() {
     for which in [
-        "traces", "detail", "topics", "latency", "errors", "services",
+        "traces", "detail", "diff", "topics", "latency", "errors", "services",
     ] {
         for (width, height) in SIZES {
             let app = screen(width, height, which);

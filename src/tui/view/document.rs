@@ -324,6 +324,14 @@ pub fn build(app: &State, trace: &Trace) -> Vec<DetailLine> {
         .filter(|detail| detail.id == trace.id)
         .and_then(|detail| detail.link);
     references_line(app, trace, chosen, &mut lines);
+    if let Some(original) = app
+        .links
+        .replay_of
+        .get(&trace.id)
+        .and_then(|id| store.get(*id))
+    {
+        reply_diff(original, trace, &mut lines);
+    }
     if in_tree {
         let selected = app.detail.as_ref().map_or(0, |detail| detail.span);
         let mut rows = Vec::new();
@@ -441,6 +449,70 @@ fn links(
                 )
                 .push(Tone::Dim, format!("  {code}  {id}")),
         );
+    }
+}
+
+/// The most lines a reply diff shows.
+const MAX_DIFF_LINES: usize = 400;
+
+/// A replay's reply against its original's: the codes, then a line diff of their data as
+/// pretty JSON (`-` the original's, `+` the replay's), unchanged runs cut to their
+/// edges.
+fn reply_diff(original: &Trace, replay: &Trace, lines: &mut Vec<DetailLine>) {
+    let (Some(before), Some(after)) = (&original.reply, &replay.reply) else {
+        return;
+    };
+    let pretty = |event: &MessageEvent| match event.data() {
+        Some(data) => serde_json::to_string_pretty(&data).unwrap_or_default(),
+        None => clean_bytes(&event.payload, MAX_RAW),
+    };
+    let (old, new) = (pretty(before), pretty(after));
+    lines.push(DetailLine::default());
+    lines.push(line(
+        Tone::Heading,
+        format!("Reply against the original's ({})", original.id),
+    ));
+    let code = |event: &MessageEvent| event.code.map_or_else(|| "-".to_owned(), |c| c.to_string());
+    let (old_code, new_code) = (code(before), code(after));
+    if old_code == new_code {
+        lines.push(field("code", format!("{new_code} (the same)")));
+    } else {
+        lines.push(
+            DetailLine::default()
+                .push(Tone::Dim, format!("  {:<12}", "code"))
+                .push(Tone::Bad, format!("-{old_code} "))
+                .push(Tone::Good, format!("+{new_code}")),
+        );
+    }
+    if old == new {
+        lines.push(line(Tone::Dim, "  data        the same"));
+        return;
+    }
+    let diff = similar::TextDiff::from_lines(&old, &new);
+    let mut shown = 0;
+    for group in diff.grouped_ops(2) {
+        if shown > 0 {
+            lines.push(line(Tone::Dim, "    ⋯"));
+        }
+        for op in group {
+            for change in diff.iter_changes(&op) {
+                if shown == MAX_DIFF_LINES {
+                    lines.push(line(
+                        Tone::Warn,
+                        "    … the diff goes on (w writes both to a file)",
+                    ));
+                    return;
+                }
+                let (sign, tone) = match change.tag() {
+                    similar::ChangeTag::Delete => ("-", Tone::Bad),
+                    similar::ChangeTag::Insert => ("+", Tone::Good),
+                    similar::ChangeTag::Equal => (" ", Tone::Dim),
+                };
+                let text = change.value().trim_end_matches('\n');
+                lines.push(line(tone, format!("  {sign} {}", clean(text, 500))));
+                shown += 1;
+            }
+        }
     }
 }
 
