@@ -9,7 +9,7 @@
 use super::list::TraceList;
 use gilmour::inspect::{Trace, TraceId, TraceStore};
 use std::cmp::Ordering;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering as Atomic};
 
@@ -64,24 +64,6 @@ impl SortColumn {
     pub fn descending_first(self) -> bool {
         self != SortColumn::Topic
     }
-
-    /// A trace's key in this column. A trace without a value (no latency yet, no code)
-    /// sorts as the smallest.
-    fn key(self, trace: &Trace) -> SortKey {
-        match self {
-            SortColumn::Time => SortKey::Num(trace.id.0),
-            SortColumn::Latency => SortKey::Num(trace.latency().map_or(0, |latency| {
-                u64::try_from(latency.as_micros()).unwrap_or(u64::MAX)
-            })),
-            SortColumn::Size => SortKey::Num(trace.size() as u64),
-            SortColumn::Code => SortKey::Num(
-                trace
-                    .code()
-                    .map_or(0, |code| u64::try_from(code.0).unwrap_or(0)),
-            ),
-            SortColumn::Topic => SortKey::Text(trace.topic.clone()),
-        }
-    }
 }
 
 /// The order in force: a column and a direction.
@@ -115,20 +97,28 @@ impl Sort {
     }
 }
 
-/// A copy of a trace's sort value, so that comparing rows never reads the store.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum SortKey {
-    Num(u64),
-    Text(Arc<str>),
-}
+/// A row: its key in the sort's order (smaller first) and its trace. Keys are copied
+/// into the rows, so that comparing rows never reads the store, and kept small (16
+/// bytes a row): a batch's merge is a pass over them.
+type SortedRow = (u64, TraceId);
 
 /// The shown traces in a sort's order.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SortedRows {
     sort: Sort,
-    rows: Vec<(SortKey, TraceId)>,
+    rows: Vec<SortedRow>,
+    /// The rows being built by a merge, kept between merges so that a merge does not
+    /// allocate.
+    spare: Vec<SortedRow>,
+    /// For the topic sort, each topic's place in alphabetical order (a topic not seen
+    /// when the rows were built sorts them again).
+    topics: BTreeMap<Arc<str>, u64>,
     /// Traces changed since the rows were last merged (their key may have moved).
     pending: Vec<TraceId>,
+    /// Traces before this one have been evicted: the next merge drops them.
+    first: TraceId,
+    /// Whether `first` moved since the last merge.
+    evicted: bool,
     /// Where the cursor and the top row last were: finding a row by id is then O(1)
     /// while nothing moved (atomics so that the view can remember on `&self`).
     hints: [AtomicUsize; 2],
@@ -139,7 +129,11 @@ impl Clone for SortedRows {
         SortedRows {
             sort: self.sort,
             rows: self.rows.clone(),
+            spare: Vec::new(),
+            topics: self.topics.clone(),
             pending: self.pending.clone(),
+            first: self.first,
+            evicted: self.evicted,
             hints: [
                 AtomicUsize::new(self.hints[0].load(Atomic::Relaxed)),
                 AtomicUsize::new(self.hints[1].load(Atomic::Relaxed)),
@@ -161,17 +155,51 @@ impl SortedRows {
     /// The traces of `list` (up to `newest`, when paused) in `sort`'s order.
     pub fn new(sort: Sort, list: &TraceList, newest: Option<TraceId>, store: &TraceStore) -> Self {
         let len = list.len_until(newest);
-        let mut rows: Vec<(SortKey, TraceId)> = list
-            .newest_first(len)
-            .filter_map(|id| Some((sort.column.key(store.get(id)?), id)))
-            .collect();
-        rows.sort_unstable_by(|a, b| order(sort, a, b));
-        SortedRows {
-            sort,
-            rows,
-            pending: Vec::new(),
-            hints: [AtomicUsize::new(0), AtomicUsize::new(0)],
+        let mut topics = BTreeMap::new();
+        if sort.column == SortColumn::Topic {
+            for trace in list.newest_first(len).filter_map(|id| store.get(id)) {
+                topics.entry(trace.topic.clone()).or_insert(0);
+            }
+            for (rank, place) in topics.values_mut().enumerate() {
+                *place = rank as u64;
+            }
         }
+        let mut sorted = SortedRows {
+            sort,
+            rows: Vec::new(),
+            spare: Vec::new(),
+            topics,
+            pending: Vec::new(),
+            first: TraceId(0),
+            evicted: false,
+            hints: [AtomicUsize::new(0), AtomicUsize::new(0)],
+        };
+        let mut rows: Vec<SortedRow> = list
+            .newest_first(len)
+            .filter_map(|id| Some((sorted.key(store.get(id)?)?, id)))
+            .collect();
+        rows.sort_unstable_by(order);
+        sorted.rows = rows;
+        sorted
+    }
+
+    /// A trace's key: its value in the column, turned so that the sort's first row has
+    /// the smallest. A trace without a value (no latency yet, no code) sorts as the
+    /// smallest value. `None` for a topic without a place (the rows need building
+    /// again).
+    fn key(&self, trace: &Trace) -> Option<u64> {
+        let value = match self.sort.column {
+            SortColumn::Time => trace.id.0,
+            SortColumn::Latency => trace.latency().map_or(0, |latency| {
+                u64::try_from(latency.as_micros()).unwrap_or(u64::MAX)
+            }),
+            SortColumn::Size => trace.size() as u64,
+            SortColumn::Code => trace
+                .code()
+                .map_or(0, |code| u64::try_from(code.0).unwrap_or(0)),
+            SortColumn::Topic => *self.topics.get(&trace.topic)?,
+        };
+        Some(if self.sort.descending { !value } else { value })
     }
 
     /// The order.
@@ -213,11 +241,13 @@ impl SortedRows {
     }
 
     /// Puts the traces changed since the last merge in their place: those `list` shows
-    /// (up to `newest`, when paused) at their key's row, the others off. One pass.
+    /// (up to `newest`, when paused) at their key's row, the others off; drops the
+    /// evicted. One pass over the rows.
     pub fn merge(&mut self, list: &TraceList, newest: Option<TraceId>, store: &TraceStore) {
-        if self.pending.is_empty() {
+        if self.pending.is_empty() && !self.evicted {
             return;
         }
+        self.evicted = false;
         let mut pending = std::mem::take(&mut self.pending);
         pending.sort_unstable();
         pending.dedup();
@@ -227,45 +257,48 @@ impl SortedRows {
             self.pending = pending.split_off(later);
         }
         let lowest = pending.first().copied().unwrap_or(TraceId(u64::MAX));
-        let changed: HashSet<TraceId> = pending.iter().copied().collect();
-        self.rows
-            .retain(|(_, id)| *id < lowest || !changed.contains(id));
-        let mut fresh: Vec<(SortKey, TraceId)> = pending
-            .into_iter()
-            .filter(|id| list.contains(*id))
-            .filter_map(|id| Some((self.sort.column.key(store.get(id)?), id)))
-            .collect();
-        if fresh.is_empty() {
-            return;
+        let mut fresh = Vec::with_capacity(pending.len());
+        for id in &pending {
+            let Some(trace) = store.get(*id).filter(|_| list.contains(*id)) else {
+                continue;
+            };
+            match self.key(trace) {
+                Some(key) => fresh.push((key, *id)),
+                None => {
+                    // A new topic: its place among the others changes every rank.
+                    *self = SortedRows::new(self.sort, list, newest, store);
+                    return;
+                }
+            }
         }
-        fresh.sort_unstable_by(|a, b| order(self.sort, a, b));
-        let old = std::mem::take(&mut self.rows);
-        let mut merged = Vec::with_capacity(old.len() + fresh.len());
+        fresh.sort_unstable_by(order);
+        let changed: HashSet<TraceId> = pending.into_iter().collect();
+        let first = self.first;
+        let kept = |(_, id): &&SortedRow| *id >= first && (*id < lowest || !changed.contains(id));
+        let mut merged = std::mem::take(&mut self.spare);
+        merged.clear();
+        merged.reserve(self.rows.len() + fresh.len());
         let mut fresh = fresh.into_iter().peekable();
-        for row in old {
-            while let Some(next) = fresh.next_if(|next| order(self.sort, next, &row).is_lt()) {
+        for row in self.rows.iter().filter(kept) {
+            while let Some(next) = fresh.next_if(|next| order(next, row).is_lt()) {
                 merged.push(next);
             }
-            merged.push(row);
+            merged.push(*row);
         }
         merged.extend(fresh);
-        self.rows = merged;
+        self.spare = std::mem::replace(&mut self.rows, merged);
     }
 
-    /// Drops the traces before `first` (evicted from the store).
+    /// Notes that the traces before `first` were evicted from the store: the next merge
+    /// drops them (every batch that evicts also changes traces, so it comes at once).
     pub fn evict_before(&mut self, first: TraceId) {
-        if self.rows.iter().any(|(_, id)| *id < first) {
-            self.rows.retain(|(_, id)| *id >= first);
-        }
+        self.evicted |= first > self.first;
+        self.first = first;
         self.pending.retain(|id| *id >= first);
     }
 }
 
-fn order(sort: Sort, a: &(SortKey, TraceId), b: &(SortKey, TraceId)) -> Ordering {
-    let by_key = if sort.descending {
-        b.0.cmp(&a.0)
-    } else {
-        a.0.cmp(&b.0)
-    };
-    by_key.then_with(|| b.1.cmp(&a.1))
+/// Smaller keys first; ties newest first.
+fn order(a: &SortedRow, b: &SortedRow) -> Ordering {
+    a.0.cmp(&b.0).then_with(|| b.1.cmp(&a.1))
 }

@@ -122,3 +122,36 @@ fn the_topic_column_widens_and_narrows() {
     assert_ne!(before, after);
     insta::assert_snapshot!(render(&app));
 }
+
+#[test]
+fn a_new_topic_takes_its_place_in_the_topic_sort_and_evicted_traces_leave() {
+    let mut app = crate::tui::fixture::app(160, 30);
+    app.state.inspector = gilmour::inspect::Inspector::new(gilmour::inspect::InspectorOptions {
+        capacity: 4,
+        ..Default::default()
+    });
+    let events: Vec<_> = ["m", "b", "z"]
+        .iter()
+        .enumerate()
+        .map(|(n, topic)| request(100 * n as i64, topic, &format!("s-{topic}"), "1"))
+        .collect();
+    update(&mut app, Action::Events(events));
+    while app.traces.sort().column != SortColumn::Topic {
+        update(&mut app, key(KeyCode::Char('s')));
+    }
+    assert_eq!(rows(&app), ["s-b", "s-m", "s-z"]);
+    update(
+        &mut app,
+        Action::Events(vec![request(400, "a", "s-a", "1")]),
+    );
+    assert_eq!(rows(&app), ["s-a", "s-b", "s-m", "s-z"]);
+    update(
+        &mut app,
+        Action::Events(vec![request(500, "c", "s-c", "1")]),
+    );
+    assert_eq!(
+        rows(&app),
+        ["s-a", "s-b", "s-c", "s-z"],
+        "the oldest (m) was evicted"
+    );
+}
