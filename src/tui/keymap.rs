@@ -122,6 +122,7 @@ commands! {
     ToggleHealth => "toggle-health", "Show/hide health pings";
     Replay => "replay", "Replay with a fresh sender";
     EditReplay => "edit-replay", "Edit the data, then replay";
+    ReplayOptions => "replay-options", "Replay with options: topic, timeout, how many times, at what rate";
     Mark => "mark", "Mark/unmark the trace";
     Write => "write", "Write marked (or shown) traces to a capture file";
     Copy => "copy", "Copy as a `gilmour request …` command line";
@@ -334,6 +335,7 @@ const DEFAULTS: &[(Context, Command, &[&str])] = &[
     (Context::Traces, Command::ToggleHealth, &["H"]),
     (Context::Traces, Command::Replay, &["r"]),
     (Context::Traces, Command::EditReplay, &["e"]),
+    (Context::Traces, Command::ReplayOptions, &["o"]),
     (Context::Traces, Command::Mark, &["m"]),
     (Context::Traces, Command::Write, &["w"]),
     (Context::Traces, Command::Copy, &["y"]),
@@ -348,6 +350,7 @@ const DEFAULTS: &[(Context, Command, &[&str])] = &[
     (Context::Detail, Command::SearchPrev, &["N"]),
     (Context::Detail, Command::Replay, &["r"]),
     (Context::Detail, Command::EditReplay, &["e"]),
+    (Context::Detail, Command::ReplayOptions, &["o"]),
     (Context::Detail, Command::Copy, &["y"]),
     (Context::Detail, Command::Mark, &["m"]),
     (Context::Detail, Command::NextLink, &["tab"]),

@@ -10,6 +10,7 @@ pub mod layout;
 pub mod links;
 pub mod list;
 pub mod modal;
+pub mod replay;
 pub mod screens;
 pub mod sort;
 pub mod traces;
@@ -79,6 +80,8 @@ pub struct State {
     pub status: Option<Status>,
     /// Replays and fired requests.
     pub links: Links,
+    /// Copies of a replay still to send, at a rate.
+    pub replaying: Option<replay::ReplayPlan>,
     /// The key bindings.
     pub keymap: KeyMap,
     /// Whether `e` edits in `$EDITOR` (else inline).
@@ -159,6 +162,7 @@ impl State {
             modal: None,
             status,
             links: Links::default(),
+            replaying: None,
             keymap: settings.keymap,
             external_editor: settings.external_editor,
             size: settings.size,

@@ -57,6 +57,8 @@ pub enum Modal {
     Write(LineInput),
     /// The number of a trace to open.
     GoTo(LineInput),
+    /// Replaying a trace with other options.
+    Replay(Box<super::replay::ReplayForm>),
     /// A known host of the services screen, whole.
     Host {
         /// Its index in the list.

@@ -110,6 +110,11 @@ fn screen(width: u16, height: u16, which: &str) -> App {
                 detail.scroll = heading;
             }
         }
+        "replay" => {
+            let id = app.inspector.store().by_sender("s-echo-1").expect("traced");
+            open_detail(&mut app, id);
+            run(&mut app, Command::ReplayOptions);
+        }
         "errors" => {
             run(&mut app, Command::ShowErrors);
             update(
@@ -133,7 +138,7 @@ fn screen(width: u16, height: u16, which: &str) -> App {
 #[test]
 fn every_screen_at_every_size() {
     for which in [
-        "traces", "detail", "diff", "topics", "latency", "errors", "services",
+        "traces", "detail", "diff", "replay", "topics", "latency", "errors", "services",
     ] {
         for (width, height) in SIZES {
             let app = screen(width, height, which);

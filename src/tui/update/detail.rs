@@ -104,7 +104,7 @@ pub fn command(app: &mut State, command: Command) -> Vec<Effect> {
         Command::SearchNext => jump(app, true),
         Command::SearchPrev => jump(app, false),
         Command::Mark => app.traces.toggle_mark(id),
-        Command::Replay | Command::EditReplay | Command::Copy => {
+        Command::Replay | Command::EditReplay | Command::ReplayOptions | Command::Copy => {
             return vec![Effect::Then(Box::new(Action::OnTrace(id, command)))];
         }
         _ => {}

@@ -139,6 +139,7 @@ fn tick(app: &mut State, probe: Probe) -> Vec<Effect> {
         app.sweep();
     }
     let mut effects = screens::tick(app);
+    effects.extend(send::replay_tick(app));
     // While the capture is away, ask Redis why, once at a time.
     if matches!(
         app.source,
@@ -204,6 +205,7 @@ fn pasted(app: &mut State, text: &str) {
         },
         Some(Modal::Edit(form)) => form.data.insert(text),
         Some(Modal::Write(input) | Modal::GoTo(input)) => input.insert(one_line.trim()),
+        Some(Modal::Replay(form)) => form.focused().insert(one_line.trim()),
         None => {
             if let Some(search) = app.detail.as_mut().and_then(|d| d.search.as_mut()) {
                 search.insert(&one_line);
@@ -223,6 +225,7 @@ fn key_pressed(app: &mut State, key: KeyEvent) -> Vec<Effect> {
         Some(Modal::Edit(_)) => return send::edit_key(app, key),
         Some(Modal::Write(_)) => return traces::write_key(app, key),
         Some(Modal::GoTo(_)) => return navigate::go_to_key(app, key),
+        Some(Modal::Replay(_)) => return send::replay_key(app, key),
         _ => {}
     }
     if app.modal.is_none() && app.filter.editing {
@@ -375,7 +378,7 @@ fn modal_command(app: &mut State, command: Command) -> Vec<Effect> {
             Command::Top => *scroll = 0,
             _ => {}
         },
-        Modal::Fire(_) | Modal::Edit(_) | Modal::Write(_) | Modal::GoTo(_) => {}
+        Modal::Fire(_) | Modal::Edit(_) | Modal::Write(_) | Modal::GoTo(_) | Modal::Replay(_) => {}
     }
     Vec::new()
 }

@@ -122,7 +122,7 @@ pub fn command(app: &mut State, command: Command) -> Vec<Effect> {
                 super::navigate::filter_on(app, id, command == Command::FilterSender);
             }
         }
-        Command::Replay | Command::EditReplay | Command::Copy => {
+        Command::Replay | Command::EditReplay | Command::ReplayOptions | Command::Copy => {
             if let Some(id) = app.selected_trace() {
                 return vec![Effect::Then(Box::new(Action::OnTrace(id, command)))];
             }

@@ -23,7 +23,8 @@ const GLOBAL_HINTS: [Command; 5] = [
 
 /// Commands the footer leaves to the help (`?`): the footer has room for the keys an
 /// operator needs first, and these refine what those do.
-const HELP_ONLY: [Command; 10] = [
+const HELP_ONLY: [Command; 11] = [
+    Command::ReplayOptions,
     Command::GoTo,
     Command::OpenTrace,
     Command::NextLink,
@@ -49,6 +50,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
         Some(Modal::Edit(_)) => Some(&[("enter", "replay"), ("esc", "cancel")]),
         Some(Modal::Write(_)) => Some(&[("enter", "write"), ("esc", "cancel")]),
         Some(Modal::GoTo(_)) => Some(&[("enter", "open"), ("esc", "cancel")]),
+        Some(Modal::Replay(_)) => Some(&[
+            ("tab", "next field"),
+            ("enter", "replay"),
+            ("esc", "cancel"),
+        ]),
         Some(Modal::Help { .. }) => Some(&[("↑↓", "scroll"), ("esc", "close")]),
         Some(Modal::Record { .. }) => Some(&[("r", "re-send"), ("↑↓", "scroll"), ("esc", "close")]),
         Some(Modal::Host { .. }) => Some(&[("↑↓", "scroll"), ("esc", "close")]),
@@ -129,7 +135,7 @@ fn available(app: &State, command: Command) -> bool {
     use Command::*;
     let needs_redis = matches!(
         command,
-        Replay | EditReplay | Fire | Delete | Trim | Refresh | Resend | NextPage
+        Replay | EditReplay | ReplayOptions | Fire | Delete | Trim | Refresh | Resend | NextPage
     );
     if needs_redis && !app.online {
         return false;
@@ -139,7 +145,7 @@ fn available(app: &State, command: Command) -> bool {
         Context::Traces => app.selected_trace(),
         _ => return true,
     };
-    if matches!(command, Replay | EditReplay | Copy) {
+    if matches!(command, Replay | EditReplay | ReplayOptions | Copy) {
         return on_trace
             .and_then(|id| app.inspector.store().get(id))
             .is_some_and(|trace| replayable(trace, &app.channels));

@@ -75,6 +75,7 @@ pub fn draw(frame: &mut Frame, app: &State, cache: &mut Cache) {
         Some(Modal::Record { index, scroll }) => dialog::record(frame, app, *index, *scroll),
         Some(Modal::Write(input)) => dialog::write(frame, app, input),
         Some(Modal::GoTo(input)) => dialog::go_to(frame, app, input),
+        Some(Modal::Replay(form)) => dialog::replay(frame, form),
         Some(Modal::Host { index, scroll }) => dialog::host(frame, app, *index, *scroll),
     }
 }

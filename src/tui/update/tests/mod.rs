@@ -23,6 +23,7 @@ fn shown_senders(app: &crate::tui::fixture::App) -> Vec<String> {
 
 mod latency;
 mod navigating;
+mod replaying;
 mod screens;
 mod sending;
 mod sorting;
