@@ -52,7 +52,14 @@ pub struct FilterBar {
     pub history: Vec<String>,
     /// Where `↑` is in the history.
     pub history_at: Option<usize>,
+    /// While typing: how many traces the text would show, and whether only the newest
+    /// [`COUNT_AT_MOST`] were counted.
+    pub matches: Option<(usize, bool)>,
 }
+
+/// The most traces the live match count reads per key: a key press stays quick on a
+/// store of millions.
+pub const COUNT_AT_MOST: usize = 100_000;
 
 impl TracesState {
     /// How many traces the list shows (fewer while paused).
@@ -248,6 +255,25 @@ impl TracesState {
 }
 
 impl FilterBar {
+    /// Reads the text being typed: why it does not parse, or how many traces it matches.
+    pub fn check(&mut self, traces: &TracesState, store: &TraceStore) {
+        match self.input.text().trim().parse::<Filter>() {
+            Ok(filter) => {
+                self.error = None;
+                let counted = store
+                    .newest_first()
+                    .take(COUNT_AT_MOST)
+                    .filter(|trace| traces.shows(&filter, trace))
+                    .count();
+                self.matches = Some((counted, store.len() > COUNT_AT_MOST));
+            }
+            Err(error) => {
+                self.error = Some(error);
+                self.matches = None;
+            }
+        }
+    }
+
     /// Puts a filter in force (remembered in the history); the caller refilters.
     pub(super) fn apply(&mut self, text: String, filter: Filter) {
         if !text.is_empty() {

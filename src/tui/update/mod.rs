@@ -180,12 +180,7 @@ fn pasted(app: &mut State, text: &str) {
     let one_line = text.replace("\r\n", " ").replace(['\n', '\r'], " ");
     if app.modal.is_none() && app.filter.editing {
         app.filter.input.insert(&one_line);
-        app.filter.error = app
-            .filter
-            .input
-            .text()
-            .parse::<gilmour::inspect::Filter>()
-            .err();
+        app.filter.check(&app.traces, app.inspector.store());
         return;
     }
     match &mut app.modal {

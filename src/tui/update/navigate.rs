@@ -146,6 +146,6 @@ pub fn filter_on(app: &mut State, id: TraceId, sender: bool) {
     app.apply_filter(text.clone(), filter);
     app.filter.editing = true;
     app.filter.input = LineInput::new(text);
-    app.filter.error = None;
     app.filter.history_at = None;
+    app.filter.check(&app.traces, app.inspector.store());
 }

@@ -140,6 +140,7 @@ pub fn start_filter(app: &mut State) {
     app.filter.input = LineInput::new(app.filter.applied_text.clone());
     app.filter.error = None;
     app.filter.history_at = None;
+    app.filter.check(&app.traces, app.inspector.store());
 }
 
 /// A key while the filter bar has the keyboard.
@@ -174,11 +175,11 @@ pub fn filter_key(app: &mut State, key: KeyEvent) -> Vec<Effect> {
             };
             bar.history_at = Some(at);
             bar.input.set(bar.history[at].clone());
-            bar.error = bar.input.text().parse::<Filter>().err();
+            bar.check(&app.traces, app.inspector.store());
         }
         _ => {
             if bar.input.edit(&key) {
-                bar.error = bar.input.text().parse::<Filter>().err();
+                bar.check(&app.traces, app.inspector.store());
             }
         }
     }

@@ -425,3 +425,19 @@ fn esc_that_clears_the_filter_says_how_to_get_it_back() {
     update(&mut app, key(KeyCode::Enter));
     assert_eq!(app.filter.applied_text, "topic:weather*", "and it does");
 }
+
+#[test]
+fn the_filter_bar_counts_matches_as_it_is_typed() {
+    let mut app = busy(100, 20);
+    update(&mut app, key(KeyCode::Char('/')));
+    assert_eq!(app.filter.matches, Some((7, false)), "empty: every trace");
+    type_text(&mut app, "topic:weather");
+    assert_eq!(app.filter.matches, Some((1, false)), "the gap only");
+    type_text(&mut app, "*");
+    assert_eq!(app.filter.matches, Some((4, false)));
+    let drawn = format!("{:?}", crate::tui::fixture::render(&app));
+    assert!(drawn.contains("4 match"), "{drawn}");
+    type_text(&mut app, " and");
+    assert_eq!(app.filter.matches, None, "does not parse: no count");
+    assert_eq!(app.shown(), 7, "nothing applied while typing");
+}
