@@ -8,6 +8,9 @@
 //! quit = ["q", "ctrl-c"]
 //! [traces]
 //! replay = "R"
+//! # named filters: `@slow` in the filter bar
+//! [filters]
+//! slow = "latency:>100ms and not kind:health"
 //! ```
 
 use super::model::Screen;
@@ -305,6 +308,8 @@ impl fmt::Display for Key {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyMap {
     bindings: BTreeMap<(Context, Command), Vec<Key>>,
+    /// Named filters of the `[filters]` section: `@name` in the filter bar.
+    filters: BTreeMap<String, String>,
 }
 
 /// The defaults: (context, command, keys).
@@ -381,7 +386,7 @@ pub enum KeyMapError {
     Syntax(String),
     /// A section that is not a context.
     #[error(
-        "unknown section [{0}] (use global, traces, detail, topics, errors, services, confirm)"
+        "unknown section [{0}] (use global, traces, detail, topics, errors, services, confirm, filters)"
     )]
     Context(String),
     /// A command that does not exist or does not belong in its section.
@@ -405,6 +410,14 @@ pub enum KeyMapError {
     /// Two commands on one key in one context.
     #[error("key conflicts: {}", .0.join("; "))]
     Conflicts(Vec<String>),
+    /// A named filter that is not one.
+    #[error("[filters] {name}: {why}")]
+    Filter {
+        /// Its name.
+        name: String,
+        /// Why it is not a filter.
+        why: String,
+    },
     /// More than one of the above, all of them.
     #[error("{} problems: {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Several(Vec<KeyMapError>),
@@ -418,7 +431,10 @@ impl Default for KeyMap {
             let keys = keys.iter().filter_map(|key| key.parse().ok()).collect();
             bindings.insert((*context, *command), keys);
         }
-        KeyMap { bindings }
+        KeyMap {
+            bindings,
+            filters: BTreeMap::new(),
+        }
     }
 }
 
@@ -431,6 +447,26 @@ impl KeyMap {
         // Every problem of the file at once, not one per start.
         let mut problems = Vec::new();
         for (section, commands) in table {
+            if section == "filters" {
+                for (name, text) in commands {
+                    match text {
+                        KeysValue::One(text) => match text.parse::<gilmour::inspect::Filter>() {
+                            Ok(_) => {
+                                map.filters.insert(name, text);
+                            }
+                            Err(error) => problems.push(KeyMapError::Filter {
+                                name,
+                                why: format!("column {}: {}", error.column, error.message),
+                            }),
+                        },
+                        KeysValue::Many(_) => problems.push(KeyMapError::Filter {
+                            name,
+                            why: "a filter is one string".to_owned(),
+                        }),
+                    }
+                }
+                continue;
+            }
             let Some(context) = Context::ALL
                 .into_iter()
                 .find(|context| context.name() == section)
@@ -551,6 +587,16 @@ impl KeyMap {
         })
     }
 
+    /// The text of the filter named `name` in the `[filters]` section.
+    pub fn filter(&self, name: &str) -> Option<&str> {
+        self.filters.get(name).map(String::as_str)
+    }
+
+    /// The named filters' names, in order.
+    pub fn filter_names(&self) -> impl Iterator<Item = &str> {
+        self.filters.keys().map(String::as_str)
+    }
+
     /// The first key of a command in a context, for the footer (`None` when unbound).
     pub fn key(&self, context: Context, command: Command) -> Option<Key> {
         self.bindings
@@ -657,6 +703,21 @@ mod tests {
         ] {
             assert!(said.contains(problem), "{problem} in: {said}");
         }
+    }
+
+    #[test]
+    fn named_filters_are_read_and_every_bad_one_is_said() {
+        let map = KeyMap::from_toml("[filters]\nslow = \"latency:>100ms\"\n").expect("valid");
+        assert_eq!(map.filter("slow"), Some("latency:>100ms"));
+        assert_eq!(map.filter_names().collect::<Vec<_>>(), ["slow"]);
+        let text = "[filters]\nbad = \"code:>>\"\nworse = [\"a\"]\nok = \"echo\"\n";
+        let said = KeyMap::from_toml(text).expect_err("two bad").to_string();
+        assert!(said.starts_with("2 problems: "), "{said}");
+        assert!(said.contains("[filters] bad: column"), "{said}");
+        assert!(
+            said.contains("[filters] worse: a filter is one string"),
+            "{said}"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 use super::input::LineInput;
 use super::list::TraceList;
 use super::sort::{Hint, Sort, SortedRows};
+use crate::tui::keymap::KeyMap;
 use gilmour::inspect::{Filter, FilterError, Trace, TraceId, TraceKind, TraceStore};
 use std::collections::HashSet;
 
@@ -255,9 +256,22 @@ impl TracesState {
 }
 
 impl FilterBar {
-    /// Reads the text being typed: why it does not parse, or how many traces it matches.
-    pub fn check(&mut self, traces: &TracesState, store: &TraceStore) {
-        match self.input.text().trim().parse::<Filter>() {
+    /// Reads the text being typed (`@name`: the filter of that name): why it does not
+    /// parse, or how many traces it matches.
+    pub fn check(&mut self, traces: &TracesState, store: &TraceStore, keymap: &KeyMap) {
+        let typed = self.input.text().trim();
+        let text = match typed.strip_prefix('@') {
+            Some(name) => match keymap.filter(name) {
+                Some(text) => text,
+                None => {
+                    self.error = None;
+                    self.matches = None;
+                    return;
+                }
+            },
+            None => typed,
+        };
+        match text.parse::<Filter>() {
             Ok(filter) => {
                 self.error = None;
                 let counted = store

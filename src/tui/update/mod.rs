@@ -180,7 +180,8 @@ fn pasted(app: &mut State, text: &str) {
     let one_line = text.replace("\r\n", " ").replace(['\n', '\r'], " ");
     if app.modal.is_none() && app.filter.editing {
         app.filter.input.insert(&one_line);
-        app.filter.check(&app.traces, app.inspector.store());
+        app.filter
+            .check(&app.traces, app.inspector.store(), &app.keymap);
         return;
     }
     match &mut app.modal {

@@ -147,5 +147,6 @@ pub fn filter_on(app: &mut State, id: TraceId, sender: bool) {
     app.filter.editing = true;
     app.filter.input = LineInput::new(text);
     app.filter.history_at = None;
-    app.filter.check(&app.traces, app.inspector.store());
+    app.filter
+        .check(&app.traces, app.inspector.store(), &app.keymap);
 }

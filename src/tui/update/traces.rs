@@ -140,7 +140,8 @@ pub fn start_filter(app: &mut State) {
     app.filter.input = LineInput::new(app.filter.applied_text.clone());
     app.filter.error = None;
     app.filter.history_at = None;
-    app.filter.check(&app.traces, app.inspector.store());
+    app.filter
+        .check(&app.traces, app.inspector.store(), &app.keymap);
 }
 
 /// A key while the filter bar has the keyboard.
@@ -148,7 +149,25 @@ pub fn filter_key(app: &mut State, key: KeyEvent) -> Vec<Effect> {
     let bar = &mut app.filter;
     match key.code {
         KeyCode::Enter => {
-            let text = bar.input.text().trim().to_owned();
+            let mut text = bar.input.text().trim().to_owned();
+            if let Some(name) = text.strip_prefix('@') {
+                match app.keymap.filter(name) {
+                    // The filter it names, to read and change.
+                    Some(named) => text = named.to_owned(),
+                    None => {
+                        let names: Vec<&str> = app.keymap.filter_names().collect();
+                        let known = if names.is_empty() {
+                            "none in the config file's [filters]".to_owned()
+                        } else {
+                            names.join(", ")
+                        };
+                        let name = gilmour::inspect::sanitize::clean(name, 40);
+                        app.complain(format!("no filter named {name} (named: {known})"));
+                        return Vec::new();
+                    }
+                }
+                bar.input.set(text.clone());
+            }
             match text.parse::<Filter>() {
                 Ok(filter) => {
                     bar.editing = false;
@@ -175,11 +194,11 @@ pub fn filter_key(app: &mut State, key: KeyEvent) -> Vec<Effect> {
             };
             bar.history_at = Some(at);
             bar.input.set(bar.history[at].clone());
-            bar.check(&app.traces, app.inspector.store());
+            bar.check(&app.traces, app.inspector.store(), &app.keymap);
         }
         _ => {
             if bar.input.edit(&key) {
-                bar.check(&app.traces, app.inspector.store());
+                bar.check(&app.traces, app.inspector.store(), &app.keymap);
             }
         }
     }

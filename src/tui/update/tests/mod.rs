@@ -441,3 +441,30 @@ fn the_filter_bar_counts_matches_as_it_is_typed() {
     assert_eq!(app.filter.matches, None, "does not parse: no count");
     assert_eq!(app.shown(), 7, "nothing applied while typing");
 }
+
+#[test]
+fn at_name_in_the_filter_bar_applies_the_named_filter_of_the_config() {
+    let mut app = busy(100, 20);
+    app.state.keymap = crate::tui::keymap::KeyMap::from_toml(
+        "[filters]\nweather = \"topic:weather* and status:ok\"\n",
+    )
+    .expect("valid");
+    update(&mut app, key(KeyCode::Char('/')));
+    type_text(&mut app, "@weather");
+    assert_eq!(app.filter.matches, Some((2, false)), "fetch-1 and the gap");
+    update(&mut app, key(KeyCode::Enter));
+    assert_eq!(app.filter.applied_text, "topic:weather* and status:ok");
+    update(&mut app, key(KeyCode::Char('/')));
+    for _ in 0..40 {
+        update(&mut app, key(KeyCode::Backspace));
+    }
+    type_text(&mut app, "@nope");
+    update(&mut app, key(KeyCode::Enter));
+    assert!(app.filter.editing, "still typing");
+    let said = app
+        .status
+        .as_ref()
+        .map(|s| s.text.clone())
+        .unwrap_or_default();
+    assert_eq!(said, "no filter named nope (named: weather)");
+}
