@@ -129,6 +129,7 @@ commands! {
     Mark => "mark", "Mark/unmark the trace";
     Write => "write", "Write marked (or shown) traces to a capture file";
     Copy => "copy", "Copy as a `gilmour request …` command line";
+    ClearStore => "clear-store", "Clear the store: every trace, mark and figure (asks first)";
     Sort => "sort", "Sort by the next column: time, latency, size, code, topic";
     SortReverse => "sort-reverse", "Reverse the sort";
     TopicWider => "topic-wider", "Widen the topic column";
@@ -346,6 +347,7 @@ const DEFAULTS: &[(Context, Command, &[&str])] = &[
     (Context::Traces, Command::Copy, &["y"]),
     (Context::Traces, Command::FilterTopic, &["t"]),
     (Context::Traces, Command::FilterSender, &["c"]),
+    (Context::Traces, Command::ClearStore, &["X"]),
     (Context::Traces, Command::Sort, &["s"]),
     (Context::Traces, Command::SortReverse, &["S"]),
     (Context::Traces, Command::TopicWider, &[">"]),

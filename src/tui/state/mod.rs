@@ -32,6 +32,8 @@ use traces::{FilterBar, TracesState};
 pub struct State {
     /// Correlation, store, statistics.
     pub inspector: Inspector,
+    /// What the inspector was made with (clearing the store makes it again).
+    pub inspector_options: InspectorOptions,
     /// Channel names (for error records and copied command lines).
     pub channels: Channels,
     /// The Redis URL as copied command lines name it (its password hidden), when live.
@@ -136,6 +138,7 @@ impl State {
         });
         State {
             inspector: Inspector::new(settings.inspector),
+            inspector_options: settings.inspector,
             channels: settings.channels,
             redis: settings.redis,
             source: settings.source,
@@ -375,6 +378,33 @@ impl State {
                 self.errors.live.pop_front();
             }
         }
+    }
+
+    /// Forgets every trace, and what the screens hold of them: marks, replays, figures,
+    /// the live error records. Capture goes on into the empty store; filter, sort and
+    /// health display stay as they were.
+    pub fn clear(&mut self) {
+        let held = self.inspector.store().len();
+        self.inspector = Inspector::new(self.inspector_options);
+        let sort = self.traces.sort();
+        let traces = std::mem::take(&mut self.traces);
+        self.traces = TracesState {
+            follow: traces.follow,
+            show_health: traces.show_health,
+            topic_width: traces.topic_width,
+            ..TracesState::default()
+        };
+        self.traces.set_sort(sort, self.inspector.store());
+        self.traces.follow = traces.follow;
+        self.links = Links::default();
+        self.replaying = None;
+        self.detail = None;
+        self.errors.live.clear();
+        self.topics.rows.clear();
+        self.topics.latency = None;
+        self.messages_at_tick = (0, None);
+        self.say(format!("cleared the store ({held} traces)"));
+        self.dirty = true;
     }
 
     /// Ties sends whose trace has been captured since to it (and opens those asked for).

@@ -25,6 +25,8 @@ pub enum Confirmed {
     Publish(Fire, Option<TraceId>),
     /// Write over a file that exists.
     Overwrite(String),
+    /// Forget every trace.
+    ClearStore,
 }
 
 /// A modal dialog, on top of everything.

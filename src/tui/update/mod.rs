@@ -108,6 +108,10 @@ fn apply(app: &mut State, action: Action) -> Vec<Effect> {
             send::on_trace(app, id, command)
         }
         Action::Write(path) => traces::write(app, path),
+        Action::ClearStore => {
+            app.clear();
+            Vec::new()
+        }
     }
 }
 
@@ -388,6 +392,7 @@ fn confirmed(then: Confirmed) -> Vec<Effect> {
         Confirmed::Fire(fire, original) => Effect::Fire(fire, original),
         Confirmed::Publish(fire, original) => Effect::Publish(fire, original),
         Confirmed::Overwrite(path) => Effect::Then(Box::new(Action::Write(path))),
+        Confirmed::ClearStore => Effect::Then(Box::new(Action::ClearStore)),
     }]
 }
 

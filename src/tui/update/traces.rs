@@ -117,6 +117,15 @@ pub fn command(app: &mut State, command: Command) -> Vec<Effect> {
             let name = format!("gilmour-{}.jsonl", app.now.format("%Y%m%d-%H%M%S"));
             app.modal = Some(Modal::Write(LineInput::new(name)));
         }
+        Command::ClearStore => {
+            let held = app.inspector.store().len();
+            app.modal = Some(Modal::Confirm {
+                question: format!(
+                    "Forget all {held} traces, their marks and figures? (capture goes on)"
+                ),
+                then: Confirmed::ClearStore,
+            });
+        }
         Command::FilterTopic | Command::FilterSender => {
             if let Some(id) = app.selected_trace() {
                 super::navigate::filter_on(app, id, command == Command::FilterSender);

@@ -23,7 +23,8 @@ const GLOBAL_HINTS: [Command; 5] = [
 
 /// Commands the footer leaves to the help (`?`): the footer has room for the keys an
 /// operator needs first, and these refine what those do.
-const HELP_ONLY: [Command; 11] = [
+const HELP_ONLY: [Command; 12] = [
+    Command::ClearStore,
     Command::ReplayOptions,
     Command::GoTo,
     Command::OpenTrace,

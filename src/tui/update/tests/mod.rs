@@ -468,3 +468,31 @@ fn at_name_in_the_filter_bar_applies_the_named_filter_of_the_config() {
         .unwrap_or_default();
     assert_eq!(said, "no filter named nope (named: weather)");
 }
+
+#[test]
+fn capital_x_clears_the_store_after_a_question() {
+    let mut app = busy(100, 20);
+    let id = app.inspector.store().by_sender("s-echo-1").expect("traced");
+    app.state.traces.toggle_mark(id);
+    update(&mut app, key(KeyCode::Char('X')));
+    assert!(matches!(
+        app.modal,
+        Some(Modal::Confirm {
+            then: Confirmed::ClearStore,
+            ..
+        })
+    ));
+    update(&mut app, key(KeyCode::Char('n')));
+    assert_eq!(app.inspector.store().len(), 7, "no: kept");
+    update(&mut app, key(KeyCode::Char('X')));
+    update(&mut app, key(KeyCode::Char('y')));
+    assert!(app.inspector.store().is_empty());
+    assert_eq!(app.shown(), 0);
+    assert!(app.traces.marks.is_empty());
+    assert_eq!(app.inspector.stats().overall(at(10_000)).count, 0);
+    update(
+        &mut app,
+        Action::Events(vec![request(9_900, "echo", "s-new", "1")]),
+    );
+    assert_eq!(shown_senders(&app), ["s-new"], "capture goes on");
+}
