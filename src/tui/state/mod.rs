@@ -350,7 +350,7 @@ impl State {
             .next_back()
             .map_or(TraceId(u64::MAX), |oldest| oldest.id);
         self.traces.evict_before(first);
-        self.traces.merge(store);
+        self.traces.merge_if_due(store);
         self.links.evict_before(first);
         while self.errors.live.front().is_some_and(|live| live.id < first) {
             self.errors.live.pop_front();

@@ -97,6 +97,9 @@ impl Sort {
     }
 }
 
+/// How many rows one change lets wait for a merge (see [`SortedRows::due`]).
+const ROWS_PER_CHANGE: usize = 64;
+
 /// A row: its key in the sort's order (smaller first) and its trace. Keys are copied
 /// into the rows, so that comparing rows never reads the store, and kept small (16
 /// bytes a row): a batch's merge is a pass over them.
@@ -238,6 +241,13 @@ impl SortedRows {
     /// [`merge`]: SortedRows::merge
     pub fn touched(&mut self, id: TraceId) {
         self.pending.push(id);
+    }
+
+    /// Whether enough changed for a merge to be worth its pass over the rows: one
+    /// change for every [`ROWS_PER_CHANGE`] rows. A small list merges every batch; a
+    /// list of a million rows every 15,000 changes, or on the next tick.
+    pub fn due(&self) -> bool {
+        self.pending.len().saturating_mul(ROWS_PER_CHANGE) >= self.rows.len()
     }
 
     /// Puts the traces changed since the last merge in their place: those `list` shows

@@ -155,3 +155,39 @@ fn a_new_topic_takes_its_place_in_the_topic_sort_and_evicted_traces_leave() {
         "the oldest (m) was evicted"
     );
 }
+
+#[test]
+fn a_long_sorted_list_catches_up_on_the_tick_not_in_every_batch() {
+    use crate::tui::action::Probe;
+    use crate::tui::fixture::at;
+    let mut app = crate::tui::fixture::app(160, 30);
+    let events: Vec<_> = (0..200)
+        .flat_map(|n| {
+            let sender = format!("s-{n}");
+            [
+                request(n * 10, "t", &sender, "1"),
+                reply(n * 10 + 1, &sender, 200, "2"),
+            ]
+        })
+        .collect();
+    update(&mut app, Action::Events(events));
+    update(&mut app, key(KeyCode::Char('s')));
+    update(
+        &mut app,
+        Action::Events(vec![
+            request(2_000, "t", "s-slow", "1"),
+            reply(2_900, "s-slow", 200, "2"),
+        ]),
+    );
+    assert_eq!(app.shown(), 200, "one trace changed among 200 rows waits");
+    update(
+        &mut app,
+        Action::Tick(Probe {
+            now: at(10_000),
+            connected: Some(true),
+            dropped: 0,
+        }),
+    );
+    assert_eq!(app.shown(), 201);
+    assert_eq!(rows(&app).first().map(String::as_str), Some("s-slow"));
+}
