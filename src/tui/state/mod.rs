@@ -410,6 +410,15 @@ impl State {
     /// Ties sends whose trace has been captured since to it (and opens those asked for).
     pub fn resolve_links(&mut self) {
         for id in self.links.resolve(self.inspector.store()) {
+            // Copies of one replay: the first opens, the others do not take it away.
+            let original = self.links.replay_of.get(&id);
+            let showing = self
+                .detail
+                .as_ref()
+                .and_then(|open| self.links.replay_of.get(&open.id));
+            if original.is_some() && original == showing {
+                continue;
+            }
             self.open(id);
         }
     }

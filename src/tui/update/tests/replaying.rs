@@ -100,3 +100,32 @@ fn a_count_without_a_rate_goes_at_once_and_a_bad_field_is_said() {
     assert_eq!(fired, 3);
     assert!(app.replaying.is_none());
 }
+
+#[test]
+fn the_first_copy_opens_and_the_others_leave_it_open() {
+    use crate::tui::action::Done;
+    use crate::tui::fixture::{reply, request};
+    let (mut app, original) = replay_form_on_echo();
+    for n in 1..=3 {
+        let sender = format!("s-copy-{n}");
+        update(
+            &mut app,
+            Action::Done(Done::Sent {
+                original: Some(original),
+                what: "request echo".to_owned(),
+                sender: Some(sender.clone()),
+                result: Ok("answered".to_owned()),
+            }),
+        );
+        update(
+            &mut app,
+            Action::Events(vec![
+                request(9_500 + n, "echo", &sender, "1"),
+                reply(9_501 + n, &sender, 200, "1"),
+            ]),
+        );
+    }
+    let first = app.inspector.store().by_sender("s-copy-1").expect("traced");
+    assert_eq!(app.detail.as_ref().map(|d| d.id), Some(first));
+    assert_eq!(app.links.replays.get(&original).map(Vec::len), Some(3));
+}
