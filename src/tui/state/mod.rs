@@ -345,11 +345,12 @@ impl State {
     /// detail its trace changed.
     fn settle(&mut self, detail_changed: bool) {
         let store = self.inspector.store();
-        let first = store
-            .newest_first()
-            .next_back()
-            .map_or(TraceId(u64::MAX), |oldest| oldest.id);
-        self.traces.evict_before(first);
+        let first = if store.newest_first().len() == 0 {
+            TraceId(u64::MAX)
+        } else {
+            store.first_id()
+        };
+        self.traces.evict_before(first, store, &self.filter.applied);
         self.traces.merge_if_due(store);
         self.links.evict_before(first);
         while self.errors.live.front().is_some_and(|live| live.id < first) {
@@ -377,6 +378,16 @@ impl State {
             if self.errors.live.len() > LIVE_ERRORS {
                 self.errors.live.pop_front();
             }
+        }
+    }
+
+    /// Marks or unmarks a trace; a mark pins it, so that eviction passes it by.
+    pub fn toggle_mark(&mut self, id: TraceId) {
+        self.traces.toggle_mark(id);
+        if !self.traces.marks.contains(&id) {
+            self.inspector.unpin(id);
+        } else if let Err(why) = self.inspector.pin(id) {
+            self.complain(format!("marked, not pinned: {why}"));
         }
     }
 

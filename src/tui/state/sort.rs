@@ -11,7 +11,7 @@ use gilmour::inspect::{Trace, TraceId, TraceStore};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering as Atomic};
+use std::sync::atomic::{AtomicU64, Ordering as Atomic};
 
 /// What the list can be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -122,9 +122,12 @@ pub struct SortedRows {
     first: TraceId,
     /// Whether `first` moved since the last merge.
     evicted: bool,
-    /// Where the cursor and the top row last were: finding a row by id is then O(1)
-    /// while nothing moved (atomics so that the view can remember on `&self`).
-    hints: [AtomicUsize; 2],
+    /// Where the cursor and the top row last were found, by merge (the generation),
+    /// id and row: finding a row by id is then O(1) until the next merge, even for a
+    /// trace no longer on the list (atomics so that the view can remember on `&self`).
+    hints: [[AtomicU64; 3]; 2],
+    /// Bumped by every merge.
+    generation: u64,
 }
 
 impl Clone for SortedRows {
@@ -137,10 +140,8 @@ impl Clone for SortedRows {
             pending: self.pending.clone(),
             first: self.first,
             evicted: self.evicted,
-            hints: [
-                AtomicUsize::new(self.hints[0].load(Atomic::Relaxed)),
-                AtomicUsize::new(self.hints[1].load(Atomic::Relaxed)),
-            ],
+            hints: Default::default(),
+            generation: self.generation,
         }
     }
 }
@@ -175,7 +176,8 @@ impl SortedRows {
             pending: Vec::new(),
             first: TraceId(0),
             evicted: false,
-            hints: [AtomicUsize::new(0), AtomicUsize::new(0)],
+            hints: Default::default(),
+            generation: 1,
         };
         let mut rows: Vec<SortedRow> = list
             .newest_first(len)
@@ -222,18 +224,22 @@ impl SortedRows {
 
     /// The row of `id`, or (when it is gone) the row last found for `hint`.
     pub fn row_of(&self, id: TraceId, hint: Hint) -> usize {
-        let cell = &self.hints[hint as usize];
-        let last = cell.load(Atomic::Relaxed);
-        if self.at_row(last) == Some(id) {
-            return last;
+        let [generation, found, row] = &self.hints[hint as usize];
+        let last = usize::try_from(row.load(Atomic::Relaxed)).unwrap_or(0);
+        let clamp = |row: usize| row.min(self.rows.len().saturating_sub(1));
+        if generation.load(Atomic::Relaxed) == self.generation
+            && found.load(Atomic::Relaxed) == id.0
+        {
+            return clamp(last);
         }
-        match self.rows.iter().position(|(_, other)| *other == id) {
-            Some(row) => {
-                cell.store(row, Atomic::Relaxed);
-                row
-            }
-            None => last.min(self.rows.len().saturating_sub(1)),
-        }
+        let at = match self.rows.iter().position(|(_, other)| *other == id) {
+            Some(at) => at,
+            None => clamp(last),
+        };
+        generation.store(self.generation, Atomic::Relaxed);
+        found.store(id.0, Atomic::Relaxed);
+        row.store(at as u64, Atomic::Relaxed);
+        at
     }
 
     /// Notes that a trace changed (or arrived): it is put in its place by [`merge`].
@@ -284,7 +290,10 @@ impl SortedRows {
         fresh.sort_unstable_by(order);
         let changed: HashSet<TraceId> = pending.into_iter().collect();
         let first = self.first;
-        let kept = |(_, id): &&SortedRow| *id >= first && (*id < lowest || !changed.contains(id));
+        // Before `first`: evicted, unless pinned (the list keeps those).
+        let kept = |(_, id): &&SortedRow| {
+            (*id >= first || list.contains(*id)) && (*id < lowest || !changed.contains(id))
+        };
         let mut merged = std::mem::take(&mut self.spare);
         merged.clear();
         merged.reserve(self.rows.len() + fresh.len());
@@ -297,6 +306,7 @@ impl SortedRows {
         }
         merged.extend(fresh);
         self.spare = std::mem::replace(&mut self.rows, merged);
+        self.generation += 1;
     }
 
     /// Notes that the traces before `first` were evicted from the store: the next merge

@@ -167,13 +167,20 @@ impl TracesState {
         }
     }
 
-    /// Forgets traces older than `first` (the store evicted them).
-    pub fn evict_before(&mut self, first: TraceId) {
-        self.list.evict_before(first);
+    /// Forgets traces older than `first` (the store evicted them), but the pinned ones
+    /// it passed by.
+    pub fn evict_before(&mut self, first: TraceId, store: &TraceStore, filter: &Filter) {
+        let gone = self.list.evict_before(first);
+        if gone > 0 {
+            for trace in store.kept() {
+                let shown = self.shows(filter, trace);
+                self.list.set(trace.id, shown);
+            }
+        }
         if let Some(sorted) = &mut self.sorted {
             sorted.evict_before(first);
         }
-        self.marks.retain(|id| *id >= first);
+        self.marks.retain(|id| *id >= first || store.is_pinned(*id));
     }
 
     /// Filters the whole store again (a new filter, health shown or hidden); a cursor that
@@ -181,8 +188,8 @@ impl TracesState {
     pub fn refilter(&mut self, store: &TraceStore, filter: &Filter, rows: usize) {
         let selected = self.selected_trace();
         let ids: Vec<TraceId> = store
-            .newest_first()
-            .rev()
+            .kept()
+            .chain(store.newest_first().rev())
             .filter(|trace| self.shows(filter, trace))
             .map(|trace| trace.id)
             .collect();

@@ -103,7 +103,7 @@ pub fn command(app: &mut State, command: Command) -> Vec<Effect> {
         Command::Search => detail.search = Some(LineInput::new(detail.query.clone())),
         Command::SearchNext => jump(app, true),
         Command::SearchPrev => jump(app, false),
-        Command::Mark => app.traces.toggle_mark(id),
+        Command::Mark => app.toggle_mark(id),
         Command::Replay | Command::EditReplay | Command::ReplayOptions | Command::Copy => {
             return vec![Effect::Then(Box::new(Action::OnTrace(id, command)))];
         }

@@ -109,7 +109,7 @@ pub fn command(app: &mut State, command: Command) -> Vec<Effect> {
         }
         Command::Mark => {
             if let Some(id) = app.selected_trace() {
-                app.traces.toggle_mark(id);
+                app.toggle_mark(id);
                 app.traces.step(1, rows);
             }
         }

@@ -496,3 +496,37 @@ fn capital_x_clears_the_store_after_a_question() {
     );
     assert_eq!(shown_senders(&app), ["s-new"], "capture goes on");
 }
+
+#[test]
+fn a_marked_trace_is_pinned_and_survives_eviction() {
+    let mut app = crate::tui::fixture::app(160, 20);
+    app.state.inspector = gilmour::inspect::Inspector::new(InspectorOptions {
+        capacity: 3,
+        ..InspectorOptions::default()
+    });
+    update(
+        &mut app,
+        Action::Events(vec![request(100, "keep", "s-keep", "1")]),
+    );
+    run(&mut app, Command::Down);
+    run(&mut app, Command::Mark);
+    let kept = app.inspector.store().by_sender("s-keep").expect("traced");
+    assert!(app.inspector.store().is_pinned(kept));
+    let events: Vec<_> = (0..5)
+        .map(|n| request(200 + n, "other", &format!("s-{n}"), "1"))
+        .collect();
+    update(&mut app, Action::Events(events));
+    assert!(app.inspector.store().get(kept).is_some(), "passed by");
+    assert!(app.traces.marks.contains(&kept));
+    assert_eq!(shown_senders(&app), ["s-4", "s-3", "s-2", "s-keep"]);
+    let drawn = format!("{:?}", crate::tui::fixture::render(&app));
+    assert!(drawn.contains("1 pinned"), "{drawn}");
+    // Unmarked, it goes.
+    app.state.toggle_mark(kept);
+    update(
+        &mut app,
+        Action::Events(vec![request(300, "other", "s-5", "1")]),
+    );
+    assert!(app.inspector.store().get(kept).is_none());
+    assert_eq!(shown_senders(&app), ["s-5", "s-4", "s-3"]);
+}
