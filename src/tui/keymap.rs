@@ -126,7 +126,7 @@ commands! {
     Replay => "replay", "Replay with a fresh sender";
     EditReplay => "edit-replay", "Edit the data, then replay";
     ReplayOptions => "replay-options", "Replay with options: topic, timeout, how many times, at what rate";
-    Mark => "mark", "Mark/unmark the trace";
+    Mark => "mark", "Mark/unmark the trace (a mark pins it: eviction passes it by)";
     Write => "write", "Write marked (or shown) traces to a capture file";
     Copy => "copy", "Copy as a `gilmour request …` command line";
     ClearStore => "clear-store", "Clear the store: every trace, mark and figure (asks first)";
