@@ -56,7 +56,9 @@ pub fn clean_bytes(bytes: &[u8], max_chars: usize) -> String {
     cleaned
 }
 
-fn is_unsafe(character: char) -> bool {
+/// Whether [`clean`] escapes a character: a control character or an invisible format
+/// character (bidi controls, zero-width marks).
+pub fn is_unsafe(character: char) -> bool {
     character.is_control()
         || matches!(
             character,

@@ -204,6 +204,11 @@ pub fn key(code: KeyCode) -> Action {
     Action::Key(KeyEvent::new(code, KeyModifiers::NONE))
 }
 
+/// The fire form's and the data editor's send key (Enter starts a new line there).
+pub fn send() -> Action {
+    Action::Key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL))
+}
+
 /// Presses a key for each character.
 pub fn type_text(app: &mut App, text: &str) {
     for c in text.chars() {

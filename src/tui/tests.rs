@@ -199,6 +199,15 @@ fn fire_form_checks_a_composition_as_typed() {
 fn edit_before_replay() {
     let mut app = busy(120, 14);
     update(&mut app, key(KeyCode::Char('e')));
+    // alt->: the last line, as in Emacs; then its end.
+    update(
+        &mut app,
+        Action::Key(crossterm::event::KeyEvent::new(
+            KeyCode::Char('>'),
+            crossterm::event::KeyModifiers::ALT,
+        )),
+    );
+    update(&mut app, key(KeyCode::End));
     update(&mut app, key(KeyCode::Backspace));
     assert_snapshot!(render(&app));
 }
