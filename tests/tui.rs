@@ -127,8 +127,14 @@ struct Responder(Child);
 
 impl Responder {
     fn echo(server: &Server, topic: &str) -> Responder {
+        Responder::start(server, topic, &[])
+    }
+
+    /// `gilmour reply TOPIC ARGS…`, once it listens.
+    fn start(server: &Server, topic: &str, args: &[&str]) -> Responder {
         let child = Command::new(env!("CARGO_BIN_EXE_gilmour"))
             .args(["reply", topic])
+            .args(args)
             .env("REDIS_URL", server.url())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -451,22 +457,8 @@ fn a_pasted_multi_line_json_is_sent_once_as_the_data() {
     // The responder keeps what it was sent: one file per request it ran.
     let received = tempfile::tempdir().expect("a directory");
     let dir = received.path().display().to_string();
-    let child = Command::new(env!("CARGO_BIN_EXE_gilmour"))
-        .args(["reply", "tui.paste", "--exec"])
-        .arg(format!("tee \"$(mktemp -p '{dir}' got.XXXXXX)\""))
-        .env("REDIS_URL", server.url())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start gilmour reply");
-    let _responder = Responder(child);
-    let channel = "gilmour.request.tui.paste";
-    let start = Instant::now();
-    while server.command(&["PUBSUB", "NUMSUB", channel]) != format!("{channel}\n1") {
-        assert!(start.elapsed() < DEADLINE, "no responder");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let keep = format!("tee \"$(mktemp -p '{dir}' got.XXXXXX)\"");
+    let _responder = Responder::start(&server, "tui.paste", &["--exec", &keep]);
     let tmux = app_at_80_columns(&server, "");
     tmux.keys(&["f"]);
     tmux.type_text("tui.paste");
