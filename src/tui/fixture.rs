@@ -199,6 +199,16 @@ pub fn busy(width: u16, height: u16) -> App {
     app
 }
 
+/// Queue entries as a page read them: numbered from 0, the newest.
+pub fn queued(raw: Vec<String>) -> Vec<gilmour::inspect::errors::QueuedError> {
+    raw.into_iter()
+        .enumerate()
+        .map(|(index, raw)| {
+            gilmour::inspect::errors::QueuedError::read(&Channels::default(), index, raw)
+        })
+        .collect()
+}
+
 /// A key press.
 pub fn key(code: KeyCode) -> Action {
     Action::Key(KeyEvent::new(code, KeyModifiers::NONE))

@@ -105,10 +105,10 @@ fn with_errors() -> crate::tui::fixture::App {
         Action::Done(Done::Errors {
             page: 0,
             total: 2,
-            entries: vec![
+            entries: crate::tui::fixture::queued(vec![
                 error_record(9_000, "billing.charge", "s-bill-9", 503),
                 "not a record".to_owned(),
-            ],
+            ]),
         }),
     );
     app
@@ -240,7 +240,10 @@ fn with_foreign_errors(width: u16, height: u16) -> crate::tui::fixture::App {
         Action::Done(Done::Errors {
             page: 0,
             total: 2,
-            entries: vec![go_record(GO_SENDER), ruby_record("users.find", RUBY_SENDER)],
+            entries: crate::tui::fixture::queued(vec![
+                go_record(GO_SENDER),
+                ruby_record("users.find", RUBY_SENDER),
+            ]),
         }),
     );
     app

@@ -69,7 +69,12 @@ fn screen(width: u16, height: u16, which: &str) -> App {
                 Action::Done(Done::Errors {
                     page: 0,
                     total: 1,
-                    entries: vec![error_record(9_000, "billing.charge", "s-bill-9", 503)],
+                    entries: crate::tui::fixture::queued(vec![error_record(
+                        9_000,
+                        "billing.charge",
+                        "s-bill-9",
+                        503,
+                    )]),
                 }),
             );
         }
