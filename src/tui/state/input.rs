@@ -264,10 +264,7 @@ fn safe(text: &str) -> String {
     out
 }
 
-/// The columns `text` takes on a terminal.
-pub fn display_width(text: &str) -> usize {
-    unicode_width::UnicodeWidthStr::width(text)
-}
+pub use gilmour::inspect::sanitize::display_width;
 
 #[cfg(test)]
 mod tests {
