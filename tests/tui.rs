@@ -509,3 +509,50 @@ fn a_pasted_multi_line_json_is_sent_once_as_the_data() {
     );
     tmux.quit();
 }
+
+#[test]
+fn the_app_serves_metrics_of_what_it_captures() {
+    let server = Server::start(Backend::Redis);
+    let _echo = Responder::echo(&server, "tui.metrics");
+    let command = format!(
+        "env REDIS_URL={} {} --metrics 127.0.0.1:0 --poll 0",
+        server.url(),
+        env!("CARGO_BIN_EXE_gilmour")
+    );
+    let tmux = Tmux::start_sized(&command, 100, 30);
+    let screen = tmux.wait_for("the metrics address", |screen| {
+        screen.contains("serving metrics on http://") && screen.contains("● live")
+    });
+    let address = screen
+        .split_once("serving metrics on http://")
+        .and_then(|(_, rest)| rest.split_once("/metrics"))
+        .map(|(address, _)| address.to_owned())
+        .unwrap_or_else(|| panic!("an address: {screen}"));
+    request(&server, "tui.metrics", "1");
+    request(&server, "tui.metrics", "2");
+    tmux.wait_for("the traces", |screen| screen.contains("2 shown"));
+    support::http::scrape_until(
+        &address,
+        r#"gilmour_requests_total{topic="tui.metrics",class="2xx"} 2"#,
+        DEADLINE,
+    );
+    tmux.quit();
+    // The server ends with the app.
+    assert!(
+        std::net::TcpStream::connect(&address).is_err(),
+        "still serving after the app quit"
+    );
+}
+
+#[test]
+fn the_app_refuses_metrics_on_a_capture_file() {
+    let output = Command::new(env!("CARGO_BIN_EXE_gilmour"))
+        .args(["--read", "/dev/null", "--metrics", "127.0.0.1:0"])
+        .output()
+        .expect("run gilmour");
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "gilmour: --metrics needs live capture, not --read\n"
+    );
+}

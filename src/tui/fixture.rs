@@ -113,6 +113,7 @@ fn with_source(width: u16, height: u16, source: Source) -> App {
         now: at(10_000),
         size: (width, height),
         notice: None,
+        metrics: None,
     });
     App {
         state,

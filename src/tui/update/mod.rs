@@ -125,6 +125,9 @@ fn tick(app: &mut State, probe: Probe) -> Vec<Effect> {
         *connected = up;
     }
     app.dropped = probe.dropped;
+    if let Some(metrics) = &app.metrics {
+        metrics.sync(&app.inspector, probe.dropped);
+    }
     let messages = app.inspector.counters().messages;
     let (counted, at) = app.messages_at_tick;
     if let Some(at) = at
