@@ -639,3 +639,31 @@ fn what_the_terminal_must_not_see_is_kept_as_its_json_escape() {
         app.effects
     );
 }
+
+#[test]
+fn the_send_key_is_the_key_map_s_and_the_footer_says_which() {
+    let mut app = busy(100, 30);
+    app.keymap =
+        crate::tui::keymap::KeyMap::from_toml("[form]\nsend = \"ctrl-x\"").expect("bindings");
+    update(&mut app, key(KeyCode::Char('f')));
+    type_text(&mut app, "echo");
+    update(&mut app, send());
+    assert!(app.effects.is_empty(), "ctrl-s is no longer the send key");
+    let footer = format!("{:?}", crate::tui::fixture::render(&app));
+    assert!(footer.contains("ctrl-x send"), "{footer}");
+    update(
+        &mut app,
+        Action::Key(crossterm::event::KeyEvent::new(
+            KeyCode::Char('x'),
+            crossterm::event::KeyModifiers::CONTROL,
+        )),
+    );
+    assert!(
+        matches!(
+            &app.effects[..],
+            [Effect::CheckListeners(Fire::Request { .. }, None)]
+        ),
+        "{:?}",
+        app.effects
+    );
+}
