@@ -8,6 +8,9 @@ use gilmour::inspect::sanitize::is_unsafe;
 use ratatui::style::Style;
 use ratatui_textarea::{CursorMove, Input, Key, TextArea, WrapMode};
 
+/// The columns text takes on a terminal (the library's, so both faces count alike).
+pub use gilmour::inspect::sanitize::display_width;
+
 /// Text and a cursor (in characters).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LineInput {
@@ -263,8 +266,6 @@ fn safe(text: &str) -> String {
     }
     out
 }
-
-pub use gilmour::inspect::sanitize::display_width;
 
 #[cfg(test)]
 mod tests {
