@@ -3,6 +3,7 @@
 
 use crate::tui::keymap::{Command, Context};
 use crate::tui::state::State;
+use crate::tui::state::forms::FireField;
 use crate::tui::state::modal::Modal;
 use crate::tui::target::replayable;
 use crate::tui::theme;
@@ -23,15 +24,35 @@ const GLOBAL_HINTS: [Command; 5] = [
 
 /// Draws the footer.
 pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
-    let fixed: Option<&[(&str, &str)]> = match &app.modal {
-        Some(Modal::Fire(_)) => Some(&[
-            ("tab", "complete/next"),
-            ("↑↓", "field"),
-            ("←→", "kind"),
-            ("enter", "send"),
-            ("esc", "cancel"),
+    // The form's send key comes from the key map: Enter is a new line in a data field.
+    let send = app
+        .keymap
+        .key(Context::Form, Command::Send)
+        .map_or_else(|| "?".to_owned(), |key| key.to_string());
+    let form: Option<Vec<(String, &str)>> = match &app.modal {
+        Some(Modal::Fire(form)) if form.focus == FireField::Data => Some(vec![
+            (send, "send"),
+            ("enter".to_owned(), "new line"),
+            ("tab".to_owned(), "next"),
+            ("↑↓".to_owned(), "line/field"),
+            ("esc".to_owned(), "cancel"),
         ]),
-        Some(Modal::Edit(_)) => Some(&[("enter", "replay"), ("esc", "cancel")]),
+        Some(Modal::Fire(_)) => Some(vec![
+            (send, "send"),
+            ("tab".to_owned(), "complete/next"),
+            ("↑↓".to_owned(), "field"),
+            ("←→".to_owned(), "kind"),
+            ("esc".to_owned(), "cancel"),
+        ]),
+        Some(Modal::Edit(_)) => Some(vec![
+            (send, "replay"),
+            ("enter".to_owned(), "new line"),
+            ("esc".to_owned(), "cancel"),
+        ]),
+        _ => None,
+    };
+    let fixed: Option<&[(&str, &str)]> = match &app.modal {
+        Some(Modal::Fire(_) | Modal::Edit(_)) => None,
         Some(Modal::Write(_)) => Some(&[("enter", "write"), ("esc", "cancel")]),
         Some(Modal::Help { .. }) => Some(&[("↑↓", "scroll"), ("esc", "close")]),
         Some(Modal::Record { .. }) => Some(&[("r", "re-send"), ("↑↓", "scroll"), ("esc", "close")]),
@@ -46,12 +67,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
         }
         _ => None,
     };
-    let pairs: Vec<(String, &str)> = match fixed {
-        Some(pairs) => pairs
+    let pairs: Vec<(String, &str)> = match (form, fixed) {
+        (Some(pairs), _) => pairs,
+        (None, Some(pairs)) => pairs
             .iter()
             .map(|(key, what)| ((*key).to_owned(), *what))
             .collect(),
-        None => hints(app),
+        (None, None) => hints(app),
     };
     let mut spans = Vec::new();
     for (key, what) in pairs {
