@@ -553,3 +553,29 @@ fn traces_without_a_topic_are_labelled_in_the_list() {
 mod deep;
 mod sizes;
 mod tree;
+
+#[test]
+fn a_narrow_footer_keeps_help_and_quit_and_says_it_left_keys_out() {
+    for width in [60, 80] {
+        let app = busy(width, 20);
+        let screen = render(&app);
+        let footer: String = (0..width)
+            .map(|x| screen.buffer()[(x, 19)].symbol().to_owned())
+            .collect();
+        assert!(
+            footer.contains("? help") && footer.contains("q quit"),
+            "{footer}"
+        );
+        assert!(footer.contains('…'), "{footer}");
+        // Only whole hints: every key shown is followed by its name.
+        assert!(!footer.trim_end().ends_with("writ"), "{footer}");
+    }
+    let wide = render(&busy(220, 20));
+    let footer: String = (0..220)
+        .map(|x| wide.buffer()[(x, 19)].symbol().to_owned())
+        .collect();
+    assert!(
+        !footer.contains('…'),
+        "nothing is left out when it fits: {footer}"
+    );
+}

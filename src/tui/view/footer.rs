@@ -7,7 +7,7 @@ use crate::tui::state::forms::FireField;
 use crate::tui::state::modal::Modal;
 use crate::tui::target::replayable;
 use crate::tui::theme;
-use gilmour::inspect::sanitize::clean;
+use gilmour::inspect::sanitize::{clean, display_width};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -76,11 +76,48 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
         (None, None) => hints(app),
     };
     let mut spans = Vec::new();
-    for (key, what) in pairs {
+    for (key, what) in fit(pairs, usize::from(area.width)) {
+        if key.is_empty() {
+            spans.push(Span::raw(format!(" {what} ")));
+            continue;
+        }
         spans.push(Span::styled(format!(" {key}"), theme::key()));
         spans.push(Span::raw(format!(" {what} ")));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)).style(theme::bar()), area);
+}
+
+/// The hints that fit in `width` columns, whole: when some must go, those before the last
+/// two (help and quit, or a dialog's way out) go first, from the end, and `…` says so.
+fn fit(pairs: Vec<(String, &str)>, width: usize) -> Vec<(String, &str)> {
+    // ` key what ` for a hint, ` … ` for the cut.
+    let cost = |(key, what): &(String, &str)| {
+        display_width(what)
+            + if key.is_empty() {
+                2
+            } else {
+                display_width(key) + 3
+            }
+    };
+    if pairs.iter().map(cost).sum::<usize>() <= width {
+        return pairs;
+    }
+    let kept_at_end = pairs.len().min(2);
+    let (head, tail) = pairs.split_at(pairs.len() - kept_at_end);
+    let more = (String::new(), "…");
+    let mut room = width.saturating_sub(tail.iter().map(cost).sum::<usize>() + cost(&more));
+    let mut shown: Vec<(String, &str)> = Vec::new();
+    for pair in head {
+        let needed = cost(pair);
+        if needed > room {
+            break;
+        }
+        room -= needed;
+        shown.push(pair.clone());
+    }
+    shown.push(more);
+    shown.extend(tail.iter().cloned());
+    shown
 }
 
 /// The context's commands, then the common global ones.
