@@ -30,6 +30,9 @@ pub async fn run(args: BrokerArgs) -> anyhow::Result<ExitCode> {
         ..BrokerConfig::default()
     };
     let with_password = config.password.is_some();
+    // The process is the broker alone: what big payloads took goes back once they are
+    // gone (see the README's broker figures).
+    crate::return_freed_memory_at_once();
     let broker = match Broker::start_with((args.bind, args.port), config) {
         Ok(broker) => broker,
         Err(error) if error.kind() == ErrorKind::AddrInUse => bail!(
