@@ -89,6 +89,8 @@ fn resident_memory_goes_back_after_10_mb_payloads() {
     );
     let after = broker.status_kb("VmRSS");
     let peak = broker.status_kb("VmHWM");
+    // The README's figures (`-- --nocapture`).
+    println!("gilmour broker RSS: {baseline} kB before, {peak} kB at most, {after} kB after");
     assert!(
         peak > baseline + 20 * MB,
         "the payloads went through the broker: peak {peak} kB, baseline {baseline} kB"

@@ -3,7 +3,7 @@
 //! (and other Gilmour libraries) can join it.
 //!
 //! ```text
-//!   Broker::start ─▶ own thread, own runtime ─▶ accept ─▶ one task per connection
+//!   Broker::start ─▶ own thread, own runtime (1 or `threads` workers) ─▶ accept ─▶ one task per connection
 //!                                                         │
 //!        Shared: key space │ registry (read by PUBLISH) │ clients │ stats │ monitor clock
 //!                each behind a lock of its own, taken by the commands that need it
@@ -15,7 +15,9 @@
 //! UNSUBSCRIBE, PUNSUBSCRIBE, PUBSUB CHANNELS / NUMSUB / NUMPAT; SET (NX, XX, EX, PX), GET,
 //! DEL, EXISTS, TTL; LPUSH, LTRIM, LRANGE, LLEN, LREM, LINDEX; HSET, HDEL, HGETALL, HGET,
 //! HKEYS, HLEN, HEXISTS; INFO, DBSIZE. Anything else gets Redis's unknown-command error.
-//! Not there: persistence, replication, CLIENT PAUSE. No command of the set answers with
+//! Not there: persistence, replication, CLIENT PAUSE, scripts (EVAL, EVALSHA),
+//! transactions (WATCH, MULTI, EXEC) and LPOS; the transport's list trim, which would use
+//! them, reads and cuts instead (`transport::lists`). No command of the set answers with
 //! a RESP3 double or set in Redis 7.0, so neither does the broker.
 //!
 //! The broker runs on a thread of its own so that it outlives whichever runtime started
