@@ -4,9 +4,9 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::time::{Duration, Instant};
+use support::http::http;
+
+use std::time::Instant;
 use support::process::{Background, LINE_WAIT, gilmour, run, text};
 use support::{Backend, Server};
 
@@ -310,19 +310,6 @@ fn topics_prints_the_figures_of_what_it_watched() {
     );
 }
 
-/// `GET path` over plain HTTP/1.0: (status line, body).
-fn http(address: &str, method: &str, path: &str) -> (String, String) {
-    let mut stream = TcpStream::connect(address).expect("connect to the exporter");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .expect("timeout");
-    write!(stream, "{method} {path} HTTP/1.0\r\nHost: test\r\n\r\n").expect("write");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    let (head, body) = response.split_once("\r\n\r\n").expect("head and body");
-    (head.to_owned(), body.to_owned())
-}
-
 /// The address in a `serving metrics on http://ADDR/metrics` line.
 fn metrics_address(background: &Background) -> String {
     let deadline = Instant::now() + LINE_WAIT;
@@ -337,19 +324,7 @@ fn metrics_address(background: &Background) -> String {
 
 /// Scrapes until `line` is in the exposition, or fails after a while.
 fn scrape_until(address: &str, line: &str) -> String {
-    let deadline = Instant::now() + LINE_WAIT;
-    loop {
-        let (head, body) = http(address, "GET", "/metrics");
-        assert!(
-            head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
-            "{head}"
-        );
-        if body.lines().any(|l| l == line) {
-            return body;
-        }
-        assert!(Instant::now() < deadline, "{line} never showed in\n{body}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    support::http::scrape_until(address, line, LINE_WAIT)
 }
 
 #[test]

@@ -124,15 +124,17 @@ async fn two_observers_agree_on_latency_though_one_is_busy() {
         }
         let gap = if a > b { *a - *b } else { *b - *a };
         // Each observer's thread still waits for a core now and then (five threads on
-        // two cores here): one trace may be off by a scheduler slice, never by the
-        // milliseconds a blocked reader used to add.
-        assert!(gap <= Duration::from_millis(1), "{sender}: {a:?} vs {b:?}");
+        // two cores, more when other work shares the machine): one trace may be off by
+        // a few scheduler slices, but by less than one handler's 3 ms. A reader that
+        // stamped events when its blocked runtime got to them would be off by the
+        // whole run (tens of ms), or see latencies near zero (caught above).
+        assert!(gap < Duration::from_millis(3), "{sender}: {a:?} vs {b:?}");
         apart.push(gap);
     }
     apart.sort();
     let median = apart[apart.len() / 2];
     assert!(
-        median <= Duration::from_micros(500),
+        median <= Duration::from_millis(1),
         "the observers disagree by {median:?} on the median trace: {calm:?} vs {busy:?}"
     );
 }

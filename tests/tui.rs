@@ -127,8 +127,14 @@ struct Responder(Child);
 
 impl Responder {
     fn echo(server: &Server, topic: &str) -> Responder {
+        Responder::start(server, topic, &[])
+    }
+
+    /// `gilmour reply TOPIC ARGS…`, once it listens.
+    fn start(server: &Server, topic: &str, args: &[&str]) -> Responder {
         let child = Command::new(env!("CARGO_BIN_EXE_gilmour"))
             .args(["reply", topic])
+            .args(args)
             .env("REDIS_URL", server.url())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -448,21 +454,105 @@ fn fire_then_send_anyway_publishes_to_nobody() {
 #[test]
 fn a_pasted_multi_line_json_is_sent_once_as_the_data() {
     let server = Server::start(Backend::Redis);
-    let _echo = Responder::echo(&server, "tui.paste");
+    // The responder keeps what it was sent: one file per request it ran.
+    let received = tempfile::tempdir().expect("a directory");
+    let dir = received.path().display().to_string();
+    let keep = format!("tee \"$(mktemp -p '{dir}' got.XXXXXX)\"");
+    let _responder = Responder::start(&server, "tui.paste", &["--exec", &keep]);
     let tmux = app_at_80_columns(&server, "");
     tmux.keys(&["f"]);
     tmux.type_text("tui.paste");
     tmux.keys(&["Down"]);
-    tmux.run(&["set-buffer", "{\n  \"pasted\": [1,\n 2]\n}"]);
+    let pasted = "{\n  \"pasted\": [1,\n 2],\n  \"text\": \"日本 🙂 \\\"quoted\\\"\"\n}";
+    tmux.run(&["set-buffer", pasted]);
     // -p: as a bracketed paste, the way a terminal pastes into an app that asks for it.
     tmux.run(&["paste-buffer", "-p", "-t", tmux.session]);
-    tmux.wait_for("the data, whole, still in the form", |screen| {
-        screen.contains("valid JSON") && screen.contains("pasted")
-    });
+    let screen = tmux.wait_for(
+        "the data, whole, on its lines, still in the form",
+        |screen| screen.contains("valid JSON") && screen.contains(r#""text": "日本 🙂"#),
+    );
+    let rows: Vec<&str> = screen.lines().collect();
+    let at = rows
+        .iter()
+        .position(|row| row.contains(r#""pasted": [1,"#))
+        .unwrap_or_else(|| panic!("the first line of the data: {screen}"));
+    assert!(
+        rows[at + 1].contains(" 2],"),
+        "its next line below: {screen}"
+    );
+    // Enter in the data is a new line; ctrl-s sends.
     tmux.keys(&["Enter"]);
-    let screen = tmux.wait_for("the answer", |screen| {
-        screen.contains("answered 200") && screen.contains(r#"{"pasted":[1,2]}"#)
+    tmux.type_text("x");
+    tmux.wait_for("a new line, not a send", |screen| {
+        screen.contains("not JSON at 6:1")
     });
+    tmux.keys(&["BSpace", "BSpace"]);
+    tmux.keys(&["C-s"]);
+    let screen = tmux.wait_for("the answer", |screen| screen.contains("answered 200"));
     assert!(!screen.contains("not JSON"), "{screen}");
+    let files: Vec<_> = std::fs::read_dir(received.path())
+        .expect("the directory")
+        .flatten()
+        .map(|entry| entry.path())
+        .collect();
+    assert_eq!(
+        files.len(),
+        1,
+        "one request reached the responder: {files:?}"
+    );
+    let got = std::fs::read_to_string(&files[0]).expect("what it got");
+    let got: serde_json::Value = serde_json::from_str(&got).expect("JSON");
+    assert_eq!(
+        got,
+        serde_json::json!({"pasted": [1, 2], "text": "日本 🙂 \"quoted\""}),
+        "as pasted"
+    );
     tmux.quit();
+}
+
+#[test]
+fn the_app_serves_metrics_of_what_it_captures() {
+    let server = Server::start(Backend::Redis);
+    let _echo = Responder::echo(&server, "tui.metrics");
+    let command = format!(
+        "env REDIS_URL={} {} --metrics 127.0.0.1:0 --poll 0",
+        server.url(),
+        env!("CARGO_BIN_EXE_gilmour")
+    );
+    let tmux = Tmux::start_sized(&command, 100, 30);
+    let screen = tmux.wait_for("the metrics address", |screen| {
+        screen.contains("serving metrics on http://") && screen.contains("● live")
+    });
+    let address = screen
+        .split_once("serving metrics on http://")
+        .and_then(|(_, rest)| rest.split_once("/metrics"))
+        .map(|(address, _)| address.to_owned())
+        .unwrap_or_else(|| panic!("an address: {screen}"));
+    request(&server, "tui.metrics", "1");
+    request(&server, "tui.metrics", "2");
+    tmux.wait_for("the traces", |screen| screen.contains("2 shown"));
+    support::http::scrape_until(
+        &address,
+        r#"gilmour_requests_total{topic="tui.metrics",class="2xx"} 2"#,
+        DEADLINE,
+    );
+    tmux.quit();
+    // The server ends with the app.
+    assert!(
+        std::net::TcpStream::connect(&address).is_err(),
+        "still serving after the app quit"
+    );
+}
+
+#[test]
+fn the_app_refuses_metrics_on_a_capture_file() {
+    let output = Command::new(env!("CARGO_BIN_EXE_gilmour"))
+        .args(["--read", "/dev/null", "--metrics", "127.0.0.1:0"])
+        .output()
+        .expect("run gilmour");
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "gilmour: --metrics needs live capture, not --read\n"
+    );
 }

@@ -2,17 +2,17 @@
 //! connection's outbox.
 //!
 //! ```text
-//!   socket ──read──▶ parse ──▶ execute (state locked) ──replies──▶ outbox ──▶ writer ──▶ socket
-//!                                   │ PUBLISH, monitor lines         ▲
-//!                                   └──── other clients' outboxes ───┘
+//!   socket ──read──▶ parse ──▶ execute ──replies──▶ outbox ──▶ writer ──▶ socket
+//!                                │ PUBLISH, monitor lines    ▲
+//!                                └─ other clients' outboxes ─┘
 //! ```
 //!
-//! The requests of one read run under one lock and their replies enter the outbox before
-//! the lock is released, so a subscription's confirmation always precedes the messages
-//! it brings. Every client's commands run under that lock, one at a time: that is the one
-//! order monitors see them in, as with Redis's single thread. Like Redis, the broker
-//! never stops reading a client: replies wait in its outbox however many there are (only
-//! what a client did not ask for, messages and monitor lines, has an output limit), so a
+//! The replies to the requests of one read are gathered and enter the outbox together,
+//! but for a subscription change, which queues what is gathered while it holds the
+//! registry (see `registry`), so a confirmation always precedes the messages it brings.
+//! Each command takes only the locks of what it touches. Like Redis, the broker never
+//! stops reading a client: replies wait in its outbox however many there are (only what
+//! a client did not ask for, messages and monitor lines, has an output limit), so a
 //! client that writes a whole pipeline before reading a reply cannot deadlock with us.
 
 use super::Shared;
@@ -39,11 +39,8 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, addr: SocketAd
     let (mut reader, writer) = stream.into_split();
     let kill = CancellationToken::new();
     let (outbox, drain) = Outbox::new(kill.clone());
-    let mut session = {
-        let mut state = shared.lock();
-        state.clients.add(id, outbox.clone(), addr);
-        Session::new(id, &state)
-    };
+    shared.clients().add(id, outbox.clone(), addr);
+    let mut session = Session::new(id, addr, &shared);
     let mut writing = tokio::spawn(write(writer, drain, kill.clone()));
     let mut input = Vec::with_capacity(READ_CHUNK);
     let mut parser = Parser::default();
@@ -63,7 +60,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, addr: SocketAd
         }
         settle(&mut input);
     }
-    shared.lock().clients.remove(id);
+    shared.forget(id);
     // With the registry's copy gone, dropping ours ends the writer once it has written
     // what is queued (a QUIT's OK, a protocol error). A killed client closes at once.
     drop(outbox);
@@ -104,14 +101,13 @@ fn run_requests(
     let mut out = Vec::new();
     let mut used = 0;
     let mut flow = Flow::Continue;
-    let mut state = shared.lock();
     let now = Instant::now();
     while flow == Flow::Continue {
         match parser.parse(&input[used..]) {
             Parsed::Incomplete => break,
             Parsed::Request(args, length) => {
                 used += length;
-                flow = commands::execute(&mut state, session, &args, &mut out, now);
+                flow = commands::execute(shared, session, &args, &mut out, outbox, now);
             }
             Parsed::Error(message) => {
                 tracing::debug!(%message, "closing a connection that broke the protocol");
@@ -121,7 +117,6 @@ fn run_requests(
         }
     }
     outbox.push(out);
-    drop(state);
     input.drain(..used);
     flow
 }

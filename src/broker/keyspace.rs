@@ -253,8 +253,31 @@ impl Keyspace {
                 self.dbs[db].remove(&key);
             }
         }
+        self.compact();
+    }
+
+    /// Gives back the room of keys that are gone, once a database or the deadlines use
+    /// less than a quarter of it (Redis shrinks its dictionaries too): a burst of a
+    /// million group locks does not keep a million keys' room after they expire.
+    fn compact(&mut self) {
+        for db in &mut self.dbs {
+            if oversized(db.len(), db.capacity()) {
+                db.shrink_to(db.len() * 2);
+            }
+        }
+        if oversized(self.deadlines.len(), self.deadlines.capacity()) {
+            self.deadlines.shrink_to(self.deadlines.len() * 2);
+        }
     }
 }
+
+/// Whether a collection holds under a quarter of the room it has, past a small size.
+fn oversized(len: usize, capacity: usize) -> bool {
+    capacity > KEPT_ROOM && len < capacity / 4
+}
+
+/// How many entries' room a database or the deadlines keep however empty.
+const KEPT_ROOM: usize = 1024;
 
 #[cfg(test)]
 mod tests {
@@ -281,6 +304,29 @@ mod tests {
         assert_eq!(keys.get(0, b"a", later), None);
         assert_eq!(keys.ttl(0, b"a", later), Ttl::Missing);
         assert_eq!(keys.len(0, later), 1, "b was swept without being read");
+    }
+
+    #[test]
+    fn the_room_of_expired_keys_is_given_back() {
+        let mut keys = Keyspace::default();
+        let now = Instant::now();
+        let soon = Some(now + Duration::from_secs(1));
+        for n in 0..100_000 {
+            keys.set(0, format!("lock.{n}").as_bytes(), string("1"), soon);
+        }
+        keys.set(0, b"kept", string("1"), None);
+        keys.expire(now + Duration::from_secs(2));
+        assert_eq!(keys.len(0, now + Duration::from_secs(2)), 1);
+        assert!(
+            keys.dbs[0].capacity() <= KEPT_ROOM,
+            "{}",
+            keys.dbs[0].capacity()
+        );
+        assert!(
+            keys.deadlines.capacity() <= KEPT_ROOM,
+            "{}",
+            keys.deadlines.capacity()
+        );
     }
 
     #[test]

@@ -3,9 +3,10 @@
 //! (and other Gilmour libraries) can join it.
 //!
 //! ```text
-//!   Broker::start ─▶ own thread, own runtime ─▶ accept ─▶ one task per connection
+//!   Broker::start ─▶ own thread, own runtime (1 or `threads` workers) ─▶ accept ─▶ one task per connection
 //!                                                         │
-//!                        State (one lock): key space, clients, subscriptions, stats
+//!        Shared: key space │ registry (read by PUBLISH) │ clients │ stats │ monitor clock
+//!                each behind a lock of its own, taken by the commands that need it
 //! ```
 //!
 //! It speaks: PING, AUTH, SELECT, HELLO (RESP2 and RESP3: maps, nulls, verbatim text,
@@ -14,7 +15,9 @@
 //! UNSUBSCRIBE, PUNSUBSCRIBE, PUBSUB CHANNELS / NUMSUB / NUMPAT; SET (NX, XX, EX, PX), GET,
 //! DEL, EXISTS, TTL; LPUSH, LTRIM, LRANGE, LLEN, LREM, LINDEX; HSET, HDEL, HGETALL, HGET,
 //! HKEYS, HLEN, HEXISTS; INFO, DBSIZE. Anything else gets Redis's unknown-command error.
-//! Not there: persistence, replication, CLIENT PAUSE. No command of the set answers with
+//! Not there: persistence, replication, CLIENT PAUSE, scripts (EVAL, EVALSHA),
+//! transactions (WATCH, MULTI, EXEC) and LPOS; the transport's list trim, which would use
+//! them, reads and cuts instead (`transport::lists`). No command of the set answers with
 //! a RESP3 double or set in Redis 7.0, so neither does the broker.
 //!
 //! The broker runs on a thread of its own so that it outlives whichever runtime started
@@ -27,15 +30,17 @@ mod connection;
 mod glob;
 mod keyspace;
 mod monitor;
+mod registry;
 mod resp;
 
 use clients::Clients;
 use keyspace::Keyspace;
+use registry::Registry;
 use std::collections::BTreeMap;
 use std::io;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
@@ -62,6 +67,10 @@ pub struct BrokerConfig {
     /// The password of the `default` user, as Redis's `requirepass`: when set, a client
     /// must AUTH (or HELLO … AUTH) before anything else. `None`: no password (default).
     pub password: Option<String>,
+    /// How many threads serve connections: 1 (the default) runs everything on the
+    /// broker's own thread, as Redis does; more let publishers on different
+    /// connections fan out at the same time.
+    pub threads: usize,
 }
 
 impl Default for BrokerConfig {
@@ -69,6 +78,7 @@ impl Default for BrokerConfig {
         BrokerConfig {
             output_limit: 32 * 1024 * 1024,
             password: None,
+            threads: 1,
         }
     }
 }
@@ -79,6 +89,7 @@ impl std::fmt::Debug for BrokerConfig {
         f.debug_struct("BrokerConfig")
             .field("output_limit", &self.output_limit)
             .field("password", &self.password.as_ref().map(|_| "(redacted)"))
+            .field("threads", &self.threads)
             .finish()
     }
 }
@@ -104,14 +115,19 @@ impl Broker {
         let listener = listen(addr)?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
+        let runtime = if config.threads > 1 {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(config.threads)
+                .thread_name(format!("gilmour-broker-{}", addr.port()))
+                .enable_all()
+                .build()?
+        } else {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?
+        };
         let (stop, stopped) = oneshot::channel();
-        let shared = Arc::new(Shared {
-            state: Mutex::new(State::new(addr.port(), &config)),
-            next_id: AtomicU64::new(1),
-        });
+        let shared = Arc::new(Shared::new(addr.port(), &config));
         let thread = std::thread::Builder::new()
             .name(format!("gilmour-broker-{}", addr.port()))
             .spawn(move || {
@@ -193,41 +209,32 @@ fn listen_on(addr: SocketAddr) -> io::Result<TcpListener> {
     Ok(socket.into())
 }
 
-/// What every connection shares.
+/// What every connection shares. Each part has its own lock, so that a command waits
+/// only for those that touch what it touches: PUBLISH reads the registry while other
+/// clients' SETs hold the key space. Where one command takes two, the clients come
+/// before the registry, and the monitor clock before the registry.
 struct Shared {
-    state: Mutex<State>,
+    keys: Mutex<Keyspace>,
+    registry: RwLock<Registry>,
+    clients: Mutex<Clients>,
+    stats: Mutex<Stats>,
+    clock: Mutex<monitor::Clock>,
     next_id: AtomicU64,
-}
-
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic while holding the lock leaves data that is still consistent enough to
-        // serve: every command finishes its change before replying.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-/// Everything the commands work on.
-struct State {
-    keys: Keyspace,
-    clients: Clients,
-    stats: Stats,
-    clock: monitor::Clock,
     started: Instant,
     port: u16,
     output_limit: usize,
     password: Option<Vec<u8>>,
 }
 
-impl State {
-    fn new(port: u16, config: &BrokerConfig) -> State {
-        State {
-            keys: Keyspace::default(),
-            clients: Clients::default(),
-            stats: Stats::default(),
-            clock: monitor::Clock::default(),
+impl Shared {
+    fn new(port: u16, config: &BrokerConfig) -> Shared {
+        Shared {
+            keys: Mutex::default(),
+            registry: RwLock::default(),
+            clients: Mutex::default(),
+            stats: Mutex::default(),
+            clock: Mutex::default(),
+            next_id: AtomicU64::new(1),
             started: Instant::now(),
             port,
             output_limit: config.output_limit,
@@ -237,12 +244,52 @@ impl State {
                 .map(|password| password.as_bytes().to_vec()),
         }
     }
+
+    fn keys(&self) -> MutexGuard<'_, Keyspace> {
+        lock(&self.keys)
+    }
+
+    fn clients(&self) -> MutexGuard<'_, Clients> {
+        lock(&self.clients)
+    }
+
+    fn registry(&self) -> RwLockReadGuard<'_, Registry> {
+        self.registry
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn registry_mut(&self) -> RwLockWriteGuard<'_, Registry> {
+        self.registry
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn stats(&self) -> MutexGuard<'_, Stats> {
+        lock(&self.stats)
+    }
+
+    /// Forgets a client that left or was killed: its entry and its subscriptions.
+    fn forget(&self, id: clients::ClientId) {
+        self.clients().remove(id);
+        self.registry_mut().remove(id);
+    }
 }
 
-/// Calls per command, for `INFO commandstats` (what `gilmour bench` reads).
+/// Takes a lock. A panic while holding one leaves data that is still consistent enough
+/// to serve: every command finishes its change before replying.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Calls per command, for `INFO commandstats` (what `gilmour bench` reads), by command
+/// and subcommand name (`""` for none): counting allocates nothing once a command has
+/// been seen.
 #[derive(Debug, Default)]
 struct Stats {
-    commands: BTreeMap<String, Counts>,
+    commands: BTreeMap<(&'static str, &'static str), Counts>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -253,18 +300,27 @@ struct Counts {
 }
 
 impl Stats {
-    fn called(&mut self, name: String, failed: bool) {
+    fn called(&mut self, name: (&'static str, &'static str), failed: bool) {
         let counts = self.commands.entry(name).or_default();
         counts.calls += 1;
         counts.failed += u64::from(failed);
     }
 
-    fn rejected(&mut self, name: String) {
+    fn rejected(&mut self, name: (&'static str, &'static str)) {
         self.commands.entry(name).or_default().rejected += 1;
     }
 
-    fn iter(&self) -> impl Iterator<Item = (&String, &Counts)> {
-        self.commands.iter()
+    /// Every command seen, by its name as INFO writes it (`client|setname`), in
+    /// Redis's order: by that name.
+    fn iter(&self) -> impl Iterator<Item = (String, &Counts)> {
+        self.commands.iter().map(|((name, sub), counts)| {
+            let name = if sub.is_empty() {
+                (*name).to_owned()
+            } else {
+                format!("{name}|{sub}")
+            };
+            (name, counts)
+        })
     }
 }
 
@@ -277,7 +333,7 @@ async fn run(
     loop {
         tokio::select! {
             _ = &mut stopped => return,
-            _ = sweep.tick() => shared.lock().keys.expire(Instant::now()),
+            _ = sweep.tick() => shared.keys().expire(Instant::now()),
             accepted = listener.accept() => match accepted {
                 Ok((stream, addr)) => {
                     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);

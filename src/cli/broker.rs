@@ -21,15 +21,22 @@ pub struct BrokerArgs {
     /// A password clients must give (AUTH or HELLO … AUTH), as Redis's `requirepass`.
     #[arg(long, env = "GILMOUR_BROKER_PASSWORD", hide_env_values = true)]
     password: Option<String>,
+    /// Threads serving connections (1: all on one, as Redis).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    threads: u16,
 }
 
 /// Runs the broker until interrupted; its URL goes to stdout.
 pub async fn run(args: BrokerArgs) -> anyhow::Result<ExitCode> {
     let config = BrokerConfig {
         password: args.password,
+        threads: usize::from(args.threads),
         ..BrokerConfig::default()
     };
     let with_password = config.password.is_some();
+    // The process is the broker alone: what big payloads took goes back once they are
+    // gone (see the README's broker figures).
+    crate::return_freed_memory_at_once();
     let broker = match Broker::start_with((args.bind, args.port), config) {
         Ok(broker) => broker,
         Err(error) if error.kind() == ErrorKind::AddrInUse => bail!(

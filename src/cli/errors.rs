@@ -10,7 +10,7 @@ use clap::{Args, Subcommand};
 use gilmour::engine::EngineError;
 use gilmour::inspect::errors::{ErrorQueue, QueueError, QueuedError};
 use gilmour::inspect::filter::FilterSubject;
-use gilmour::inspect::sanitize::clean;
+use gilmour::inspect::sanitize::{clean, column};
 use gilmour::inspect::{Filter, trace::human_latency};
 use std::io::Write;
 use std::process::ExitCode;
@@ -244,7 +244,7 @@ fn line(entry: &QueuedError) -> String {
         );
     };
     let at = record.timestamp.map_or_else(
-        || clean(&record.timestamp_text, 20),
+        || record.timestamp_text.clone(),
         |at| {
             at.with_timezone(&chrono::Local)
                 .format("%Y-%m-%d %H:%M:%S")
@@ -252,15 +252,17 @@ fn line(entry: &QueuedError) -> String {
         },
     );
     let topic = if record.topic.is_empty() {
-        "(no topic)".to_owned()
+        "(no topic)"
     } else {
-        clean(&record.topic, 32)
+        &record.topic
     };
     format!(
-        "{:>5}  {at:<19}  {:>3}  {topic:<32}  {:<8}  {}{}",
+        "{:>5}  {}  {:>3}  {}  {}  {}{}",
         entry.index,
+        column(&at, 19),
         record.code,
-        clean(gilmour::protocol::short_sender(&record.sender), 8),
+        column(topic, 32),
+        column(gilmour::protocol::short_sender(&record.sender), 8),
         clean(&record.reply_text(), 80),
         match record.layout.as_str() {
             "named" => String::new(),
@@ -300,4 +302,34 @@ fn detail(entry: &QueuedError) -> String {
     }
     text.push_str(&format!("raw:          {}", clean(&entry.raw, 4000)));
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gilmour::inspect::sanitize::display_width;
+    use gilmour::protocol::Channels;
+
+    #[test]
+    fn the_sender_column_lines_up_after_cjk_and_emoji_topics() {
+        let lines: Vec<String> = ["echo", "注文.作成", "🙂.ping", "注文.作成.確認.送信.完了.通知.すべて"]
+            .iter()
+            .enumerate()
+            .map(|(index, topic)| {
+                let raw = format!(
+                    r#"{{"topic":"gilmour.request.{topic}","request_data":"1","user_data":"","sender":"送信者-{index}","multi_process":false,"timestamp":"2026-12-01T19:05:47Z","backtrace":"","code":500}}"#
+                );
+                line(&QueuedError::read(&Channels::default(), index, raw))
+            })
+            .collect();
+        let first = lines[0].find("送信者").expect("the sender");
+        for line in &lines {
+            let at = line.find("送信者").expect("the sender");
+            assert_eq!(
+                display_width(&line[..at]),
+                display_width(&lines[0][..first]),
+                "{lines:#?}"
+            );
+        }
+    }
 }

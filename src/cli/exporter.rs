@@ -28,15 +28,28 @@ pub struct ExporterArgs {
 }
 
 /// What the metrics count and how often the hosts and the queue are read.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Args)]
 pub struct MetricsArgs {
     /// The most topics with labels of their own; traces of others count under `_other`.
     #[arg(long, default_value_t = metrics::DEFAULT_MAX_TOPICS)]
     pub max_topics: usize,
     /// Seconds between reads of the error queue's length and pings of the known hosts
     /// (0: never).
-    #[arg(long, value_name = "SECS", default_value = "15", value_parser = parse_seconds)]
+    #[arg(long, value_name = "SECS", default_value = DEFAULT_POLL, value_parser = parse_seconds)]
     pub poll: Duration,
+}
+
+/// Seconds between polls unless told.
+const DEFAULT_POLL: &str = "15";
+
+impl Default for MetricsArgs {
+    /// What the command line gives without these flags.
+    fn default() -> Self {
+        MetricsArgs {
+            max_topics: metrics::DEFAULT_MAX_TOPICS,
+            poll: parse_seconds(DEFAULT_POLL).unwrap_or(Duration::from_secs(15)),
+        }
+    }
 }
 
 impl MetricsArgs {
@@ -136,4 +149,22 @@ pub async fn run(connection: &Connection, args: ExporterArgs) -> anyhow::Result<
     capture.close().await;
     drop(guard);
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        metrics: MetricsArgs,
+    }
+
+    #[test]
+    fn the_default_is_what_no_flags_give() {
+        let parsed = Flags::try_parse_from(["gilmour"]).expect("no flags");
+        assert_eq!(parsed.metrics, MetricsArgs::default());
+    }
 }

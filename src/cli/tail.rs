@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use clap::Args;
 use gilmour::inspect::deep::{self, DeepCapture};
 use gilmour::inspect::export::trace_json_with;
-use gilmour::inspect::sanitize::clean_bytes;
+use gilmour::inspect::sanitize::{clean_bytes, column, pad};
 use gilmour::inspect::{
     Capture, Event, Filter, Inspector, Trace, TraceId, TraceKind, TraceStatus, TraceStore, Update,
     capture, file, tree,
@@ -286,9 +286,11 @@ fn span_line(span: &tree::Span, trace: &Trace) -> String {
         .duration
         .map_or_else(|| "-".to_owned(), gilmour::inspect::trace::human_latency);
     let label = format!("{indent}└ {place}{}", trace.kind.as_str());
+    // Columns are padded by display width: a CJK topic takes two columns a character.
     format!(
-        "               {label:<16} {:<24} {code:>4} {took:>9} {:<10} +{}{}",
-        clean_bytes(trace.topic.as_bytes(), 24),
+        "               {} {} {code:>4} {took:>9} {:<10} +{}{}",
+        pad(&label, 16),
+        column(&trace.topic, 24),
         trace.status.as_str(),
         gilmour::inspect::trace::human_latency(span.start),
         deep_words(trace).map_or_else(String::new, |words| format!("  ({words})")),
@@ -390,13 +392,13 @@ fn line(trace: &Trace, update: bool) -> String {
         None => notes,
     };
     format!(
-        "{time} {mark} {:<6} {:<24} {:>4} {:>9} {:<10} {:<8} {preview}{notes}",
+        "{time} {mark} {:<6} {} {:>4} {:>9} {:<10} {} {preview}{notes}",
         trace.kind.as_str(),
-        clean_bytes(trace.topic.as_bytes(), 24),
+        column(&trace.topic, 24),
         code,
         latency,
         trace.status.as_str(),
-        clean_bytes(gilmour::protocol::short_sender(&trace.sender).as_bytes(), 8),
+        column(gilmour::protocol::short_sender(&trace.sender), 8),
     )
 }
 
@@ -680,4 +682,70 @@ fn summary(inspector: &Inspector, printer: &Printer, dropped: u64) {
         counters.truncated,
         counters.cut,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gilmour::inspect::sanitize::display_width;
+    use gilmour::inspect::{InspectorOptions, MessageEvent};
+    use std::sync::Arc;
+
+    fn message(ms: i64, channel: &str, payload: &str) -> Event {
+        let at = DateTime::from_timestamp_millis(1_800_000_000_000 + ms).expect("a time");
+        Event::Message(MessageEvent::read(
+            &Channels::default(),
+            at,
+            channel,
+            Arc::from(payload.as_bytes()),
+        ))
+    }
+
+    /// Where the code column starts on a line, in terminal columns.
+    fn code_column(line: &str) -> usize {
+        let at = line.find(" 200 ").expect("a code");
+        display_width(&line[..at])
+    }
+
+    #[test]
+    fn columns_line_up_after_cjk_and_emoji() {
+        let mut inspector = Inspector::new(InspectorOptions::default());
+        let topics = [
+            "echo",
+            "注文.作成",
+            "🙂.ping",
+            "注文.作成.確認.送信.完了.通知.すべて",
+        ];
+        for (n, topic) in topics.iter().enumerate() {
+            let sender = format!("送信者{n}-abcdef");
+            let ms = n as i64 * 10;
+            inspector.ingest(message(
+                ms,
+                &format!("gilmour.request.{topic}"),
+                &format!(r#"{{"data":"データ","code":200,"sender":"{sender}"}}"#),
+            ));
+            inspector.ingest(message(
+                ms + 1,
+                &format!("gilmour.response.{sender}"),
+                &format!(r#"{{"data":"🙂","code":200,"sender":"gilmour.response.{sender}"}}"#),
+            ));
+        }
+        let lines: Vec<String> = inspector
+            .store()
+            .newest_first()
+            .map(|trace| line(trace, false))
+            .collect();
+        assert_eq!(lines.len(), 4);
+        let first = code_column(&lines[0]);
+        for line in &lines {
+            assert_eq!(code_column(line), first, "{lines:#?}");
+            // The data column, after the sender's, starts at the same place too.
+            let data = line.find("\"🙂\"").expect("the reply's data");
+            assert_eq!(
+                display_width(&line[..data]),
+                display_width(&lines[0][..lines[0].find("\"🙂\"").expect("data")]),
+                "{lines:#?}"
+            );
+        }
+    }
 }

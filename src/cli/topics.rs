@@ -4,7 +4,7 @@
 use super::{Connection, interrupted, parse_seconds};
 use clap::Args;
 use gilmour::inspect::deep::{self, DeepCapture};
-use gilmour::inspect::sanitize::clean;
+use gilmour::inspect::sanitize::{clean, column};
 use gilmour::inspect::stats::Summary;
 use gilmour::inspect::{Capture, Inspector, Update, capture};
 use serde_json::json;
@@ -203,8 +203,8 @@ fn topic_line(summary: &Summary, watched: f64, listeners: Option<usize>) -> Stri
         .map(|(name, count)| format!("{} ({count})", clean(name, 30)))
         .collect();
     format!(
-        "{:<32} {:>7} {:>8.2} {:>6.1}% {:>9} {:>9} {:>9} {:>9}  {}",
-        clean(&summary.topic, 32),
+        "{} {:>7} {:>8.2} {:>6.1}% {:>9} {:>9} {:>9} {:>9}  {}",
+        column(&summary.topic, 32),
         summary.count,
         summary.count as f64 / watched,
         summary.error_rate() * 100.0,
@@ -214,4 +214,37 @@ fn topic_line(summary: &Summary, watched: f64, listeners: Option<usize>) -> Stri
         listeners.map_or_else(|| "-".to_owned(), |count| count.to_string()),
         responders.join(", ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gilmour::inspect::sanitize::display_width;
+
+    #[test]
+    fn the_count_column_lines_up_after_cjk_and_emoji_topics() {
+        let summary = |topic: &str| Summary {
+            topic: topic.into(),
+            count: 12,
+            errors: 0,
+            rate_1s: 0.0,
+            rate_10s: 0.0,
+            rate_60s: 0.0,
+            latency: None,
+            responders: Vec::new(),
+        };
+        let lines: Vec<String> = [
+            "echo",
+            "注文.作成",
+            "🙂.ping",
+            "注文.作成.確認.送信.完了.通知.すべて",
+        ]
+        .iter()
+        .map(|topic| topic_line(&summary(topic), 1.0, Some(1)))
+        .collect();
+        let count = |line: &str| display_width(&line[..line.find(" 12 ").expect("the count")]);
+        for line in &lines {
+            assert_eq!(count(line), count(&lines[0]), "{lines:#?}");
+        }
+    }
 }

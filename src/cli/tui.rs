@@ -27,6 +27,12 @@ pub struct TuiArgs {
     /// the group-lock race and Redis's own timing. MONITOR costs Redis throughput.
     #[arg(long)]
     deep: bool,
+    /// Also serve Prometheus metrics of what the app captures on ADDR (`/metrics`), as
+    /// `gilmour exporter` does; the status line says where at start.
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    metrics_options: super::exporter::MetricsArgs,
 }
 
 impl TuiArgs {
@@ -59,6 +65,10 @@ pub async fn run_on(
             return Ok(ExitCode::from(EXIT_UNAVAILABLE));
         }
     };
+    if args.metrics.is_some() && args.read.is_some() {
+        eprintln!("gilmour: --metrics needs live capture, not --read");
+        return Ok(ExitCode::from(EXIT_UNAVAILABLE));
+    }
     if !std::io::stdout().is_terminal() {
         eprintln!("gilmour: the terminal app needs a terminal; try `gilmour tail` in a pipe");
         return Ok(ExitCode::from(EXIT_UNAVAILABLE));
@@ -120,12 +130,23 @@ pub async fn run_on(
             (source, sources, refused)
         }
     };
+    // The server lives as long as the app; it counts what the app's inspector sees.
+    let (metrics, metrics_server) = match args.metrics {
+        Some(listen) => {
+            let (metrics, guard) = args.metrics_options.start(connection, listen).await?;
+            (Some(metrics), Some(guard))
+        }
+        None => (None, None),
+    };
     // A binding that hides a global command may be meant, but must not go unsaid.
     let shadowed = keymap.shadowed();
+    let serving = metrics_server
+        .as_ref()
+        .map(|server| format!("serving metrics on http://{}/metrics", server.address()));
     let notice = match (refused, shadowed.is_empty()) {
         (Some(refused), _) => Some(refused),
         (None, false) => Some(format!("key bindings: {}", shadowed.join("; "))),
-        (None, true) => None,
+        (None, true) => serving,
     };
     // Copied command lines name the Redis they came from, password hidden.
     let redis = args
@@ -143,6 +164,7 @@ pub async fn run_on(
         now: chrono::Utc::now(),
         size: (80, 24),
         notice,
+        metrics,
     };
     tui::run(settings, sources).await?;
     Ok(ExitCode::SUCCESS)

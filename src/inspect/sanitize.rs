@@ -56,7 +56,54 @@ pub fn clean_bytes(bytes: &[u8], max_chars: usize) -> String {
     cleaned
 }
 
-fn is_unsafe(character: char) -> bool {
+/// The columns `text` takes on a terminal: a wide character (CJK, most emoji) takes two,
+/// a combining mark none.
+pub fn display_width(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
+}
+
+/// Untrusted text as a table cell `width` columns wide, whatever its characters:
+/// [`clean`]ed, cut with `…` when it takes more columns, padded with spaces when fewer.
+/// What `format!("{:<24}")` would do if it counted columns rather than characters.
+pub fn column(text: &str, width: usize) -> String {
+    pad(&fit(text, width), width)
+}
+
+/// Untrusted text [`clean`]ed and cut with `…` to at most `width` terminal columns.
+pub fn fit(text: &str, width: usize) -> String {
+    let cleaned = clean(text, width);
+    if display_width(&cleaned) <= width {
+        return cleaned;
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for character in cleaned.chars() {
+        let taken = unicode_width::UnicodeWidthChar::width(character).unwrap_or(0);
+        if used + taken + 1 > width {
+            break;
+        }
+        out.push(character);
+        used += taken;
+    }
+    if width > 0 {
+        out.push('…');
+    }
+    out
+}
+
+/// `text` followed by spaces to `width` terminal columns (never cut): a left-aligned
+/// cell of text already safe to print.
+pub fn pad(text: &str, width: usize) -> String {
+    let spaces = width.saturating_sub(display_width(text));
+    let mut out = String::with_capacity(text.len() + spaces);
+    out.push_str(text);
+    out.extend(std::iter::repeat_n(' ', spaces));
+    out
+}
+
+/// Whether [`clean`] escapes a character: a control character or an invisible format
+/// character (bidi controls, zero-width marks).
+pub fn is_unsafe(character: char) -> bool {
     character.is_control()
         || matches!(
             character,
@@ -72,6 +119,26 @@ fn is_unsafe(character: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_column_counts_what_the_terminal_shows() {
+        assert_eq!(column("echo", 6), "echo  ");
+        // Two columns a character: 注文 takes four, so two spaces make six.
+        assert_eq!(column("注文", 6), "注文  ");
+        assert_eq!(display_width(&column("🙂x", 6)), 6);
+        // Too wide: cut at a character, the `…` inside the width.
+        assert_eq!(column("注文.作成.確認", 8), "注文.作…");
+        assert_eq!(
+            column("注文作成x", 8),
+            "注文作… ",
+            "a wide character that does not fit leaves a space"
+        );
+        assert_eq!(display_width(&column("注文.作成.確認", 8)), 8);
+        assert_eq!(column("abcdefghij", 8), "abcdefg…");
+        // Cleaned first: an escape takes the columns it is drawn in.
+        assert_eq!(column("a\u{1b}b", 10), "a\\u{1b}b  ");
+        assert_eq!(pad("日本", 1), "日本", "pad never cuts");
+    }
 
     #[test]
     fn escapes_reach_the_screen_as_text() {

@@ -5,6 +5,7 @@ use super::keymap::Command;
 use super::model::{Fire, Host};
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyEvent, MouseEvent};
+use gilmour::inspect::errors::QueuedError;
 use gilmour::inspect::{Event, TraceId};
 use std::time::Duration;
 
@@ -73,16 +74,11 @@ pub enum Effect {
         /// The page (0 is the newest).
         page: usize,
     },
-    /// Remove one entry of the error queue.
-    DeleteError(String),
-    /// Keep only the newest entries of the error queue: the `keep` newest of the `seen`
-    /// the user was shown, plus whatever was pushed since.
-    TrimErrors {
-        /// Entries to keep, counted in the queue as it was shown.
-        keep: usize,
-        /// The queue's length when it was shown.
-        seen: usize,
-    },
+    /// Remove one entry of the error queue (by value).
+    DeleteError(QueuedError),
+    /// Trim the error queue below an entry: keep it and everything newer (also what was
+    /// pushed since the queue was shown), remove everything older.
+    TrimErrors(QueuedError),
     /// Read the health hash, ping every host, count listeners.
     RefreshServices,
     /// Remove an ident from the health hash.
@@ -162,7 +158,7 @@ pub enum Done {
         /// The queue's length.
         total: usize,
         /// The entries, newest first.
-        entries: Vec<String>,
+        entries: Vec<QueuedError>,
     },
     /// The queue changed (an entry deleted, the queue trimmed): what happened.
     QueueChanged(String),

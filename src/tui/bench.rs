@@ -114,6 +114,7 @@ pub fn measure(options: Options) -> Report {
         now: start,
         size: options.size,
         notice: None,
+        metrics: None,
     });
     let mut traffic = Traffic {
         channels: Channels::default(),

@@ -113,6 +113,7 @@ fn with_source(width: u16, height: u16, source: Source) -> App {
         now: at(10_000),
         size: (width, height),
         notice: None,
+        metrics: None,
     });
     App {
         state,
@@ -199,9 +200,24 @@ pub fn busy(width: u16, height: u16) -> App {
     app
 }
 
+/// Queue entries as a page read them: numbered from 0, the newest.
+pub fn queued(raw: Vec<String>) -> Vec<gilmour::inspect::errors::QueuedError> {
+    raw.into_iter()
+        .enumerate()
+        .map(|(index, raw)| {
+            gilmour::inspect::errors::QueuedError::read(&Channels::default(), index, raw)
+        })
+        .collect()
+}
+
 /// A key press.
 pub fn key(code: KeyCode) -> Action {
     Action::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+/// The fire form's and the data editor's send key (Enter starts a new line there).
+pub fn send() -> Action {
+    Action::Key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL))
 }
 
 /// Presses a key for each character.

@@ -37,6 +37,8 @@ pub enum Context {
     Services,
     /// A yes/no question.
     Confirm,
+    /// The fire form and the data editor, whose text fields take every other key.
+    Form,
 }
 
 impl Context {
@@ -51,7 +53,7 @@ impl Context {
     }
 
     /// Every context, in the order the help shows them.
-    pub const ALL: [Context; 7] = [
+    pub const ALL: [Context; 8] = [
         Context::Global,
         Context::Traces,
         Context::Detail,
@@ -59,6 +61,7 @@ impl Context {
         Context::Errors,
         Context::Services,
         Context::Confirm,
+        Context::Form,
     ];
 
     /// The section name in the config file.
@@ -71,6 +74,7 @@ impl Context {
             Context::Errors => "errors",
             Context::Services => "services",
             Context::Confirm => "confirm",
+            Context::Form => "form",
         }
     }
 }
@@ -153,6 +157,7 @@ commands! {
     PrevPage => "prev-page", "Previous page";
     Yes => "yes", "Yes, do it";
     No => "no", "No, cancel";
+    Send => "send", "Send the form, or replay with the edited data (in the data field Enter starts a new line)";
 }
 
 /// A key with its modifiers, as bindings name it: `q`, `G`, `ctrl-c`, `enter`, `f5`.
@@ -378,6 +383,7 @@ const DEFAULTS: &[(Context, Command, &[&str])] = &[
     (Context::Services, Command::Delete, &["d"]),
     (Context::Confirm, Command::Yes, &["y", "enter"]),
     (Context::Confirm, Command::No, &["n", "esc"]),
+    (Context::Form, Command::Send, &["ctrl-s", "alt-enter"]),
 ];
 
 /// A config file that cannot be used.
@@ -388,7 +394,7 @@ pub enum KeyMapError {
     Syntax(String),
     /// A section that is not a context.
     #[error(
-        "unknown section [{0}] (use global, traces, detail, topics, errors, services, confirm, filters)"
+        "unknown section [{0}] (use global, traces, detail, topics, errors, services, confirm, form, filters)"
     )]
     Context(String),
     /// A command that does not exist or does not belong in its section.

@@ -70,25 +70,6 @@ pub struct TopicRow {
     pub recent: Vec<u32>,
 }
 
-/// One entry of the error queue.
-#[derive(Debug, Clone, PartialEq)]
-pub struct QueuedError {
-    /// The entry as stored (LREM needs it byte for byte).
-    pub raw: String,
-    /// The record, when it reads as one (in any layout: ours, Go's, Ruby's).
-    pub record: Option<ErrorView>,
-}
-
-impl QueuedError {
-    /// An entry as `LRANGE` gave it, read in whatever layout it came.
-    pub fn read(channels: &Channels, raw: String) -> QueuedError {
-        QueuedError {
-            record: ErrorView::parse(channels, raw.as_bytes()),
-            raw,
-        }
-    }
-}
-
 /// A trace's first error record that reads as one, and the message it came in: what the
 /// Errors screen lists for the trace, and what re-sending it sends. A record kept only as
 /// a prefix does not read, and so is not listed.

@@ -1,9 +1,10 @@
 //! What replaying a trace sends, worked out from what was captured: the topic, the data,
 //! request or signal, and the same as a command line to paste into a shell.
 
-use crate::tui::model::{Fire, live_record, request_data};
+use crate::tui::model::{Fire, live_record};
+use gilmour::inspect::errors::record_request;
 use gilmour::inspect::{Trace, TraceKind};
-use gilmour::protocol::{Channels, ErrorView, RecordLayout};
+use gilmour::protocol::{Channels, ErrorView};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -91,21 +92,14 @@ pub fn replayable(trace: &Trace, channels: &Channels) -> bool {
     }
 }
 
-/// The request an error record reports, or why it cannot be told: Go's scrambled
-/// records do not carry the topic, and guessing one would send to the wrong service.
+/// The request an error record reports, or why it cannot be told (see
+/// [`record_request`]: a Go-style record does not say its topic).
 pub fn record_target(record: &ErrorView) -> Result<Target, &'static str> {
-    if record.topic.is_empty() {
-        return Err(match record.layout {
-            RecordLayout::GoScrambled => {
-                "the record does not say its topic (Go-style records lose it)"
-            }
-            RecordLayout::Named | RecordLayout::Ruby => "the record does not say its topic",
-        });
-    }
+    let (topic, data) = record_request(record)?;
     Ok(Target {
         signal: false,
-        topic: record.topic.clone(),
-        data: request_data(record),
+        topic,
+        data,
     })
 }
 

@@ -105,10 +105,10 @@ fn with_errors() -> crate::tui::fixture::App {
         Action::Done(Done::Errors {
             page: 0,
             total: 2,
-            entries: vec![
+            entries: crate::tui::fixture::queued(vec![
                 error_record(9_000, "billing.charge", "s-bill-9", 503),
                 "not a record".to_owned(),
-            ],
+            ]),
         }),
     );
     app
@@ -199,6 +199,15 @@ fn fire_form_checks_a_composition_as_typed() {
 fn edit_before_replay() {
     let mut app = busy(120, 14);
     update(&mut app, key(KeyCode::Char('e')));
+    // alt->: the last line, as in Emacs; then its end.
+    update(
+        &mut app,
+        Action::Key(crossterm::event::KeyEvent::new(
+            KeyCode::Char('>'),
+            crossterm::event::KeyModifiers::ALT,
+        )),
+    );
+    update(&mut app, key(KeyCode::End));
     update(&mut app, key(KeyCode::Backspace));
     assert_snapshot!(render(&app));
 }
@@ -231,7 +240,10 @@ fn with_foreign_errors(width: u16, height: u16) -> crate::tui::fixture::App {
         Action::Done(Done::Errors {
             page: 0,
             total: 2,
-            entries: vec![go_record(GO_SENDER), ruby_record("users.find", RUBY_SENDER)],
+            entries: crate::tui::fixture::queued(vec![
+                go_record(GO_SENDER),
+                ruby_record("users.find", RUBY_SENDER),
+            ]),
         }),
     );
     app
@@ -541,3 +553,29 @@ fn traces_without_a_topic_are_labelled_in_the_list() {
 mod deep;
 mod sizes;
 mod tree;
+
+#[test]
+fn a_narrow_footer_keeps_help_and_quit_and_says_it_left_keys_out() {
+    for width in [60, 80] {
+        let app = busy(width, 20);
+        let screen = render(&app);
+        let footer: String = (0..width)
+            .map(|x| screen.buffer()[(x, 19)].symbol().to_owned())
+            .collect();
+        assert!(
+            footer.contains("? help") && footer.contains("q quit"),
+            "{footer}"
+        );
+        assert!(footer.contains('…'), "{footer}");
+        // Only whole hints: every key shown is followed by its name.
+        assert!(!footer.trim_end().ends_with("writ"), "{footer}");
+    }
+    let wide = render(&busy(220, 20));
+    let footer: String = (0..220)
+        .map(|x| wide.buffer()[(x, 19)].symbol().to_owned())
+        .collect();
+    assert!(
+        !footer.contains('…'),
+        "nothing is left out when it fits: {footer}"
+    );
+}

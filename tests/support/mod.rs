@@ -8,6 +8,7 @@
 
 pub mod compose;
 pub mod engine;
+pub mod http;
 pub mod process;
 pub mod prometheus;
 mod proxy;

@@ -23,6 +23,7 @@ fn int_arg(ctx: &mut Ctx<'_>, arg: &[u8]) -> Option<i64> {
 
 /// `SET key value [NX | XX] [EX seconds | PX milliseconds]`.
 pub(super) fn set(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
+    let mut keys = ctx.keys();
     let (mut nx, mut xx) = (false, false);
     let mut expire: Option<(&[u8], u64)> = None;
     let mut index = 3;
@@ -67,20 +68,19 @@ pub(super) fn set(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
         }
     };
     let db = ctx.session.db;
-    let exists = ctx.state.keys.exists(db, &args[1], ctx.now);
+    let exists = keys.exists(db, &args[1], ctx.now);
     if (nx && exists) || (xx && !exists) {
         ctx.nil();
         return Flow::Continue;
     }
-    ctx.state
-        .keys
-        .set(db, &args[1], Value::String(args[2].clone()), expires);
+    keys.set(db, &args[1], Value::String(args[2].clone()), expires);
     ctx.out.simple("OK");
     Flow::Continue
 }
 
 pub(super) fn get(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
-    match ctx.state.keys.get(ctx.session.db, &args[1], ctx.now) {
+    let mut keys = ctx.keys();
+    match keys.get(ctx.session.db, &args[1], ctx.now) {
         None => ctx.nil(),
         Some(Value::String(value)) => ctx.out.bulk(value),
         Some(_) => return wrong_type(ctx),
@@ -89,27 +89,30 @@ pub(super) fn get(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
 }
 
 pub(super) fn del(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
+    let mut keys = ctx.keys();
     let db = ctx.session.db;
     let removed = args[1..]
         .iter()
-        .filter(|key| ctx.state.keys.remove(db, key, ctx.now))
+        .filter(|key| keys.remove(db, key, ctx.now))
         .count();
     ctx.out.integer(removed as i64);
     Flow::Continue
 }
 
 pub(super) fn exists(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
+    let mut keys = ctx.keys();
     let db = ctx.session.db;
     let found = args[1..]
         .iter()
-        .filter(|key| ctx.state.keys.exists(db, key, ctx.now))
+        .filter(|key| keys.exists(db, key, ctx.now))
         .count();
     ctx.out.integer(found as i64);
     Flow::Continue
 }
 
 pub(super) fn ttl(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
-    let seconds = match ctx.state.keys.ttl(ctx.session.db, &args[1], ctx.now) {
+    let mut keys = ctx.keys();
+    let seconds = match keys.ttl(ctx.session.db, &args[1], ctx.now) {
         Ttl::Missing => -2,
         Ttl::Persistent => -1,
         // Rounded to the nearest second, as Redis does.
@@ -120,11 +123,8 @@ pub(super) fn ttl(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
 }
 
 pub(super) fn lpush(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
-    match ctx
-        .state
-        .keys
-        .list_or_new(ctx.session.db, &args[1], ctx.now)
-    {
+    let mut keys = ctx.keys();
+    match keys.list_or_new(ctx.session.db, &args[1], ctx.now) {
         Ok(list) => {
             for value in &args[2..] {
                 list.push_front(value.clone());
@@ -149,6 +149,7 @@ fn range(start: i64, stop: i64, len: usize) -> Option<(usize, usize)> {
 }
 
 pub(super) fn ltrim(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
+    let mut keys = ctx.keys();
     let Some(start) = int_arg(ctx, &args[2]) else {
         return Flow::Continue;
     };
@@ -156,7 +157,7 @@ pub(super) fn ltrim(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
         return Flow::Continue;
     };
     let db = ctx.session.db;
-    match ctx.state.keys.list(db, &args[1], ctx.now) {
+    match keys.list(db, &args[1], ctx.now) {
         Ok(Some(list)) => {
             match range(start, stop, list.len()) {
                 Some((first, last)) => {
@@ -165,7 +166,7 @@ pub(super) fn ltrim(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
                 }
                 None => list.clear(),
             }
-            ctx.state.keys.drop_if_empty(db, &args[1]);
+            keys.drop_if_empty(db, &args[1]);
         }
         Ok(None) => {}
         Err(WrongType) => return wrong_type(ctx),
@@ -175,13 +176,14 @@ pub(super) fn ltrim(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
 }
 
 pub(super) fn lrange(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
+    let mut keys = ctx.keys();
     let Some(start) = int_arg(ctx, &args[2]) else {
         return Flow::Continue;
     };
     let Some(stop) = int_arg(ctx, &args[3]) else {
         return Flow::Continue;
     };
-    match ctx.state.keys.list(ctx.session.db, &args[1], ctx.now) {
+    match keys.list(ctx.session.db, &args[1], ctx.now) {
         Ok(Some(list)) => match range(start, stop, list.len()) {
             Some((first, last)) => {
                 ctx.out.array(last + 1 - first);
@@ -198,7 +200,8 @@ pub(super) fn lrange(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
 }
 
 pub(super) fn llen(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
-    match ctx.state.keys.list(ctx.session.db, &args[1], ctx.now) {
+    let mut keys = ctx.keys();
+    match keys.list(ctx.session.db, &args[1], ctx.now) {
         Ok(list) => {
             let len = list.map_or(0, |list| list.len());
             ctx.out.integer(len as i64);
@@ -211,12 +214,13 @@ pub(super) fn llen(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
 /// `LREM key count value`: from the head when count > 0, from the tail when < 0, all
 /// when 0.
 pub(super) fn lrem(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
+    let mut keys = ctx.keys();
     let Some(count) = int_arg(ctx, &args[2]) else {
         return Flow::Continue;
     };
     let db = ctx.session.db;
     let value = &args[3];
-    let removed = match ctx.state.keys.list(db, &args[1], ctx.now) {
+    let removed = match keys.list(db, &args[1], ctx.now) {
         Ok(Some(list)) => {
             let limit = if count == 0 {
                 usize::MAX
@@ -242,16 +246,17 @@ pub(super) fn lrem(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
         Ok(None) => 0,
         Err(WrongType) => return wrong_type(ctx),
     };
-    ctx.state.keys.drop_if_empty(db, &args[1]);
+    keys.drop_if_empty(db, &args[1]);
     ctx.out.integer(removed as i64);
     Flow::Continue
 }
 
 pub(super) fn lindex(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
+    let mut keys = ctx.keys();
     let Some(index) = int_arg(ctx, &args[2]) else {
         return Flow::Continue;
     };
-    match ctx.state.keys.list(ctx.session.db, &args[1], ctx.now) {
+    match keys.list(ctx.session.db, &args[1], ctx.now) {
         Ok(Some(list)) => {
             let len = list.len() as i64;
             let index = if index < 0 { len + index } else { index };
@@ -270,15 +275,12 @@ pub(super) fn lindex(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
 }
 
 pub(super) fn hset(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
+    let mut keys = ctx.keys();
     if !args.len().is_multiple_of(2) {
         ctx.out.error(&wrong_arity("hset"));
         return Flow::Continue;
     }
-    match ctx
-        .state
-        .keys
-        .hash_or_new(ctx.session.db, &args[1], ctx.now)
-    {
+    match keys.hash_or_new(ctx.session.db, &args[1], ctx.now) {
         Ok(hash) => {
             let added = args[2..]
                 .chunks(2)
@@ -292,8 +294,9 @@ pub(super) fn hset(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
 }
 
 pub(super) fn hdel(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
+    let mut keys = ctx.keys();
     let db = ctx.session.db;
-    let removed = match ctx.state.keys.hash(db, &args[1], ctx.now) {
+    let removed = match keys.hash(db, &args[1], ctx.now) {
         Ok(Some(hash)) => args[2..]
             .iter()
             .filter(|field| hash.remove(field.as_slice()).is_some())
@@ -301,16 +304,16 @@ pub(super) fn hdel(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
         Ok(None) => 0,
         Err(WrongType) => return wrong_type(ctx),
     };
-    ctx.state.keys.drop_if_empty(db, &args[1]);
+    keys.drop_if_empty(db, &args[1]);
     ctx.out.integer(removed as i64);
     Flow::Continue
 }
 
 pub(super) fn hgetall(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
-    match ctx.state.keys.hash(ctx.session.db, &args[1], ctx.now) {
+    let mut keys = ctx.keys();
+    match keys.hash(ctx.session.db, &args[1], ctx.now) {
         Ok(Some(hash)) => {
-            ctx.out
-                .map(hash.len(), ctx.state.clients.protocol(ctx.session.id));
+            ctx.out.map(hash.len(), ctx.session.protocol);
             for (field, value) in hash.iter() {
                 ctx.out.bulk(field);
                 ctx.out.bulk(value);
@@ -323,7 +326,8 @@ pub(super) fn hgetall(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
 }
 
 pub(super) fn hget(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
-    match ctx.state.keys.hash(ctx.session.db, &args[1], ctx.now) {
+    let mut keys = ctx.keys();
+    match keys.hash(ctx.session.db, &args[1], ctx.now) {
         Ok(hash) => match hash.and_then(|hash| hash.get(args[2].as_slice())) {
             Some(value) => ctx.out.bulk(value),
             None => ctx.nil(),
@@ -334,7 +338,8 @@ pub(super) fn hget(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
 }
 
 pub(super) fn hkeys(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
-    match ctx.state.keys.hash(ctx.session.db, &args[1], ctx.now) {
+    let mut keys = ctx.keys();
+    match keys.hash(ctx.session.db, &args[1], ctx.now) {
         Ok(Some(hash)) => {
             ctx.out.array(hash.len());
             for field in hash.keys() {
@@ -348,7 +353,8 @@ pub(super) fn hkeys(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
 }
 
 pub(super) fn hlen(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
-    match ctx.state.keys.hash(ctx.session.db, &args[1], ctx.now) {
+    let mut keys = ctx.keys();
+    match keys.hash(ctx.session.db, &args[1], ctx.now) {
         Ok(hash) => {
             let len = hash.map_or(0, |hash| hash.len());
             ctx.out.integer(len as i64);
@@ -359,7 +365,8 @@ pub(super) fn hlen(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
 }
 
 pub(super) fn hexists(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
-    match ctx.state.keys.hash(ctx.session.db, &args[1], ctx.now) {
+    let mut keys = ctx.keys();
+    match keys.hash(ctx.session.db, &args[1], ctx.now) {
         Ok(hash) => {
             let found = hash.is_some_and(|hash| hash.contains_key(args[2].as_slice()));
             ctx.out.integer(i64::from(found));

@@ -10,10 +10,13 @@ mod keys;
 mod pubsub;
 mod server;
 
-use super::State;
-use super::clients::ClientId;
-use super::monitor;
+use super::clients::{ClientId, Clients, Outbox};
+use super::keyspace::Keyspace;
+use super::registry::Registry;
 use super::resp::{Protocol, Write};
+use super::{Shared, monitor};
+use std::net::SocketAddr;
+use std::sync::{MutexGuard, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
 
 /// What the connection does after a command.
@@ -25,41 +28,84 @@ pub(crate) enum Flow {
     Close,
 }
 
-/// What one connection remembers between its commands.
+/// What one connection remembers between its commands. Only the connection changes
+/// it, so its commands read it without a lock; the registry keeps its own copy of what
+/// publishers need (the protocol).
 #[derive(Debug)]
 pub(crate) struct Session {
     /// The connection's id.
     pub id: ClientId,
+    /// Where the client connected from (monitor lines).
+    pub addr: SocketAddr,
     /// The selected database.
     pub db: usize,
     /// Whether the client may run commands: it authenticated, or there is no password.
     pub authenticated: bool,
+    /// The protocol it speaks.
+    pub protocol: Protocol,
+    /// How many channels and patterns it is subscribed to.
+    pub subscriptions: usize,
+    /// Whether it is a monitor.
+    pub monitor: bool,
 }
 
 impl Session {
-    /// A new connection's session: database 0, authenticated only when there is no
-    /// password.
-    pub(crate) fn new(id: ClientId, state: &State) -> Session {
+    /// A new connection's session: database 0, RESP2, authenticated only when there is
+    /// no password.
+    pub(crate) fn new(id: ClientId, addr: SocketAddr, shared: &Shared) -> Session {
         Session {
             id,
+            addr,
             db: 0,
-            authenticated: state.password.is_none(),
+            authenticated: shared.password.is_none(),
+            protocol: Protocol::Resp2,
+            subscriptions: 0,
+            monitor: false,
         }
     }
 }
 
 /// Everything a command may touch.
 pub(crate) struct Ctx<'a> {
-    state: &'a mut State,
+    shared: &'a Shared,
     session: &'a mut Session,
     out: &'a mut Vec<u8>,
+    outbox: &'a Outbox,
     now: Instant,
     /// The arguments monitors must not see (passwords), as Redis's
     /// `redactClientCommandArgument`.
     redacted: Vec<usize>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// The key space, locked for as long as the guard lives (one command's work, so
+    /// that SET NX tests and sets at once).
+    fn keys(&self) -> MutexGuard<'a, Keyspace> {
+        self.shared.keys()
+    }
+
+    /// The connected clients, locked.
+    fn clients(&self) -> MutexGuard<'a, Clients> {
+        self.shared.clients()
+    }
+
+    /// The registry, for reading (PUBLISH, PUBSUB).
+    fn registry(&self) -> RwLockReadGuard<'a, Registry> {
+        self.shared.registry()
+    }
+
+    /// The registry, for a subscription change; see [`Ctx::flush`].
+    fn registry_mut(&self) -> RwLockWriteGuard<'a, Registry> {
+        self.shared.registry_mut()
+    }
+
+    /// Queues the replies gathered so far. A subscription change calls it while it
+    /// holds the registry, so that its confirmation is queued before any message a
+    /// publisher delivers under the new subscriptions.
+    fn flush(&mut self) {
+        self.outbox.push(std::mem::take(self.out));
+    }
+
     /// Shows argument `index` to monitors as `(redacted)`.
     fn redact(&mut self, index: usize) {
         self.redacted.push(index);
@@ -67,7 +113,7 @@ impl Ctx<'_> {
 
     /// The protocol the client speaks.
     fn protocol(&self) -> Protocol {
-        self.state.clients.protocol(self.session.id)
+        self.session.protocol
     }
 
     /// A null in the client's protocol.
@@ -218,12 +264,14 @@ fn arity_ok(arity: i32, given: usize) -> bool {
     }
 }
 
-/// Runs one request, writing its reply to `out`.
+/// Runs one request, writing its reply to `out` (or, for a subscription change, queueing
+/// what `out` holds on `outbox`).
 pub(crate) fn execute(
-    state: &mut State,
+    shared: &Shared,
     session: &mut Session,
     args: &[Vec<u8>],
     out: &mut Vec<u8>,
+    outbox: &Outbox,
     now: Instant,
 ) -> Flow {
     let Some(name) = args.first() else {
@@ -234,12 +282,12 @@ pub(crate) fn execute(
         return Flow::Continue;
     };
     if !arity_ok(spec.arity, args.len()) {
-        state.stats.rejected(spec.name.to_owned());
+        shared.stats().rejected((spec.name, ""));
         out.error(&wrong_arity(spec.name));
         return Flow::Continue;
     }
-    let (spec, full_name) = if spec.subcommands.is_empty() {
-        (spec, spec.name.to_owned())
+    let (spec, stat) = if spec.subcommands.is_empty() {
+        (spec, (spec.name, ""))
     } else {
         let Some(sub) = find(spec.subcommands, &args[1]) else {
             out.error(&format!(
@@ -252,62 +300,75 @@ pub(crate) fn execute(
         let full_name = format!("{}|{}", spec.name, sub.name);
         if !arity_ok(sub.arity, args.len()) {
             out.error(&wrong_arity(&full_name));
-            state.stats.rejected(full_name);
+            shared.stats().rejected((spec.name, sub.name));
             return Flow::Continue;
         }
-        (sub, full_name)
+        (sub, (spec.name, sub.name))
+    };
+    let full_name = || match stat {
+        (name, "") => name.to_owned(),
+        (name, sub) => format!("{name}|{sub}"),
     };
     if !session.authenticated && !spec.no_auth {
         out.error("NOAUTH Authentication required.");
-        state.stats.rejected(full_name);
+        shared.stats().rejected(stat);
         return Flow::Continue;
     }
-    if state.clients.subscriptions(session.id) > 0
-        && state.clients.protocol(session.id) == Protocol::Resp2
+    if session.subscriptions > 0
+        && session.protocol == Protocol::Resp2
         && !SUBSCRIBED_MODE.contains(&spec.name)
     {
         out.error(&format!(
-            "ERR Can't execute '{full_name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / \
-             PING / QUIT / RESET are allowed in this context"
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / \
+             PING / QUIT / RESET are allowed in this context",
+            full_name()
         ));
-        state.stats.rejected(full_name);
+        shared.stats().rejected(stat);
         return Flow::Continue;
     }
-    if spec.keyspace && state.clients.is_monitor(session.id) {
+    if spec.keyspace && session.monitor {
         out.error("ERR Replica can't interact with the keyspace");
-        state.stats.rejected(full_name);
+        shared.stats().rejected(stat);
         return Flow::Continue;
     }
     let start = out.len();
     let mut ctx = Ctx {
-        state,
+        shared,
         session,
         out,
+        outbox,
         now,
         redacted: Vec::new(),
     };
     let flow = (spec.run)(&mut ctx, args);
+    // A subscription change may have queued what was gathered (it never fails).
     let failed = ctx.out.get(start) == Some(&b'-');
-    ctx.state.stats.called(full_name, failed);
-    if !spec.admin && ctx.state.clients.monitored() {
+    shared.stats().called(stat, failed);
+    if !spec.admin && shared.registry().monitored() {
         feed_monitors(&mut ctx, args, flow);
     }
     flow
 }
 
 /// Shows a command that ran to the monitors, with the database it left the client in.
+/// The clock stays locked until the line is queued, so that monitors read lines in the
+/// order of their times.
 fn feed_monitors(ctx: &mut Ctx<'_>, args: &[Vec<u8>], flow: Flow) {
-    let id = ctx.session.id;
-    let Some(addr) = ctx.state.clients.addr(id) else {
-        return;
-    };
-    let at = ctx.state.clock.now();
-    let line = monitor::line(at, ctx.session.db, addr, args, &ctx.redacted);
+    let mut clock = super::lock(&ctx.shared.clock);
+    let line = monitor::line(
+        clock.now(),
+        ctx.session.db,
+        ctx.session.addr,
+        args,
+        &ctx.redacted,
+    );
+    let registry = ctx.registry();
     // A client that is closing takes nothing more, as Redis drops what is added after
     // the reply to QUIT.
     let own = (flow == Flow::Continue).then_some(&mut *ctx.out);
-    let limit = ctx.state.output_limit;
-    ctx.state.clients.feed_monitors(&line, id, own, limit);
+    registry.feed_monitors(&line, ctx.session.id, own, ctx.shared.output_limit);
+    drop(registry);
+    drop(clock);
 }
 
 /// Redis's error for an unknown command: the name and the start of the arguments.
@@ -354,7 +415,6 @@ fn integer(bytes: &[u8]) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::broker::clients::Outbox;
     use proptest::prelude::*;
     use tokio_util::sync::CancellationToken;
 
@@ -452,15 +512,24 @@ mod tests {
             let config = crate::broker::BrokerConfig {
                 output_limit: 1024,
                 password: password.then(|| "pw".to_owned()),
+                ..crate::broker::BrokerConfig::default()
             };
-            let mut state = State::new(6379, &config);
-            let (outbox, _drain) = Outbox::new(CancellationToken::new());
-            state.clients.add(1, outbox, "127.0.0.1:1".parse().expect("address"));
-            let mut session = Session::new(1, &state);
+            let shared = Shared::new(6379, &config);
+            let (outbox, mut drain) = Outbox::new(CancellationToken::new());
+            let addr = "127.0.0.1:1".parse().expect("address");
+            shared.clients().add(1, outbox.clone(), addr);
+            let mut session = Session::new(1, addr, &shared);
             let now = Instant::now();
             for args in &requests {
                 let mut out = Vec::new();
-                let flow = execute(&mut state, &mut session, args, &mut out, now);
+                let flow = execute(&shared, &mut session, args, &mut out, &outbox, now);
+                // What a subscription change queued comes first.
+                let mut queued = Vec::new();
+                while let Ok(frame) = drain.frames.try_recv() {
+                    queued.extend_from_slice(&frame);
+                }
+                queued.extend_from_slice(&out);
+                let out = queued;
                 // A second MONITOR is the one request Redis leaves unanswered.
                 let monitor_again = args.first().is_some_and(|name| name.eq_ignore_ascii_case(b"monitor"));
                 prop_assert!(!out.is_empty() || monitor_again, "no reply to {:?}", args);

@@ -1,7 +1,7 @@
 //! Publish/subscribe: PUBLISH, (P)SUBSCRIBE, (P)UNSUBSCRIBE and PUBSUB.
 
 use super::{Ctx, Flow, Spec, command};
-use crate::broker::clients::Kind;
+use crate::broker::registry::Kind;
 use crate::broker::resp::Write;
 
 /// The subcommands of PUBSUB.
@@ -11,12 +11,13 @@ pub(super) const PUBSUB: &[Spec] = &[
     command("numpat", 2, numpat),
 ];
 
+/// Delivers under the registry's read lock: publishers fan out side by side, and a
+/// subscription change waits for the deliveries under way.
 pub(super) fn publish(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
-    let limit = ctx.state.output_limit;
+    let limit = ctx.shared.output_limit;
     let id = ctx.session.id;
     let receivers = ctx
-        .state
-        .clients
+        .registry()
         .publish(&args[1], &args[2], id, ctx.out, limit);
     ctx.out.integer(receivers as i64);
     Flow::Continue
@@ -32,11 +33,17 @@ fn confirm(ctx: &mut Ctx<'_>, what: &str, name: Option<&[u8]>, count: usize) {
     ctx.out.integer(count as i64);
 }
 
+/// The confirmations are queued before the registry is let go (see [`Ctx::flush`]).
 fn subscribe_to(ctx: &mut Ctx<'_>, args: &[Vec<u8>], kind: Kind, what: &str) -> Flow {
+    let mut registry = ctx.registry_mut();
     for name in &args[1..] {
-        let count = ctx.state.clients.subscribe(ctx.session.id, kind, name);
+        let count =
+            registry.subscribe(ctx.session.id, ctx.outbox, ctx.session.protocol, kind, name);
+        ctx.session.subscriptions = count;
         confirm(ctx, what, Some(name), count);
     }
+    ctx.flush();
+    drop(registry);
     Flow::Continue
 }
 
@@ -44,19 +51,23 @@ fn subscribe_to(ctx: &mut Ctx<'_>, args: &[Vec<u8>], kind: Kind, what: &str) -> 
 /// each; a client holding nothing gets one confirmation with a nil name.
 fn unsubscribe_from(ctx: &mut Ctx<'_>, args: &[Vec<u8>], kind: Kind, what: &str) -> Flow {
     let id = ctx.session.id;
+    let mut registry = ctx.registry_mut();
     let names = if args.len() > 1 {
         args[1..].to_vec()
     } else {
-        ctx.state.clients.subscribed(id, kind)
+        registry.subscribed(id, kind)
     };
     if names.is_empty() {
-        let count = ctx.state.clients.subscriptions(id);
+        let count = registry.subscriptions(id);
         confirm(ctx, what, None, count);
     }
     for name in &names {
-        let count = ctx.state.clients.unsubscribe(id, kind, name);
+        let count = registry.unsubscribe(id, kind, name);
+        ctx.session.subscriptions = count;
         confirm(ctx, what, Some(name), count);
     }
+    ctx.flush();
+    drop(registry);
     Flow::Continue
 }
 
@@ -84,10 +95,8 @@ fn channels(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
         ));
         return Flow::Continue;
     }
-    let channels = ctx
-        .state
-        .clients
-        .active_channels(args.get(2).map(Vec::as_slice));
+    let registry = ctx.registry();
+    let channels = registry.active_channels(args.get(2).map(Vec::as_slice));
     ctx.out.array(channels.len());
     for channel in channels {
         ctx.out.bulk(channel);
@@ -96,15 +105,17 @@ fn channels(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
 }
 
 fn numsub(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
+    let registry = ctx.registry();
     ctx.out.array((args.len() - 2) * 2);
     for channel in &args[2..] {
         ctx.out.bulk(channel);
-        ctx.out.integer(ctx.state.clients.numsub(channel) as i64);
+        ctx.out.integer(registry.numsub(channel) as i64);
     }
     Flow::Continue
 }
 
 fn numpat(ctx: &mut Ctx<'_>, _args: &[Vec<u8>]) -> Flow {
-    ctx.out.integer(ctx.state.clients.numpat() as i64);
+    let patterns = ctx.registry().numpat();
+    ctx.out.integer(patterns as i64);
     Flow::Continue
 }

@@ -2,10 +2,10 @@
 //! RESET, MONITOR.
 
 use super::{Ctx, Flow, NOT_AN_INTEGER, SYNTAX_ERROR, Spec, command, integer, wrong_arity};
+use crate::broker::REDIS_VERSION;
 use crate::broker::clients::KillFilter;
 use crate::broker::keyspace::DATABASES;
 use crate::broker::resp::{Protocol, Write};
-use crate::broker::{REDIS_VERSION, State};
 use std::fmt::Write as _;
 
 /// The subcommands of CLIENT.
@@ -21,9 +21,7 @@ pub(super) const CLIENT: &[Spec] = &[
 pub(super) fn ping(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
     if args.len() > 2 {
         ctx.out.error(&wrong_arity("ping"));
-    } else if ctx.state.clients.subscriptions(ctx.session.id) > 0
-        && ctx.protocol() == Protocol::Resp2
-    {
+    } else if ctx.session.subscriptions > 0 && ctx.protocol() == Protocol::Resp2 {
         ctx.out.array(2);
         ctx.out.bulk(b"pong");
         ctx.out.bulk(args.get(1).map_or(&b""[..], Vec::as_slice));
@@ -44,7 +42,7 @@ const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is dis
 fn authenticate(ctx: &mut Ctx<'_>, user: &[u8], password: &[u8]) -> bool {
     let right = user == b"default"
         && ctx
-            .state
+            .shared
             .password
             .as_deref()
             .is_none_or(|expected| same_secret(expected, password));
@@ -73,7 +71,7 @@ pub(super) fn auth(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
         (1..args.len()).for_each(|index| ctx.redact(index));
     }
     match args.len() {
-        2 if ctx.state.password.is_none() => ctx.out.error(
+        2 if ctx.shared.password.is_none() => ctx.out.error(
             "ERR AUTH <password> called without any password configured for the default \
              user. Are you sure your configuration is correct?",
         ),
@@ -168,7 +166,7 @@ pub(super) fn hello(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
     {
         return Flow::Continue;
     }
-    ctx.state.clients.set_protocol(ctx.session.id, protocol);
+    ctx.session.protocol = protocol;
     ctx.map(7);
     ctx.out.bulk(b"server");
     ctx.out.bulk(b"redis");
@@ -184,6 +182,13 @@ pub(super) fn hello(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
     ctx.out.bulk(b"master");
     ctx.out.bulk(b"modules");
     ctx.out.array(0);
+    if ctx.session.subscriptions > 0 {
+        // Messages from now on come in the new protocol, after this reply.
+        let mut registry = ctx.registry_mut();
+        registry.set_protocol(ctx.session.id, protocol);
+        ctx.flush();
+        drop(registry);
+    }
     Flow::Continue
 }
 
@@ -195,7 +200,7 @@ fn set_name(ctx: &mut Ctx<'_>, name: &[u8]) -> bool {
             .error("ERR Client names cannot contain spaces, newlines or special characters.");
         return false;
     }
-    ctx.state.clients.set_name(ctx.session.id, name);
+    ctx.clients().set_name(ctx.session.id, name);
     true
 }
 
@@ -207,11 +212,9 @@ fn client_setname(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
 }
 
 fn client_getname(ctx: &mut Ctx<'_>, _args: &[Vec<u8>]) -> Flow {
-    match ctx.state.clients.name(ctx.session.id) {
-        Some(name) => {
-            let name = name.to_vec();
-            ctx.out.bulk(&name);
-        }
+    let name = ctx.clients().name(ctx.session.id).map(<[u8]>::to_vec);
+    match name {
+        Some(name) => ctx.out.bulk(&name),
         None => ctx.nil(),
     }
     Flow::Continue
@@ -233,7 +236,10 @@ fn client_setinfo(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
 
 /// CLIENT LIST (the plain form: no TYPE or ID filters).
 fn client_list(ctx: &mut Ctx<'_>, _args: &[Vec<u8>]) -> Flow {
-    let list = ctx.state.clients.list();
+    let list = {
+        let clients = ctx.clients();
+        clients.list(&ctx.registry())
+    };
     ctx.verbatim(list.as_bytes());
     Flow::Continue
 }
@@ -251,7 +257,7 @@ fn client_kill(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
             addr: Some(args[2].clone()),
             ..KillFilter::default()
         };
-        let killed = ctx.state.clients.kill(&filter);
+        let killed = kill(ctx, &filter);
         if killed.is_empty() {
             ctx.out.error("ERR No such client");
             return Flow::Continue;
@@ -308,13 +314,25 @@ fn client_kill(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
             }
         }
     }
-    let killed = ctx.state.clients.kill(&filter);
+    let killed = kill(ctx, &filter);
     ctx.out.integer(killed.len() as i64);
     if killed.contains(&me) {
         Flow::Close
     } else {
         Flow::Continue
     }
+}
+
+/// Disconnects the clients the filter selects and forgets them at once (as Redis frees
+/// them), so that the next command no longer counts them; returns their ids.
+fn kill(ctx: &Ctx<'_>, filter: &KillFilter) -> Vec<crate::broker::clients::ClientId> {
+    let mut clients = ctx.clients();
+    let killed = clients.kill(filter, &ctx.registry());
+    let mut registry = ctx.registry_mut();
+    for id in &killed {
+        registry.remove(*id);
+    }
+    killed
 }
 
 pub(super) fn info(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
@@ -327,31 +345,35 @@ pub(super) fn info(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Flow {
         let default = asked.is_empty() || asked.iter().any(|a| a == "default");
         everything || asked.iter().any(|a| a == section) || (default && section != "commandstats")
     };
-    let text = render_info(ctx.state, ctx.now, &wants);
+    let text = render_info(ctx.shared, ctx.now, &wants);
     ctx.verbatim(text.as_bytes());
     Flow::Continue
 }
 
-fn render_info(state: &mut State, now: std::time::Instant, wants: &dyn Fn(&str) -> bool) -> String {
+fn render_info(
+    shared: &crate::broker::Shared,
+    now: std::time::Instant,
+    wants: &dyn Fn(&str) -> bool,
+) -> String {
     let mut sections = Vec::new();
     if wants("server") {
         sections.push(format!(
             "# Server\r\nredis_version:{REDIS_VERSION}\r\nredis_mode:standalone\r\n\
              gilmour_broker_version:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{}\r\n",
             env!("CARGO_PKG_VERSION"),
-            state.port,
-            now.saturating_duration_since(state.started).as_secs()
+            shared.port,
+            now.saturating_duration_since(shared.started).as_secs()
         ));
     }
     if wants("clients") {
         sections.push(format!(
             "# Clients\r\nconnected_clients:{}\r\n",
-            state.clients.len()
+            shared.clients().len()
         ));
     }
     if wants("keyspace") {
         let mut section = String::from("# Keyspace\r\n");
-        for (db, keys, expires) in state.keys.summary(now) {
+        for (db, keys, expires) in shared.keys().summary(now) {
             let _ = write!(
                 section,
                 "db{db}:keys={keys},expires={expires},avg_ttl=0\r\n"
@@ -361,7 +383,7 @@ fn render_info(state: &mut State, now: std::time::Instant, wants: &dyn Fn(&str) 
     }
     if wants("commandstats") {
         let mut section = String::from("# Commandstats\r\n");
-        for (name, counts) in state.stats.iter() {
+        for (name, counts) in shared.stats().iter() {
             let _ = write!(
                 section,
                 "cmdstat_{name}:calls={},usec=0,usec_per_call=0.00,rejected_calls={},\
@@ -375,7 +397,7 @@ fn render_info(state: &mut State, now: std::time::Instant, wants: &dyn Fn(&str) 
 }
 
 pub(super) fn dbsize(ctx: &mut Ctx<'_>, _args: &[Vec<u8>]) -> Flow {
-    let size = ctx.state.keys.len(ctx.session.db, ctx.now);
+    let size = ctx.keys().len(ctx.session.db, ctx.now);
     ctx.out.integer(size as i64);
     Flow::Continue
 }
@@ -384,9 +406,13 @@ pub(super) fn dbsize(ctx: &mut Ctx<'_>, _args: &[Vec<u8>]) -> Flow {
 /// subscriptions (dropped without confirmations, as Redis), no name, database 0, not a
 /// monitor, RESP2, and not authenticated when there is a password.
 pub(super) fn reset(ctx: &mut Ctx<'_>, _args: &[Vec<u8>]) -> Flow {
-    ctx.state.clients.reset(ctx.session.id);
+    ctx.registry_mut().remove(ctx.session.id);
+    ctx.clients().set_name(ctx.session.id, b"");
+    ctx.session.subscriptions = 0;
+    ctx.session.monitor = false;
+    ctx.session.protocol = Protocol::Resp2;
     ctx.session.db = 0;
-    ctx.session.authenticated = ctx.state.password.is_none();
+    ctx.session.authenticated = ctx.shared.password.is_none();
     ctx.out.simple("RESET");
     Flow::Continue
 }
@@ -394,7 +420,11 @@ pub(super) fn reset(ctx: &mut Ctx<'_>, _args: &[Vec<u8>]) -> Flow {
 /// MONITOR: from now on the client is shown every command run (see `monitor`). Asked
 /// again, Redis ignores it without a reply.
 pub(super) fn monitor(ctx: &mut Ctx<'_>, _args: &[Vec<u8>]) -> Flow {
-    if ctx.state.clients.start_monitoring(ctx.session.id) {
+    if ctx
+        .registry_mut()
+        .start_monitoring(ctx.session.id, ctx.outbox)
+    {
+        ctx.session.monitor = true;
         ctx.out.simple("OK");
     }
     Flow::Continue

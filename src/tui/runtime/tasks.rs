@@ -4,18 +4,15 @@
 use crate::tui::action::{Done, Effect, Failure};
 use crate::tui::model::{ERRORS_PAGE, Fire, Health, Host, pattern_matches};
 use gilmour::compose::{ExecuteOptions, parse};
-use gilmour::engine::{Engine, EngineError, RequestOptions};
+use gilmour::engine::{Engine, RequestOptions};
+use gilmour::inspect::errors::ErrorQueue;
 use gilmour::inspect::file::write_event;
 use gilmour::inspect::sanitize::clean;
+use gilmour::inspect::services::{self, PingOptions};
 use gilmour::inspect::trace::human_latency as format_latency;
-use gilmour::protocol::{Ident, is_pattern};
-use serde_json::Value;
+use gilmour::protocol::is_pattern;
 use std::io::Write;
-use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
-
-/// How long a health ping may take before the host counts as dead.
-const PING_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Runs effects in tasks; results come back on a channel.
 #[derive(Clone)]
@@ -99,55 +96,45 @@ async fn work(engine: &Engine, effect: Effect) -> Done {
         Effect::Publish(fire, original) => publish(engine, fire, original).await,
         Effect::ProbeLink => Done::LinkProbed(commands.ping().await.err().map(|e| e.to_string())),
         Effect::LoadErrors { page } => {
-            let queue = channels.error_queue();
-            let start = (page * ERRORS_PAGE) as isize;
-            let stop = start + ERRORS_PAGE as isize - 1;
-            let loaded = async {
-                let total = commands.length(queue).await?;
-                let entries = commands.range(queue, start, stop).await?;
-                Ok::<_, gilmour::transport::TransportError>(Done::Errors {
+            match ErrorQueue::new(engine).page(page, ERRORS_PAGE).await {
+                Ok(read) => Done::Errors {
                     page,
-                    total,
-                    entries,
-                })
-            };
-            loaded
-                .await
-                .unwrap_or_else(|error| failed(Failure::Errors, &error))
+                    total: read.total,
+                    entries: read.entries,
+                },
+                Err(error) => failed(Failure::Errors, &error),
+            }
         }
-        Effect::DeleteError(raw) => match commands.remove_one(channels.error_queue(), &raw).await {
+        Effect::DeleteError(entry) => match ErrorQueue::new(engine).delete(&entry).await {
             Ok(true) => Done::QueueChanged("deleted one entry".to_owned()),
             Ok(false) => Done::QueueChanged("that entry was already gone".to_owned()),
             Err(error) => failed(Failure::Errors, &error),
         },
-        Effect::TrimErrors { keep, seen } => {
-            // Entries pushed since the queue was shown are newer than all of them: keep
-            // those too, so the cut falls where the user saw it.
-            let queue = channels.error_queue();
-            let result = match commands.length(queue).await {
-                Ok(now) => {
-                    let kept = keep + now.saturating_sub(seen);
-                    commands
-                        .trim(queue, 0, kept as isize - 1)
-                        .await
-                        .map(|()| kept)
-                }
-                Err(error) => Err(error),
-            };
-            match result {
-                Ok(kept) => Done::QueueChanged(format!("kept the {kept} newest entries")),
-                Err(error) => failed(Failure::Errors, &error),
+        // Entries pushed since the queue was shown are newer than all of them: they stay,
+        // so the cut falls where the user saw it.
+        Effect::TrimErrors(entry) => match ErrorQueue::new(engine).trim_below(&entry).await {
+            Ok(Some(report)) => {
+                Done::QueueChanged(format!("removed the {} entries below it", report.removed))
             }
-        }
-        Effect::RefreshServices => services(engine)
-            .await
-            .unwrap_or_else(|error| failed(Failure::Services, &error)),
-        Effect::RemoveIdent(ident) => {
-            match commands.hash_delete(channels.health_hash(), &ident).await {
-                Ok(()) => Done::IdentRemoved(ident),
-                Err(error) => failed(Failure::Services, &error),
-            }
-        }
+            Ok(None) => Done::QueueChanged("that entry was already gone: not trimmed".to_owned()),
+            Err(error) => failed(Failure::Errors, &error),
+        },
+        Effect::RefreshServices => match services::survey(engine, PingOptions::default()).await {
+            Ok(survey) => Done::Services {
+                hosts: survey.hosts.into_iter().map(host).collect(),
+                listened: survey
+                    .listeners
+                    .requests
+                    .into_iter()
+                    .map(|listened| (listened.channel, listened.listeners))
+                    .collect(),
+            },
+            Err(error) => failed(Failure::Services, &error),
+        },
+        Effect::RemoveIdent(ident) => match services::remove_ident(engine, &ident).await {
+            Ok(()) => Done::IdentRemoved(ident),
+            Err(error) => failed(Failure::Services, &error),
+        },
         Effect::Write { .. }
         | Effect::Copy(_)
         | Effect::Edit { .. }
@@ -295,27 +282,19 @@ async fn publish(engine: &Engine, fire: Fire, original: Option<gilmour::inspect:
 
 /// The pattern slots, as the hosts' health replies list them, that take `channel`.
 async fn pattern_slots(engine: &Engine, channel: &str) -> Vec<String> {
-    let Ok(hosts) = hosts(engine).await else {
+    let Ok(hosts) = services::ping_all(engine, PingOptions::default()).await else {
         return Vec::new();
     };
     matching_patterns(&hosts, channel)
 }
 
-/// The served patterns of live hosts that take `channel`, each once.
-fn matching_patterns(hosts: &[Host], channel: &str) -> Vec<String> {
-    let mut patterns: Vec<String> = hosts
-        .iter()
-        .filter_map(|host| match &host.health {
-            Health::Alive { topics, .. } => Some(topics),
-            Health::Dead { .. } => None,
-        })
-        .flatten()
-        .filter(|served| is_pattern(served) && pattern_matches(served, channel))
-        .cloned()
-        .collect();
-    patterns.sort();
-    patterns.dedup();
-    patterns
+/// The served patterns of the hosts that answered that take `channel`, each once.
+fn matching_patterns(hosts: &[services::Host], channel: &str) -> Vec<String> {
+    services::pattern_slots(hosts)
+        .into_iter()
+        .map(|slot| slot.pattern)
+        .filter(|pattern| pattern_matches(pattern, channel))
+        .collect()
 }
 
 /// The topics of a send that nobody listens on (NUMSUB: exact subscribers only).
@@ -354,73 +333,32 @@ async fn silent(engine: &Engine, fire: &Fire) -> Result<Vec<String>, String> {
         .collect())
 }
 
-/// Reads the health hash, pings every host at once, counts the request listeners.
-async fn services(engine: &Engine) -> Result<Done, EngineError> {
-    let hosts = hosts(engine).await?;
-    let commands = engine.commands();
-    let channels = engine.channels();
-    let request_channels = commands
-        .channels(&format!("{}*", channels.request("")))
-        .await?;
-    let names: Vec<&str> = request_channels.iter().map(String::as_str).collect();
-    let mut listened = if names.is_empty() {
-        Vec::new()
-    } else {
-        commands.numsub_many(&names).await?
+/// A host as the services screen shows it: alive (answered 200, slow or not, with what
+/// it serves) or dead, and why.
+fn host(host: services::Host) -> Host {
+    let health = match host.health {
+        services::Health::Alive { latency, topics }
+        | services::Health::Slow { latency, topics } => Health::Alive { latency, topics },
+        failing @ services::Health::Failing { .. } => Health::Dead {
+            reason: failing.describe(),
+        },
+        services::Health::Dead { reason } => Health::Dead {
+            reason: reason.to_string(),
+        },
     };
-    listened.sort();
-    Ok(Done::Services { hosts, listened })
-}
-
-/// The hosts of the health hash, each pinged (all at once), by ident.
-async fn hosts(engine: &Engine) -> Result<Vec<Host>, EngineError> {
-    let commands = engine.commands();
-    let channels = engine.channels();
-    let known = commands.hash_all(channels.health_hash()).await?;
-    let pings = known.into_iter().map(|(ident, value)| async move {
-        let channel = engine.channels().health(&Ident(ident.clone()));
-        let health = match engine
-            .request(&channel, Value::Null, RequestOptions::timeout(PING_TIMEOUT))
-            .await
-        {
-            Ok(response) if response.is_ok() => Health::Alive {
-                latency: response.elapsed,
-                topics: match response.data() {
-                    Value::Array(items) => items
-                        .iter()
-                        .map(|item| {
-                            item.as_str()
-                                .map_or_else(|| item.to_string(), str::to_owned)
-                        })
-                        .collect(),
-                    other => vec![other.to_string()],
-                },
-            },
-            Ok(response) => Health::Dead {
-                reason: format!("answered {} (no answer within 1 s)", response.code()),
-            },
-            Err(EngineError::NoListeners { .. }) => Health::Dead {
-                reason: "nobody listens on its health channel".to_owned(),
-            },
-            Err(error) => Health::Dead {
-                reason: error.to_string(),
-            },
-        };
-        Host {
-            ident,
-            value,
-            health,
-        }
-    });
-    let mut hosts = futures_util::future::join_all(pings).await;
-    hosts.sort_by(|a, b| a.ident.cmp(&b.ident));
-    Ok(hosts)
+    Host {
+        ident: host.ident,
+        value: host.value,
+        health,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use gilmour::broker::Broker;
+    use serde_json::Value;
+    use std::time::Duration;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_trim_keeps_what_was_pushed_after_the_queue_was_shown() {
@@ -434,20 +372,39 @@ mod tests {
                 .await
                 .expect("push");
         }
-        // The user saw 5 entries and chose to keep the 2 newest; 3 more came meanwhile.
+        let Done::Errors { total, entries, .. } =
+            work(&engine, Effect::LoadErrors { page: 0 }).await
+        else {
+            panic!("a page");
+        };
+        assert_eq!(total, 5);
+        // The user saw 5 entries and trims below the second newest; 3 more came meanwhile.
         for n in 0..3 {
             commands
                 .queue_error(&queue, &format!("new-{n}"))
                 .await
                 .expect("push");
         }
-        let done = work(&engine, Effect::TrimErrors { keep: 2, seen: 5 }).await;
+        let done = work(&engine, Effect::TrimErrors(entries[1].clone())).await;
         assert!(
-            matches!(&done, Done::QueueChanged(text) if text == "kept the 5 newest entries"),
+            matches!(&done, Done::QueueChanged(text) if text == "removed the 3 entries below it"),
             "{done:?}"
         );
         let left = commands.range(&queue, 0, -1).await.expect("range");
         assert_eq!(left, ["new-2", "new-1", "new-0", "old-4", "old-3"]);
+        // Deleting by value: the entry wherever it now is; once.
+        let done = work(&engine, Effect::DeleteError(entries[0].clone())).await;
+        assert!(matches!(&done, Done::QueueChanged(text) if text == "deleted one entry"));
+        let done = work(&engine, Effect::DeleteError(entries[0].clone())).await;
+        assert!(
+            matches!(&done, Done::QueueChanged(text) if text == "that entry was already gone"),
+            "{done:?}"
+        );
+        let done = work(&engine, Effect::TrimErrors(entries[0].clone())).await;
+        assert!(
+            matches!(&done, Done::QueueChanged(text) if text.contains("already gone")),
+            "{done:?}"
+        );
         engine.shutdown().await.expect("shutdown");
     }
 
@@ -502,17 +459,18 @@ mod tests {
 
     #[test]
     fn only_live_hosts_patterns_that_take_the_channel_count() {
-        let host = |ident: &str, topics: &[&str], alive: bool| Host {
+        use gilmour::inspect::services::{Dead, Health as Found, Host as Known};
+        let host = |ident: &str, topics: &[&str], alive: bool| Known {
             ident: ident.to_owned(),
             value: "true".to_owned(),
             health: if alive {
-                Health::Alive {
+                Found::Alive {
                     latency: Duration::from_millis(1),
                     topics: topics.iter().map(|t| (*t).to_owned()).collect(),
                 }
             } else {
-                Health::Dead {
-                    reason: "gone".to_owned(),
+                Found::Dead {
+                    reason: Dead::NoListener,
                 }
             },
         };
@@ -529,5 +487,65 @@ mod tests {
             matching_patterns(&hosts, "gilmour.slot.event.level.completed"),
             ["gilmour.slot.event.*"]
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_services_screen_sees_hosts_alive_and_dead_and_who_listens() {
+        use gilmour::engine::{HandlerOptions, Reply, Request};
+        let broker = Broker::start(("127.0.0.1", 0)).expect("broker");
+        let service = Engine::builder(&broker.url())
+            .health(true)
+            .connect()
+            .await
+            .expect("connect");
+        service
+            .reply_to(
+                "tasks.echo",
+                HandlerOptions::default(),
+                |request: Request| async move { Reply::ok(request.into_data()) },
+            )
+            .await
+            .expect("serve");
+        let engine = Engine::connect(&broker.url()).await.expect("connect");
+        let health = engine.channels().health_hash().to_owned();
+        engine
+            .commands()
+            .hash_set(&health, "gone-host", "true")
+            .await
+            .expect("a dead ident");
+        let Done::Services { hosts, listened } = work(&engine, Effect::RefreshServices).await
+        else {
+            panic!("a survey");
+        };
+        assert_eq!(hosts.len(), 2, "{hosts:?}");
+        let gone = hosts
+            .iter()
+            .find(|host| host.ident == "gone-host")
+            .expect("listed");
+        assert_eq!(
+            gone.health,
+            Health::Dead {
+                reason: "nobody listens on its health channel".to_owned()
+            }
+        );
+        let alive = hosts
+            .iter()
+            .find(|host| host.ident != "gone-host")
+            .expect("listed");
+        assert!(
+            matches!(&alive.health, Health::Alive { topics, .. }
+                if topics.iter().any(|topic| topic == "gilmour.request.tasks.echo")),
+            "{alive:?}"
+        );
+        assert!(
+            listened.contains(&("gilmour.request.tasks.echo".to_owned(), 1)),
+            "{listened:?}"
+        );
+        let done = work(&engine, Effect::RemoveIdent("gone-host".to_owned())).await;
+        assert_eq!(done, Done::IdentRemoved("gone-host".to_owned()));
+        let left = engine.commands().hash_all(&health).await.expect("hash");
+        assert!(!left.contains_key("gone-host"), "{left:?}");
+        service.shutdown().await.expect("shutdown");
+        engine.shutdown().await.expect("shutdown");
     }
 }

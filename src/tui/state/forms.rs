@@ -2,7 +2,7 @@
 //! user types (composition syntax, JSON data, timeout) so that Enter only ever sends
 //! something well-formed.
 
-use super::input::LineInput;
+use super::input::{LineInput, TextEditor};
 use crate::tui::model::Fire;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use gilmour::inspect::TraceId;
@@ -74,8 +74,8 @@ pub struct FireForm {
     pub kind: FireKind,
     /// The topic or composition text.
     pub target: LineInput,
-    /// The data.
-    pub data: LineInput,
+    /// The data, on as many lines as it takes.
+    pub data: TextEditor,
     /// The timeout, in seconds.
     pub timeout: LineInput,
     /// The field being edited.
@@ -122,7 +122,7 @@ impl Default for FireForm {
         FireForm {
             kind: FireKind::Request,
             target: LineInput::default(),
-            data: LineInput::default(),
+            data: TextEditor::default(),
             timeout: LineInput::new("30"),
             focus: FireField::Target,
             suggestions: Vec::new(),
@@ -131,12 +131,33 @@ impl Default for FireForm {
     }
 }
 
-/// JSON text as a value: empty is `null`.
+/// JSON text as a value: empty is `null`. Why not, says where: `not JSON at 2:5: …`,
+/// line and column (in characters, from 1) of the text as typed.
 pub fn parse_data(text: &str) -> Result<Value, String> {
     if text.trim().is_empty() {
         return Ok(Value::Null);
     }
-    serde_json::from_str(text).map_err(|error| format!("not JSON: {error}"))
+    serde_json::from_str(text).map_err(|error| {
+        let (line, column) = error_position(text, error.line(), error.column());
+        // The message without serde's own " at line L column C" (its column counts bytes).
+        let message = error.to_string();
+        let suffix = format!(" at line {} column {}", error.line(), error.column());
+        let message = message.strip_suffix(&suffix).unwrap_or(&message);
+        format!("not JSON at {line}:{column}: {message}")
+    })
+}
+
+/// serde_json's position (line from 1, column in bytes from 1; 0 before the line's first
+/// byte) as line and character column, from 1.
+fn error_position(text: &str, line: usize, byte_column: usize) -> (usize, usize) {
+    let Some(row) = text.split('\n').nth(line.saturating_sub(1)) else {
+        return (line, byte_column.max(1));
+    };
+    let mut end = byte_column.min(row.len());
+    while !row.is_char_boundary(end) {
+        end -= 1;
+    }
+    (line, row[..end].chars().count().max(1))
 }
 
 fn parse_timeout(text: &str) -> Result<Duration, String> {
@@ -173,7 +194,7 @@ impl FireForm {
 
     /// Why the data cannot be sent, if it cannot.
     pub fn data_error(&self) -> Option<String> {
-        parse_data(self.data.text()).err()
+        parse_data(&self.data.text()).err()
     }
 
     /// Why the timeout cannot be used, if it cannot.
@@ -194,7 +215,7 @@ impl FireForm {
             return Err(error);
         }
         let target = self.target.text().trim().to_owned();
-        let data = parse_data(self.data.text())?;
+        let data = parse_data(&self.data.text())?;
         Ok(match self.kind {
             FireKind::Request => Fire::Request {
                 topic: target,
@@ -282,8 +303,8 @@ pub struct EditForm {
     pub original: TraceId,
     /// What it is (`request echo`), for the title.
     pub what: String,
-    /// The data, compact JSON.
-    pub data: LineInput,
+    /// The data, pretty JSON.
+    pub data: TextEditor,
 }
 
 #[cfg(test)]
@@ -295,12 +316,12 @@ mod tests {
         let mut form = FireForm::default();
         assert_eq!(form.target_error().as_deref(), Some("type a topic"));
         form.target.set("echo");
-        form.data.set("{\"a\":");
+        form.data = TextEditor::new("{\"a\":");
         assert!(
             form.data_error()
-                .is_some_and(|error| error.starts_with("not JSON"))
+                .is_some_and(|error| error.starts_with("not JSON at 1:"))
         );
-        form.data.set("{\"a\": 1}");
+        form.data = TextEditor::new("{\"a\": 1}");
         assert_eq!(
             form.to_fire(),
             Ok(Fire::Request {

@@ -20,6 +20,7 @@ use crate::tui::model::{LIVE_ERRORS, LiveError, Screen, Source, Status, live_rec
 use chrono::{DateTime, FixedOffset, Utc};
 use detail::Detail;
 use gilmour::inspect::deep::DeepEvent;
+use gilmour::inspect::metrics::Metrics;
 use gilmour::inspect::{Event, Filter, Inspector, InspectorOptions, TraceId, Update, tree};
 use gilmour::protocol::Channels;
 use layout::list_rows;
@@ -34,6 +35,9 @@ pub struct State {
     pub inspector: Inspector,
     /// What the inspector was made with (clearing the store makes it again).
     pub inspector_options: InspectorOptions,
+    /// With `--metrics`: the Prometheus counters every trace goes into (shared with the
+    /// server that exposes them).
+    pub metrics: Option<Metrics>,
     /// Channel names (for error records and copied command lines).
     pub channels: Channels,
     /// The Redis URL as copied command lines name it (its password hidden), when live.
@@ -119,6 +123,8 @@ pub struct Settings {
     pub size: (u16, u16),
     /// Something to say on the status line at start.
     pub notice: Option<String>,
+    /// The Prometheus counters to feed, when `--metrics` serves them.
+    pub metrics: Option<Metrics>,
 }
 
 impl State {
@@ -139,6 +145,7 @@ impl State {
         State {
             inspector: Inspector::new(settings.inspector),
             inspector_options: settings.inspector,
+            metrics: settings.metrics,
             channels: settings.channels,
             redis: settings.redis,
             source: settings.source,
@@ -292,7 +299,11 @@ impl State {
                 Event::Gap(_) => self.link_down = None,
                 Event::Message(_) => {}
             }
-            if let Some(id) = touched_by(self.inspector.ingest(event)) {
+            let update = self.inspector.ingest(event);
+            if let Some(metrics) = &self.metrics {
+                metrics.apply(&self.inspector, update);
+            }
+            if let Some(id) = touched_by(update) {
                 detail_changed |= self.is_open(id);
                 self.touch(id);
             }
@@ -320,8 +331,14 @@ impl State {
     pub fn sweep(&mut self) {
         let mut touched = Vec::new();
         let now = self.now;
-        self.inspector
-            .sweep(now, |update| touched.extend(touched_by(update)));
+        let mut updates = Vec::new();
+        self.inspector.sweep(now, |update| updates.push(update));
+        for update in updates {
+            if let Some(metrics) = &self.metrics {
+                metrics.apply(&self.inspector, update);
+            }
+            touched.extend(touched_by(update));
+        }
         if touched.is_empty() {
             return;
         }

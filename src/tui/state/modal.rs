@@ -4,19 +4,15 @@ use super::forms::{EditForm, FireForm};
 use super::input::LineInput;
 use crate::tui::model::Fire;
 use gilmour::inspect::TraceId;
+use gilmour::inspect::errors::QueuedError;
 
 /// What a yes in a confirmation does.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Confirmed {
     /// Delete one queue entry.
-    DeleteError(String),
-    /// Keep the newest `keep` queue entries of the `seen` shown (and any newer).
-    TrimErrors {
-        /// Entries to keep, counted in the queue as it was shown.
-        keep: usize,
-        /// The queue's length when it was shown.
-        seen: usize,
-    },
+    DeleteError(Box<QueuedError>),
+    /// Trim the queue below an entry (it and everything newer stay).
+    TrimErrors(Box<QueuedError>),
     /// Remove an ident from the health hash.
     RemoveIdent(String),
     /// Run a composition although nobody serves some of its steps (they fail with 404).

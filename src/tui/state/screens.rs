@@ -1,9 +1,10 @@
 //! The topics, errors and services screens' state: rows fetched or computed, cursors,
 //! loading and failures.
 
-use crate::tui::model::{Host, LiveError, QueuedError, TopicRow};
+use crate::tui::model::{Host, LiveError, TopicRow};
 use chrono::{DateTime, Utc};
 use gilmour::inspect::TraceId;
+use gilmour::inspect::errors::QueuedError;
 use std::collections::VecDeque;
 
 /// The topics screen.

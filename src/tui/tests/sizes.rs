@@ -122,7 +122,12 @@ fn screen(width: u16, height: u16, which: &str) -> App {
                 Action::Done(Done::Errors {
                     page: 0,
                     total: 1,
-                    entries: vec![error_record(9_000, "billing.charge", "s-bill-9", 503)],
+                    entries: crate::tui::fixture::queued(vec![error_record(
+                        9_000,
+                        "billing.charge",
+                        "s-bill-9",
+                        503,
+                    )]),
                 }),
             );
         }
@@ -171,4 +176,55 @@ fn enter_on_a_host_shows_its_ident_and_what_it_serves_whole() {
     });
     update(&mut app, key(KeyCode::Esc));
     assert!(app.modal.is_none());
+}
+
+/// A multi-line JSON, one comma short on its fifth line: more lines than the smaller
+/// screens have rows for the data.
+const PASTED: &str = "{\n  \"city\": \"Pune\",\n  \"days\": [\n    1,\n    2\n    3\n  ],\n  \"note\": \"日本語 and 🙂\"\n}";
+
+#[test]
+fn the_data_editor_at_every_size() {
+    use crate::tui::fixture::key;
+    use crossterm::event::KeyCode;
+    for (width, height) in SIZES {
+        let mut app = busy(width, height);
+        update(&mut app, key(KeyCode::Char('f')));
+        crate::tui::fixture::type_text(&mut app, "weather.fetch");
+        update(&mut app, key(KeyCode::Down));
+        update(&mut app, Action::Paste(PASTED.to_owned()));
+        update(&mut app, key(KeyCode::Up));
+        let drawn = render(&app);
+        insta::with_settings!({filters => vec![(r#"(?m)\d+(?:\.\d+)? (?:B|KiB|MiB)/256 MiB held([^"\n]*?) *"$"#, r#"[bytes]/256 MiB held$1""#)]}, {
+            insta::assert_snapshot!(format!("fire_data_{width}x{height}"), drawn);
+        });
+        let mut app = busy(width, height);
+        update(&mut app, key(KeyCode::Char('e')));
+        update(&mut app, key(KeyCode::Delete));
+        update(&mut app, Action::Paste(PASTED.to_owned()));
+        insta::with_settings!({filters => vec![(r#"(?m)\d+(?:\.\d+)? (?:B|KiB|MiB)/256 MiB held([^"\n]*?) *"$"#, r#"[bytes]/256 MiB held$1""#)]}, {
+            insta::assert_snapshot!(format!("edit_data_{width}x{height}"), render(&app));
+        });
+    }
+}
+
+#[test]
+fn the_terminal_cursor_stands_after_wide_characters() {
+    use crate::tui::fixture::key;
+    use crossterm::event::KeyCode;
+    use ratatui::backend::Backend as _;
+    let mut app = busy(80, 24);
+    update(&mut app, key(KeyCode::Char('f')));
+    crate::tui::fixture::type_text(&mut app, "echo");
+    update(&mut app, key(KeyCode::Down));
+    update(&mut app, Action::Paste("[\n\"日本🙂\"".to_owned()));
+    let mut drawn = render(&app);
+    let buffer = drawn.buffer().clone();
+    // Where the data's second line is drawn: the cell of its opening quote.
+    let (x, y) = (0..buffer.area.height)
+        .flat_map(|y| (0..buffer.area.width).map(move |x| (x, y)))
+        .find(|&(x, y)| buffer[(x, y)].symbol() == "\"" && buffer[(x + 1, y)].symbol() == "日")
+        .expect("the second line is drawn");
+    // Two columns for each of 日, 本 and 🙂, one for each quote.
+    let cursor = drawn.get_cursor_position().expect("a cursor");
+    assert_eq!((cursor.x, cursor.y), (x + 8, y));
 }

@@ -4,7 +4,7 @@
 use super::cursor::moved;
 use crate::tui::action::{Action, Done, Effect, Failure};
 use crate::tui::keymap::Command;
-use crate::tui::model::{ERRORS_PAGE, Fire, QueuedError};
+use crate::tui::model::{ERRORS_PAGE, Fire};
 use crate::tui::state::State;
 use crate::tui::state::layout::list_rows;
 use crate::tui::state::modal::{Confirmed, Modal};
@@ -39,13 +39,13 @@ pub fn command(app: &mut State, command: Command) -> Vec<Effect> {
             return vec![Effect::Then(Box::new(Action::OnTrace(id, Command::Replay)))];
         }
         (Command::Delete, Some(ErrorRow::Queued(index))) => {
-            let raw = errors.queue[index].raw.clone();
+            let entry = errors.queue[index].clone();
             app.modal = Some(Modal::Confirm {
                 question: format!(
                     "Delete this entry from {}?",
                     clean(app.channels.error_queue(), 60)
                 ),
-                then: Confirmed::DeleteError(raw),
+                then: Confirmed::DeleteError(Box::new(entry)),
             });
         }
         (Command::Trim, Some(ErrorRow::Queued(index))) => {
@@ -56,10 +56,7 @@ pub fn command(app: &mut State, command: Command) -> Vec<Effect> {
                     "Trim {} to its {keep} newest entries (drop {dropped})?",
                     clean(app.channels.error_queue(), 60)
                 ),
-                then: Confirmed::TrimErrors {
-                    keep,
-                    seen: errors.total,
-                },
+                then: Confirmed::TrimErrors(Box::new(errors.queue[index].clone())),
             });
         }
         (Command::Delete | Command::Trim, _) => {
@@ -127,10 +124,7 @@ pub fn finished(app: &mut State, done: Done) -> Vec<Effect> {
             entries,
         } => {
             let errors = &mut app.errors;
-            errors.queue = entries
-                .into_iter()
-                .map(|raw| QueuedError::read(&app.channels, raw))
-                .collect();
+            errors.queue = entries;
             errors.total = total;
             errors.page = page;
             errors.loading = false;

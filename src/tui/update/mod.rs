@@ -130,6 +130,9 @@ fn tick(app: &mut State, probe: Probe) -> Vec<Effect> {
         *connected = up;
     }
     app.dropped = probe.dropped;
+    if let Some(metrics) = &app.metrics {
+        metrics.sync(&app.inspector, probe.dropped);
+    }
     let messages = app.inspector.counters().messages;
     let (counted, at) = app.messages_at_tick;
     if let Some(at) = at
@@ -390,8 +393,8 @@ fn modal_command(app: &mut State, command: Command) -> Vec<Effect> {
 /// Does what a confirmation said yes to.
 fn confirmed(then: Confirmed) -> Vec<Effect> {
     vec![match then {
-        Confirmed::DeleteError(raw) => Effect::DeleteError(raw),
-        Confirmed::TrimErrors { keep, seen } => Effect::TrimErrors { keep, seen },
+        Confirmed::DeleteError(entry) => Effect::DeleteError(*entry),
+        Confirmed::TrimErrors(entry) => Effect::TrimErrors(*entry),
         Confirmed::RemoveIdent(ident) => Effect::RemoveIdent(ident),
         Confirmed::Fire(fire, original) => Effect::Fire(fire, original),
         Confirmed::Publish(fire, original) => Effect::Publish(fire, original),

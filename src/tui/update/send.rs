@@ -2,11 +2,11 @@
 //! a command line, the fire form, and tying what was sent to the traces it made.
 
 use crate::tui::action::{Done, Effect};
-use crate::tui::keymap::Command;
+use crate::tui::keymap::{Command, Context};
 use crate::tui::model::{Fire, FiredComposition};
 use crate::tui::state::State;
 use crate::tui::state::forms::{EditForm, FireField, FireForm, FireKind, parse_data};
-use crate::tui::state::input::LineInput;
+use crate::tui::state::input::TextEditor;
 use crate::tui::state::modal::{Confirmed, Modal};
 use crate::tui::state::replay::ReplayForm;
 use crate::tui::target::{command_line, compose_line, target};
@@ -78,12 +78,21 @@ pub fn on_trace(app: &mut State, id: TraceId, command: Command) -> Vec<Effect> {
             app.modal = Some(Modal::Edit(Box::new(EditForm {
                 original: id,
                 what,
-                data: LineInput::new(target.data.to_string()),
+                data: editor_with(&target.data),
             })));
         }
         _ => return replay(app, id, target.clone().fire(target.data)),
     }
     Vec::new()
+}
+
+/// The editor holding a payload as pretty JSON, the cursor at its start (where a long
+/// payload's beginning shows).
+fn editor_with(data: &serde_json::Value) -> TextEditor {
+    let text = serde_json::to_string_pretty(data).unwrap_or_default();
+    let mut editor = TextEditor::new(&text);
+    editor.move_to_start();
+    editor
 }
 
 fn replay(app: &mut State, original: TraceId, fire: Fire) -> Vec<Effect> {
@@ -168,8 +177,11 @@ fn fire_topics(store: &TraceStore, kind: FireKind) -> impl Iterator<Item = &str>
         .map(|topic| &**topic)
 }
 
-/// A key while the fire form is open.
+/// A key while the fire form is open. The send key sends from any field; Enter sends
+/// too, except in the data, where it starts a new line, and ↑↓ move between lines there
+/// before they move to the field above or below.
 pub fn fire_key(app: &mut State, key: KeyEvent) -> Vec<Effect> {
+    let send = app.keymap.command(Context::Form, &key) == Some(Command::Send);
     let State {
         modal, inspector, ..
     } = app;
@@ -177,18 +189,15 @@ pub fn fire_key(app: &mut State, key: KeyEvent) -> Vec<Effect> {
         return Vec::new();
     };
     let store = inspector.store();
+    let in_data = form.focus == FireField::Data;
+    let leaves_data = |up: bool| !in_data || form.data.at_edge(up);
     match key.code {
+        _ if send => return send_fire(app),
         KeyCode::Esc => *modal = None,
-        KeyCode::Enter => match form.to_fire() {
-            Ok(fire) => {
-                *modal = None;
-                app.say("counting listeners…");
-                return vec![Effect::CheckListeners(fire, None)];
-            }
-            Err(why) => app.complain(why),
-        },
-        KeyCode::Up | KeyCode::BackTab => form.focus = form.focus.step(false),
-        KeyCode::Down => form.focus = form.focus.step(true),
+        KeyCode::Enter if !in_data => return send_fire(app),
+        KeyCode::Up if leaves_data(true) => form.focus = form.focus.step(false),
+        KeyCode::BackTab => form.focus = form.focus.step(false),
+        KeyCode::Down if leaves_data(false) => form.focus = form.focus.step(true),
         KeyCode::Tab => {
             if form.focus != FireField::Target || !form.complete() {
                 form.focus = form.focus.step(true);
@@ -233,15 +242,33 @@ pub fn fire_key(app: &mut State, key: KeyEvent) -> Vec<Effect> {
     Vec::new()
 }
 
-/// A key while the data editor is open.
+/// Sends what the fire form says, once the listeners are counted; or says why not.
+fn send_fire(app: &mut State) -> Vec<Effect> {
+    let Some(Modal::Fire(form)) = &app.modal else {
+        return Vec::new();
+    };
+    match form.to_fire() {
+        Ok(fire) => {
+            app.modal = None;
+            app.say("counting listeners…");
+            vec![Effect::CheckListeners(fire, None)]
+        }
+        Err(why) => {
+            app.complain(why);
+            Vec::new()
+        }
+    }
+}
+
+/// A key while the data editor is open: the send key replays, Enter starts a new line.
 pub fn edit_key(app: &mut State, key: KeyEvent) -> Vec<Effect> {
+    let send = app.keymap.command(Context::Form, &key) == Some(Command::Send);
     let Some(Modal::Edit(form)) = &mut app.modal else {
         return Vec::new();
     };
     match key.code {
-        KeyCode::Esc => app.modal = None,
-        KeyCode::Enter => {
-            let (original, text) = (form.original, form.data.text().to_owned());
+        _ if send => {
+            let (original, text) = (form.original, form.data.text());
             if let Err(why) = parse_data(&text) {
                 app.complain(why);
                 return Vec::new();
@@ -249,6 +276,7 @@ pub fn edit_key(app: &mut State, key: KeyEvent) -> Vec<Effect> {
             app.modal = None;
             return replay_edited(app, original, &text);
         }
+        KeyCode::Esc => app.modal = None,
         _ => {
             if form.data.edit(&key) && app.status.as_ref().is_some_and(|status| status.failure) {
                 app.status = None;

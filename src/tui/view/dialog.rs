@@ -6,7 +6,7 @@ use super::document::{DetailLine, host_lines, record_lines};
 use crate::tui::keymap::{Command, Context};
 use crate::tui::state::State;
 use crate::tui::state::forms::{EditForm, parse_data};
-use crate::tui::state::input::{LineInput, display_width};
+use crate::tui::state::input::{LineInput, TextEditor, display_width};
 use crate::tui::state::replay::{ReplayField, ReplayForm};
 use crate::tui::theme::{self, Tone};
 use gilmour::inspect::sanitize::clean;
@@ -86,6 +86,56 @@ pub fn field(frame: &mut Frame, area: Rect, label: &str, input: &LineInput, focu
     }
 }
 
+/// The multi-line editor with a label, `area` as high as the rows it may take; its
+/// cursor placed. When the text takes more rows than shown, the label column says which
+/// line the cursor is on of how many.
+pub fn editor(frame: &mut Frame, area: Rect, label: &str, editor: &TextEditor, focused: bool) {
+    let label_style = if focused {
+        theme::key()
+    } else {
+        theme::tone(Tone::Dim)
+    };
+    let label_width = u16::try_from(display_width(label) + 1).unwrap_or(u16::MAX);
+    frame.render_widget(
+        Paragraph::new(Span::styled(format!("{label} "), label_style)),
+        row(area, 0),
+    );
+    let text_area = Rect {
+        x: area.x.saturating_add(label_width).min(area.right()),
+        width: area.width.saturating_sub(label_width),
+        ..area
+    };
+    let lines = editor.lines().len();
+    if area.height > 1 && editor.rows(usize::from(text_area.width)) > usize::from(area.height) {
+        let place = format!("{}/{lines}", editor.cursor().0 + 1);
+        frame.render_widget(
+            Paragraph::new(Span::styled(place, theme::tone(Tone::Dim))),
+            Rect {
+                width: label_width.saturating_sub(1),
+                ..row(area, area.height - 1)
+            },
+        );
+    }
+    frame.render_widget(editor.widget(), text_area);
+    if focused && !text_area.is_empty() {
+        let (column, line) = editor.drawn_cursor();
+        let x = text_area.x.saturating_add(column);
+        let y = text_area.y.saturating_add(line);
+        frame.set_cursor_position((
+            x.min(text_area.right().saturating_sub(1)),
+            y.min(text_area.bottom().saturating_sub(1)),
+        ));
+    }
+}
+
+/// The rows a data editor may take: what its text needs, at least one, at most `most`.
+pub fn editor_rows(editor: &TextEditor, width: u16, label: &str, most: u16) -> u16 {
+    let width = usize::from(width).saturating_sub(display_width(label) + 1);
+    u16::try_from(editor.rows(width))
+        .unwrap_or(u16::MAX)
+        .clamp(1, most.max(1))
+}
+
 /// The row `n` of an area.
 pub fn row(area: Rect, n: u16) -> Rect {
     Rect {
@@ -95,23 +145,38 @@ pub fn row(area: Rect, n: u16) -> Rect {
     }
 }
 
-/// The inline data editor.
+/// The inline data editor: as many rows as the data takes, within the screen (it scrolls
+/// past that), and under them whether it is JSON, or where it stops being.
 pub fn edit(frame: &mut Frame, form: &EditForm) {
+    let screen = frame.area();
+    let width = screen.width.min(100);
+    // The box's border and the verdict's two rows; the screen's header and footer.
+    let most = screen.height.saturating_sub(4 + 4).min(30);
+    let rows = editor_rows(&form.data, width.saturating_sub(2), "data", most);
     let inner = open(
         frame,
-        100,
-        6,
+        width,
+        rows + 4,
         format!(
             " edit the data, then replay {} · {} ",
             form.original, form.what
         ),
     );
-    field(frame, row(inner, 0), "data", &form.data, true);
-    let verdict = match parse_data(form.data.text()) {
+    let verdict = match parse_data(&form.data.text()) {
         Ok(_) => Span::styled("valid JSON", theme::tone(Tone::Good)),
         Err(why) => Span::styled(clean(&why, 200), theme::tone(Tone::Bad)),
     };
-    frame.render_widget(Paragraph::new(verdict), row(inner, 2));
+    frame.render_widget(Paragraph::new(verdict), row(inner, rows + 1));
+    editor(
+        frame,
+        Rect {
+            height: rows.min(inner.height),
+            ..inner
+        },
+        "data",
+        &form.data,
+        true,
+    );
 }
 
 /// A queued error record.

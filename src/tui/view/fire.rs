@@ -2,17 +2,27 @@
 //! what is wrong with it as typed.
 
 use super::centered;
-use super::dialog::{field, row};
+use super::dialog::{editor, editor_rows, field, row};
 use crate::tui::state::forms::{FireField, FireForm, FireKind};
 use crate::tui::theme::{self, Tone};
 use gilmour::inspect::sanitize::clean;
 use ratatui::Frame;
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-/// Draws the form.
+/// The label of the data field.
+const DATA: &str = "data   ";
+
+/// Draws the form: the data takes as many rows as its text, within the screen (it
+/// scrolls past that); the rows below it move down.
 pub fn draw(frame: &mut Frame, form: &FireForm) {
-    let area = centered(frame.area(), 100, 14);
+    let screen = frame.area();
+    let width = screen.width.min(100);
+    // The form's other rows and border; the screen's header and footer.
+    let most = screen.height.saturating_sub(13 + 4).min(20);
+    let rows = editor_rows(&form.data, width.saturating_sub(2), DATA, most);
+    let area = centered(screen, width, 13 + rows);
     let block = Block::default()
         .borders(Borders::ALL)
         .title(" fire ")
@@ -78,13 +88,7 @@ pub fn draw(frame: &mut Frame, form: &FireForm) {
     };
     frame.render_widget(Paragraph::new(hint), row(inner, 3));
 
-    field(
-        frame,
-        row(inner, 5),
-        "data   ",
-        &form.data,
-        form.focus == FireField::Data,
-    );
+    let below = rows - 1;
     let data_hint = match form.data_error() {
         Some(why) => Span::styled(
             format!("        {}", clean(&why, 200)),
@@ -95,12 +99,12 @@ pub fn draw(frame: &mut Frame, form: &FireForm) {
         }
         None => Span::styled("        valid JSON", theme::tone(Tone::Good)),
     };
-    frame.render_widget(Paragraph::new(data_hint), row(inner, 6));
+    frame.render_widget(Paragraph::new(data_hint), row(inner, 6 + below));
 
     if form.kind != FireKind::Signal {
         field(
             frame,
-            row(inner, 8),
+            row(inner, 8 + below),
             "timeout",
             &form.timeout,
             form.focus == FireField::Timeout,
@@ -111,15 +115,23 @@ pub fn draw(frame: &mut Frame, form: &FireForm) {
                     format!("        {why}"),
                     theme::tone(Tone::Bad),
                 )),
-                row(inner, 9),
+                row(inner, 9 + below),
             );
         }
     }
     frame.render_widget(
         Paragraph::new(Span::styled(
-            "Enter counts the listeners first and asks before sending to nobody.",
+            "Sending counts the listeners first and asks before sending to nobody.",
             theme::tone(Tone::Dim),
         )),
-        row(inner, 11),
+        row(inner, 11 + below),
     );
+    let data = Rect {
+        y: inner.y + 5,
+        height: rows.min(inner.height.saturating_sub(5)),
+        ..inner
+    };
+    if !data.is_empty() {
+        editor(frame, data, DATA, &form.data, form.focus == FireField::Data);
+    }
 }

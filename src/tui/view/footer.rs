@@ -3,10 +3,11 @@
 
 use crate::tui::keymap::{Command, Context};
 use crate::tui::state::State;
+use crate::tui::state::forms::FireField;
 use crate::tui::state::modal::Modal;
 use crate::tui::target::replayable;
 use crate::tui::theme;
-use gilmour::inspect::sanitize::clean;
+use gilmour::inspect::sanitize::{clean, display_width};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -40,15 +41,35 @@ const HELP_ONLY: [Command; 12] = [
 
 /// Draws the footer.
 pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
-    let fixed: Option<&[(&str, &str)]> = match &app.modal {
-        Some(Modal::Fire(_)) => Some(&[
-            ("tab", "complete/next"),
-            ("↑↓", "field"),
-            ("←→", "kind"),
-            ("enter", "send"),
-            ("esc", "cancel"),
+    // The form's send key comes from the key map: Enter is a new line in a data field.
+    let send = app
+        .keymap
+        .key(Context::Form, Command::Send)
+        .map_or_else(|| "?".to_owned(), |key| key.to_string());
+    let form: Option<Vec<(String, &str)>> = match &app.modal {
+        Some(Modal::Fire(form)) if form.focus == FireField::Data => Some(vec![
+            (send, "send"),
+            ("enter".to_owned(), "new line"),
+            ("tab".to_owned(), "next"),
+            ("↑↓".to_owned(), "line/field"),
+            ("esc".to_owned(), "cancel"),
         ]),
-        Some(Modal::Edit(_)) => Some(&[("enter", "replay"), ("esc", "cancel")]),
+        Some(Modal::Fire(_)) => Some(vec![
+            (send, "send"),
+            ("tab".to_owned(), "complete/next"),
+            ("↑↓".to_owned(), "field"),
+            ("←→".to_owned(), "kind"),
+            ("esc".to_owned(), "cancel"),
+        ]),
+        Some(Modal::Edit(_)) => Some(vec![
+            (send, "replay"),
+            ("enter".to_owned(), "new line"),
+            ("esc".to_owned(), "cancel"),
+        ]),
+        _ => None,
+    };
+    let fixed: Option<&[(&str, &str)]> = match &app.modal {
+        Some(Modal::Fire(_) | Modal::Edit(_)) => None,
         Some(Modal::Write(_)) => Some(&[("enter", "write"), ("esc", "cancel")]),
         Some(Modal::GoTo(_)) => Some(&[("enter", "open"), ("esc", "cancel")]),
         Some(Modal::Replay(_)) => Some(&[
@@ -69,19 +90,57 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
         }
         _ => None,
     };
-    let pairs: Vec<(String, &str)> = match fixed {
-        Some(pairs) => pairs
+    let pairs: Vec<(String, &str)> = match (form, fixed) {
+        (Some(pairs), _) => pairs,
+        (None, Some(pairs)) => pairs
             .iter()
             .map(|(key, what)| ((*key).to_owned(), *what))
             .collect(),
-        None => hints(app),
+        (None, None) => hints(app),
     };
     let mut spans = Vec::new();
-    for (key, what) in pairs {
+    for (key, what) in fit(pairs, usize::from(area.width)) {
+        if key.is_empty() {
+            spans.push(Span::raw(format!(" {what} ")));
+            continue;
+        }
         spans.push(Span::styled(format!(" {key}"), theme::key()));
         spans.push(Span::raw(format!(" {what} ")));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)).style(theme::bar()), area);
+}
+
+/// The hints that fit in `width` columns, whole: when some must go, those before the last
+/// two (help and quit, or a dialog's way out) go first, from the end, and `…` says so.
+fn fit(pairs: Vec<(String, &str)>, width: usize) -> Vec<(String, &str)> {
+    // ` key what ` for a hint, ` … ` for the cut.
+    let cost = |(key, what): &(String, &str)| {
+        display_width(what)
+            + if key.is_empty() {
+                2
+            } else {
+                display_width(key) + 3
+            }
+    };
+    if pairs.iter().map(cost).sum::<usize>() <= width {
+        return pairs;
+    }
+    let kept_at_end = pairs.len().min(2);
+    let (head, tail) = pairs.split_at(pairs.len() - kept_at_end);
+    let more = (String::new(), "…");
+    let mut room = width.saturating_sub(tail.iter().map(cost).sum::<usize>() + cost(&more));
+    let mut shown: Vec<(String, &str)> = Vec::new();
+    for pair in head {
+        let needed = cost(pair);
+        if needed > room {
+            break;
+        }
+        room -= needed;
+        shown.push(pair.clone());
+    }
+    shown.push(more);
+    shown.extend(tail.iter().cloned());
+    shown
 }
 
 /// The context's commands, then the common global ones.

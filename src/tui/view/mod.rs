@@ -111,24 +111,7 @@ pub fn bytes(size: usize) -> String {
 /// fit it ends in `…` inside the cell, so a cut value never reads as a whole one (a topic
 /// cut at the cell's edge could read as another topic).
 pub fn fit(text: &str, width: usize) -> String {
-    let cleaned = gilmour::inspect::sanitize::clean(text, width);
-    if ratatui::text::Span::raw(cleaned.as_str()).width() <= width {
-        return cleaned;
-    }
-    let mut out = String::new();
-    let mut used = 0;
-    for character in cleaned.chars() {
-        let size = ratatui::text::Span::raw(character.to_string()).width();
-        if used + size + 1 > width {
-            break;
-        }
-        out.push(character);
-        used += size;
-    }
-    if width > 0 {
-        out.push('…');
-    }
-    out
+    gilmour::inspect::sanitize::fit(text, width)
 }
 
 /// A sender id in `width` columns, cut where it shows: one of our engines'

@@ -1,7 +1,7 @@
 //! Headless app tests: drive `update` with actions, assert on the state and the effects.
 
 use crate::tui::action::{Action, Done, Effect, Probe};
-use crate::tui::fixture::{at, busy, key, reply, request, type_text};
+use crate::tui::fixture::{at, busy, key, reply, request, send, type_text};
 use crate::tui::fixture::{open_detail, run, update};
 use crate::tui::keymap::Command;
 use crate::tui::model::{Fire, Health, Host, Screen};

@@ -161,10 +161,10 @@ fn o_on_a_queued_record_opens_its_trace() {
         Action::Done(Done::Errors {
             page: 0,
             total: 2,
-            entries: vec![
+            entries: crate::tui::fixture::queued(vec![
                 error_record(216, "weather.group", "s-group-1", 500),
                 error_record(9_000, "billing.charge", "s-gone", 503),
-            ],
+            ]),
         }),
     );
     let queued = |index| {

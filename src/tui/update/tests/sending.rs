@@ -48,12 +48,15 @@ fn edit_then_replay_sends_the_edited_data() {
     let mut app = busy(100, 20);
     update(&mut app, key(KeyCode::Char('e')));
     assert!(matches!(app.modal, Some(Modal::Edit(_))));
-    update(&mut app, key(KeyCode::Backspace));
-    update(&mut app, key(KeyCode::Enter));
+    update(&mut app, key(KeyCode::Delete));
+    update(&mut app, send());
     assert!(app.effects.is_empty(), "invalid JSON is not sent");
     assert!(app.status.as_ref().is_some_and(|s| s.failure));
-    type_text(&mut app, "}");
+    type_text(&mut app, "{");
     update(&mut app, key(KeyCode::Enter));
+    assert!(app.effects.is_empty(), "Enter is a new line");
+    assert!(matches!(&app.modal, Some(Modal::Edit(form)) if form.data.lines().len() == 4));
+    update(&mut app, send());
     assert!(app.modal.is_none());
     assert!(matches!(
         app.effects.as_slice(),
@@ -323,7 +326,7 @@ fn the_status_line_never_outlives_what_it_says() {
     type_text(&mut app, "echo");
     update(&mut app, key(KeyCode::Down));
     type_text(&mut app, "{\"a\":");
-    update(&mut app, key(KeyCode::Enter));
+    update(&mut app, send());
     let status = |app: &crate::tui::fixture::App| app.status.as_ref().map(|s| s.text.clone());
     assert!(
         status(&app).is_some_and(|text| text.starts_with("not JSON")),
@@ -332,7 +335,7 @@ fn the_status_line_never_outlives_what_it_says() {
     );
     type_text(&mut app, "1}");
     assert_eq!(status(&app), None, "the data is valid JSON now");
-    update(&mut app, key(KeyCode::Enter));
+    update(&mut app, send());
     assert_eq!(status(&app).as_deref(), Some("counting listeners…"));
     let fire = match app.effects.as_slice() {
         [Effect::CheckListeners(fire, None)] => fire.clone(),
@@ -440,8 +443,226 @@ fn a_multi_line_json_paste_is_one_paste_not_a_send_per_line() {
     assert_eq!(form.data_error(), None, "valid JSON as pasted");
     assert!(app.effects.is_empty());
     update(&mut app, key(KeyCode::Enter));
+    assert!(app.effects.is_empty(), "Enter in the data is a new line");
+    update(&mut app, send());
     assert!(
         matches!(&app.effects[..], [Effect::CheckListeners(Fire::Compose { data, .. }, None)] if *data == json!({"a": 1})),
+        "{:?}",
+        app.effects
+    );
+}
+
+/// The fire form with `topic` typed and the data field focused.
+fn fire_form_at_the_data(topic: &str) -> crate::tui::fixture::App {
+    let mut app = busy(100, 30);
+    update(&mut app, key(KeyCode::Char('f')));
+    type_text(&mut app, topic);
+    update(&mut app, key(KeyCode::Down));
+    app
+}
+
+fn fire_form(app: &crate::tui::fixture::App) -> &crate::tui::state::forms::FireForm {
+    match &app.modal {
+        Some(Modal::Fire(form)) => form,
+        other => panic!("the fire form is not open: {other:?}"),
+    }
+}
+
+#[test]
+fn the_data_field_takes_lines_and_the_arrows_move_across_them() {
+    use crate::tui::state::forms::FireField;
+    let mut app = fire_form_at_the_data("echo");
+    for line in ["{", "\"a\": 1,", "\"b\": \"日本\""] {
+        type_text(&mut app, line);
+        update(&mut app, key(KeyCode::Enter));
+    }
+    type_text(&mut app, "}");
+    assert!(app.effects.is_empty(), "Enter sent nothing");
+    let form = fire_form(&app);
+    assert_eq!(form.data.text(), "{\n\"a\": 1,\n\"b\": \"日本\"\n}");
+    assert_eq!(form.data.cursor(), (3, 1));
+    assert_eq!(form.data_error(), None);
+    // ↑ goes up a line, keeping the column where the line is long enough.
+    update(&mut app, key(KeyCode::Up));
+    assert_eq!(fire_form(&app).data.cursor(), (2, 1));
+    update(&mut app, key(KeyCode::End));
+    update(&mut app, key(KeyCode::Left));
+    type_text(&mut app, "語");
+    assert_eq!(
+        fire_form(&app).data.lines()[2],
+        "\"b\": \"日本語\"",
+        "typed where the cursor is, after wide characters"
+    );
+    // → at a line's end goes to the next line's start.
+    update(&mut app, key(KeyCode::Right));
+    update(&mut app, key(KeyCode::Right));
+    assert_eq!(fire_form(&app).data.cursor(), (3, 0));
+    // Backspace at a line's start joins it to the line above.
+    update(&mut app, key(KeyCode::Backspace));
+    assert_eq!(fire_form(&app).data.lines().len(), 3);
+    assert_eq!(fire_form(&app).data.lines()[2], "\"b\": \"日本語\"}");
+    // ↓ on the last line leaves for the next field; ↑ on the first comes back up.
+    update(&mut app, key(KeyCode::Down));
+    assert_eq!(fire_form(&app).focus, FireField::Timeout);
+    update(&mut app, key(KeyCode::Up));
+    assert_eq!(fire_form(&app).focus, FireField::Data);
+    for _ in 0..2 {
+        update(&mut app, key(KeyCode::Up));
+        assert_eq!(fire_form(&app).focus, FireField::Data, "moving up a line");
+    }
+    update(&mut app, key(KeyCode::Up));
+    assert_eq!(fire_form(&app).focus, FireField::Target);
+    // Enter in the topic sends, as ctrl-s does anywhere.
+    update(&mut app, key(KeyCode::Enter));
+    assert!(
+        matches!(&app.effects[..], [Effect::CheckListeners(Fire::Request { data, .. }, None)]
+            if *data == json!({"a": 1, "b": "日本語"})),
+        "{:?}",
+        app.effects
+    );
+}
+
+#[test]
+fn alt_enter_sends_from_the_data_field() {
+    let mut app = fire_form_at_the_data("echo");
+    type_text(&mut app, "[1, 2]");
+    update(
+        &mut app,
+        Action::Key(crossterm::event::KeyEvent::new(
+            KeyCode::Enter,
+            crossterm::event::KeyModifiers::ALT,
+        )),
+    );
+    assert!(
+        matches!(&app.effects[..], [Effect::CheckListeners(Fire::Request { data, .. }, None)]
+            if *data == json!([1, 2])),
+        "{:?}",
+        app.effects
+    );
+}
+
+#[test]
+fn a_json_error_says_its_line_and_column_as_typed() {
+    let mut app = fire_form_at_the_data("echo");
+    update(
+        &mut app,
+        Action::Paste("{\n  \"a\": 1\n  \"b\": 2\n}".into()),
+    );
+    let error = fire_form(&app).data_error().unwrap_or_default();
+    assert_eq!(error, "not JSON at 3:3: expected `,` or `}`");
+    // Columns count characters: `日本` is six bytes, two characters.
+    let mut app = fire_form_at_the_data("echo");
+    type_text(&mut app, "{\"日本\": 1 x}");
+    let error = fire_form(&app).data_error().unwrap_or_default();
+    assert!(error.starts_with("not JSON at 1:10: "), "{error}");
+    update(&mut app, send());
+    let status = app
+        .status
+        .as_ref()
+        .map(|s| s.text.clone())
+        .unwrap_or_default();
+    assert!(status.starts_with("not JSON at 1:10"), "{status}");
+    assert!(app.effects.is_empty(), "not sent");
+}
+
+#[test]
+fn a_paste_into_the_editor_lands_whole_and_replays_as_pasted() {
+    let mut app = busy(100, 20);
+    update(&mut app, key(KeyCode::Char('e')));
+    let Some(Modal::Edit(form)) = &app.modal else {
+        panic!("the editor is open");
+    };
+    assert_eq!(
+        form.data.text(),
+        "{\n  \"city\": \"Oslo\"\n}",
+        "the data as pretty JSON"
+    );
+    assert_eq!(form.data.cursor(), (0, 0), "at its start");
+    update(&mut app, key(KeyCode::Delete));
+    update(
+        &mut app,
+        Action::Paste("{\r\n  \"list\": [1,\r\n    2],\r\n  \"note\": \"é\"\r\n}\r\n".into()),
+    );
+    let Some(Modal::Edit(form)) = &app.modal else {
+        panic!("a paste sends nothing");
+    };
+    assert_eq!(
+        form.data.lines(),
+        [
+            "{",
+            "  \"list\": [1,",
+            "    2],",
+            "  \"note\": \"é\"",
+            "}",
+            "",
+            "  \"city\": \"Oslo\"",
+            "}"
+        ],
+        "line breaks as pasted, CRLF as one, the old text after the cursor"
+    );
+    assert_eq!(form.data.cursor(), (5, 0));
+    // The old data is a second value, which is not JSON: ctrl-k takes it away (the rest
+    // of the line, or at its end the line break).
+    for _ in 0..4 {
+        update(
+            &mut app,
+            Action::Key(crossterm::event::KeyEvent::new(
+                KeyCode::Char('k'),
+                crossterm::event::KeyModifiers::CONTROL,
+            )),
+        );
+    }
+    update(&mut app, send());
+    assert!(
+        matches!(&app.effects[..], [Effect::Fire(Fire::Request { data, .. }, Some(TraceId(7)))]
+            if *data == json!({"list": [1, 2], "note": "é"})),
+        "{:?} {:?}",
+        app.effects,
+        app.status
+    );
+}
+
+#[test]
+fn what_the_terminal_must_not_see_is_kept_as_its_json_escape() {
+    let mut app = fire_form_at_the_data("echo");
+    update(
+        &mut app,
+        Action::Paste("\"right\u{202e}left\u{1b}[2J\"".into()),
+    );
+    let form = fire_form(&app);
+    assert_eq!(form.data.text(), "\"right\\u202eleft\\u001b[2J\"");
+    update(&mut app, send());
+    assert!(
+        matches!(&app.effects[..], [Effect::CheckListeners(Fire::Request { data, .. }, None)]
+            if *data == json!("right\u{202e}left\u{1b}[2J")),
+        "the same string: {:?}",
+        app.effects
+    );
+}
+
+#[test]
+fn the_send_key_is_the_key_map_s_and_the_footer_says_which() {
+    let mut app = busy(100, 30);
+    app.keymap =
+        crate::tui::keymap::KeyMap::from_toml("[form]\nsend = \"ctrl-x\"").expect("bindings");
+    update(&mut app, key(KeyCode::Char('f')));
+    type_text(&mut app, "echo");
+    update(&mut app, send());
+    assert!(app.effects.is_empty(), "ctrl-s is no longer the send key");
+    let footer = format!("{:?}", crate::tui::fixture::render(&app));
+    assert!(footer.contains("ctrl-x send"), "{footer}");
+    update(
+        &mut app,
+        Action::Key(crossterm::event::KeyEvent::new(
+            KeyCode::Char('x'),
+            crossterm::event::KeyModifiers::CONTROL,
+        )),
+    );
+    assert!(
+        matches!(
+            &app.effects[..],
+            [Effect::CheckListeners(Fire::Request { .. }, None)]
+        ),
         "{:?}",
         app.effects
     );
