@@ -262,7 +262,7 @@ fn bench_render_reports_every_scenario_as_json() {
     assert!(output.status.success(), "{output:?}");
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
     assert_eq!(report["traces"], 500);
-    assert_eq!(report["scenarios"].as_array().map(Vec::len), Some(5));
+    assert_eq!(report["scenarios"].as_array().map(Vec::len), Some(6));
 }
 
 #[test]

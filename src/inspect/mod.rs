@@ -134,6 +134,16 @@ impl Inspector {
         self.correlator.store()
     }
 
+    /// Pins a trace: the store's eviction passes it by (see [`TraceStore::pin`]).
+    pub fn pin(&mut self, id: TraceId) -> Result<(), store::PinError> {
+        self.correlator.store_mut().pin(id)
+    }
+
+    /// Unpins a trace.
+    pub fn unpin(&mut self, id: TraceId) {
+        self.correlator.store_mut().unpin(id);
+    }
+
     /// The statistics.
     pub fn stats(&self) -> &Stats {
         &self.stats

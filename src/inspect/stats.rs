@@ -81,12 +81,66 @@ pub struct Latency {
     pub max: Duration,
 }
 
+/// One bar of a latency histogram: the traces that took from `from` up to `to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bucket {
+    /// Its lower bound.
+    pub from: Duration,
+    /// Its upper bound (the last bucket's holds the slowest).
+    pub to: Duration,
+    /// Traces in it.
+    pub count: u64,
+}
+
+/// The median and the 99th percentile of the latencies of traces that ended in one
+/// second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecondQuantiles {
+    /// Median.
+    pub p50: Duration,
+    /// 99th percentile.
+    pub p99: Duration,
+}
+
+/// The latencies of the traces that ended in the second being counted: at the next
+/// second their quantiles go into the window and the counts start again. One
+/// significant digit is enough to draw a sparkline, and keeps it at about 2 KB.
+#[derive(Debug, Clone)]
+struct SecondLatencies {
+    second: i64,
+    latencies: Histogram<u32>,
+}
+
+impl SecondLatencies {
+    fn new(second: i64) -> Self {
+        SecondLatencies {
+            second,
+            // 1 µs to one hour at 1 significant digit: constant, valid bounds.
+            latencies: Histogram::new_with_bounds(1, 3_600_000_000, 1)
+                .expect("valid histogram bounds"),
+        }
+    }
+
+    fn quantiles(&self) -> Option<SecondQuantiles> {
+        let at = |q: f64| Duration::from_micros(self.latencies.value_at_quantile(q));
+        (!self.latencies.is_empty()).then(|| SecondQuantiles {
+            p50: at(0.5),
+            p99: at(0.99),
+        })
+    }
+}
+
 /// Running figures of one topic.
 #[derive(Debug, Clone)]
 struct Meter {
     count: u64,
     errors: u64,
     latencies: Histogram<u32>,
+    /// The second being counted, made on the first latency (most topics of a busy
+    /// system are signals, which have none).
+    second: Option<Box<SecondLatencies>>,
+    /// (second, quantiles) per slot `second % WINDOW_SECONDS`, by when the traces ended.
+    quantiles: [(i64, Option<SecondQuantiles>); WINDOW_SECONDS],
     /// (second, count) per slot `second % WINDOW_SECONDS`.
     seconds: [(i64, u32); WINDOW_SECONDS],
     /// Answers per responder, as deep capture named them (at most [`MAX_RESPONDERS`];
@@ -109,6 +163,8 @@ impl Meter {
             latencies: Histogram::new_with_bounds(1, 3_600_000_000, 2)
                 .expect("valid histogram bounds"),
             seconds: [(i64::MIN, 0); WINDOW_SECONDS],
+            second: None,
+            quantiles: [(i64::MIN, None); WINDOW_SECONDS],
             responders: HashMap::new(),
         }
     }
@@ -155,9 +211,86 @@ impl Meter {
         }
     }
 
-    fn latency(&mut self, latency: Duration) {
-        let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
-        self.latencies.saturating_record(micros.max(1));
+    /// Counts a latency of a trace that ended at `ended`.
+    fn latency(&mut self, latency: Duration, ended: DateTime<Utc>) {
+        let micros = u64::try_from(latency.as_micros())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        self.latencies.saturating_record(micros);
+        let second = ended.timestamp();
+        let current = self
+            .second
+            .get_or_insert_with(|| Box::new(SecondLatencies::new(second)));
+        // Traces end nearly in order: one that ends in an earlier second than the one
+        // counted (its reply came late) counts in the current one.
+        if second > current.second {
+            let slot = current.second.rem_euclid(WINDOW_SECONDS as i64) as usize;
+            self.quantiles[slot] = (current.second, current.quantiles());
+            current.second = second;
+            current.latencies.reset();
+        }
+        current.latencies.saturating_record(micros);
+    }
+
+    /// Latency quantiles per second for the last `WINDOW_SECONDS` complete seconds
+    /// before `now`, oldest first; `None` for a second no trace ended in.
+    fn quantiles(&self, now: DateTime<Utc>) -> Vec<Option<SecondQuantiles>> {
+        let current = now.timestamp();
+        (current - WINDOW_SECONDS as i64..current)
+            .map(|second| match &self.second {
+                Some(counting) if counting.second == second => counting.quantiles(),
+                _ => {
+                    let (stored, quantiles) =
+                        self.quantiles[second.rem_euclid(WINDOW_SECONDS as i64) as usize];
+                    if stored == second { quantiles } else { None }
+                }
+            })
+            .collect()
+    }
+
+    /// The latencies in `buckets` bars from the fastest to the slowest: of equal width
+    /// (as oha draws them) when the slowest is within 20 times the fastest, else of
+    /// equal ratio, so that one timeout does not put every other trace in the first bar.
+    fn histogram(&self, buckets: usize) -> Vec<Bucket> {
+        if self.latencies.is_empty() || buckets == 0 {
+            return Vec::new();
+        }
+        let (low, high) = (self.latencies.min().max(1), self.latencies.max().max(1));
+        // No bars narrower than the histogram can tell apart.
+        let distinct = (high - low) / self.latencies.equivalent_range(low).max(1);
+        let buckets = buckets
+            .min(usize::try_from(distinct).unwrap_or(usize::MAX))
+            .max(1);
+        let mut bounds: Vec<u64> = if high <= low.saturating_mul(20) {
+            (0..=buckets as u64)
+                .map(|n| low + (high - low) * n / buckets as u64)
+                .collect()
+        } else {
+            let ratio = (high as f64 / low as f64).powf(1.0 / buckets as f64);
+            (0..=buckets)
+                .map(|n| (low as f64 * ratio.powi(n as i32)).round() as u64)
+                .collect()
+        };
+        bounds[buckets] = high;
+        let mut counts = vec![0u64; buckets];
+        for value in self.latencies.iter_recorded() {
+            let micros = self.latencies.highest_equivalent(value.value_iterated_to());
+            let micros = micros.clamp(low, high);
+            let at = bounds[1..]
+                .iter()
+                .position(|bound| micros < *bound)
+                .unwrap_or(buckets - 1);
+            counts[at] += u64::from(value.count_at_value());
+        }
+        counts
+            .into_iter()
+            .enumerate()
+            .map(|(at, count)| Bucket {
+                from: Duration::from_micros(bounds[at]),
+                to: Duration::from_micros(bounds[at + 1]),
+                count,
+            })
+            .collect()
     }
 
     /// Per-second counts for the last `seconds` complete seconds before `now`, oldest
@@ -268,10 +401,11 @@ impl Stats {
             responder_counted = true;
         }
         if !latency_recorded && let Some(latency) = trace.latency() {
+            let ended = started + chrono::Duration::from_std(latency).unwrap_or_default();
             if tracked && let Some(meter) = self.topics.get_mut(&label) {
-                meter.latency(latency);
+                meter.latency(latency, ended);
             }
-            self.all.latency(latency);
+            self.all.latency(latency, ended);
             latency_recorded = true;
         }
         trace.counted = Some(Counted {
@@ -333,6 +467,23 @@ impl Stats {
     /// The figures over all traffic.
     pub fn overall(&self, now: DateTime<Utc>) -> Summary {
         self.all.summary(Arc::from(""), now)
+    }
+
+    /// A topic's latencies as a histogram of `buckets` bars, fastest first (see
+    /// [`Bucket`]); empty before any.
+    pub fn histogram(&self, topic: &str, buckets: usize) -> Vec<Bucket> {
+        self.topics
+            .get(topic)
+            .map_or_else(Vec::new, |meter| meter.histogram(buckets))
+    }
+
+    /// A topic's p50 and p99 latency per second over the last minute, by when its
+    /// traces ended, oldest first (for sparklines); `None` for a second none ended in.
+    pub fn latency_history(&self, topic: &str, now: DateTime<Utc>) -> Vec<Option<SecondQuantiles>> {
+        match self.topics.get(topic) {
+            Some(meter) => meter.quantiles(now),
+            None => vec![None; WINDOW_SECONDS],
+        }
     }
 
     /// A topic's per-second counts over the last minute, oldest first (for sparklines).
@@ -403,6 +554,87 @@ mod tests {
             .map(|s| s.topic.to_string())
             .collect();
         assert_eq!(names, ["a", "b"]);
+    }
+
+    fn answered(topic: &str, second: i64, millis: i64) -> Trace {
+        use crate::inspect::event::MessageEvent;
+        let at = Utc.timestamp_opt(second, 0).single().expect("time");
+        let mut trace = trace(topic, second, TraceStatus::Ok);
+        let channels = crate::protocol::Channels::default();
+        let read = |at, channel: &str, payload: &str| {
+            MessageEvent::read(&channels, at, channel, Arc::from(payload.as_bytes()))
+        };
+        trace.request = Some(read(
+            at,
+            "gilmour.request.t",
+            r#"{"data":1,"code":200,"sender":"s"}"#,
+        ));
+        trace.reply = Some(read(
+            at + chrono::Duration::milliseconds(millis),
+            "gilmour.response.s",
+            r#"{"data":1,"code":200,"sender":"s"}"#,
+        ));
+        trace
+    }
+
+    #[test]
+    fn latency_histogram_has_equal_bars_or_equal_ratios() {
+        let mut stats = Stats::default();
+        for millis in [10, 11, 12, 19, 20] {
+            stats.record(&mut answered("a", 100, millis));
+        }
+        let bars = stats.histogram("a", 5);
+        assert_eq!(bars.len(), 5);
+        assert_eq!(bars.iter().map(|bar| bar.count).sum::<u64>(), 5);
+        // To the histogram's precision (two significant digits).
+        let from = bars[0].from.as_micros();
+        assert!((9_900..=10_000).contains(&from), "{bars:?}");
+        assert_eq!(bars[0].count, 2, "10 and 11 ms: {bars:?}");
+        assert_eq!(bars[4].count, 2, "19 and 20 ms: {bars:?}");
+        // A timeout among fast replies: bars of equal ratio, the fast ones apart.
+        for millis in [1, 1, 2, 4, 1000] {
+            stats.record(&mut answered("b", 100, millis));
+        }
+        let bars = stats.histogram("b", 10);
+        assert_eq!(bars.iter().map(|bar| bar.count).sum::<u64>(), 5);
+        assert_eq!(bars[0].count, 2, "{bars:?}");
+        assert_eq!(bars[9].count, 1, "the timeout alone at the end: {bars:?}");
+        assert!(bars[9].to >= Duration::from_millis(990), "{bars:?}");
+        assert!(stats.histogram("none", 10).is_empty());
+        // One latency: one bar.
+        stats.record(&mut answered("c", 100, 7));
+        let bars = stats.histogram("c", 10);
+        assert_eq!(bars.len(), 1, "{bars:?}");
+        assert_eq!(bars[0].count, 1);
+    }
+
+    #[test]
+    fn latency_quantiles_per_second_by_when_traces_ended() {
+        let mut stats = Stats::default();
+        for millis in [1, 2, 3, 4, 100] {
+            stats.record(&mut answered("a", 100, millis));
+        }
+        stats.record(&mut answered("a", 102, 50));
+        let now = Utc.timestamp_opt(103, 0).single().expect("time");
+        let history = stats.latency_history("a", now);
+        assert_eq!(history.len(), WINDOW_SECONDS);
+        let [.., at_100, at_101, at_102] = history[..] else {
+            panic!("a minute");
+        };
+        let at_100 = at_100.expect("five ended at 100");
+        assert!(
+            at_100.p50 >= Duration::from_millis(3) && at_100.p50 < Duration::from_micros(3_500)
+        );
+        assert!(at_100.p99 >= Duration::from_millis(95), "{at_100:?}");
+        assert_eq!(at_101, None);
+        let at_102 = at_102.expect("the one still counted");
+        assert!(at_102.p50 >= Duration::from_millis(45), "{at_102:?}");
+        assert!(
+            stats
+                .latency_history("none", now)
+                .iter()
+                .all(Option::is_none)
+        );
     }
 
     #[test]

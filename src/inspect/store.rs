@@ -8,7 +8,7 @@
 
 use super::filter::TraceKind;
 use super::trace::{Trace, TraceId};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 /// How many traces a store keeps unless told otherwise.
@@ -32,6 +32,22 @@ pub struct TraceStore {
     evicted_bytes: u64,
     by_sender: HashMap<Arc<str>, TraceId>,
     by_topic: HashMap<Arc<str>, VecDeque<TraceId>>,
+    /// Traces eviction skips (see [`TraceStore::pin`]).
+    pins: HashSet<TraceId>,
+    /// Pinned traces that eviction reached, with their footprint: kept here, still
+    /// counted in the bytes held.
+    kept: BTreeMap<TraceId, (Trace, usize)>,
+}
+
+/// Why a trace cannot be pinned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PinError {
+    /// It is not in the store.
+    #[error("{0} is not in the store")]
+    Gone(TraceId),
+    /// Pins may hold at most half the store's bytes, so that the rest still has room.
+    #[error("pinned traces would hold more than half of the store's {0} bytes")]
+    Full(usize),
 }
 
 impl Default for TraceStore {
@@ -60,7 +76,73 @@ impl TraceStore {
             evicted_bytes: 0,
             by_sender: HashMap::new(),
             by_topic: HashMap::new(),
+            pins: HashSet::new(),
+            kept: BTreeMap::new(),
         }
+    }
+
+    /// Pins a trace: eviction passes it by, and it stays until unpinned. Pinned traces
+    /// count toward the bytes held and may hold at most half of them.
+    pub fn pin(&mut self, id: TraceId) -> Result<(), PinError> {
+        if self.pins.contains(&id) {
+            return Ok(());
+        }
+        let size = match self.index_of(id) {
+            Some(index) => self.sizes[index],
+            None => return Err(PinError::Gone(id)),
+        };
+        if self.pinned_bytes() + size > self.max_bytes / 2 {
+            return Err(PinError::Full(self.max_bytes));
+        }
+        self.pins.insert(id);
+        Ok(())
+    }
+
+    /// Unpins a trace; one that eviction had passed by goes at once.
+    pub fn unpin(&mut self, id: TraceId) {
+        self.pins.remove(&id);
+        if let Some((trace, size)) = self.kept.remove(&id) {
+            self.bytes -= size;
+            self.evicted += 1;
+            self.evicted_bytes += size as u64;
+            self.unindex(&trace);
+        }
+    }
+
+    /// Whether a trace is pinned.
+    pub fn is_pinned(&self, id: TraceId) -> bool {
+        self.pins.contains(&id)
+    }
+
+    /// How many traces are pinned.
+    pub fn pinned(&self) -> usize {
+        self.pins.len()
+    }
+
+    /// The pinned traces eviction passed by, oldest first.
+    pub fn kept(&self) -> impl DoubleEndedIterator<Item = &Trace> {
+        self.kept.values().map(|(trace, _)| trace)
+    }
+
+    /// The oldest id still in the store's run of consecutive ids (pinned traces kept
+    /// past eviction are older).
+    pub fn first_id(&self) -> TraceId {
+        TraceId(self.first)
+    }
+
+    fn pinned_bytes(&self) -> usize {
+        self.pins
+            .iter()
+            .map(|id| match self.index_of(*id) {
+                Some(index) => self.sizes[index],
+                None => self.kept.get(id).map_or(0, |(_, size)| *size),
+            })
+            .sum()
+    }
+
+    fn index_of(&self, id: TraceId) -> Option<usize> {
+        let index = usize::try_from(id.0.checked_sub(self.first)?).ok()?;
+        (index < self.traces.len()).then_some(index)
     }
 
     /// Adds a trace, giving it its id; evicts the oldest when full.
@@ -104,7 +186,8 @@ impl TraceStore {
         Some(result)
     }
 
-    /// Evicts oldest first until both limits hold, keeping at least the newest trace.
+    /// Evicts oldest first until both limits hold, keeping at least the newest trace
+    /// (pinned traces are passed by, and held to half the bytes).
     fn fit(&mut self) {
         while self.traces.len() > 1 && self.bytes > self.max_bytes {
             self.evict_oldest();
@@ -116,16 +199,29 @@ impl TraceStore {
             return;
         };
         let size = self.sizes.pop_front().unwrap_or_default();
+        self.first += 1;
+        if self.pins.contains(&oldest.id) {
+            // Passed by: it keeps its bytes and its place in the indexes.
+            self.kept.insert(oldest.id, (oldest, size));
+            return;
+        }
         self.bytes -= size;
         self.evicted_bytes += size as u64;
-        self.first += 1;
         self.evicted += 1;
+        self.unindex(&oldest);
+    }
+
+    /// Takes a trace that leaves the store out of the indexes.
+    fn unindex(&mut self, oldest: &Trace) {
         if self.by_sender.get(&oldest.sender) == Some(&oldest.id) {
             self.by_sender.remove(&oldest.sender);
         }
         if let Some(ids) = self.by_topic.get_mut(&oldest.topic) {
             if ids.front() == Some(&oldest.id) {
                 ids.pop_front();
+            } else if let Ok(at) = ids.binary_search(&oldest.id) {
+                // A pinned trace, unpinned after newer ones of its topic went.
+                ids.remove(at);
             }
             if ids.is_empty() {
                 self.by_topic.remove(&oldest.topic);
@@ -157,6 +253,9 @@ impl TraceStore {
 
     /// The trace with this id, unless evicted.
     pub fn get(&self, id: TraceId) -> Option<&Trace> {
+        if id.0 < self.first {
+            return self.kept.get(&id).map(|(trace, _)| trace);
+        }
         let index = id.0.checked_sub(self.first)?;
         self.traces.get(usize::try_from(index).ok()?)
     }
@@ -192,9 +291,9 @@ impl TraceStore {
         self.by_topic.keys()
     }
 
-    /// How many traces are stored.
+    /// How many traces are stored (pinned traces kept past eviction included).
     pub fn len(&self) -> usize {
-        self.traces.len()
+        self.traces.len() + self.kept.len()
     }
 
     /// Whether no trace is stored.
@@ -290,6 +389,40 @@ mod tests {
         // The newest stays whatever its size.
         let huge = store.push(trace(&"h".repeat(one * 10), "t"));
         assert_eq!((store.len(), store.get(huge).is_some()), (1, true));
+    }
+
+    #[test]
+    fn pinned_traces_survive_eviction_and_count_their_bytes() {
+        let one = trace("s0", "t").footprint();
+        let mut store = TraceStore::with_limits(3, one * 20);
+        let ids: Vec<TraceId> = (0..3)
+            .map(|n| store.push(trace(&format!("s{n}"), "t")))
+            .collect();
+        store.pin(ids[0]).expect("room");
+        assert_eq!(store.pin(TraceId(99)), Err(PinError::Gone(TraceId(99))));
+        for n in 3..6 {
+            store.push(trace(&format!("s{n}"), "t"));
+        }
+        assert_eq!(store.evicted(), 2, "s1 and s2 went, s0 was passed by");
+        assert_eq!(store.get(ids[0]).map(|t| &*t.sender), Some("s0"));
+        assert_eq!(store.by_sender("s0"), Some(ids[0]));
+        assert_eq!((store.len(), store.pinned()), (4, 1));
+        assert_eq!(store.kept().count(), 1);
+        assert_eq!(store.bytes(), one * 4, "its bytes still count");
+        assert!(store.first_id() > ids[0]);
+        store.unpin(ids[0]);
+        assert!(store.get(ids[0]).is_none() && store.by_sender("s0").is_none());
+        assert_eq!(
+            (store.len(), store.evicted(), store.bytes()),
+            (3, 3, one * 3)
+        );
+        assert_eq!(store.by_topic("t").count(), 3);
+        // Pins hold at most half the bytes.
+        let mut small = TraceStore::with_limits(10, one * 3);
+        let first = small.push(trace("a", "t"));
+        let second = small.push(trace("b", "t"));
+        assert_eq!(small.pin(first), Ok(()));
+        assert_eq!(small.pin(second), Err(PinError::Full(one * 3)));
     }
 
     #[test]

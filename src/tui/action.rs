@@ -36,6 +36,8 @@ pub enum Action {
     OnTrace(TraceId, Command),
     /// Write the marked (or shown) traces to a file, once it is sure to be wanted.
     Write(String),
+    /// Forget every trace, once it is sure to be wanted.
+    ClearStore,
 }
 
 /// What the capture reports, read by the event loop once a second.

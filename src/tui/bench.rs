@@ -173,6 +173,10 @@ pub fn measure(options: Options) -> Report {
     frames(&mut app, "traces, filtered");
     run(&mut app, Command::ShowTopics);
     frames(&mut app, "topics");
+    run(&mut app, Command::ShowTraces);
+    app.apply_filter(String::new(), gilmour::inspect::Filter::all());
+    run(&mut app, Command::Sort);
+    frames(&mut app, "traces, sorted by latency");
     Report {
         traces: options.traces,
         rate: options.rate,
@@ -214,7 +218,7 @@ mod tests {
             frames: 3,
             size: (160, 45),
         });
-        assert_eq!(report.scenarios.len(), 5);
+        assert_eq!(report.scenarios.len(), 6);
         assert_eq!(report.events_per_frame, 333);
     }
 }

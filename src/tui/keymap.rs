@@ -8,6 +8,9 @@
 //! quit = ["q", "ctrl-c"]
 //! [traces]
 //! replay = "R"
+//! # named filters: `@slow` in the filter bar
+//! [filters]
+//! slow = "latency:>100ms and not kind:health"
 //! ```
 
 use super::model::Screen;
@@ -111,6 +114,7 @@ commands! {
     ShowServices => "show-services", "Services screen";
     Filter => "filter", "Edit the filter (Enter applies, Esc clears, ↑ recent)";
     Fire => "fire", "Fire a request, signal or composition";
+    GoTo => "go-to", "Open trace #N (asks for N)";
     ToggleDeep => "toggle-deep", "Deep capture on/off (MONITOR: who answered, the lock race, Redis's timing; costs Redis throughput)";
     Up => "up", "Move up";
     Down => "down", "Move down";
@@ -125,12 +129,24 @@ commands! {
     ToggleHealth => "toggle-health", "Show/hide health pings";
     Replay => "replay", "Replay with a fresh sender";
     EditReplay => "edit-replay", "Edit the data, then replay";
-    Mark => "mark", "Mark/unmark the trace";
+    ReplayOptions => "replay-options", "Replay with options: topic, timeout, how many times, at what rate";
+    Mark => "mark", "Mark/unmark the trace (a mark pins it: eviction passes it by)";
     Write => "write", "Write marked (or shown) traces to a capture file";
     Copy => "copy", "Copy as a `gilmour request …` command line";
+    ClearStore => "clear-store", "Clear the store: every trace, mark and figure (asks first)";
+    Sort => "sort", "Sort by the next column: time, latency, size, code, topic";
+    SortReverse => "sort-reverse", "Reverse the sort";
+    TopicWider => "topic-wider", "Widen the topic column";
+    TopicNarrower => "topic-narrower", "Narrow the topic column";
     Search => "search", "Search in the trace";
     SearchNext => "search-next", "Next match";
     SearchPrev => "search-prev", "Previous match";
+    NextLink => "next-link", "Choose the next reference (replay of, replays, parent, calls); Enter follows it";
+    PrevLink => "prev-link", "Choose the previous reference";
+    FilterTopic => "filter-topic", "Filter on this trace's topic";
+    FilterSender => "filter-sender", "Filter on this trace's sender";
+    Latency => "latency", "Show only the selected topic's latency (histogram, p50/p99 over time), or the table again";
+    OpenTrace => "open-trace", "Open the trace of the record's request";
     NextSpan => "next-span", "Select the next span of the call tree (Enter opens it)";
     PrevSpan => "prev-span", "Select the previous span of the call tree";
     Resend => "resend", "Re-send the failed request";
@@ -298,6 +314,8 @@ impl fmt::Display for Key {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyMap {
     bindings: BTreeMap<(Context, Command), Vec<Key>>,
+    /// Named filters of the `[filters]` section: `@name` in the filter bar.
+    filters: BTreeMap<String, String>,
 }
 
 /// The defaults: (context, command, keys).
@@ -313,6 +331,7 @@ const DEFAULTS: &[(Context, Command, &[&str])] = &[
     (Context::Global, Command::ShowServices, &["4"]),
     (Context::Global, Command::Filter, &["/"]),
     (Context::Global, Command::Fire, &["f"]),
+    (Context::Global, Command::GoTo, &["#"]),
     (Context::Global, Command::ToggleDeep, &["M"]),
     (Context::Global, Command::Up, &["up", "k"]),
     (Context::Global, Command::Down, &["down", "j"]),
@@ -327,22 +346,37 @@ const DEFAULTS: &[(Context, Command, &[&str])] = &[
     (Context::Traces, Command::ToggleHealth, &["H"]),
     (Context::Traces, Command::Replay, &["r"]),
     (Context::Traces, Command::EditReplay, &["e"]),
+    (Context::Traces, Command::ReplayOptions, &["o"]),
     (Context::Traces, Command::Mark, &["m"]),
     (Context::Traces, Command::Write, &["w"]),
     (Context::Traces, Command::Copy, &["y"]),
+    (Context::Traces, Command::FilterTopic, &["t"]),
+    (Context::Traces, Command::FilterSender, &["c"]),
+    (Context::Traces, Command::ClearStore, &["X"]),
+    (Context::Traces, Command::Sort, &["s"]),
+    (Context::Traces, Command::SortReverse, &["S"]),
+    (Context::Traces, Command::TopicWider, &[">"]),
+    (Context::Traces, Command::TopicNarrower, &["<"]),
     (Context::Detail, Command::Search, &["/"]),
     (Context::Detail, Command::SearchNext, &["n"]),
     (Context::Detail, Command::SearchPrev, &["N"]),
     (Context::Detail, Command::Replay, &["r"]),
     (Context::Detail, Command::EditReplay, &["e"]),
+    (Context::Detail, Command::ReplayOptions, &["o"]),
     (Context::Detail, Command::Copy, &["y"]),
     (Context::Detail, Command::Mark, &["m"]),
+    (Context::Detail, Command::NextLink, &["tab"]),
+    (Context::Detail, Command::PrevLink, &["backtab"]),
+    (Context::Detail, Command::FilterTopic, &["t"]),
+    (Context::Detail, Command::FilterSender, &["c"]),
     (Context::Detail, Command::NextSpan, &["]"]),
     (Context::Detail, Command::PrevSpan, &["["]),
+    (Context::Topics, Command::Latency, &["l"]),
     (Context::Errors, Command::Resend, &["r"]),
     (Context::Errors, Command::Delete, &["d"]),
     (Context::Errors, Command::Trim, &["D"]),
     (Context::Errors, Command::Refresh, &["R"]),
+    (Context::Errors, Command::OpenTrace, &["o"]),
     (Context::Errors, Command::NextPage, &["]"]),
     (Context::Errors, Command::PrevPage, &["["]),
     (Context::Services, Command::Refresh, &["R"]),
@@ -360,7 +394,7 @@ pub enum KeyMapError {
     Syntax(String),
     /// A section that is not a context.
     #[error(
-        "unknown section [{0}] (use global, traces, detail, topics, errors, services, confirm, form)"
+        "unknown section [{0}] (use global, traces, detail, topics, errors, services, confirm, form, filters)"
     )]
     Context(String),
     /// A command that does not exist or does not belong in its section.
@@ -384,6 +418,14 @@ pub enum KeyMapError {
     /// Two commands on one key in one context.
     #[error("key conflicts: {}", .0.join("; "))]
     Conflicts(Vec<String>),
+    /// A named filter that is not one.
+    #[error("[filters] {name}: {why}")]
+    Filter {
+        /// Its name.
+        name: String,
+        /// Why it is not a filter.
+        why: String,
+    },
     /// More than one of the above, all of them.
     #[error("{} problems: {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Several(Vec<KeyMapError>),
@@ -397,7 +439,10 @@ impl Default for KeyMap {
             let keys = keys.iter().filter_map(|key| key.parse().ok()).collect();
             bindings.insert((*context, *command), keys);
         }
-        KeyMap { bindings }
+        KeyMap {
+            bindings,
+            filters: BTreeMap::new(),
+        }
     }
 }
 
@@ -410,6 +455,26 @@ impl KeyMap {
         // Every problem of the file at once, not one per start.
         let mut problems = Vec::new();
         for (section, commands) in table {
+            if section == "filters" {
+                for (name, text) in commands {
+                    match text {
+                        KeysValue::One(text) => match text.parse::<gilmour::inspect::Filter>() {
+                            Ok(_) => {
+                                map.filters.insert(name, text);
+                            }
+                            Err(error) => problems.push(KeyMapError::Filter {
+                                name,
+                                why: format!("column {}: {}", error.column, error.message),
+                            }),
+                        },
+                        KeysValue::Many(_) => problems.push(KeyMapError::Filter {
+                            name,
+                            why: "a filter is one string".to_owned(),
+                        }),
+                    }
+                }
+                continue;
+            }
             let Some(context) = Context::ALL
                 .into_iter()
                 .find(|context| context.name() == section)
@@ -530,6 +595,16 @@ impl KeyMap {
         })
     }
 
+    /// The text of the filter named `name` in the `[filters]` section.
+    pub fn filter(&self, name: &str) -> Option<&str> {
+        self.filters.get(name).map(String::as_str)
+    }
+
+    /// The named filters' names, in order.
+    pub fn filter_names(&self) -> impl Iterator<Item = &str> {
+        self.filters.keys().map(String::as_str)
+    }
+
     /// The first key of a command in a context, for the footer (`None` when unbound).
     pub fn key(&self, context: Context, command: Command) -> Option<Key> {
         self.bindings
@@ -636,6 +711,21 @@ mod tests {
         ] {
             assert!(said.contains(problem), "{problem} in: {said}");
         }
+    }
+
+    #[test]
+    fn named_filters_are_read_and_every_bad_one_is_said() {
+        let map = KeyMap::from_toml("[filters]\nslow = \"latency:>100ms\"\n").expect("valid");
+        assert_eq!(map.filter("slow"), Some("latency:>100ms"));
+        assert_eq!(map.filter_names().collect::<Vec<_>>(), ["slow"]);
+        let text = "[filters]\nbad = \"code:>>\"\nworse = [\"a\"]\nok = \"echo\"\n";
+        let said = KeyMap::from_toml(text).expect_err("two bad").to_string();
+        assert!(said.starts_with("2 problems: "), "{said}");
+        assert!(said.contains("[filters] bad: column"), "{said}");
+        assert!(
+            said.contains("[filters] worse: a filter is one string"),
+            "{said}"
+        );
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub const FPS: u32 = 30;
 const BATCH: usize = 4096;
 
 /// Runs until the user quits.
-pub async fn run(mut app: State, screen: &mut Screen, sources: Sources) -> anyhow::Result<()> {
+pub async fn run(mut app: State, screen: &mut Screen, sources: Sources) -> anyhow::Result<State> {
     let Sources {
         mut events,
         capture,
@@ -176,7 +176,7 @@ pub async fn run(mut app: State, screen: &mut Screen, sources: Sources) -> anyho
         // Nothing is served: this only closes the connections.
         let _ = engine.shutdown().await;
     }
-    Ok(())
+    Ok(app)
 }
 
 fn terminal_action(event: TermEvent) -> Option<Action> {

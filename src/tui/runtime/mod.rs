@@ -2,6 +2,7 @@
 //! do its I/O, and the terminal itself.
 
 pub mod event_loop;
+pub mod history;
 pub mod tasks;
 pub mod terminal;
 
@@ -33,7 +34,20 @@ pub struct Sources {
 pub async fn run(settings: Settings, sources: Sources) -> anyhow::Result<()> {
     let mut state = State::new(settings);
     state.deep = sources.deep.is_some();
+    let place = history::place();
+    match place.as_deref().map(history::load) {
+        Some(Ok(filters)) => state.filter.history = filters,
+        // Not an error: the app runs without its history, and says so.
+        Some(Err(why)) => state.complain(format!("filter history not read: {why}")),
+        None => {}
+    }
     let mut screen = terminal::enter()?;
     let _guard = terminal::Guard;
-    event_loop::run(state, &mut screen, sources).await
+    let state = event_loop::run(state, &mut screen, sources).await?;
+    if let Some(place) = place {
+        // Nothing to say it with once the terminal is given back: a history that cannot
+        // be kept is lost quietly, as a shell's is.
+        let _ = history::save(&place, &state.filter.history);
+    }
+    Ok(())
 }

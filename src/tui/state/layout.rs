@@ -69,7 +69,49 @@ pub fn areas(area: Rect, app: &State) -> Areas {
 pub fn list_rows(app: &State) -> usize {
     let (width, height) = app.size;
     let body = areas(Rect::new(0, 0, width, height), app).body;
-    usize::from(body.height.saturating_sub(1)).max(1)
+    let table = match app.screen {
+        Screen::Topics => topics_split(body, app).0,
+        _ => body,
+    };
+    usize::from(table.height.saturating_sub(1)).max(1)
+}
+
+/// The least height of the body for the latency panel to go under the topics table.
+const SPLIT_FROM: u16 = 16;
+/// The most rows the latency panel takes under the table.
+const PANEL_MOST: u16 = 16;
+
+/// The topics screen's body: the table, and the selected topic's latency panel under
+/// it when there is room (or alone, when asked for).
+pub fn topics_split(body: Rect, app: &State) -> (Rect, Rect) {
+    if app.topics.latency_only {
+        return (Rect { height: 0, ..body }, body);
+    }
+    if body.height < SPLIT_FROM {
+        return (body, Rect { height: 0, ..body });
+    }
+    let panel = (body.height / 2).min(PANEL_MOST);
+    let table = Rect {
+        height: body.height - panel,
+        ..body
+    };
+    (
+        table,
+        Rect {
+            y: table.bottom(),
+            height: panel,
+            ..body
+        },
+    )
+}
+
+/// How many bars the latency panel's histogram has room for: its height less its
+/// title, the two sparklines and the histogram's heading.
+pub fn histogram_bars(app: &State) -> usize {
+    let (width, height) = app.size;
+    let body = areas(Rect::new(0, 0, width, height), app).body;
+    let panel = topics_split(body, app).1;
+    usize::from(panel.height.saturating_sub(4)).clamp(3, 20)
 }
 
 /// A tab's label on the header's second row.

@@ -56,6 +56,11 @@ impl TraceList {
         }
     }
 
+    /// Whether `id` is on the list.
+    pub fn contains(&self, id: TraceId) -> bool {
+        self.ids.binary_search(&id).is_ok()
+    }
+
     /// How many are on the list.
     pub fn len(&self) -> usize {
         self.ids.len()

@@ -10,7 +10,9 @@ pub mod layout;
 pub mod links;
 pub mod list;
 pub mod modal;
+pub mod replay;
 pub mod screens;
+pub mod sort;
 pub mod traces;
 
 use crate::tui::keymap::{Context, KeyMap};
@@ -31,6 +33,8 @@ use traces::{FilterBar, TracesState};
 pub struct State {
     /// Correlation, store, statistics.
     pub inspector: Inspector,
+    /// What the inspector was made with (clearing the store makes it again).
+    pub inspector_options: InspectorOptions,
     /// With `--metrics`: the Prometheus counters every trace goes into (shared with the
     /// server that exposes them).
     pub metrics: Option<Metrics>,
@@ -82,6 +86,8 @@ pub struct State {
     pub status: Option<Status>,
     /// Replays and fired requests.
     pub links: Links,
+    /// Copies of a replay still to send, at a rate.
+    pub replaying: Option<replay::ReplayPlan>,
     /// The key bindings.
     pub keymap: KeyMap,
     /// Whether `e` edits in `$EDITOR` (else inline).
@@ -138,6 +144,7 @@ impl State {
         });
         State {
             inspector: Inspector::new(settings.inspector),
+            inspector_options: settings.inspector,
             metrics: settings.metrics,
             channels: settings.channels,
             redis: settings.redis,
@@ -165,6 +172,7 @@ impl State {
             modal: None,
             status,
             links: Links::default(),
+            replaying: None,
             keymap: settings.keymap,
             external_editor: settings.external_editor,
             size: settings.size,
@@ -354,11 +362,13 @@ impl State {
     /// detail its trace changed.
     fn settle(&mut self, detail_changed: bool) {
         let store = self.inspector.store();
-        let first = store
-            .newest_first()
-            .next_back()
-            .map_or(TraceId(u64::MAX), |oldest| oldest.id);
-        self.traces.evict_before(first);
+        let first = if store.newest_first().len() == 0 {
+            TraceId(u64::MAX)
+        } else {
+            store.first_id()
+        };
+        self.traces.evict_before(first, store, &self.filter.applied);
+        self.traces.merge_if_due(store);
         self.links.evict_before(first);
         while self.errors.live.front().is_some_and(|live| live.id < first) {
             self.errors.live.pop_front();
@@ -388,9 +398,55 @@ impl State {
         }
     }
 
+    /// Marks or unmarks a trace; a mark pins it, so that eviction passes it by.
+    pub fn toggle_mark(&mut self, id: TraceId) {
+        self.traces.toggle_mark(id);
+        if !self.traces.marks.contains(&id) {
+            self.inspector.unpin(id);
+        } else if let Err(why) = self.inspector.pin(id) {
+            self.complain(format!("marked, not pinned: {why}"));
+        }
+    }
+
+    /// Forgets every trace, and what the screens hold of them: marks, replays, figures,
+    /// the live error records. Capture goes on into the empty store; filter, sort and
+    /// health display stay as they were.
+    pub fn clear(&mut self) {
+        let held = self.inspector.store().len();
+        self.inspector = Inspector::new(self.inspector_options);
+        let sort = self.traces.sort();
+        let traces = std::mem::take(&mut self.traces);
+        self.traces = TracesState {
+            follow: traces.follow,
+            show_health: traces.show_health,
+            topic_width: traces.topic_width,
+            ..TracesState::default()
+        };
+        self.traces.set_sort(sort, self.inspector.store());
+        self.traces.follow = traces.follow;
+        self.links = Links::default();
+        self.replaying = None;
+        self.detail = None;
+        self.errors.live.clear();
+        self.topics.rows.clear();
+        self.topics.latency = None;
+        self.messages_at_tick = (0, None);
+        self.say(format!("cleared the store ({held} traces)"));
+        self.dirty = true;
+    }
+
     /// Ties sends whose trace has been captured since to it (and opens those asked for).
     pub fn resolve_links(&mut self) {
         for id in self.links.resolve(self.inspector.store()) {
+            // Copies of one replay: the first opens, the others do not take it away.
+            let original = self.links.replay_of.get(&id);
+            let showing = self
+                .detail
+                .as_ref()
+                .and_then(|open| self.links.replay_of.get(&open.id));
+            if original.is_some() && original == showing {
+                continue;
+            }
             self.open(id);
         }
     }

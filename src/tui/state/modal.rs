@@ -21,6 +21,8 @@ pub enum Confirmed {
     Publish(Fire, Option<TraceId>),
     /// Write over a file that exists.
     Overwrite(String),
+    /// Forget every trace.
+    ClearStore,
 }
 
 /// A modal dialog, on top of everything.
@@ -51,6 +53,10 @@ pub enum Modal {
     },
     /// The file to write traces to.
     Write(LineInput),
+    /// The number of a trace to open.
+    GoTo(LineInput),
+    /// Replaying a trace with other options.
+    Replay(Box<super::replay::ReplayForm>),
     /// A known host of the services screen, whole.
     Host {
         /// Its index in the list.

@@ -14,6 +14,22 @@ pub struct TopicsView {
     pub rows: Vec<TopicRow>,
     /// The selected row.
     pub selected: usize,
+    /// The selected topic's latencies, refreshed with the rows.
+    pub latency: Option<TopicLatency>,
+    /// Whether the latency panel takes the whole screen (on a short terminal it has no
+    /// room below the table).
+    pub latency_only: bool,
+}
+
+/// One topic's latencies, for the panel under the topics table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopicLatency {
+    /// The topic.
+    pub topic: std::sync::Arc<str>,
+    /// Its histogram, fastest first.
+    pub histogram: Vec<gilmour::inspect::stats::Bucket>,
+    /// p50 and p99 per second over the last minute, oldest first.
+    pub history: Vec<Option<gilmour::inspect::stats::SecondQuantiles>>,
 }
 
 /// The errors screen.

@@ -5,6 +5,8 @@
 
 use super::input::LineInput;
 use super::list::TraceList;
+use super::sort::{Hint, Sort, SortedRows};
+use crate::tui::keymap::KeyMap;
 use gilmour::inspect::{Filter, FilterError, Trace, TraceId, TraceKind, TraceStore};
 use std::collections::HashSet;
 
@@ -28,6 +30,10 @@ pub struct TracesState {
     pub marks: HashSet<TraceId>,
     /// Whether health pings are shown.
     pub show_health: bool,
+    /// The list in another order than newest first, when one is chosen.
+    pub sorted: Option<SortedRows>,
+    /// The topic column's width, when the user set it (else it gives way by priority).
+    pub topic_width: Option<u16>,
 }
 
 /// The filter bar.
@@ -47,12 +53,73 @@ pub struct FilterBar {
     pub history: Vec<String>,
     /// Where `↑` is in the history.
     pub history_at: Option<usize>,
+    /// While typing: how many traces the text would show, and whether only the newest
+    /// [`COUNT_AT_MOST`] were counted.
+    pub matches: Option<(usize, bool)>,
 }
+
+/// The most traces the live match count reads per key: a key press stays quick on a
+/// store of millions.
+pub const COUNT_AT_MOST: usize = 100_000;
 
 impl TracesState {
     /// How many traces the list shows (fewer while paused).
     pub fn shown(&self) -> usize {
-        self.list.len_until(self.frozen)
+        match &self.sorted {
+            Some(sorted) => sorted.len(),
+            None => self.list.len_until(self.frozen),
+        }
+    }
+
+    /// The order of the list.
+    pub fn sort(&self) -> Sort {
+        self.sorted
+            .as_ref()
+            .map_or_else(Sort::default, SortedRows::sort)
+    }
+
+    /// The trace on a row (0 is the first shown).
+    pub fn at_row(&self, row: usize) -> Option<TraceId> {
+        match &self.sorted {
+            Some(sorted) => sorted.at_row(row),
+            None => self.list.at_row(row, self.shown()),
+        }
+    }
+
+    /// The row of `id` (its own, or the nearest one's when it is no longer shown).
+    fn row_of(&self, id: TraceId, hint: Hint) -> usize {
+        match &self.sorted {
+            Some(sorted) => sorted.row_of(id, hint),
+            None => self.list.nearest_row(id, self.shown()),
+        }
+    }
+
+    /// Sorts the list (the default order: newest first, as it comes); a sort other than
+    /// time stops following and puts the cursor on its first row.
+    pub fn set_sort(&mut self, sort: Sort, store: &TraceStore) {
+        if sort.is_default() {
+            self.sorted = None;
+        } else {
+            self.sorted = Some(SortedRows::new(sort, &self.list, self.frozen, store));
+            self.follow = false;
+        }
+        self.select_newest();
+    }
+
+    /// Puts the traces changed since the last merge in the sort's order.
+    pub fn merge(&mut self, store: &TraceStore) {
+        if let Some(sorted) = &mut self.sorted {
+            sorted.merge(&self.list, self.frozen, store);
+        }
+    }
+
+    /// After a batch: merges when enough changed for the pass over the rows to pay
+    /// (at once on a small list; a sorted list of a million traces catches up on the
+    /// next tick, once a second, instead of in every frame).
+    pub fn merge_if_due(&mut self, store: &TraceStore) {
+        if self.sorted.as_ref().is_some_and(SortedRows::due) {
+            self.merge(store);
+        }
     }
 
     /// The selected trace's row, if any trace is shown.
@@ -62,7 +129,7 @@ impl TracesState {
             return None;
         }
         Some(match self.selected {
-            Some(id) => self.list.nearest_row(id, shown),
+            Some(id) => self.row_of(id, Hint::Cursor),
             None => 0,
         })
     }
@@ -70,13 +137,13 @@ impl TracesState {
     /// The selected trace.
     pub fn selected_trace(&self) -> Option<TraceId> {
         let row = self.selected_row()?;
-        self.list.at_row(row, self.shown())
+        self.at_row(row)
     }
 
     /// The first visible row of the trace list.
     pub fn top_row(&self) -> usize {
         match self.top {
-            Some(id) => self.list.nearest_row(id, self.shown()),
+            Some(id) => self.row_of(id, Hint::Top),
             None => 0,
         }
     }
@@ -91,13 +158,29 @@ impl TracesState {
     /// Puts a trace that changed on the list or takes it off.
     pub fn touch(&mut self, filter: &Filter, trace: &Trace) {
         let shown = self.shows(filter, trace);
-        self.list.set(trace.id, shown);
+        let changed = self.list.set(trace.id, shown);
+        // A trace's key may move without changing whether it is shown (its reply came).
+        if let Some(sorted) = &mut self.sorted
+            && (changed || shown)
+        {
+            sorted.touched(trace.id);
+        }
     }
 
-    /// Forgets traces older than `first` (the store evicted them).
-    pub fn evict_before(&mut self, first: TraceId) {
-        self.list.evict_before(first);
-        self.marks.retain(|id| *id >= first);
+    /// Forgets traces older than `first` (the store evicted them), but the pinned ones
+    /// it passed by.
+    pub fn evict_before(&mut self, first: TraceId, store: &TraceStore, filter: &Filter) {
+        let gone = self.list.evict_before(first);
+        if gone > 0 {
+            for trace in store.kept() {
+                let shown = self.shows(filter, trace);
+                self.list.set(trace.id, shown);
+            }
+        }
+        if let Some(sorted) = &mut self.sorted {
+            sorted.evict_before(first);
+        }
+        self.marks.retain(|id| *id >= first || store.is_pinned(*id));
     }
 
     /// Filters the whole store again (a new filter, health shown or hidden); a cursor that
@@ -105,12 +188,20 @@ impl TracesState {
     pub fn refilter(&mut self, store: &TraceStore, filter: &Filter, rows: usize) {
         let selected = self.selected_trace();
         let ids: Vec<TraceId> = store
-            .newest_first()
-            .rev()
+            .kept()
+            .chain(store.newest_first().rev())
             .filter(|trace| self.shows(filter, trace))
             .map(|trace| trace.id)
             .collect();
         self.list = TraceList::from_sorted(ids);
+        if let Some(sorted) = &self.sorted {
+            self.sorted = Some(SortedRows::new(
+                sorted.sort(),
+                &self.list,
+                self.frozen,
+                store,
+            ));
+        }
         if !self.follow {
             self.selected = selected;
             self.top = selected;
@@ -120,7 +211,7 @@ impl TracesState {
 
     /// Puts the cursor and the top row on the newest trace shown (still not following).
     pub fn select_newest(&mut self) {
-        let newest = self.list.at_row(0, self.shown());
+        let newest = self.at_row(0);
         self.selected = newest;
         self.top = newest;
     }
@@ -147,9 +238,9 @@ impl TracesState {
         let target = row.saturating_add(rows).clamp(0, shown as isize - 1) as usize;
         self.follow = false;
         if self.top.is_none() {
-            self.top = self.list.at_row(0, shown);
+            self.top = self.at_row(0);
         }
-        self.selected = self.list.at_row(target, shown);
+        self.selected = self.at_row(target);
         self.keep_visible(page);
     }
 
@@ -161,27 +252,58 @@ impl TracesState {
         }
         self.follow = false;
         if self.top.is_none() {
-            self.top = self.list.at_row(0, shown);
+            self.top = self.at_row(0);
         }
-        self.selected = self.list.at_row(row, shown);
+        self.selected = self.at_row(row);
     }
 
     /// Scrolls so that the selected row is on screen, `rows` rows high.
-    fn keep_visible(&mut self, rows: usize) {
+    pub fn keep_visible(&mut self, rows: usize) {
         let Some(row) = self.selected_row() else {
             return;
         };
         let top = self.top_row();
-        let shown = self.shown();
         if row < top {
-            self.top = self.list.at_row(row, shown);
+            self.top = self.at_row(row);
         } else if row >= top + rows {
-            self.top = self.list.at_row(row + 1 - rows, shown);
+            self.top = self.at_row(row + 1 - rows);
         }
     }
 }
 
 impl FilterBar {
+    /// Reads the text being typed (`@name`: the filter of that name): why it does not
+    /// parse, or how many traces it matches.
+    pub fn check(&mut self, traces: &TracesState, store: &TraceStore, keymap: &KeyMap) {
+        let typed = self.input.text().trim();
+        let text = match typed.strip_prefix('@') {
+            Some(name) => match keymap.filter(name) {
+                Some(text) => text,
+                None => {
+                    self.error = None;
+                    self.matches = None;
+                    return;
+                }
+            },
+            None => typed,
+        };
+        match text.parse::<Filter>() {
+            Ok(filter) => {
+                self.error = None;
+                let counted = store
+                    .newest_first()
+                    .take(COUNT_AT_MOST)
+                    .filter(|trace| traces.shows(&filter, trace))
+                    .count();
+                self.matches = Some((counted, store.len() > COUNT_AT_MOST));
+            }
+            Err(error) => {
+                self.error = Some(error);
+                self.matches = None;
+            }
+        }
+    }
+
     /// Puts a filter in force (remembered in the history); the caller refilters.
     pub(super) fn apply(&mut self, text: String, filter: Filter) {
         if !text.is_empty() {

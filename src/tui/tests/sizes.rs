@@ -3,7 +3,8 @@
 //! Columns give way by priority; none of these may lose the topic or cut the tabs.
 
 use crate::tui::action::{Action, Done};
-use crate::tui::fixture::{App, busy, error_record, open_detail, render, run, update};
+use crate::tui::fixture::{App, at, busy, error_record, open_detail, render, reply, request};
+use crate::tui::fixture::{run, update};
 use crate::tui::keymap::Command;
 use crate::tui::model::{Health, Host};
 use std::time::Duration;
@@ -62,6 +63,58 @@ fn screen(width: u16, height: u16, which: &str) -> App {
             open_detail(&mut app, id);
         }
         "topics" => run(&mut app, Command::ShowTopics),
+        "latency" => {
+            // Latencies to draw: weather.fetch answered 20 more times, 1 to 20 ms.
+            let events = (1..=20).flat_map(|n| {
+                let sender = format!("s-more-{n}");
+                [
+                    request(9_100 + n * 20, "weather.fetch", &sender, "1"),
+                    reply(9_100 + n * 21, &sender, 200, "2"),
+                ]
+            });
+            update(&mut app, Action::Events(events.collect()));
+            app.now = at(10_500);
+            run(&mut app, Command::ShowTopics);
+            run(&mut app, Command::Latency);
+        }
+        "diff" => {
+            // weather.fetch replayed: the same code, other data.
+            let original = app
+                .inspector
+                .store()
+                .by_sender("s-fetch-1")
+                .expect("traced");
+            app.links.expect("s-fetch-3", Some(original), false);
+            let events = vec![
+                request(9_500, "weather.fetch", "s-fetch-3", r#"{"city":"Pune"}"#),
+                reply(
+                    9_502,
+                    "s-fetch-3",
+                    200,
+                    r#"{"temp":[21.5,24.0],"ok":true,"note":"cached"}"#,
+                ),
+            ];
+            update(&mut app, Action::Events(events));
+            let replay = app
+                .inspector
+                .store()
+                .by_sender("s-fetch-3")
+                .expect("traced");
+            open_detail(&mut app, replay);
+            let text = crate::tui::fixture::detail_text(&app);
+            let heading = text
+                .iter()
+                .position(|line| line.starts_with("Reply against"))
+                .expect("a diff");
+            if let Some(detail) = &mut app.detail {
+                detail.scroll = heading;
+            }
+        }
+        "replay" => {
+            let id = app.inspector.store().by_sender("s-echo-1").expect("traced");
+            open_detail(&mut app, id);
+            run(&mut app, Command::ReplayOptions);
+        }
         "errors" => {
             run(&mut app, Command::ShowErrors);
             update(
@@ -89,7 +142,9 @@ fn screen(width: u16, height: u16, which: &str) -> App {
 
 #[test]
 fn every_screen_at_every_size() {
-    for which in ["traces", "detail", "topics", "errors", "services"] {
+    for which in [
+        "traces", "detail", "diff", "replay", "topics", "latency", "errors", "services",
+    ] {
         for (width, height) in SIZES {
             let app = screen(width, height, which);
             insta::with_settings!({filters => vec![(r#"(?m)\d+(?:\.\d+)? (?:B|KiB|MiB)/256 MiB held([^"\n]*?) *"$"#, r#"[bytes]/256 MiB held$1""#)]}, {

@@ -73,6 +73,15 @@ pub fn command(app: &mut State, command: Command) -> Vec<Effect> {
         Command::NextSpan | Command::PrevSpan => {
             app.complain("this trace is not part of a call tree");
         }
+        Command::Open if detail.link.is_some() => {
+            super::navigate::follow_link(app);
+        }
+        Command::NextLink | Command::PrevLink => {
+            super::navigate::next_link(app, command == Command::NextLink);
+        }
+        Command::FilterTopic | Command::FilterSender => {
+            super::navigate::filter_on(app, id, command == Command::FilterSender);
+        }
         Command::Open => match spans.get(detail.span) {
             Some(span) if span.id != id => {
                 let mut back = std::mem::take(&mut detail.back);
@@ -94,8 +103,8 @@ pub fn command(app: &mut State, command: Command) -> Vec<Effect> {
         Command::Search => detail.search = Some(LineInput::new(detail.query.clone())),
         Command::SearchNext => jump(app, true),
         Command::SearchPrev => jump(app, false),
-        Command::Mark => app.traces.toggle_mark(id),
-        Command::Replay | Command::EditReplay | Command::Copy => {
+        Command::Mark => app.toggle_mark(id),
+        Command::Replay | Command::EditReplay | Command::ReplayOptions | Command::Copy => {
             return vec![Effect::Then(Box::new(Action::OnTrace(id, command)))];
         }
         _ => {}

@@ -32,7 +32,8 @@ pub fn command(app: &mut State, command: Command) -> Vec<Effect> {
         (Command::Open, Some(ErrorRow::Queued(index))) => {
             app.modal = Some(Modal::Record { index, scroll: 0 });
         }
-        (Command::Open, Some(ErrorRow::Live(id))) => app.open(id),
+        (Command::Open | Command::OpenTrace, Some(ErrorRow::Live(id))) => app.open(id),
+        (Command::OpenTrace, Some(ErrorRow::Queued(index))) => open_trace(app, index),
         (Command::Resend, Some(ErrorRow::Queued(index))) => return resend(app, index),
         (Command::Resend, Some(ErrorRow::Live(id))) => {
             return vec![Effect::Then(Box::new(Action::OnTrace(id, Command::Replay)))];
@@ -71,6 +72,21 @@ pub fn command(app: &mut State, command: Command) -> Vec<Effect> {
         _ => {}
     }
     Vec::new()
+}
+
+/// Opens the trace of the request a queued error reports, when the store has it (its
+/// sender is the trace's).
+pub fn open_trace(app: &mut State, index: usize) {
+    let Some(record) = app.errors.queue.get(index).and_then(|q| q.record.as_ref()) else {
+        return app.complain("this entry is not an error record");
+    };
+    match app.inspector.store().by_sender(&record.sender) {
+        Some(id) => app.open(id),
+        None => {
+            let sender = clean(&record.sender, 40);
+            app.complain(format!("no trace of sender {sender} in the store"));
+        }
+    }
 }
 
 /// Re-sends the request a queued error reports.

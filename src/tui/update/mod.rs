@@ -11,6 +11,7 @@
 mod cursor;
 mod detail;
 mod errors;
+mod navigate;
 mod screens;
 mod send;
 mod services;
@@ -107,6 +108,10 @@ fn apply(app: &mut State, action: Action) -> Vec<Effect> {
             send::on_trace(app, id, command)
         }
         Action::Write(path) => traces::write(app, path),
+        Action::ClearStore => {
+            app.clear();
+            Vec::new()
+        }
     }
 }
 
@@ -140,7 +145,12 @@ fn tick(app: &mut State, probe: Probe) -> Vec<Effect> {
     if app.online {
         app.sweep();
     }
+    if app.traces.sorted.is_some() {
+        app.traces.merge(app.inspector.store());
+        app.dirty = true;
+    }
     let mut effects = screens::tick(app);
+    effects.extend(send::replay_tick(app));
     // While the capture is away, ask Redis why, once at a time.
     if matches!(
         app.source,
@@ -181,12 +191,8 @@ fn pasted(app: &mut State, text: &str) {
     let one_line = text.replace("\r\n", " ").replace(['\n', '\r'], " ");
     if app.modal.is_none() && app.filter.editing {
         app.filter.input.insert(&one_line);
-        app.filter.error = app
-            .filter
-            .input
-            .text()
-            .parse::<gilmour::inspect::Filter>()
-            .err();
+        app.filter
+            .check(&app.traces, app.inspector.store(), &app.keymap);
         return;
     }
     match &mut app.modal {
@@ -205,7 +211,8 @@ fn pasted(app: &mut State, text: &str) {
             FireField::Kind => {}
         },
         Some(Modal::Edit(form)) => form.data.insert(text),
-        Some(Modal::Write(input)) => input.insert(one_line.trim()),
+        Some(Modal::Write(input) | Modal::GoTo(input)) => input.insert(one_line.trim()),
+        Some(Modal::Replay(form)) => form.focused().insert(one_line.trim()),
         None => {
             if let Some(search) = app.detail.as_mut().and_then(|d| d.search.as_mut()) {
                 search.insert(&one_line);
@@ -224,6 +231,8 @@ fn key_pressed(app: &mut State, key: KeyEvent) -> Vec<Effect> {
         Some(Modal::Fire(_)) => return send::fire_key(app, key),
         Some(Modal::Edit(_)) => return send::edit_key(app, key),
         Some(Modal::Write(_)) => return traces::write_key(app, key),
+        Some(Modal::GoTo(_)) => return navigate::go_to_key(app, key),
+        Some(Modal::Replay(_)) => return send::replay_key(app, key),
         _ => {}
     }
     if app.modal.is_none() && app.filter.editing {
@@ -283,6 +292,7 @@ fn global(app: &mut State, command: Command) -> Option<Vec<Effect>> {
         Command::ShowServices => return screen(app, Screen::Services),
         Command::Filter => traces::start_filter(app),
         Command::Fire => send::open_fire(app),
+        Command::GoTo => navigate::start_go_to(app),
         Command::ToggleDeep if !app.online => {
             app.complain("deep capture needs a live Redis (this is a capture file)");
         }
@@ -353,6 +363,10 @@ fn modal_command(app: &mut State, command: Command) -> Vec<Effect> {
                     app.modal = None;
                     return errors::resend(app, index);
                 }
+                Command::OpenTrace => {
+                    app.modal = None;
+                    errors::open_trace(app, index);
+                }
                 Command::Up => *scroll = scroll.saturating_sub(1),
                 Command::Down => *scroll = (*scroll + 1).min(most),
                 Command::PageUp => *scroll = scroll.saturating_sub(10),
@@ -371,7 +385,7 @@ fn modal_command(app: &mut State, command: Command) -> Vec<Effect> {
             Command::Top => *scroll = 0,
             _ => {}
         },
-        Modal::Fire(_) | Modal::Edit(_) | Modal::Write(_) => {}
+        Modal::Fire(_) | Modal::Edit(_) | Modal::Write(_) | Modal::GoTo(_) | Modal::Replay(_) => {}
     }
     Vec::new()
 }
@@ -385,6 +399,7 @@ fn confirmed(then: Confirmed) -> Vec<Effect> {
         Confirmed::Fire(fire, original) => Effect::Fire(fire, original),
         Confirmed::Publish(fire, original) => Effect::Publish(fire, original),
         Confirmed::Overwrite(path) => Effect::Then(Box::new(Action::Write(path))),
+        Confirmed::ClearStore => Effect::Then(Box::new(Action::ClearStore)),
     }]
 }
 

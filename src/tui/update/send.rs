@@ -8,6 +8,7 @@ use crate::tui::state::State;
 use crate::tui::state::forms::{EditForm, FireField, FireForm, FireKind, parse_data};
 use crate::tui::state::input::TextEditor;
 use crate::tui::state::modal::{Confirmed, Modal};
+use crate::tui::state::replay::ReplayForm;
 use crate::tui::target::{command_line, compose_line, target};
 
 /// The most text copied through OSC 52: what most terminals take (hterm's limit, base64
@@ -61,6 +62,9 @@ pub fn on_trace(app: &mut State, id: TraceId, command: Command) -> Vec<Effect> {
             return vec![Effect::Copy(line)];
         }
         _ if !app.online => app.complain("offline: replaying needs Redis"),
+        Command::ReplayOptions => {
+            app.modal = Some(Modal::Replay(Box::new(ReplayForm::new(id, target))));
+        }
         Command::EditReplay if app.external_editor => {
             let text = serde_json::to_string_pretty(&target.data).unwrap_or_default();
             return vec![Effect::Edit { original: id, text }];
@@ -94,6 +98,55 @@ fn editor_with(data: &serde_json::Value) -> TextEditor {
 fn replay(app: &mut State, original: TraceId, fire: Fire) -> Vec<Effect> {
     app.say(format!("replaying {original}…"));
     vec![Effect::Fire(fire, Some(original))]
+}
+
+/// A key while the replay form is open.
+pub fn replay_key(app: &mut State, key: KeyEvent) -> Vec<Effect> {
+    let Some(Modal::Replay(form)) = &mut app.modal else {
+        return Vec::new();
+    };
+    match key.code {
+        KeyCode::Esc => app.modal = None,
+        KeyCode::Tab | KeyCode::Down => form.focus = form.focus.step(true),
+        KeyCode::BackTab | KeyCode::Up => form.focus = form.focus.step(false),
+        KeyCode::Enter => match form.plan() {
+            Ok(mut plan) => {
+                app.modal = None;
+                let (original, total) = (plan.original, plan.left);
+                let now = plan.take();
+                app.say(match plan.rate {
+                    Some(rate) => format!("replaying {original} {total} times, {rate} a second…"),
+                    None if total == 1 => format!("replaying {original}…"),
+                    None => format!("replaying {original} {total} times…"),
+                });
+                app.replaying = (plan.left > 0).then_some(plan);
+                return now
+                    .into_iter()
+                    .map(|fire| Effect::Fire(fire, Some(original)))
+                    .collect();
+            }
+            Err(why) => app.complain(why),
+        },
+        _ => {
+            form.focused().edit(&key);
+        }
+    }
+    Vec::new()
+}
+
+/// Once a second: the next copies of a replay at a rate.
+pub fn replay_tick(app: &mut State) -> Vec<Effect> {
+    let Some(plan) = &mut app.replaying else {
+        return Vec::new();
+    };
+    let original = plan.original;
+    let now = plan.take();
+    if plan.left == 0 {
+        app.replaying = None;
+    }
+    now.into_iter()
+        .map(|fire| Effect::Fire(fire, Some(original)))
+        .collect()
 }
 
 /// Opens the fire form.

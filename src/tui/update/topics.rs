@@ -5,7 +5,8 @@ use crate::tui::action::Effect;
 use crate::tui::keymap::Command;
 use crate::tui::model::{Screen, TopicRow};
 use crate::tui::state::State;
-use crate::tui::state::layout::list_rows;
+use crate::tui::state::layout::{histogram_bars, list_rows};
+use crate::tui::state::screens::TopicLatency;
 use gilmour::inspect::stats::{NO_TOPIC_LABEL, ORPHAN_LABEL};
 
 /// Reads the topics' figures from the statistics (cached: the view does not compute).
@@ -27,15 +28,38 @@ pub fn refresh_topics(app: &mut State) {
         .topics
         .selected
         .min(app.topics.rows.len().saturating_sub(1));
+    refresh_latency(app);
+}
+
+/// Reads the selected topic's histogram and p50/p99 history.
+fn refresh_latency(app: &mut State) {
+    let bars = histogram_bars(app);
+    let stats = app.inspector.stats();
+    app.topics.latency = app
+        .topics
+        .rows
+        .get(app.topics.selected)
+        .map(|row| TopicLatency {
+            topic: row.summary.topic.clone(),
+            histogram: stats.histogram(&row.summary.topic, bars),
+            history: stats.latency_history(&row.summary.topic, app.now),
+        });
 }
 
 /// A topics screen command.
 pub fn command(app: &mut State, command: Command) -> Vec<Effect> {
     let page = list_rows(app);
     let topics = &mut app.topics;
+    let before = topics.selected;
     topics.selected = moved(topics.selected, topics.rows.len(), command, page);
+    if command == Command::Latency {
+        topics.latency_only = !topics.latency_only;
+    }
+    if topics.selected != before || command == Command::Latency {
+        refresh_latency(app);
+    }
     if command == Command::Open
-        && let Some(row) = topics.rows.get(topics.selected)
+        && let Some(row) = app.topics.rows.get(app.topics.selected)
     {
         let text = filter_for(&row.summary.topic);
         match text.parse() {

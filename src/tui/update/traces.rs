@@ -7,8 +7,14 @@ use crate::tui::state::State;
 use crate::tui::state::input::LineInput;
 use crate::tui::state::layout::list_rows;
 use crate::tui::state::modal::{Confirmed, Modal};
+use crate::tui::state::sort::Sort;
+use crate::tui::view::traces::topic_width;
 use crossterm::event::{KeyCode, KeyEvent};
 use gilmour::inspect::{Event, Filter, TraceId};
+
+/// The narrowest and widest the topic column can be made.
+const TOPIC_LEAST: u16 = 8;
+const TOPIC_MOST: u16 = 120;
 
 /// Runs a trace list command.
 pub fn command(app: &mut State, command: Command) -> Vec<Effect> {
@@ -25,6 +31,8 @@ pub fn command(app: &mut State, command: Command) -> Vec<Effect> {
         Command::Follow => {
             app.traces.follow = !app.traces.follow;
             if app.traces.follow {
+                // Following is newest first: the newest is what it follows.
+                app.traces.set_sort(Sort::default(), app.inspector.store());
                 app.traces.selected = None;
                 app.traces.top = None;
             }
@@ -39,6 +47,52 @@ pub fn command(app: &mut State, command: Command) -> Vec<Effect> {
                         .unwrap_or(TraceId(0)),
                 ),
             };
+            app.traces.merge(app.inspector.store());
+        }
+        Command::Sort | Command::SortReverse => {
+            let now = app.traces.sort();
+            let sort = if command == Command::Sort {
+                let column = now.column.next();
+                Sort {
+                    column,
+                    descending: column.descending_first(),
+                }
+            } else {
+                Sort {
+                    descending: !now.descending,
+                    ..now
+                }
+            };
+            app.traces.set_sort(sort, app.inspector.store());
+            app.traces.keep_visible(rows);
+            let arrow = sort.arrow();
+            app.say(if sort.is_default() {
+                "sorted by time, newest first (F follows)".to_owned()
+            } else {
+                format!(
+                    "sorted by {}{arrow} (s: next column, S: reverse)",
+                    sort.column.title()
+                )
+            });
+        }
+        Command::TopicWider | Command::TopicNarrower => {
+            let (width, deep) = (app.size.0, app.deep);
+            let now = app
+                .traces
+                .topic_width
+                .unwrap_or_else(|| topic_width(width, deep, None));
+            let chosen = if command == Command::TopicWider {
+                now.saturating_add(4).min(TOPIC_MOST)
+            } else {
+                now.saturating_sub(4).max(TOPIC_LEAST)
+            };
+            app.traces.topic_width = Some(chosen);
+            let shown = topic_width(width, deep, Some(chosen));
+            app.say(if shown < chosen {
+                format!("topic column {chosen} wide ({shown} fit)")
+            } else {
+                format!("topic column {chosen} wide")
+            });
         }
         Command::ToggleHealth => app.toggle_health(),
         Command::Open => {
@@ -55,7 +109,7 @@ pub fn command(app: &mut State, command: Command) -> Vec<Effect> {
         }
         Command::Mark => {
             if let Some(id) = app.selected_trace() {
-                app.traces.toggle_mark(id);
+                app.toggle_mark(id);
                 app.traces.step(1, rows);
             }
         }
@@ -63,7 +117,21 @@ pub fn command(app: &mut State, command: Command) -> Vec<Effect> {
             let name = format!("gilmour-{}.jsonl", app.now.format("%Y%m%d-%H%M%S"));
             app.modal = Some(Modal::Write(LineInput::new(name)));
         }
-        Command::Replay | Command::EditReplay | Command::Copy => {
+        Command::ClearStore => {
+            let held = app.inspector.store().len();
+            app.modal = Some(Modal::Confirm {
+                question: format!(
+                    "Forget all {held} traces, their marks and figures? (capture goes on)"
+                ),
+                then: Confirmed::ClearStore,
+            });
+        }
+        Command::FilterTopic | Command::FilterSender => {
+            if let Some(id) = app.selected_trace() {
+                super::navigate::filter_on(app, id, command == Command::FilterSender);
+            }
+        }
+        Command::Replay | Command::EditReplay | Command::ReplayOptions | Command::Copy => {
             if let Some(id) = app.selected_trace() {
                 return vec![Effect::Then(Box::new(Action::OnTrace(id, command)))];
             }
@@ -81,6 +149,8 @@ pub fn start_filter(app: &mut State) {
     app.filter.input = LineInput::new(app.filter.applied_text.clone());
     app.filter.error = None;
     app.filter.history_at = None;
+    app.filter
+        .check(&app.traces, app.inspector.store(), &app.keymap);
 }
 
 /// A key while the filter bar has the keyboard.
@@ -88,7 +158,25 @@ pub fn filter_key(app: &mut State, key: KeyEvent) -> Vec<Effect> {
     let bar = &mut app.filter;
     match key.code {
         KeyCode::Enter => {
-            let text = bar.input.text().trim().to_owned();
+            let mut text = bar.input.text().trim().to_owned();
+            if let Some(name) = text.strip_prefix('@') {
+                match app.keymap.filter(name) {
+                    // The filter it names, to read and change.
+                    Some(named) => text = named.to_owned(),
+                    None => {
+                        let names: Vec<&str> = app.keymap.filter_names().collect();
+                        let known = if names.is_empty() {
+                            "none in the config file's [filters]".to_owned()
+                        } else {
+                            names.join(", ")
+                        };
+                        let name = gilmour::inspect::sanitize::clean(name, 40);
+                        app.complain(format!("no filter named {name} (named: {known})"));
+                        return Vec::new();
+                    }
+                }
+                bar.input.set(text.clone());
+            }
             match text.parse::<Filter>() {
                 Ok(filter) => {
                     bar.editing = false;
@@ -115,11 +203,11 @@ pub fn filter_key(app: &mut State, key: KeyEvent) -> Vec<Effect> {
             };
             bar.history_at = Some(at);
             bar.input.set(bar.history[at].clone());
-            bar.error = bar.input.text().parse::<Filter>().err();
+            bar.check(&app.traces, app.inspector.store(), &app.keymap);
         }
         _ => {
             if bar.input.edit(&key) {
-                bar.error = bar.input.text().parse::<Filter>().err();
+                bar.check(&app.traces, app.inspector.store(), &app.keymap);
             }
         }
     }

@@ -7,6 +7,7 @@ use crate::tui::keymap::{Command, Context};
 use crate::tui::state::State;
 use crate::tui::state::forms::{EditForm, parse_data};
 use crate::tui::state::input::{LineInput, TextEditor, display_width};
+use crate::tui::state::replay::{ReplayField, ReplayForm};
 use crate::tui::theme::{self, Tone};
 use gilmour::inspect::sanitize::clean;
 use ratatui::Frame;
@@ -282,5 +283,55 @@ pub fn write(frame: &mut Frame, app: &State, input: &LineInput) {
             theme::tone(Tone::Dim),
         )),
         row(inner, 2),
+    );
+}
+
+/// The "go to #N" prompt.
+pub fn go_to(frame: &mut Frame, app: &State, input: &LineInput) {
+    let store = app.inspector.store();
+    let held = match (
+        store.newest_first().next_back(),
+        store.newest_first().next(),
+    ) {
+        (Some(oldest), Some(newest)) => format!("the store holds {} to {}", oldest.id, newest.id),
+        _ => "the store is empty".to_owned(),
+    };
+    let inner = open(frame, 50, 5, " go to a trace ".to_owned());
+    field(frame, row(inner, 0), "#", input, true);
+    frame.render_widget(
+        Paragraph::new(Span::styled(held, theme::tone(Tone::Dim))),
+        row(inner, 2),
+    );
+}
+
+/// The replay form.
+pub fn replay(frame: &mut Frame, form: &ReplayForm) {
+    let what = if form.target.signal {
+        "signal"
+    } else {
+        "request"
+    };
+    let inner = open(frame, 70, 9, format!(" replay {} ({what}) ", form.original));
+    let fields = [
+        ("topic  ", &form.topic, ReplayField::Topic),
+        ("timeout", &form.timeout, ReplayField::Timeout),
+        ("count  ", &form.count, ReplayField::Count),
+        ("rate/s ", &form.rate, ReplayField::Rate),
+    ];
+    for (at, (label, input, field_of)) in fields.into_iter().enumerate() {
+        field(
+            frame,
+            row(inner, at as u16),
+            label,
+            input,
+            form.focus == field_of,
+        );
+    }
+    frame.render_widget(
+        Paragraph::new(Span::styled(
+            "timeout in seconds (requests); rate empty: all at once",
+            theme::tone(Tone::Dim),
+        )),
+        row(inner, 5),
     );
 }

@@ -7,6 +7,7 @@
 use super::{kept_short, thousands};
 use crate::tui::model::{Health, Host, kind_label, request_data};
 use crate::tui::state::State;
+use crate::tui::state::detail::references;
 use crate::tui::state::links::Links;
 use crate::tui::theme::Tone;
 use chrono::{DateTime, FixedOffset, Utc};
@@ -225,6 +226,7 @@ struct Key {
     links: u64,
     width: u16,
     span: usize,
+    link: Option<usize>,
 }
 
 /// The text of the trace open in detail, kept between frames.
@@ -243,6 +245,7 @@ impl Cache {
             links: app.links.revision(),
             width: app.size.0,
             span: open.span,
+            link: open.link,
         };
         if let Some((kept, lines)) = &self.detail
             && *kept == key
@@ -315,6 +318,20 @@ pub fn build(app: &State, trace: &Trace) -> Vec<DetailLine> {
     let store = app.inspector.store();
     let in_tree = !super::waterfall::spans_of(store, trace.id).is_empty();
     links(&app.links, store, trace, in_tree, &mut lines);
+    let chosen = app
+        .detail
+        .as_ref()
+        .filter(|detail| detail.id == trace.id)
+        .and_then(|detail| detail.link);
+    references_line(app, trace, chosen, &mut lines);
+    if let Some(original) = app
+        .links
+        .replay_of
+        .get(&trace.id)
+        .and_then(|id| store.get(*id))
+    {
+        reply_diff(original, trace, &mut lines);
+    }
     if in_tree {
         let selected = app.detail.as_ref().map_or(0, |detail| detail.span);
         let mut rows = Vec::new();
@@ -433,6 +450,102 @@ fn links(
                 .push(Tone::Dim, format!("  {code}  {id}")),
         );
     }
+}
+
+/// The most lines a reply diff shows.
+const MAX_DIFF_LINES: usize = 400;
+
+/// A replay's reply against its original's: the codes, then a line diff of their data as
+/// pretty JSON (`-` the original's, `+` the replay's), unchanged runs cut to their
+/// edges.
+fn reply_diff(original: &Trace, replay: &Trace, lines: &mut Vec<DetailLine>) {
+    let (Some(before), Some(after)) = (&original.reply, &replay.reply) else {
+        return;
+    };
+    let pretty = |event: &MessageEvent| match event.data() {
+        Some(data) => serde_json::to_string_pretty(&data).unwrap_or_default(),
+        None => clean_bytes(&event.payload, MAX_RAW),
+    };
+    let (old, new) = (pretty(before), pretty(after));
+    lines.push(DetailLine::default());
+    lines.push(line(
+        Tone::Heading,
+        format!("Reply against the original's ({})", original.id),
+    ));
+    let code = |event: &MessageEvent| event.code.map_or_else(|| "-".to_owned(), |c| c.to_string());
+    let (old_code, new_code) = (code(before), code(after));
+    if old_code == new_code {
+        lines.push(field("code", format!("{new_code} (the same)")));
+    } else {
+        lines.push(
+            DetailLine::default()
+                .push(Tone::Dim, format!("  {:<12}", "code"))
+                .push(Tone::Bad, format!("-{old_code} "))
+                .push(Tone::Good, format!("+{new_code}")),
+        );
+    }
+    if old == new {
+        lines.push(line(Tone::Dim, "  data        the same"));
+        return;
+    }
+    let diff = similar::TextDiff::from_lines(&old, &new);
+    let mut shown = 0;
+    for group in diff.grouped_ops(2) {
+        if shown > 0 {
+            lines.push(line(Tone::Dim, "    ⋯"));
+        }
+        for op in group {
+            for change in diff.iter_changes(&op) {
+                if shown == MAX_DIFF_LINES {
+                    lines.push(line(
+                        Tone::Warn,
+                        "    … the diff goes on (w writes both to a file)",
+                    ));
+                    return;
+                }
+                let (sign, tone) = match change.tag() {
+                    similar::ChangeTag::Delete => ("-", Tone::Bad),
+                    similar::ChangeTag::Insert => ("+", Tone::Good),
+                    similar::ChangeTag::Equal => (" ", Tone::Dim),
+                };
+                let text = change.value().trim_end_matches('\n');
+                lines.push(line(tone, format!("  {sign} {}", clean(text, 500))));
+                shown += 1;
+            }
+        }
+    }
+}
+
+/// How many references the line shows before the chosen one: the line is cut at the
+/// edge, and the chosen one must stay on it.
+const REFERENCES_BEFORE: usize = 2;
+
+/// The traces this one refers to, as links: Tab chooses one (highlighted), Enter
+/// follows it.
+fn references_line(app: &State, trace: &Trace, chosen: Option<usize>, lines: &mut Vec<DetailLine>) {
+    let found = references(&app.links, trace);
+    if found.is_empty() {
+        return;
+    }
+    let first = chosen.map_or(0, |at| at.saturating_sub(REFERENCES_BEFORE));
+    let mut line = DetailLine::default().push(Tone::Dim, format!("  {:<12}", "links"));
+    if first > 0 {
+        line = line.push(Tone::Dim, "… ");
+    }
+    for (at, (relation, id)) in found.iter().enumerate().skip(first) {
+        let tone = if Some(at) == chosen {
+            Tone::Match
+        } else {
+            Tone::Key
+        };
+        line = line
+            .push(tone, format!("{id}"))
+            .push(Tone::Dim, format!(" {}  ", relation.label()));
+    }
+    if chosen.is_none() {
+        line = line.push(Tone::Dim, "(tab chooses, enter follows)");
+    }
+    lines.push(line);
 }
 
 fn message(

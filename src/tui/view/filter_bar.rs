@@ -3,6 +3,7 @@
 
 use crate::tui::state::State;
 use crate::tui::state::input::display_width;
+use crate::tui::state::traces::COUNT_AT_MOST;
 use crate::tui::theme::{self, Tone};
 use gilmour::inspect::sanitize::clean;
 use ratatui::Frame;
@@ -35,6 +36,31 @@ pub fn draw(frame: &mut Frame, bar: Rect, error_area: Rect, app: &State) {
         Span::styled(clean(text, usize::from(bar.width)), style),
     ]);
     frame.render_widget(Paragraph::new(line), bar);
+    if let (true, Some((count, partial))) = (filter.editing, filter.matches) {
+        let count = super::thousands(count as u64);
+        let text = if partial {
+            format!(
+                " {count} of the newest {} ",
+                super::thousands(COUNT_AT_MOST as u64)
+            )
+        } else {
+            format!(" {count} match ")
+        };
+        let width = text.chars().count() as u16;
+        let typed = display_width(&clean(filter.input.text(), usize::MAX)) as u16;
+        // Only where it leaves the text and the cursor in view.
+        if bar.width > width + typed + 4 {
+            let area = Rect {
+                x: bar.right() - width,
+                width,
+                ..bar
+            };
+            frame.render_widget(
+                Paragraph::new(Span::styled(text, theme::tone(Tone::Dim))),
+                area,
+            );
+        }
+    }
     if filter.editing {
         let x = bar.x + width + filter.input.cursor_column() as u16;
         frame.set_cursor_position((x.min(bar.right().saturating_sub(1)), bar.y));

@@ -22,6 +22,23 @@ const GLOBAL_HINTS: [Command; 5] = [
     Command::Quit,
 ];
 
+/// Commands the footer leaves to the help (`?`): the footer has room for the keys an
+/// operator needs first, and these refine what those do.
+const HELP_ONLY: [Command; 12] = [
+    Command::ClearStore,
+    Command::ReplayOptions,
+    Command::GoTo,
+    Command::OpenTrace,
+    Command::NextLink,
+    Command::PrevLink,
+    Command::FilterTopic,
+    Command::FilterSender,
+    Command::Sort,
+    Command::SortReverse,
+    Command::TopicWider,
+    Command::TopicNarrower,
+];
+
 /// Draws the footer.
 pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
     // The form's send key comes from the key map: Enter is a new line in a data field.
@@ -54,6 +71,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
     let fixed: Option<&[(&str, &str)]> = match &app.modal {
         Some(Modal::Fire(_) | Modal::Edit(_)) => None,
         Some(Modal::Write(_)) => Some(&[("enter", "write"), ("esc", "cancel")]),
+        Some(Modal::GoTo(_)) => Some(&[("enter", "open"), ("esc", "cancel")]),
+        Some(Modal::Replay(_)) => Some(&[
+            ("tab", "next field"),
+            ("enter", "replay"),
+            ("esc", "cancel"),
+        ]),
         Some(Modal::Help { .. }) => Some(&[("↑↓", "scroll"), ("esc", "close")]),
         Some(Modal::Record { .. }) => Some(&[("r", "re-send"), ("↑↓", "scroll"), ("esc", "close")]),
         Some(Modal::Host { .. }) => Some(&[("↑↓", "scroll"), ("esc", "close")]),
@@ -138,6 +161,7 @@ fn hints(app: &State) -> Vec<(String, &'static str)> {
             )
         })
         .filter(|(command, _)| in_tree || *command != Command::NextSpan)
+        .filter(|(command, _)| !HELP_ONLY.contains(command))
         .filter(|(command, _)| available(app, *command))
         .map(|(command, keys)| (keys[0].to_string(), command.name()))
         .collect();
@@ -171,7 +195,7 @@ fn available(app: &State, command: Command) -> bool {
     use Command::*;
     let needs_redis = matches!(
         command,
-        Replay | EditReplay | Fire | Delete | Trim | Refresh | Resend | NextPage
+        Replay | EditReplay | ReplayOptions | Fire | Delete | Trim | Refresh | Resend | NextPage
     );
     if needs_redis && !app.online {
         return false;
@@ -181,7 +205,7 @@ fn available(app: &State, command: Command) -> bool {
         Context::Traces => app.selected_trace(),
         _ => return true,
     };
-    if matches!(command, Replay | EditReplay | Copy) {
+    if matches!(command, Replay | EditReplay | ReplayOptions | Copy) {
         return on_trace
             .and_then(|id| app.inspector.store().get(id))
             .is_some_and(|trace| replayable(trace, &app.channels));

@@ -170,6 +170,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
         spans: evicted,
         priority: if store.evicted() > 0 { 8 } else { 5 },
     });
+    if store.pinned() > 0 {
+        items.push(Item {
+            spans: vec![
+                Span::styled(format!("{} ", thousands(store.pinned() as u64)), bar),
+                Span::styled("pinned  ", dim),
+            ],
+            priority: 7,
+        });
+    }
     fit(&mut items, usize::from(area.width).saturating_sub(1));
     let first: Vec<Span> = std::iter::once(Span::raw(" "))
         .chain(items.into_iter().flat_map(|item| item.spans))

@@ -28,9 +28,10 @@ mod fire;
 mod footer;
 mod header;
 mod help;
+mod latency;
 mod services;
 mod topics;
-mod traces;
+pub mod traces;
 pub mod waterfall;
 
 use crate::tui::model::Screen;
@@ -52,7 +53,13 @@ pub fn draw(frame: &mut Frame, app: &State, cache: &mut Cache) {
             detail::draw(frame, regions.body, open, &lines);
         }
         (Screen::Traces, None) => traces::draw(frame, regions.body, app),
-        (Screen::Topics, _) => topics::draw(frame, regions.body, app),
+        (Screen::Topics, _) => {
+            let (table, panel) = crate::tui::state::layout::topics_split(regions.body, app);
+            if table.height > 0 {
+                topics::draw(frame, table, app);
+            }
+            latency::draw(frame, panel, app);
+        }
         (Screen::Errors, _) => errors::draw(frame, regions.body, app),
         (Screen::Services, _) => services::draw(frame, regions.body, app),
     }
@@ -67,6 +74,8 @@ pub fn draw(frame: &mut Frame, app: &State, cache: &mut Cache) {
         Some(Modal::Edit(form)) => dialog::edit(frame, form),
         Some(Modal::Record { index, scroll }) => dialog::record(frame, app, *index, *scroll),
         Some(Modal::Write(input)) => dialog::write(frame, app, input),
+        Some(Modal::GoTo(input)) => dialog::go_to(frame, app, input),
+        Some(Modal::Replay(form)) => dialog::replay(frame, form),
         Some(Modal::Host { index, scroll }) => dialog::host(frame, app, *index, *scroll),
     }
 }

@@ -69,19 +69,40 @@ const PLAN: [Step; 13] = [
 
 /// The width of each column for a list `width` wide (0: not shown). Computed here rather
 /// than by the table so that every cell's text is cut to its column with a visible `…`.
-fn widths(width: u16, deep: bool) -> Vec<u16> {
-    let steps = if deep {
-        &PLAN[..]
+///
+/// A topic width the user chose takes the topic's place in the plan: it shows at its
+/// least width where it always did, then widens to the width chosen as soon as the
+/// kind, code, a little data and the latency are shown; the other columns have what is
+/// left.
+fn widths(width: u16, deep: bool, topic: Option<u16>) -> Vec<u16> {
+    let mut steps: Vec<Step> = if deep {
+        PLAN.to_vec()
     } else {
-        &PLAN[..PLAN.len() - 1]
+        PLAN[..PLAN.len() - 1].to_vec()
     };
-    let mut widths = plan(width, TITLES.len(), steps, Some(DATA));
+    if let Some(chosen) = topic {
+        steps.retain(|step| step.column != TOPIC);
+        let place = |steps: &[Step], column| {
+            steps
+                .iter()
+                .position(|step| step.column == column)
+                .map_or(0, |at| at + 1)
+        };
+        steps.insert(place(&steps, TIME), step(TOPIC, chosen.min(16)));
+        steps.insert(place(&steps, LATENCY), step(TOPIC, chosen));
+    }
+    let mut widths = plan(width, TITLES.len(), &steps, Some(DATA));
     // "Answered by" is worth showing only beside a readable data column.
     if widths[ANSWERED] > 0 && widths[DATA] < 20 {
         widths[DATA] += widths[ANSWERED] + 1;
         widths[ANSWERED] = 0;
     }
     widths
+}
+
+/// How wide the topic column is drawn in a list `width` wide.
+pub fn topic_width(width: u16, deep: bool, topic: Option<u16>) -> u16 {
+    widths(width, deep, topic)[TOPIC]
 }
 
 /// Who answered, short: an engine's `gilmour:<host>-pid-<pid>-uuid-<uuid>` as
@@ -130,13 +151,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
         Some(row) if row < top => row,
         _ => top,
     };
-    let widths = widths(area.width, app.deep);
+    let widths = widths(area.width, app.deep, app.traces.topic_width);
     let store = app.inspector.store();
-    let list = &app.traces.list;
     let mut table_rows = Vec::with_capacity(rows);
     let mut gaps = Vec::new();
     for row in top..(top + rows).min(shown) {
-        let Some(trace) = list.at_row(row, shown).and_then(|id| store.get(id)) else {
+        let Some(trace) = app.traces.at_row(row).and_then(|id| store.get(id)) else {
             continue;
         };
         let mut built = if trace.gap.is_some() {
@@ -150,7 +170,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
         }
         table_rows.push(built);
     }
-    let header = Row::new(columns::shown(&widths, TITLES))
+    let header = Row::new(columns::shown(&widths, titles(app, &widths)))
         .style(theme::tone(theme::Tone::Dim).add_modifier(Modifier::BOLD));
     frame.render_widget(
         Table::new(table_rows, constraints(&widths)).header(header),
@@ -180,6 +200,24 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
         let text = fit(&text, usize::from(line.width));
         frame.render_widget(Paragraph::new(Span::styled(text, style)), line);
     }
+}
+
+/// The column titles, the sorted column's with its arrow (`latency▼`), cut to fit its
+/// column so that the arrow always shows.
+fn titles(app: &State, widths: &[u16]) -> Vec<String> {
+    let sort = app.traces.sort();
+    TITLES
+        .iter()
+        .enumerate()
+        .map(|(column, title)| {
+            if sort.is_default() || *title != sort.column.title() {
+                return (*title).to_owned();
+            }
+            let room = usize::from(widths[column]).saturating_sub(1);
+            let title: String = title.chars().take(room).collect();
+            format!("{title}{}", sort.arrow())
+        })
+        .collect()
 }
 
 fn trace_row<'a>(trace: &Trace, app: &State, widths: &[u16]) -> Row<'a> {

@@ -21,8 +21,12 @@ fn shown_senders(app: &crate::tui::fixture::App) -> Vec<String> {
         .collect()
 }
 
+mod latency;
+mod navigating;
+mod replaying;
 mod screens;
 mod sending;
+mod sorting;
 
 #[test]
 fn the_filtered_list_follows_traces_that_change() {
@@ -420,4 +424,109 @@ fn esc_that_clears_the_filter_says_how_to_get_it_back() {
     update(&mut app, key(KeyCode::Up));
     update(&mut app, key(KeyCode::Enter));
     assert_eq!(app.filter.applied_text, "topic:weather*", "and it does");
+}
+
+#[test]
+fn the_filter_bar_counts_matches_as_it_is_typed() {
+    let mut app = busy(100, 20);
+    update(&mut app, key(KeyCode::Char('/')));
+    assert_eq!(app.filter.matches, Some((7, false)), "empty: every trace");
+    type_text(&mut app, "topic:weather");
+    assert_eq!(app.filter.matches, Some((1, false)), "the gap only");
+    type_text(&mut app, "*");
+    assert_eq!(app.filter.matches, Some((4, false)));
+    let drawn = format!("{:?}", crate::tui::fixture::render(&app));
+    assert!(drawn.contains("4 match"), "{drawn}");
+    type_text(&mut app, " and");
+    assert_eq!(app.filter.matches, None, "does not parse: no count");
+    assert_eq!(app.shown(), 7, "nothing applied while typing");
+}
+
+#[test]
+fn at_name_in_the_filter_bar_applies_the_named_filter_of_the_config() {
+    let mut app = busy(100, 20);
+    app.state.keymap = crate::tui::keymap::KeyMap::from_toml(
+        "[filters]\nweather = \"topic:weather* and status:ok\"\n",
+    )
+    .expect("valid");
+    update(&mut app, key(KeyCode::Char('/')));
+    type_text(&mut app, "@weather");
+    assert_eq!(app.filter.matches, Some((2, false)), "fetch-1 and the gap");
+    update(&mut app, key(KeyCode::Enter));
+    assert_eq!(app.filter.applied_text, "topic:weather* and status:ok");
+    update(&mut app, key(KeyCode::Char('/')));
+    for _ in 0..40 {
+        update(&mut app, key(KeyCode::Backspace));
+    }
+    type_text(&mut app, "@nope");
+    update(&mut app, key(KeyCode::Enter));
+    assert!(app.filter.editing, "still typing");
+    let said = app
+        .status
+        .as_ref()
+        .map(|s| s.text.clone())
+        .unwrap_or_default();
+    assert_eq!(said, "no filter named nope (named: weather)");
+}
+
+#[test]
+fn capital_x_clears_the_store_after_a_question() {
+    let mut app = busy(100, 20);
+    let id = app.inspector.store().by_sender("s-echo-1").expect("traced");
+    app.state.traces.toggle_mark(id);
+    update(&mut app, key(KeyCode::Char('X')));
+    assert!(matches!(
+        app.modal,
+        Some(Modal::Confirm {
+            then: Confirmed::ClearStore,
+            ..
+        })
+    ));
+    update(&mut app, key(KeyCode::Char('n')));
+    assert_eq!(app.inspector.store().len(), 7, "no: kept");
+    update(&mut app, key(KeyCode::Char('X')));
+    update(&mut app, key(KeyCode::Char('y')));
+    assert!(app.inspector.store().is_empty());
+    assert_eq!(app.shown(), 0);
+    assert!(app.traces.marks.is_empty());
+    assert_eq!(app.inspector.stats().overall(at(10_000)).count, 0);
+    update(
+        &mut app,
+        Action::Events(vec![request(9_900, "echo", "s-new", "1")]),
+    );
+    assert_eq!(shown_senders(&app), ["s-new"], "capture goes on");
+}
+
+#[test]
+fn a_marked_trace_is_pinned_and_survives_eviction() {
+    let mut app = crate::tui::fixture::app(160, 20);
+    app.state.inspector = gilmour::inspect::Inspector::new(InspectorOptions {
+        capacity: 3,
+        ..InspectorOptions::default()
+    });
+    update(
+        &mut app,
+        Action::Events(vec![request(100, "keep", "s-keep", "1")]),
+    );
+    run(&mut app, Command::Down);
+    run(&mut app, Command::Mark);
+    let kept = app.inspector.store().by_sender("s-keep").expect("traced");
+    assert!(app.inspector.store().is_pinned(kept));
+    let events: Vec<_> = (0..5)
+        .map(|n| request(200 + n, "other", &format!("s-{n}"), "1"))
+        .collect();
+    update(&mut app, Action::Events(events));
+    assert!(app.inspector.store().get(kept).is_some(), "passed by");
+    assert!(app.traces.marks.contains(&kept));
+    assert_eq!(shown_senders(&app), ["s-4", "s-3", "s-2", "s-keep"]);
+    let drawn = format!("{:?}", crate::tui::fixture::render(&app));
+    assert!(drawn.contains("1 pinned"), "{drawn}");
+    // Unmarked, it goes.
+    app.state.toggle_mark(kept);
+    update(
+        &mut app,
+        Action::Events(vec![request(300, "other", "s-5", "1")]),
+    );
+    assert!(app.inspector.store().get(kept).is_none());
+    assert_eq!(shown_senders(&app), ["s-5", "s-4", "s-3"]);
 }
