@@ -133,6 +133,71 @@ fn evicted_traces_leave_the_list_and_the_marks() {
 }
 
 #[test]
+fn a_marked_trace_past_eviction_takes_its_reply_its_record_and_keeps_its_replay_links() {
+    let mut app = crate::tui::fixture::app(160, 20);
+    app.state.inspector = gilmour::inspect::Inspector::new(InspectorOptions {
+        capacity: 3,
+        ..InspectorOptions::default()
+    });
+    update(
+        &mut app,
+        Action::Events(vec![
+            request(100, "keep", "s-keep", "1"),
+            request(110, "keep", "s-copy", "1"),
+        ]),
+    );
+    let store = app.inspector.store();
+    let (kept, copy) = (
+        store.by_sender("s-keep").expect("traced"),
+        store.by_sender("s-copy").expect("traced"),
+    );
+    app.links.replay_of.insert(copy, kept);
+    app.links.replays.insert(kept, vec![copy]);
+    app.state.toggle_mark(kept);
+    app.state.toggle_mark(copy);
+    let others: Vec<_> = (0..5)
+        .map(|n| request(200 + n, "other", &format!("s-{n}"), "1"))
+        .collect();
+    update(&mut app, Action::Events(others));
+    assert!(app.inspector.store().first_id() > copy, "both passed by");
+    assert_eq!(app.links.replay_of.get(&copy), Some(&kept));
+    assert_eq!(app.links.replays.get(&kept), Some(&vec![copy]));
+    update(
+        &mut app,
+        Action::Events(vec![
+            reply(300, "s-keep", 503, "null"),
+            crate::tui::fixture::message(
+                301,
+                "gilmour.errors",
+                &crate::tui::fixture::error_record(301, "keep", "s-keep", 503),
+            ),
+        ]),
+    );
+    let trace = app.inspector.store().get(kept).expect("pinned");
+    assert_eq!(
+        (trace.status, trace.errors.len()),
+        (gilmour::inspect::TraceStatus::Error, 1)
+    );
+    assert_eq!(
+        shown_senders(&app),
+        ["s-4", "s-3", "s-2", "s-copy", "s-keep"],
+        "no orphan row for its reply, no row for its record"
+    );
+    let drawn = format!("{:?}", crate::tui::fixture::render(&app));
+    assert!(drawn.contains("503"), "{drawn}");
+    // Unmarked, they go with their links.
+    app.state.toggle_mark(kept);
+    app.state.toggle_mark(copy);
+    update(
+        &mut app,
+        Action::Events(vec![request(400, "other", "s-5", "1")]),
+    );
+    assert!(app.inspector.store().get(kept).is_none());
+    assert!(app.inspector.store().by_sender("s-keep").is_none());
+    assert!(app.links.replay_of.is_empty() && app.links.replays.is_empty());
+}
+
+#[test]
 fn write_sends_the_marked_traces_events_in_order() {
     let mut app = busy(100, 20);
     update(&mut app, key(KeyCode::Char('G')));
