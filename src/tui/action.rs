@@ -104,6 +104,13 @@ pub enum Effect {
     },
     /// Start (true) or stop deep capture.
     Deep(bool),
+    /// Write the filter history (the whole of it, replacing the file).
+    SaveHistory {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The filters, oldest first.
+        filters: Vec<String>,
+    },
 }
 
 /// What background work brought back.

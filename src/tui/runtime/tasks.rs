@@ -140,6 +140,7 @@ async fn work(engine: &Engine, effect: Effect) -> Done {
         | Effect::Edit { .. }
         | Effect::Then(_)
         | Effect::Deep(_)
+        | Effect::SaveHistory { .. }
         | Effect::Repaint => failed(Failure::Status, &"not background work"),
     }
 }

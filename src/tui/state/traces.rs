@@ -53,6 +53,10 @@ pub struct FilterBar {
     pub history: Vec<String>,
     /// Where `↑` is in the history.
     pub history_at: Option<usize>,
+    /// The file the history is kept in across sessions, when there is one.
+    pub history_file: Option<std::path::PathBuf>,
+    /// Whether the history changed since it was last handed over to be written.
+    pub history_unsaved: bool,
     /// While typing: how many traces the text would show, and whether only the newest
     /// [`COUNT_AT_MOST`] were counted.
     pub matches: Option<(usize, bool)>,
@@ -312,6 +316,7 @@ impl FilterBar {
             if self.history.len() > FILTER_HISTORY {
                 self.history.remove(0);
             }
+            self.history_unsaved = true;
         }
         self.applied = filter;
         self.applied_text = text;

@@ -101,6 +101,54 @@ fn moving_stops_following_and_the_cursor_stays_on_its_trace() {
 }
 
 #[test]
+fn an_applied_filter_is_written_to_the_history_file_at_once() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let path = dir.path().join("gilmour").join("filters");
+    let mut app = busy(100, 20);
+    app.filter.history = vec!["kind:slot".to_owned()];
+    app.filter.history_file = Some(path.clone());
+    update(&mut app, key(KeyCode::Char('/')));
+    type_text(&mut app, "status:error");
+    assert!(app.effects.is_empty(), "typing writes nothing");
+    update(&mut app, key(KeyCode::Enter));
+    let saves: Vec<_> = app
+        .effects
+        .drain(..)
+        .filter_map(|effect| match effect {
+            Effect::SaveHistory { path, filters } => Some((path, filters)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        saves,
+        [(
+            path.clone(),
+            vec!["kind:slot".to_owned(), "status:error".to_owned()]
+        )]
+    );
+    // Clearing it changes no history: nothing to write.
+    update(&mut app, key(KeyCode::Esc));
+    update(&mut app, key(KeyCode::Esc));
+    assert!(app.filter.applied_text.is_empty());
+    assert!(
+        !app.effects
+            .iter()
+            .any(|effect| matches!(effect, Effect::SaveHistory { .. }))
+    );
+    // What the event loop does with it: the file holds the session's filters.
+    let writer =
+        crate::tui::runtime::history::Writer::start(|error| panic!("{error}")).expect("started");
+    for (path, filters) in saves {
+        writer.save(path, filters);
+    }
+    writer.finish();
+    assert_eq!(
+        crate::tui::runtime::history::load(&path).expect("read"),
+        ["kind:slot", "status:error"]
+    );
+}
+
+#[test]
 fn space_pauses_the_display_not_the_capture() {
     let mut app = busy(100, 20);
     update(&mut app, key(KeyCode::Char(' ')));
