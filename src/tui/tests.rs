@@ -180,6 +180,17 @@ fn help_is_generated_from_the_key_map() {
 }
 
 #[test]
+fn help_lists_the_named_filters() {
+    let mut app = busy(120, 30);
+    app.keymap = super::keymap::KeyMap::from_toml(
+        "[filters]\nslow = \"latency:>100ms\"\nfailed = \"code:>=500 and kind:req\"\n",
+    )
+    .expect("valid");
+    update(&mut app, key(KeyCode::Char('?')));
+    assert_snapshot!(render(&app));
+}
+
+#[test]
 fn fire_form_checks_a_composition_as_typed() {
     let mut app = busy(120, 20);
     update(&mut app, key(KeyCode::Char('f')));

@@ -149,6 +149,50 @@ fn an_applied_filter_is_written_to_the_history_file_at_once() {
 }
 
 #[test]
+fn tab_completes_a_named_filter_in_the_filter_bar() {
+    let mut app = busy(100, 20);
+    app.keymap = crate::tui::keymap::KeyMap::from_toml(
+        "[filters]\nslow = \"latency:>100ms\"\nslot = \"kind:slot\"\nfailed = \"status:error\"\n",
+    )
+    .expect("valid");
+    update(&mut app, key(KeyCode::Char('/')));
+    type_text(&mut app, "@fa");
+    update(&mut app, key(KeyCode::Tab));
+    assert_eq!(app.filter.input.text(), "@failed");
+    assert_eq!(
+        app.filter.matches,
+        Some((2, false)),
+        "counted as what it names"
+    );
+    update(&mut app, key(KeyCode::Enter));
+    assert_eq!(app.filter.applied_text, "status:error");
+    assert_eq!(shown_senders(&app), ["", "s-group-1"]);
+    // Two names fit: as far as they agree, and the status line names them.
+    update(&mut app, key(KeyCode::Char('/')));
+    app.filter.input.set("@s");
+    update(&mut app, key(KeyCode::Tab));
+    assert_eq!(app.filter.input.text(), "@slo");
+    update(&mut app, key(KeyCode::Tab));
+    assert_eq!(app.filter.input.text(), "@slo");
+    let status = format!("{:?}", app.status);
+    assert!(status.contains("@slot @slow"), "{status}");
+    type_text(&mut app, "t");
+    update(&mut app, key(KeyCode::Enter));
+    assert_eq!(app.filter.applied_text, "kind:slot");
+    // No name fits: said, the text left as typed.
+    update(&mut app, key(KeyCode::Char('/')));
+    app.filter.input.set("@zz");
+    update(&mut app, key(KeyCode::Tab));
+    assert_eq!(app.filter.input.text(), "@zz");
+    let status = format!("{:?}", app.status);
+    assert!(status.contains("no filter named @zz"), "{status}");
+    // Not a name: Tab does nothing.
+    app.filter.input.set("kind:");
+    update(&mut app, key(KeyCode::Tab));
+    assert_eq!(app.filter.input.text(), "kind:");
+}
+
+#[test]
 fn space_pauses_the_display_not_the_capture() {
     let mut app = busy(100, 20);
     update(&mut app, key(KeyCode::Char(' ')));
