@@ -2,7 +2,7 @@
 //! sends a [`Done`] back to the event loop. Nothing here touches the state.
 
 use crate::tui::action::{Done, Effect, Failure};
-use crate::tui::model::{ERRORS_PAGE, Fire, Health, Host, pattern_matches};
+use crate::tui::model::{ERRORS_PAGE, Fire, pattern_matches};
 use gilmour::compose::{ExecuteOptions, parse};
 use gilmour::engine::{Engine, RequestOptions};
 use gilmour::inspect::errors::ErrorQueue;
@@ -121,7 +121,7 @@ async fn work(engine: &Engine, effect: Effect) -> Done {
         },
         Effect::RefreshServices => match services::survey(engine, PingOptions::default()).await {
             Ok(survey) => Done::Services {
-                hosts: survey.hosts.into_iter().map(host).collect(),
+                hosts: survey.hosts,
                 listened: survey
                     .listeners
                     .requests
@@ -334,26 +334,6 @@ async fn silent(engine: &Engine, fire: &Fire) -> Result<Vec<String>, String> {
         .collect())
 }
 
-/// A host as the services screen shows it: alive (answered 200, slow or not, with what
-/// it serves) or dead, and why.
-fn host(host: services::Host) -> Host {
-    let health = match host.health {
-        services::Health::Alive { latency, topics }
-        | services::Health::Slow { latency, topics } => Health::Alive { latency, topics },
-        failing @ services::Health::Failing { .. } => Health::Dead {
-            reason: failing.describe(),
-        },
-        services::Health::Dead { reason } => Health::Dead {
-            reason: reason.to_string(),
-        },
-    };
-    Host {
-        ident: host.ident,
-        value: host.value,
-        health,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -525,8 +505,8 @@ mod tests {
             .expect("listed");
         assert_eq!(
             gone.health,
-            Health::Dead {
-                reason: "nobody listens on its health channel".to_owned()
+            services::Health::Dead {
+                reason: services::Dead::NoListener
             }
         );
         let alive = hosts
@@ -534,7 +514,7 @@ mod tests {
             .find(|host| host.ident != "gone-host")
             .expect("listed");
         assert!(
-            matches!(&alive.health, Health::Alive { topics, .. }
+            matches!(&alive.health, services::Health::Alive { topics, .. }
                 if topics.iter().any(|topic| topic == "gilmour.request.tasks.echo")),
             "{alive:?}"
         );
