@@ -594,6 +594,31 @@ mod tests {
     }
 
     #[test]
+    fn a_call_made_by_a_pinned_trace_past_eviction_hangs_under_it() {
+        let mut correlator = small();
+        correlator.ingest(event("gilmour.request.outer", r#"{"data":1,"sender":"o"}"#));
+        let outer = correlator.store().by_sender("o").expect("traced");
+        correlator.store_mut().pin(outer).expect("room");
+        crowd_out(&mut correlator, 0);
+        correlator.ingest(event(
+            "gilmour.request.inner",
+            r#"{"data":1,"sender":"i","parent":"o"}"#,
+        ));
+        let inner = correlator.store().by_sender("i").expect("traced");
+        let store = correlator.store();
+        let children: Vec<Option<TraceId>> = store
+            .get(outer)
+            .and_then(|trace| trace.links.as_ref())
+            .map(|links| links.children.iter().map(|child| child.id).collect())
+            .unwrap_or_default();
+        assert_eq!(children, [Some(inner)]);
+        let up = store
+            .get(inner)
+            .and_then(|trace| trace.links.as_ref()?.up());
+        assert_eq!(up, Some(outer));
+    }
+
+    #[test]
     fn an_unpinned_trace_goes_with_its_index_entries() {
         let mut correlator = small();
         correlator.ingest(event("gilmour.request.t", r#"{"data":1,"sender":"s"}"#));
