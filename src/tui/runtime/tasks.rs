@@ -471,7 +471,7 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_services_screen_sees_hosts_alive_and_dead_and_who_listens() {
+    async fn the_services_screen_sees_hosts_alive_failing_and_dead_and_who_listens() {
         use gilmour::engine::{HandlerOptions, Reply, Request};
         let broker = Broker::start(("127.0.0.1", 0)).expect("broker");
         let service = Engine::builder(&broker.url())
@@ -494,11 +494,35 @@ mod tests {
             .hash_set(&health, "gone-host", "true")
             .await
             .expect("a dead ident");
+        // A process that runs but whose health check fails: it answers 503.
+        engine
+            .commands()
+            .hash_set(&health, "sick-host", "true")
+            .await
+            .expect("a failing ident");
+        engine
+            .reply_to(
+                &engine
+                    .channels()
+                    .health(&gilmour::protocol::Ident("sick-host".to_owned())),
+                HandlerOptions::default().group("exclusive"),
+                |_| async { Reply::with_code(503, "database down") },
+            )
+            .await
+            .expect("serve health");
         let Done::Services { hosts, listened } = work(&engine, Effect::RefreshServices).await
         else {
             panic!("a survey");
         };
-        assert_eq!(hosts.len(), 2, "{hosts:?}");
+        assert_eq!(hosts.len(), 3, "{hosts:?}");
+        let sick = hosts
+            .iter()
+            .find(|host| host.ident == "sick-host")
+            .expect("listed");
+        assert!(
+            matches!(&sick.health, services::Health::Failing { code: 503, .. }),
+            "failing, not dead nor alive: {sick:?}"
+        );
         let gone = hosts
             .iter()
             .find(|host| host.ident == "gone-host")
@@ -511,7 +535,7 @@ mod tests {
         );
         let alive = hosts
             .iter()
-            .find(|host| host.ident != "gone-host")
+            .find(|host| host.ident != "gone-host" && host.ident != "sick-host")
             .expect("listed");
         assert!(
             matches!(&alive.health, services::Health::Alive { topics, .. }
