@@ -6,12 +6,14 @@
 // Each test binary uses its own part of this module.
 #![allow(dead_code, unused_imports, unused_macros)]
 
+pub mod cluster;
 pub mod compose;
 pub mod engine;
 pub mod process;
 pub mod prometheus;
 mod proxy;
 mod raw;
+pub mod sentinel;
 pub mod watch;
 
 pub use proxy::Proxy;
@@ -135,6 +137,24 @@ impl Server {
             }
         }
         panic!("{backend:?} server did not start on any of 5 free ports");
+    }
+
+    /// Starts a redis-server on the given port with extra arguments (a cluster node, a
+    /// replica); `None` when it does not come up there (the port was taken meanwhile).
+    pub fn start_on(port: u16, extra: &[String]) -> Option<Server> {
+        let server = Server {
+            backend: Backend::Redis,
+            port,
+            process: Mutex::new(launch(Backend::Redis, port, extra, false)),
+            extra: extra.to_vec(),
+            tls: false,
+        };
+        server.wait_ready().then_some(server)
+    }
+
+    /// The pid of the redis-server.
+    pub fn pid(&self) -> Option<u32> {
+        self.redis_pid()
     }
 
     /// One server per backend shared by all the tests of this test binary; each test uses
@@ -346,6 +366,18 @@ fn halt(process: &mut Process) {
     }
 }
 
+/// A free loopback port whose +10000 is free too (a cluster node's bus port), at most
+/// 55535: ephemeral ports from the OS are often too high for that.
+pub fn free_port_pair() -> u16 {
+    loop {
+        let port = 20_000 + (uuid::Uuid::new_v4().as_u128() % 35_000) as u16;
+        let free = |port: u16| TcpListener::bind(("127.0.0.1", port)).is_ok();
+        if free(port) && free(port + 10_000) {
+            return port;
+        }
+    }
+}
+
 fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     listener.local_addr().expect("local address").port()
@@ -376,11 +408,18 @@ fn spawn(port: u16, extra: &[String], tls: bool) -> (Child, u32) {
          echo $server; cat >/dev/null; kill $server 2>/dev/null; \
          kill -CONT $server 2>/dev/null; wait $server"
     );
+    watched(&script, extra)
+}
+
+/// Runs `script` (which starts a server and echoes its pid) under a watchdog shell that
+/// stops the server when this test process exits, however it exits; `"$@"` in the script
+/// is `args`. Returns the shell and the server's pid.
+pub fn watched(script: &str, args: &[String]) -> (Child, u32) {
     let mut child = Command::new("sh")
         .arg("-c")
         .arg(script)
         .arg("redis-server")
-        .args(extra)
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -394,7 +433,7 @@ fn spawn(port: u16, extra: &[String], tls: bool) -> (Child, u32) {
     (child, pid)
 }
 
-fn stop(child: &mut Child) {
+pub fn stop(child: &mut Child) {
     // Closing stdin makes the watchdog stop the server and wait for it.
     drop(child.stdin.take());
     let _ = child.wait();

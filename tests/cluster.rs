@@ -1,0 +1,267 @@
+//! The engine on a real Redis Cluster (three primaries, three replicas): callers and
+//! responders whose subscribers sit on different nodes, exclusive groups across nodes,
+//! "nobody listens" summed over every node, wildcard slots, and the keys (group locks,
+//! the error queue, the health hash) on their slot's primary. One cluster for the whole
+//! file; each test has its own topics.
+
+mod support;
+
+use gilmour::engine::{Engine, EngineError, ErrorPolicy, HandlerOptions, Reply, Request};
+use gilmour::protocol::Code;
+use gilmour::transport::Topology;
+use serde_json::json;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use support::cluster::Cluster;
+use support::engine::{quick, recv};
+use tokio::sync::mpsc;
+
+/// An engine whose only seed, and so its subscriber's node, is the node on `port`.
+async fn engine_on(port: u16) -> Engine {
+    Engine::connect(&Cluster::shared().url_at(port))
+        .await
+        .expect("connect to the cluster")
+}
+
+/// Two different nodes: a primary and a replica of another shard.
+fn two_nodes() -> (u16, u16) {
+    let cluster = Cluster::shared();
+    let primaries = cluster.primaries();
+    let replicas = cluster.replicas();
+    (primaries[0], replicas[replicas.len() - 1])
+}
+
+/// How many exact subscribers `channel` has on the node on `port` alone.
+fn numsub_on(port: u16, channel: &str) -> String {
+    Cluster::shared()
+        .server(port)
+        .command(&["PUBSUB", "NUMSUB", channel])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_and_reply_between_nodes() {
+    let (a, b) = two_nodes();
+    let responder = engine_on(a).await;
+    assert_eq!(responder.commands().topology(), Topology::Cluster);
+    support::engine::echo(&responder, "c.echo").await;
+    let caller = engine_on(b).await;
+    // The responder's subscription is on its own node only.
+    assert_eq!(
+        numsub_on(a, "gilmour.request.c.echo"),
+        "gilmour.request.c.echo\n1"
+    );
+    assert_eq!(
+        numsub_on(b, "gilmour.request.c.echo"),
+        "gilmour.request.c.echo\n0"
+    );
+    for n in 0..20 {
+        let response = caller
+            .request("c.echo", json!({"n": n}), quick())
+            .await
+            .expect("request across nodes");
+        assert_eq!(response.code(), Code::OK);
+        assert_eq!(response.data(), &json!({"n": n}));
+    }
+    // The group lock of the last one is on its key's primary.
+    let response = caller
+        .request("c.echo", json!("last"), quick())
+        .await
+        .expect("request");
+    let key = format!("{}_default", response.sender.as_str());
+    let cluster = Cluster::shared();
+    let owner = cluster.primary_for(&key);
+    assert_eq!(cluster.server(owner).command(&["EXISTS", &key]), "1");
+    assert_eq!(
+        cluster
+            .server(owner)
+            .command(&["TTL", &key])
+            .parse::<u64>()
+            .map(|ttl| ttl > 590),
+        Ok(true)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nobody_listens_is_summed_over_every_node() {
+    let (a, b) = two_nodes();
+    let caller = engine_on(b).await;
+    let error = caller
+        .request("c.lonely", json!(1), quick())
+        .await
+        .expect_err("nobody serves it");
+    assert!(matches!(error, EngineError::NoListeners { .. }), "{error}");
+    // A responder on another node, seen by no other: the caller still finds it.
+    let responder = engine_on(a).await;
+    support::engine::echo(&responder, "c.lonely").await;
+    assert_eq!(
+        caller
+            .commands()
+            .numsub("gilmour.request.c.lonely")
+            .await
+            .expect("numsub"),
+        1
+    );
+    let counts = caller
+        .commands()
+        .numsub_many(&["gilmour.request.c.lonely", "gilmour.request.c.none"])
+        .await
+        .expect("numsub");
+    assert_eq!(
+        counts,
+        vec![
+            ("gilmour.request.c.lonely".to_owned(), 1),
+            ("gilmour.request.c.none".to_owned(), 0)
+        ]
+    );
+    let response = caller
+        .request("c.lonely", json!("found"), quick())
+        .await
+        .expect("found across nodes");
+    assert_eq!(response.data(), &json!("found"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exclusive_group_across_nodes_answers_each_request_once() {
+    let cluster = Cluster::shared();
+    let primaries = cluster.primaries();
+    let replicas = cluster.replicas();
+    let handled = Arc::new(AtomicUsize::new(0));
+    let mut members = Vec::new();
+    for port in [primaries[0], primaries[1], replicas[0]] {
+        let member = engine_on(port).await;
+        let handled = handled.clone();
+        member
+            .reply_to(
+                "c.group",
+                HandlerOptions::default().group("workers"),
+                move |request: Request| {
+                    let handled = handled.clone();
+                    async move {
+                        handled.fetch_add(1, Ordering::SeqCst);
+                        Reply::ok(request.into_data())
+                    }
+                },
+            )
+            .await
+            .expect("reply_to");
+        members.push(member);
+    }
+    let caller = engine_on(replicas[replicas.len() - 1]).await;
+    let requests = (0..300).map(|n| {
+        let caller = caller.clone();
+        async move { caller.request("c.group", json!(n), quick()).await }
+    });
+    let responses = futures_util::future::join_all(requests).await;
+    for (n, response) in responses.into_iter().enumerate() {
+        let response = response.expect("request");
+        assert_eq!(response.data(), &json!(n));
+    }
+    // Every member received every request; the lock let exactly one handle each.
+    assert_eq!(handled.load(Ordering::SeqCst), 300);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wildcard_slots_receive_signals_from_other_nodes() {
+    let (a, b) = two_nodes();
+    let listener = engine_on(a).await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    listener
+        .slot(
+            "c.users.*",
+            HandlerOptions::default(),
+            move |request: Request| {
+                let tx = tx.clone();
+                async move {
+                    let _ = tx.send((request.topic().to_owned(), request.data().clone()));
+                }
+            },
+        )
+        .await
+        .expect("slot");
+    let sender = engine_on(b).await;
+    for n in 0..5 {
+        sender
+            .signal(&format!("c.users.{n}"), json!({"n": n}))
+            .await
+            .expect("signal: a pattern subscriber is on another node");
+        assert_eq!(
+            recv(&mut rx).await,
+            (format!("c.users.{n}"), json!({"n": n}))
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_queue_and_health_hash_live_on_their_slots_primary() {
+    let (a, b) = two_nodes();
+    let prefix = "cq";
+    let responder = Engine::builder(&Cluster::shared().url_at(a))
+        .prefix(prefix)
+        .error_policy(ErrorPolicy::Queue)
+        .health(true)
+        .connect()
+        .await
+        .expect("connect");
+    responder
+        .reply_to(
+            "fail",
+            HandlerOptions::default(),
+            |_request: Request| async move { Reply::with_code(500, "broken") },
+        )
+        .await
+        .expect("reply_to");
+    let caller = Engine::builder(&Cluster::shared().url_at(b))
+        .prefix(prefix)
+        .connect()
+        .await
+        .expect("connect");
+    let response = caller
+        .request("fail", json!("x"), quick())
+        .await
+        .expect("request");
+    assert_eq!(response.code(), Code::from(500));
+
+    let cluster = Cluster::shared();
+    let queue = responder.channels().error_queue().to_owned();
+    let owner = cluster.server(cluster.primary_for(&queue));
+    cluster.wait_until("the error record is queued", support::engine::WAIT, || {
+        owner.command(&["LLEN", &queue]) == "1"
+    });
+    let record = owner.command(&["LINDEX", &queue, "0"]);
+    assert!(record.contains(response.sender.as_str()), "{record}");
+
+    let hash = responder.channels().health_hash().to_owned();
+    let ident = responder.ident().expect("health on").as_str().to_owned();
+    let owner = cluster.server(cluster.primary_for(&hash));
+    assert_eq!(owner.command(&["HGET", &hash, &ident]), "true");
+    // The health responder answers across nodes too.
+    let health = caller
+        .request(
+            &format!("gilmour.health.{ident}").replace("gilmour", prefix),
+            json!(""),
+            quick(),
+        )
+        .await
+        .expect("health ping");
+    assert_eq!(health.code(), Code::OK);
+    responder.shutdown().await.expect("shutdown");
+    assert_eq!(owner.command(&["HEXISTS", &hash, &ident]), "0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_answers_between_nodes() {
+    let (a, b) = two_nodes();
+    let cluster = Cluster::shared();
+    let _reply =
+        support::process::Background::serving_at(&cluster.url_at(a), &["reply", "c.cli.echo"]);
+    let output = support::process::gilmour_at(&cluster.url_at(b))
+        .args(["request", "c.cli.echo", "hi"])
+        .output()
+        .expect("run gilmour request");
+    assert!(
+        output.status.success(),
+        "{}",
+        support::process::text(&output.stderr)
+    );
+    assert_eq!(support::process::text(&output.stdout).trim(), "\"hi\"");
+}

@@ -1,0 +1,1 @@
+//! A primary, a replica and three sentinels for the tests.
