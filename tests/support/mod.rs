@@ -210,6 +210,14 @@ impl Server {
         }
     }
 
+    /// Kills the redis-server with SIGKILL, as a crash would, and reaps it.
+    pub fn kill(&self) {
+        if let Some(pid) = self.redis_pid() {
+            signal(pid, "-KILL");
+        }
+        self.stop();
+    }
+
     /// Stops the server (it can be started again with `restart`).
     pub fn stop(&self) {
         halt(&mut self.process.lock().expect("server lock"));
