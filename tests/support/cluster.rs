@@ -135,7 +135,7 @@ impl Cluster {
     /// What the cluster says about its nodes now, asked of the first node that answers.
     pub fn nodes(&self) -> Vec<NodeInfo> {
         for server in &self.nodes {
-            let Some(text) = ask(server, &["CLUSTER", "NODES"]) else {
+            let Some(text) = super::try_command_at(server.port(), &["CLUSTER", "NODES"]) else {
                 continue;
             };
             return text
@@ -255,11 +255,4 @@ pub fn remove_stale_directories() {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }
-}
-
-/// One command, or `None` when the node does not answer (it was stopped).
-fn ask(server: &Server, args: &[&str]) -> Option<String> {
-    let port = server.port();
-    std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| server.command(args))).ok()
 }

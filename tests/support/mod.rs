@@ -14,6 +14,7 @@ pub mod prometheus;
 mod proxy;
 mod raw;
 pub mod sentinel;
+pub mod traffic;
 pub mod watch;
 
 pub use proxy::Proxy;
@@ -225,13 +226,7 @@ impl Server {
 
     /// Runs one command over a raw RESP connection and returns the reply line(s) as text.
     pub fn command(&self, args: &[&str]) -> String {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to server");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .expect("timeout");
-        stream.write_all(&resp(args)).expect("write");
-        let mut reader = BufReader::new(stream);
-        read_reply(&mut reader)
+        command_at(self.port, args)
     }
 
     /// Publishes raw bytes (a channel name that is not UTF-8, a payload that is not
@@ -374,6 +369,24 @@ fn halt(process: &mut Process) {
     }
 }
 
+/// Runs one command over a raw RESP connection to a loopback port; the reply as text
+/// (arrays flattened, one element a line). Panics when nothing answers there.
+pub fn command_at(port: u16, args: &[&str]) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to server");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    stream.write_all(&resp(args)).expect("write");
+    let mut reader = BufReader::new(stream);
+    read_reply(&mut reader)
+}
+
+/// The same, or `None` when nothing answers on the port (a server that was stopped).
+pub fn try_command_at(port: u16, args: &[&str]) -> Option<String> {
+    TcpStream::connect(("127.0.0.1", port)).ok()?;
+    std::panic::catch_unwind(|| command_at(port, args)).ok()
+}
+
 /// A free loopback port whose +10000 is free too (a cluster node's bus port), at most
 /// 55535: ephemeral ports from the OS are often too high for that.
 pub fn free_port_pair() -> u16 {
@@ -386,7 +399,7 @@ pub fn free_port_pair() -> u16 {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     listener.local_addr().expect("local address").port()
 }
