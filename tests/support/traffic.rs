@@ -100,7 +100,7 @@ impl Traffic {
                 let last_failure = outcomes
                     .iter()
                     .filter(|outcome| outcome.result != Ok(200))
-                    .map(|outcome| outcome.started + outcome.took)
+                    .map(|outcome| outcome.started)
                     .max()
                     .unwrap_or(since)
                     .max(since);
@@ -137,9 +137,11 @@ impl Traffic {
             .iter()
             .filter(|outcome| outcome.result != Ok(200))
             .collect();
+        // Recovered from the start of the last request that failed: every request sent
+        // later succeeded.
         let last_failure = failures
             .iter()
-            .map(|outcome| outcome.started + outcome.took)
+            .map(|outcome| outcome.started)
             .max()
             .unwrap_or(broke);
         let details: Vec<String> = failures
@@ -154,7 +156,7 @@ impl Traffic {
             })
             .collect();
         let summary = format!(
-            "{} requests, {} failed; all succeeding again {:?} after the failure",
+            "{} requests, {} failed; every request sent from {:?} after the failure on succeeded",
             outcomes.len(),
             failures.len(),
             last_failure.saturating_duration_since(broke)
