@@ -2,8 +2,11 @@
 //! primaries, which are down. The subscriber picks its node from this list, the
 //! inspector runs MONITOR on each, and the Services screen shows it.
 
+use serde::Serialize;
+
 /// Whether a node serves slots or copies a primary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Serves slots.
     Primary,
@@ -12,7 +15,7 @@ pub enum Role {
 }
 
 /// One node of a cluster, as `CLUSTER NODES` describes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Node {
     /// The node's id.
     pub id: String,
@@ -26,6 +29,16 @@ pub struct Node {
     pub failed: bool,
     /// How many slots it serves.
     pub slots: usize,
+}
+
+impl Role {
+    /// `primary` or `replica`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Primary => "primary",
+            Role::Replica => "replica",
+        }
+    }
 }
 
 impl Node {

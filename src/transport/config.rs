@@ -205,6 +205,29 @@ impl RedisConfig {
         }
     }
 
+    /// The same settings for one node of a cluster (`host:port`): a single-server URL
+    /// with the cluster URL's credentials and TLS. `None` when this is no cluster URL.
+    pub fn node(&self, address: &str) -> Option<RedisConfig> {
+        let (tls, Kind::Cluster) = scheme_kind(&self.url)? else {
+            return None;
+        };
+        let rest = &self.url[self.url.find("://")? + 3..];
+        let (rest, fragment) = match rest.split_once('#') {
+            Some((rest, fragment)) => (rest, format!("#{fragment}")),
+            None => (rest, String::new()),
+        };
+        let authority = rest.split('/').next().unwrap_or(rest);
+        let userinfo = authority
+            .rsplit_once('@')
+            .map(|(userinfo, _)| format!("{userinfo}@"))
+            .unwrap_or_default();
+        let scheme = if tls { "rediss" } else { "redis" };
+        Some(RedisConfig {
+            url: format!("{scheme}://{userinfo}{address}{fragment}"),
+            ..self.clone()
+        })
+    }
+
     fn invalid(&self, why: &'static str) -> TransportError {
         TransportError::InvalidUrl {
             url: self.display_url(),
@@ -261,6 +284,16 @@ mod tests {
             RedisConfig::new("redis+cluster://h:1").topology(),
             Topology::Cluster
         );
+    }
+
+    #[test]
+    fn names_one_node_of_a_cluster() {
+        let config = RedisConfig::new("rediss+cluster://u:p%40ss@h1:1,h2:2#insecure");
+        assert_eq!(
+            config.node("10.0.0.9:7003").map(|node| node.url),
+            Some("rediss://u:p%40ss@10.0.0.9:7003#insecure".to_owned())
+        );
+        assert!(RedisConfig::new("redis://h:1").node("h:2").is_none());
     }
 
     #[test]
