@@ -265,3 +265,157 @@ async fn the_cli_answers_between_nodes() {
     );
     assert_eq!(support::process::text(&output.stdout).trim(), "\"hi\"");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deep_capture_monitors_every_node_and_names_caller_responder_and_lock_race() {
+    use gilmour::inspect::deep::{DEFAULT_DEEP_BUFFER, DeepCapture};
+    use gilmour::inspect::{InspectorOptions, TraceKind};
+    use gilmour::protocol::Channels;
+    use gilmour::transport::RedisConfig;
+
+    let cluster = Cluster::shared();
+    let primaries = cluster.primaries();
+    let replicas = cluster.replicas();
+    let prefix = "cd";
+    let mut members = Vec::new();
+    for port in [primaries[1], replicas[0]] {
+        let member = Engine::builder(&cluster.url_at(port))
+            .prefix(prefix)
+            .connect()
+            .await
+            .expect("connect");
+        member
+            .reply_to(
+                "echo",
+                HandlerOptions::default().group("pool"),
+                |request: Request| async move { Reply::ok(request.into_data()) },
+            )
+            .await
+            .expect("reply_to");
+        members.push(member);
+    }
+    let mut watch = support::watch::Watch::at(
+        &cluster.url_at(primaries[2]),
+        prefix,
+        InspectorOptions::default(),
+    )
+    .await;
+    let (deep_capture, mut deep) = DeepCapture::start(
+        RedisConfig::new(cluster.url()),
+        Channels::new(prefix),
+        DEFAULT_DEEP_BUFFER,
+    )
+    .await
+    .expect("deep capture");
+    assert_eq!(
+        deep_capture.nodes(),
+        support::cluster::NODES,
+        "MONITOR on every node"
+    );
+
+    let caller = Engine::builder(&cluster.url_at(replicas[1]))
+        .prefix(prefix)
+        .connect()
+        .await
+        .expect("connect");
+    let mut senders = Vec::new();
+    for n in 0..10 {
+        let response = caller
+            .request("echo", json!(n), quick())
+            .await
+            .expect("request");
+        senders.push(response.sender.to_string());
+    }
+    let told = |watch: &support::watch::Watch| {
+        watch
+            .inspector
+            .store()
+            .newest_first()
+            .filter(|trace| trace.kind == TraceKind::Request && trace.is_complete())
+            .filter(|trace| {
+                trace.deep.as_ref().is_some_and(|deep| {
+                    deep.caller.is_some()
+                        && deep.responder.is_some()
+                        && deep
+                            .locks
+                            .first()
+                            .is_some_and(|race| race.contenders() == 2)
+                })
+            })
+            .count()
+    };
+    let deadline = tokio::time::Instant::now() + support::engine::WAIT;
+    while told(&watch) < 10 {
+        tokio::select! {
+            Some(event) = watch.events.recv() => { watch.inspector.ingest(event); }
+            Some(event) = deep.recv() => { watch.inspector.ingest_deep(event); }
+            () = tokio::time::sleep_until(deadline) => panic!("only {} traces told in full", told(&watch)),
+        }
+    }
+    for sender in senders {
+        let id = watch.inspector.store().by_sender(&sender).expect("traced");
+        let trace = watch.inspector.store().get(id).expect("trace");
+        let deep = trace.deep.as_ref().expect("deep facts");
+        let race = &deep.locks[0];
+        assert_eq!(&*race.key, format!("{sender}pool"));
+        let winner = race.winner().expect("a winner");
+        // Each member's lock bid and reply come from its own cluster connection to the
+        // key's and the reply channel's nodes: by name, the winner answered.
+        assert_eq!(
+            deep.responder
+                .as_ref()
+                .and_then(|client| client.name.clone()),
+            winner.name.clone(),
+            "the lock's winner answered"
+        );
+        assert_eq!(
+            deep.caller
+                .as_ref()
+                .and_then(|client| client.name.as_deref()),
+            caller.redis().client_name.as_deref(),
+            "the caller is named"
+        );
+        assert!(
+            deep.server_latency().is_some(),
+            "Redis's timing, across nodes"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn services_list_the_clusters_nodes() {
+    let cluster = Cluster::shared();
+    let engine = Engine::connect(&cluster.url()).await.expect("connect");
+    let nodes = gilmour::inspect::services::nodes(&engine)
+        .await
+        .expect("nodes");
+    assert_eq!(nodes.len(), support::cluster::NODES);
+    let primaries: Vec<u16> = nodes
+        .iter()
+        .filter(|node| node.role == gilmour::transport::cluster::Role::Primary)
+        .filter_map(|node| node.host_port().map(|(_, port)| port))
+        .collect();
+    let mut expected = cluster.primaries();
+    expected.sort_unstable();
+    let mut found = primaries.clone();
+    found.sort_unstable();
+    assert_eq!(found, expected);
+    assert_eq!(
+        nodes.iter().map(|node| node.slots).sum::<usize>(),
+        16384,
+        "the primaries serve every slot"
+    );
+    let output = support::process::gilmour_at(&cluster.url())
+        .args(["health"])
+        .output()
+        .expect("run gilmour health");
+    let table = support::process::text(&output.stdout);
+    assert_eq!(
+        table
+            .lines()
+            .filter(|line| line.starts_with("node "))
+            .count(),
+        support::cluster::NODES,
+        "{table}"
+    );
+}

@@ -22,7 +22,12 @@ impl Watch {
     }
 
     pub async fn with(server: &Server, prefix: &str, options: InspectorOptions) -> Watch {
-        let mut redis = RedisConfig::new(server.url());
+        Watch::at(&server.url(), prefix, options).await
+    }
+
+    /// A capture of any URL (a cluster's, Sentinel's).
+    pub async fn at(url: &str, prefix: &str, options: InspectorOptions) -> Watch {
+        let mut redis = RedisConfig::new(url);
         redis.heartbeat_interval = Duration::from_millis(100);
         redis.min_backoff = Duration::from_millis(20);
         let (capture, events) =
