@@ -2,11 +2,12 @@
 //! through a `redis+sentinel://` URL, then a `SENTINEL FAILOVER` and a killed primary
 //! while requests flow. After each, the engine follows the new primary: the requests in
 //! flight fail clearly (never a hang), new ones succeed within seconds, and the gap is
-//! reported. Each failover test has its own set; the first test shares one.
+//! reported, by the engine and by an inspector's capture. Each failover test has its own set; the first test shares one.
 
 mod support;
 
 use gilmour::engine::{Engine, HandlerOptions, Reply, Request};
+use gilmour::inspect::InspectorOptions;
 use gilmour::protocol::Code;
 use gilmour::transport::Topology;
 use serde_json::json;
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 use support::engine::quick;
 use support::sentinel::Sentinels;
 use support::traffic::{Traffic, saw_gap};
+use support::watch::Watch;
 
 /// How long after the failure every request must be succeeding again.
 const RECOVERY: Duration = Duration::from_secs(15);
@@ -69,6 +71,7 @@ async fn survives(set: &Sentinels, topic: &str, fail: impl FnOnce(&Sentinels, u1
     echo(&responder, topic).await;
     let caller = engine_on(&set.url()).await;
     let mut events = caller.events();
+    let mut watch = Watch::at(&set.url(), "gilmour", InspectorOptions::default()).await;
     let traffic = Traffic::start(&caller, topic, 4);
     while traffic.count() < 100 {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -93,6 +96,16 @@ async fn survives(set: &Sentinels, topic: &str, fail: impl FnOnce(&Sentinels, u1
     assert!(
         saw_gap(&mut events),
         "the caller's gap is reported and closed"
+    );
+    // The inspector's capture shows the gap and goes on.
+    watch
+        .until("the gap", |inspector| inspector.counters().gaps >= 1)
+        .await;
+    assert!(
+        watch
+            .sees_new_requests(&caller, topic, Duration::from_secs(15))
+            .await,
+        "the capture goes on after the gap"
     );
     // New requests take their locks on the new primary.
     let response = caller
