@@ -162,7 +162,12 @@ impl Connection {
 
     /// An engine builder for this connection.
     pub fn builder(&self) -> EngineBuilder {
-        Engine::builder(self.url())
+        self.builder_at(self.url())
+    }
+
+    /// The same engine settings on another URL (a cluster URL seeded at another node).
+    pub fn builder_at(&self, url: &str) -> EngineBuilder {
+        Engine::builder(url)
             .prefix(&self.prefix)
             .call_context(!self.no_call_context)
     }

@@ -228,6 +228,28 @@ impl RedisConfig {
         })
     }
 
+    /// The cluster URL with `address` (`host:port`) as its first seed, so that a
+    /// subscriber made from it sits on that node; the other seeds follow. `None` when
+    /// this is no cluster URL.
+    pub fn seeded_at(&self, address: &str) -> Option<RedisConfig> {
+        scheme_kind(&self.url).filter(|(_, kind)| matches!(kind, Kind::Cluster))?;
+        let (scheme, rest) = self.url.split_once("://")?;
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(end);
+        let (userinfo, hosts) = match authority.rsplit_once('@') {
+            Some((userinfo, hosts)) => (format!("{userinfo}@"), hosts),
+            None => (String::new(), authority),
+        };
+        let others = hosts
+            .split(',')
+            .filter(|host| !host.is_empty() && *host != address);
+        let hosts: Vec<&str> = std::iter::once(address).chain(others).collect();
+        Some(RedisConfig {
+            url: format!("{scheme}://{userinfo}{}{tail}", hosts.join(",")),
+            ..self.clone()
+        })
+    }
+
     fn invalid(&self, why: &'static str) -> TransportError {
         TransportError::InvalidUrl {
             url: self.display_url(),
@@ -294,6 +316,10 @@ mod tests {
             Some("rediss://u:p%40ss@10.0.0.9:7003#insecure".to_owned())
         );
         assert!(RedisConfig::new("redis://h:1").node("h:2").is_none());
+        assert_eq!(
+            config.seeded_at("h2:2").map(|seeded| seeded.url),
+            Some("rediss+cluster://u:p%40ss@h2:2,h1:1#insecure".to_owned())
+        );
     }
 
     #[test]
