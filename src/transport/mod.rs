@@ -15,7 +15,7 @@
 
 pub mod cluster;
 mod commands;
-mod config;
+pub(crate) mod config;
 mod connection;
 pub mod lists;
 mod subscriber;

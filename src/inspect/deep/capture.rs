@@ -15,6 +15,7 @@ use super::{Client, DeepEvent, Fact};
 use crate::inspect::monitor::{self, MonitorLine};
 use crate::protocol::{ChannelKind, Channels};
 use crate::transport::cluster::Role;
+use crate::transport::config::{Endpoint, sentinel_client};
 use crate::transport::{Commands, RedisConfig, Topology};
 use futures_util::StreamExt;
 use std::collections::{BinaryHeap, HashMap};
@@ -70,10 +71,10 @@ impl DeepCapture {
         let lines = Arc::new(AtomicU64::new(0));
         let mut tasks = Vec::new();
         if redis.topology() != Topology::Cluster {
-            let (reader, client, monitor) =
+            let (reader, server, monitor) =
                 Reader::connect(&redis, &channels, None, events, &dropped, &lines).await?;
             tasks.push(tokio::spawn(reader.run(
-                client,
+                server,
                 redis.connect_timeout,
                 monitor,
             )));
@@ -118,7 +119,7 @@ impl DeepCapture {
                     &lines,
                 )
                 .await
-                .map(|(reader, client, monitor)| (reader, client, monitor, config)),
+                .map(|(reader, server, monitor)| (reader, server, monitor, config)),
             );
         }
         drop(merge_tx);
@@ -127,10 +128,10 @@ impl DeepCapture {
         let mut started = 0;
         for reader in readers {
             match reader {
-                Ok((reader, client, monitor, config)) => {
+                Ok((reader, server, monitor, config)) => {
                     started += 1;
                     tasks.push(tokio::spawn(reader.run(
-                        client,
+                        server,
                         config.connect_timeout,
                         monitor,
                     )));
@@ -311,10 +312,9 @@ impl Reader {
         events: mpsc::Sender<DeepEvent>,
         dropped: &Arc<AtomicU64>,
         lines: &Arc<AtomicU64>,
-    ) -> Result<(Reader, redis::Client, redis::aio::Monitor), DeepError> {
-        let client = redis
-            .client()
-            .map_err(|error| DeepError::Connect(error.to_string()))?;
+    ) -> Result<(Reader, Server, redis::aio::Monitor), DeepError> {
+        let mut server = Server::new(redis)?;
+        let client = server.client(redis.connect_timeout).await?;
         let monitor = open(&client, redis.connect_timeout).await?;
         let names = tokio::time::timeout(
             redis.connect_timeout,
@@ -331,16 +331,16 @@ impl Reader {
             names: Names::new(names),
             replication,
         };
-        Ok((reader, client, monitor))
+        Ok((reader, server, monitor))
     }
 
-    async fn run(mut self, client: redis::Client, timeout: Duration, first: redis::aio::Monitor) {
+    async fn run(mut self, mut server: Server, timeout: Duration, first: redis::aio::Monitor) {
         let mut monitor = Some(first);
         let mut backoff = Duration::from_millis(100);
         loop {
             let stream = match monitor.take() {
                 Some(monitor) => monitor,
-                None => match open(&client, timeout).await {
+                None => match self.reopen(&mut server, timeout).await {
                     Ok(monitor) => monitor,
                     Err(error) => {
                         tracing::debug!(%error, "deep capture: reconnect failed");
@@ -378,6 +378,66 @@ impl Reader {
                 }
             }
             tracing::warn!("deep capture: the MONITOR connection ended; reconnecting");
+        }
+    }
+}
+
+impl Reader {
+    /// MONITOR again after its connection ended; behind Sentinel, on whatever server is
+    /// the primary now, whose clients CLIENT LIST then names.
+    async fn reopen(
+        &mut self,
+        server: &mut Server,
+        timeout: Duration,
+    ) -> Result<redis::aio::Monitor, DeepError> {
+        let client = server.client(timeout).await?;
+        let monitor = open(&client, timeout).await?;
+        if matches!(server, Server::Primary(_))
+            && let Ok(Ok(names)) =
+                tokio::time::timeout(timeout, client.get_multiplexed_async_connection()).await
+        {
+            self.names = Names::new(names);
+        }
+        Ok(monitor)
+    }
+}
+
+/// The server one MONITOR reads: always the same, or the primary Sentinel names.
+enum Server {
+    Fixed(Box<redis::Client>),
+    Primary(Box<redis::sentinel::SentinelClient>),
+}
+
+impl Server {
+    fn new(redis: &RedisConfig) -> Result<Server, DeepError> {
+        let connect = |error: &dyn std::fmt::Display| DeepError::Connect(error.to_string());
+        match redis.endpoint().map_err(|error| connect(&error))? {
+            Endpoint::Single(client) => Ok(Server::Fixed(Box::new(client))),
+            Endpoint::Sentinel {
+                sentinels,
+                primary,
+                node,
+            } => sentinel_client(&sentinels, &primary, &node)
+                .map(|client| Server::Primary(Box::new(client)))
+                .map_err(|error| connect(&error)),
+            Endpoint::Cluster(_) => Err(DeepError::Connect(
+                "a cluster is read node by node".to_owned(),
+            )),
+        }
+    }
+
+    async fn client(&mut self, timeout: Duration) -> Result<redis::Client, DeepError> {
+        match self {
+            Server::Fixed(client) => Ok((**client).clone()),
+            Server::Primary(sentinel) => {
+                match tokio::time::timeout(timeout, sentinel.async_get_client()).await {
+                    Ok(Ok(client)) => Ok(client),
+                    Ok(Err(error)) => Err(DeepError::Connect(error.to_string())),
+                    Err(_) => Err(DeepError::Connect(
+                        "the sentinels did not name the primary in time".to_owned(),
+                    )),
+                }
+            }
         }
     }
 }
