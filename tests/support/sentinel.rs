@@ -39,9 +39,16 @@ impl Sentinels {
             uuid::Uuid::new_v4().simple()
         ));
         std::fs::create_dir_all(&dir).expect("sentinel directory");
-        let primary = Server::start_with(&[]);
-        let replica =
-            Server::start_with(&["--replicaof", "127.0.0.1", &primary.port().to_string()]);
+        // A replica's full sync writes an RDB file into its directory: this one's.
+        let dir_arg = dir.to_string_lossy().into_owned();
+        let primary = Server::start_with(&["--dir", &dir_arg]);
+        let replica = Server::start_with(&[
+            "--dir",
+            &dir_arg,
+            "--replicaof",
+            "127.0.0.1",
+            &primary.port().to_string(),
+        ]);
         let mut sentinels = Vec::new();
         for n in 0..3 {
             let port = super::free_port();
