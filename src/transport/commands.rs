@@ -60,10 +60,25 @@ impl fmt::Display for Receivers {
     }
 }
 
+/// A cluster's replicas, for what must be asked of every node: the redis crate's cluster
+/// client connects to the primaries only, and its fan-out of `PUBSUB NUMSUB` reaches
+/// only them, while a subscriber on a replica is as good as any.
+struct Replicas {
+    config: RedisConfig,
+    /// The replicas' addresses from `CLUSTER NODES`, and when they were read.
+    known: std::sync::Mutex<Option<(std::time::Instant, Vec<String>)>>,
+    /// One multiplexed connection per replica, made on first use.
+    connections: tokio::sync::Mutex<HashMap<String, redis::aio::MultiplexedConnection>>,
+}
+
+/// How long the replica list is kept before `CLUSTER NODES` is asked again.
+const REPLICAS_KEPT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A cheap, cloneable handle on the command connection.
 #[derive(Clone)]
 pub struct Commands {
     connection: Connection,
+    replicas: Option<Arc<Replicas>>,
     /// The `CLIENT SETNAME` name, if any, and whether the current socket has it: the
     /// manager reconnects on its own, and a new socket starts nameless.
     name: Option<Arc<str>>,
@@ -136,8 +151,16 @@ impl Commands {
                 Connection::Sentinel(Arc::new(link))
             }
         };
+        let replicas = matches!(connection, Connection::Cluster(_)).then(|| {
+            Arc::new(Replicas {
+                config: config.clone(),
+                known: std::sync::Mutex::new(None),
+                connections: tokio::sync::Mutex::new(HashMap::new()),
+            })
+        });
         let commands = Commands {
             connection,
+            replicas,
             name: config.client_name.as_deref().map(Arc::from),
             named: Arc::new(AtomicBool::new(false)),
         };
@@ -314,13 +337,95 @@ impl Commands {
         // One server answers a flat list in the order asked; a cluster's answer is every
         // node's summed by the redis crate (queried in parallel over the nodes of its
         // cached slot map), as a map.
-        let counts: HashMap<String, usize> = self.run("PUBSUB NUMSUB", &cmd).await?;
+        let mut counts: HashMap<String, usize> = self.run("PUBSUB NUMSUB", &cmd).await?;
+        if let Some(replicas) = &self.replicas {
+            for (channel, count) in self.replica_numsub(replicas, &cmd).await? {
+                *counts.entry(channel).or_insert(0) += count;
+            }
+        }
         Ok(channels
             .iter()
             .map(|channel| {
                 let count = counts.get(*channel).copied().unwrap_or(0);
                 ((*channel).to_owned(), count)
             })
+            .collect())
+    }
+
+    /// `PUBSUB NUMSUB` on every replica of the cluster at once, summed. A replica that
+    /// cannot be reached is left out (its subscribers have lost their link too).
+    async fn replica_numsub(
+        &self,
+        replicas: &Replicas,
+        cmd: &redis::Cmd,
+    ) -> Result<Vec<(String, usize)>, TransportError> {
+        let fresh = replicas
+            .known
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() < REPLICAS_KEPT)
+            .map(|(_, addresses)| addresses.clone());
+        let addresses = match fresh {
+            Some(addresses) => addresses,
+            None => {
+                let addresses: Vec<String> = self
+                    .nodes()
+                    .await?
+                    .into_iter()
+                    .filter(|node| node.role == cluster::Role::Replica && !node.failed)
+                    .map(|node| node.address)
+                    .collect();
+                *replicas
+                    .known
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                    Some((std::time::Instant::now(), addresses.clone()));
+                addresses
+            }
+        };
+        let asks = addresses.iter().map(|address| async move {
+            let connection = {
+                let mut connections = replicas.connections.lock().await;
+                match connections.get(address) {
+                    Some(connection) => Some(connection.clone()),
+                    None => {
+                        let made = async {
+                            let client = replicas.config.node(address)?.client().ok()?;
+                            let config = redis::AsyncConnectionConfig::new()
+                                .set_connection_timeout(Some(replicas.config.connect_timeout))
+                                .set_response_timeout(Some(replicas.config.command_timeout));
+                            client
+                                .get_multiplexed_async_connection_with_config(&config)
+                                .await
+                                .ok()
+                        }
+                        .await;
+                        if let Some(connection) = &made {
+                            connections.insert(address.clone(), connection.clone());
+                        }
+                        made
+                    }
+                }
+            };
+            let mut connection = connection?;
+            match cmd
+                .query_async::<HashMap<String, usize>>(&mut connection)
+                .await
+            {
+                Ok(counts) => Some(counts),
+                Err(error) => {
+                    tracing::debug!(%error, address, "NUMSUB on a replica failed");
+                    replicas.connections.lock().await.remove(address);
+                    None
+                }
+            }
+        });
+        Ok(futures_util::future::join_all(asks)
+            .await
+            .into_iter()
+            .flatten()
+            .flatten()
             .collect())
     }
 
