@@ -190,5 +190,20 @@ fn table(
     if !patterns.is_empty() {
         writeln!(out, "pattern slots: {}", patterns.join(", "))?;
     }
+    for node in &survey.nodes {
+        let state = if node.failed { "failed" } else { "up" };
+        let slots = match node.role {
+            gilmour::transport::cluster::Role::Primary => format!("{} slots", node.slots),
+            gilmour::transport::cluster::Role::Replica => String::new(),
+        };
+        writeln!(
+            out,
+            "node {:<21} {:<7} {:<6} {}",
+            clean(&node.address, 60),
+            node.role.as_str(),
+            state,
+            slots
+        )?;
+    }
     Ok(())
 }

@@ -67,7 +67,9 @@ pub const DEFAULT_URL: &str = "redis://127.0.0.1:6379";
 /// Where Redis is and how channels are named.
 #[derive(Debug, Clone, Args)]
 pub struct Connection {
-    /// Redis URL: redis://[user][:password]@host:port/db, rediss:// for TLS
+    /// Redis URL: redis://[user][:password]@host:port/db, rediss:// for TLS;
+    /// redis+cluster://[user:pass@]h1:p1[,h2:p2…] for Redis Cluster;
+    /// redis+sentinel://[user:pass@]h1:p1[,h2:p2…]/<primary> through Sentinel
     /// [default: redis://127.0.0.1:6379; `demo` looks further].
     #[arg(long = "redis", env = "REDIS_URL", global = true)]
     pub given_url: Option<String>,
@@ -162,7 +164,12 @@ impl Connection {
 
     /// An engine builder for this connection.
     pub fn builder(&self) -> EngineBuilder {
-        Engine::builder(self.url())
+        self.builder_at(self.url())
+    }
+
+    /// The same engine settings on another URL (a cluster URL seeded at another node).
+    pub fn builder_at(&self, url: &str) -> EngineBuilder {
+        Engine::builder(url)
             .prefix(&self.prefix)
             .call_context(!self.no_call_context)
     }

@@ -383,8 +383,9 @@ impl Engine {
             Ok(published) => published?,
         };
         // The responder may have left between NUMSUB and now; Redis says so (unless a
-        // pattern subscriber such as an inspector also received it).
-        if published == 0 {
+        // pattern subscriber such as an inspector also received it). A cluster node
+        // counts only its own subscribers: its 0 says nothing.
+        if published.nobody() {
             return Err(EngineError::NoListeners {
                 topic: topic.to_owned(),
             });
@@ -456,7 +457,7 @@ impl Engine {
             .commands
             .publish(&channel, &self.wire(&message))
             .await?;
-        if receivers == 0 {
+        if self.unheard(receivers, &[&channel]).await? {
             return Err(EngineError::NoReceivers {
                 topic: topic.to_owned(),
             });
@@ -481,12 +482,45 @@ impl Engine {
         let slots = commands
             .publish(&self.channels().slot(topic), &payload)
             .await?;
-        if requests + slots == 0 {
+        if self
+            .unheard(
+                requests,
+                &[
+                    &self.channels().request(topic),
+                    &self.channels().slot(topic),
+                ],
+            )
+            .await?
+            && self.unheard(slots, &[]).await?
+        {
             return Err(EngineError::NoReceivers {
                 topic: topic.to_owned(),
             });
         }
         Ok(sender)
+    }
+
+    /// Whether nobody received what was published on `channels`: Redis's count says so,
+    /// or, where it counts only its own node's receivers (a cluster), no node has a
+    /// subscriber to those channels nor any pattern subscriber.
+    async fn unheard(
+        &self,
+        receivers: crate::transport::Receivers,
+        channels: &[&str],
+    ) -> Result<bool, EngineError> {
+        if receivers.count() > 0 {
+            return Ok(false);
+        }
+        if receivers.complete() {
+            return Ok(true);
+        }
+        let commands = &self.inner.core.commands;
+        for channel in channels {
+            if commands.listened(channel).await? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// The channels and patterns this engine serves, internal ones left out.

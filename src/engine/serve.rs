@@ -143,7 +143,9 @@ async fn publish_reply(core: &Core, channel: &str, payload: &str) {
     let mut pauses = REPUBLISH_PAUSES.iter();
     loop {
         match core.commands.publish_retrying(channel, payload).await {
-            Ok(0) => {}
+            Ok(receivers) if receivers.nobody() => {}
+            // A cluster node that counted nobody cannot say whether a subscriber on
+            // another node received it, so there is nothing to go on.
             Ok(_) => return,
             Err(error) => {
                 tracing::warn!(%error, channel, "could not publish a reply");

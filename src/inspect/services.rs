@@ -4,6 +4,7 @@
 //! ```text
 //!   HGETALL gilmour.known_host.health ──▶ ident … ──ping gilmour.health.<ident>──▶ Health
 //!   PUBSUB CHANNELS / NUMSUB / NUMPAT ──▶ listeners per request and slot channel
+//!   CLUSTER NODES (on a cluster)      ──▶ the nodes: primaries, replicas, failed ones
 //! ```
 //!
 //! A process that crashed leaves its ident in the hash: nobody listens on its health
@@ -14,6 +15,7 @@
 use crate::engine::{Engine, EngineError, RequestOptions, Response};
 use crate::protocol::{ChannelKind, Ident, is_pattern};
 use crate::transport::TransportError;
+use crate::transport::cluster::Node;
 use serde::Serialize;
 use serde_json::Value;
 use std::time::Duration;
@@ -255,6 +257,9 @@ pub struct Survey {
     pub listeners: Listeners,
     /// Pattern slots the hosts serve.
     pub patterns: Vec<PatternSlot>,
+    /// The nodes of the cluster, primaries first (none when Redis is no cluster).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<Node>,
 }
 
 impl Survey {
@@ -423,13 +428,21 @@ pub fn pattern_slots(hosts: &[Host]) -> Vec<PatternSlot> {
 
 /// Pings every host and counts the listeners: the services screen and `gilmour health`.
 pub async fn survey(engine: &Engine, options: PingOptions) -> Result<Survey, TransportError> {
-    let (hosts, listeners) = tokio::join!(ping_all(engine, options), listeners(engine));
+    let (hosts, listeners, nodes) =
+        tokio::join!(ping_all(engine, options), listeners(engine), nodes(engine));
     let hosts = hosts?;
     Ok(Survey {
         patterns: pattern_slots(&hosts),
         hosts,
         listeners: listeners?,
+        nodes: nodes?,
     })
+}
+
+/// The nodes of the cluster the engine is connected to, primaries first; none when it is
+/// connected to one server or through Sentinel.
+pub async fn nodes(engine: &Engine) -> Result<Vec<Node>, TransportError> {
+    engine.commands().nodes().await
 }
 
 /// Removes an ident from the health hash.

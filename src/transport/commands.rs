@@ -1,9 +1,17 @@
 //! The command connection: one multiplexed, pipelined socket shared by every task of a
-//! process (no pool, no per-command PING), reconnected by redis-rs's connection manager.
+//! process (no pool, no per-command PING), reconnected by redis-rs's connection manager;
+//! on a cluster, redis-rs's cluster connection (one such socket per node); with
+//! Sentinel, a socket to the primary that follows it across failovers
+//! ([`super::connection`]).
 
+use super::cluster::{self, Node};
+use super::config::{Endpoint, Topology, sentinel_client};
+use super::connection::{self, Connection, SentinelLink};
 use super::{RedisConfig, TransportError};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::cluster_routing::{MultipleNodeRoutingInfo, RoutingInfo, SingleNodeRoutingInfo};
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -14,10 +22,63 @@ const ATTEMPTS: u32 = 3;
 /// The error queue keeps this many records (`LTRIM 0 9999`).
 const ERROR_QUEUE_LAST_INDEX: isize = 9999;
 
+/// How many subscribers a `PUBLISH` reached, as far as Redis can tell.
+///
+/// One server counts every receiver (pattern subscribers included). A cluster node
+/// counts only its own clients, though the message reaches every node's: there a count
+/// of 0 says nothing, and a count above 0 is a lower bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Receivers {
+    count: usize,
+    complete: bool,
+}
+
+impl Receivers {
+    /// The receivers Redis counted (on a cluster, those of the node that took it).
+    pub fn count(self) -> usize {
+        self.count
+    }
+
+    /// Whether the count covers every receiver (false on a cluster).
+    pub fn complete(self) -> bool {
+        self.complete
+    }
+
+    /// Whether Redis says that nobody received it: a complete count of 0.
+    pub fn nobody(self) -> bool {
+        self.complete && self.count == 0
+    }
+}
+
+impl fmt::Display for Receivers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.complete {
+            write!(f, "{}", self.count)
+        } else {
+            write!(f, "{} on its cluster node", self.count)
+        }
+    }
+}
+
+/// A cluster's replicas, for what must be asked of every node: the redis crate's cluster
+/// client connects to the primaries only, and its fan-out of `PUBSUB NUMSUB` reaches
+/// only them, while a subscriber on a replica is as good as any.
+struct Replicas {
+    config: RedisConfig,
+    /// The replicas' addresses from `CLUSTER NODES`, and when they were read.
+    known: std::sync::Mutex<Option<(std::time::Instant, Vec<String>)>>,
+    /// One multiplexed connection per replica, made on first use.
+    connections: tokio::sync::Mutex<HashMap<String, redis::aio::MultiplexedConnection>>,
+}
+
+/// How long the replica list is kept before `CLUSTER NODES` is asked again.
+const REPLICAS_KEPT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A cheap, cloneable handle on the command connection.
 #[derive(Clone)]
 pub struct Commands {
-    connection: ConnectionManager,
+    connection: Connection,
+    replicas: Option<Arc<Replicas>>,
     /// The `CLIENT SETNAME` name, if any, and whether the current socket has it: the
     /// manager reconnects on its own, and a new socket starts nameless.
     name: Option<Arc<str>>,
@@ -27,21 +88,79 @@ pub struct Commands {
 impl Commands {
     /// Connects, failing when Redis cannot be reached within the connect timeout.
     pub async fn connect(config: &RedisConfig) -> Result<Self, TransportError> {
-        let client = config.client()?;
-        let manager_config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(config.connect_timeout))
-            .set_response_timeout(Some(config.command_timeout))
-            .set_min_delay(config.min_backoff)
-            .set_max_delay(config.max_backoff)
-            .set_number_of_retries(3);
-        let connection = ConnectionManager::new_with_config(client, manager_config)
-            .await
-            .map_err(|error| TransportError::Connect {
-                url: config.display_url(),
-                reason: error.to_string(),
-            })?;
+        let failed = |error: redis::RedisError| TransportError::Connect {
+            url: config.display_url(),
+            reason: error.to_string(),
+        };
+        let endpoint = config.endpoint()?;
+        let connection = match &endpoint {
+            Endpoint::Single(client) => {
+                let manager_config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(config.connect_timeout))
+                    .set_response_timeout(Some(config.command_timeout))
+                    .set_min_delay(config.min_backoff)
+                    .set_max_delay(config.max_backoff)
+                    .set_number_of_retries(3);
+                let manager = ConnectionManager::new_with_config(client.clone(), manager_config)
+                    .await
+                    .map_err(failed)?;
+                Connection::Single(manager)
+            }
+            Endpoint::Cluster(nodes) => {
+                let millis = |duration: std::time::Duration| {
+                    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+                };
+                let client = redis::cluster::ClusterClientBuilder::new(nodes.clone())
+                    .connection_timeout(config.connect_timeout)
+                    .response_timeout(config.command_timeout)
+                    .min_retry_wait(millis(config.min_backoff))
+                    .max_retry_wait(millis(config.max_backoff))
+                    .retries(3)
+                    .build()
+                    .map_err(|error| TransportError::InvalidUrl {
+                        url: config.display_url(),
+                        error,
+                    })?;
+                let connect = client.get_async_connection();
+                let cluster = tokio::time::timeout(config.connect_timeout, connect)
+                    .await
+                    .map_err(|_| TransportError::Connect {
+                        url: config.display_url(),
+                        reason: format!(
+                            "no connection within {} ms",
+                            config.connect_timeout.as_millis()
+                        ),
+                    })?
+                    .map_err(failed)?;
+                Connection::Cluster(cluster)
+            }
+            Endpoint::Sentinel {
+                sentinels,
+                primary,
+                node,
+            } => {
+                let sentinel = sentinel_client(sentinels, primary, node).map_err(|error| {
+                    TransportError::InvalidUrl {
+                        url: config.display_url(),
+                        error,
+                    }
+                })?;
+                let link =
+                    SentinelLink::new(sentinel, config.connect_timeout, config.command_timeout);
+                link.get().await.map_err(failed)?;
+                Connection::Sentinel(Arc::new(link))
+            }
+        };
+        let replicas = matches!(connection, Connection::Cluster(_)).then(|| {
+            Arc::new(Replicas {
+                config: config.clone(),
+                known: std::sync::Mutex::new(None),
+                connections: tokio::sync::Mutex::new(HashMap::new()),
+            })
+        });
         let commands = Commands {
             connection,
+            replicas,
             name: config.client_name.as_deref().map(Arc::from),
             named: Arc::new(AtomicBool::new(false)),
         };
@@ -50,8 +169,17 @@ impl Commands {
         Ok(commands)
     }
 
+    /// Which kind of deployment the connection is to.
+    pub fn topology(&self) -> Topology {
+        match self.connection {
+            Connection::Single(_) => Topology::Single,
+            Connection::Cluster(_) => Topology::Cluster,
+            Connection::Sentinel(_) => Topology::Sentinel,
+        }
+    }
+
     /// The connection, named first if its socket is new.
-    pub(super) async fn connection(&self) -> ConnectionManager {
+    pub(super) async fn connection(&self) -> Connection {
         let mut connection = self.connection.clone();
         if let Some(name) = &self.name
             && !self.named.load(Ordering::Relaxed)
@@ -71,7 +199,7 @@ impl Commands {
 
     /// Notes that the socket may have been replaced, so the next command names it again.
     pub(super) fn dropped(&self, error: &redis::RedisError) {
-        if error.is_connection_dropped() || error.is_io_error() {
+        if connection::stale(error) {
             self.named.store(false, Ordering::Relaxed);
         }
     }
@@ -92,9 +220,9 @@ impl Commands {
         cmd: &redis::Cmd,
         attempts: u32,
     ) -> Result<T, TransportError> {
-        let mut connection = self.connection().await;
         let mut attempt = 1;
         loop {
+            let mut connection = self.connection().await;
             let result = cmd.query_async(&mut connection).await;
             if let Err(error) = &result {
                 self.dropped(error);
@@ -103,11 +231,13 @@ impl Commands {
                 Ok(value) => return Ok(value),
                 // The first command on a socket that died fails and makes the manager
                 // reconnect; the retry waits for the new socket. A timeout is not retried:
-                // the command may have run.
+                // the command may have run. A replica's READONLY means it did not run
+                // (a Sentinel primary demoted under us: the retry finds the new one).
                 Err(error)
                     if attempt < attempts
-                        && (error.is_connection_dropped() || error.is_io_error())
-                        && !error.is_timeout() =>
+                        && (((error.is_connection_dropped() || error.is_io_error())
+                            && !error.is_timeout())
+                            || connection::readonly(&error)) =>
                 {
                     tracing::debug!(%error, command, "retrying on a fresh connection");
                     attempt += 1;
@@ -121,13 +251,22 @@ impl Commands {
     /// subscribers included). A dead socket is an error rather than a retry, because the
     /// message may have gone out before the socket died and a request or signal must not
     /// be delivered twice.
-    pub async fn publish(&self, channel: &str, payload: &str) -> Result<usize, TransportError> {
-        self.attempt(
-            "PUBLISH",
-            redis::cmd("PUBLISH").arg(channel).arg(payload),
-            1,
-        )
-        .await
+    pub async fn publish(&self, channel: &str, payload: &str) -> Result<Receivers, TransportError> {
+        let count = self
+            .attempt(
+                "PUBLISH",
+                redis::cmd("PUBLISH").arg(channel).arg(payload),
+                1,
+            )
+            .await?;
+        Ok(self.receivers(count))
+    }
+
+    fn receivers(&self, count: usize) -> Receivers {
+        Receivers {
+            count,
+            complete: self.topology() != Topology::Cluster,
+        }
     }
 
     /// `PUBLISH` of a message whose duplicate does no harm (a reply: the first one wins;
@@ -136,9 +275,11 @@ impl Commands {
         &self,
         channel: &str,
         payload: &str,
-    ) -> Result<usize, TransportError> {
-        self.run("PUBLISH", redis::cmd("PUBLISH").arg(channel).arg(payload))
-            .await
+    ) -> Result<Receivers, TransportError> {
+        let count = self
+            .run("PUBLISH", redis::cmd("PUBLISH").arg(channel).arg(payload))
+            .await?;
+        Ok(self.receivers(count))
     }
 
     /// Many `PUBLISH`es in one pipeline (one round trip), in order.
@@ -151,6 +292,23 @@ impl Commands {
             pipeline.cmd("PUBLISH").arg(channel).arg(payload).ignore();
         }
         let mut connection = self.connection().await;
+        if let Connection::Cluster(cluster) = &mut connection {
+            // Channels are no keys to a node: any one takes them all, and the cluster
+            // passes them on. Routed by the first channel, the others would be refused as
+            // crossing slots.
+            let count = messages.len();
+            return cluster
+                .route_pipeline(pipeline, 0, count, SingleNodeRoutingInfo::Random)
+                .await
+                .map(drop)
+                .map_err(|error| {
+                    self.dropped(&error);
+                    TransportError::Command {
+                        command: "PUBLISH",
+                        error,
+                    }
+                });
+        }
         pipeline
             .query_async::<()>(&mut connection)
             .await
@@ -176,16 +334,131 @@ impl Commands {
     ) -> Result<Vec<(String, usize)>, TransportError> {
         let mut cmd = redis::cmd("PUBSUB");
         cmd.arg("NUMSUB").arg(channels);
-        self.run("PUBSUB NUMSUB", &cmd).await
+        // One server answers a flat list in the order asked; a cluster's answer is every
+        // node's summed by the redis crate (queried in parallel over the nodes of its
+        // cached slot map), as a map.
+        let mut counts: HashMap<String, usize> = self.run("PUBSUB NUMSUB", &cmd).await?;
+        if let Some(replicas) = &self.replicas {
+            for (channel, count) in self.replica_numsub(replicas, &cmd).await? {
+                *counts.entry(channel).or_insert(0) += count;
+            }
+        }
+        Ok(channels
+            .iter()
+            .map(|channel| {
+                let count = counts.get(*channel).copied().unwrap_or(0);
+                ((*channel).to_owned(), count)
+            })
+            .collect())
+    }
+
+    /// `PUBSUB NUMSUB` on every replica of the cluster at once, summed. A replica that
+    /// cannot be reached is left out (its subscribers have lost their link too).
+    async fn replica_numsub(
+        &self,
+        replicas: &Replicas,
+        cmd: &redis::Cmd,
+    ) -> Result<Vec<(String, usize)>, TransportError> {
+        let fresh = replicas
+            .known
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() < REPLICAS_KEPT)
+            .map(|(_, addresses)| addresses.clone());
+        let addresses = match fresh {
+            Some(addresses) => addresses,
+            None => {
+                let addresses: Vec<String> = self
+                    .nodes()
+                    .await?
+                    .into_iter()
+                    .filter(|node| node.role == cluster::Role::Replica && !node.failed)
+                    .map(|node| node.address)
+                    .collect();
+                *replicas
+                    .known
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                    Some((std::time::Instant::now(), addresses.clone()));
+                addresses
+            }
+        };
+        let asks = addresses.iter().map(|address| async move {
+            let connection = {
+                let mut connections = replicas.connections.lock().await;
+                match connections.get(address) {
+                    Some(connection) => Some(connection.clone()),
+                    None => {
+                        let made = async {
+                            let client = replicas.config.node(address)?.client().ok()?;
+                            let config = redis::AsyncConnectionConfig::new()
+                                .set_connection_timeout(Some(replicas.config.connect_timeout))
+                                .set_response_timeout(Some(replicas.config.command_timeout));
+                            client
+                                .get_multiplexed_async_connection_with_config(&config)
+                                .await
+                                .ok()
+                        }
+                        .await;
+                        if let Some(connection) = &made {
+                            connections.insert(address.clone(), connection.clone());
+                        }
+                        made
+                    }
+                }
+            };
+            let mut connection = connection?;
+            match cmd
+                .query_async::<HashMap<String, usize>>(&mut connection)
+                .await
+            {
+                Ok(counts) => Some(counts),
+                Err(error) => {
+                    tracing::debug!(%error, address, "NUMSUB on a replica failed");
+                    replicas.connections.lock().await.remove(address);
+                    None
+                }
+            }
+        });
+        Ok(futures_util::future::join_all(asks)
+            .await
+            .into_iter()
+            .flatten()
+            .flatten()
+            .collect())
+    }
+
+    /// Whether anyone may receive what is published on `channel`: an exact subscriber or
+    /// any pattern subscriber, on any node. For what a cluster's PUBLISH cannot count.
+    pub async fn listened(&self, channel: &str) -> Result<bool, TransportError> {
+        Ok(self.numsub(channel).await? > 0 || self.numpat().await? > 0)
+    }
+
+    /// The nodes of the cluster (`CLUSTER NODES`, asked of any node); none when the
+    /// connection is not to a cluster.
+    pub async fn nodes(&self) -> Result<Vec<Node>, TransportError> {
+        if self.topology() != Topology::Cluster {
+            return Ok(Vec::new());
+        }
+        let text: String = self
+            .run("CLUSTER NODES", redis::cmd("CLUSTER").arg("NODES"))
+            .await?;
+        Ok(cluster::parse_nodes(&text))
     }
 
     /// `PUBSUB CHANNELS <pattern>`: the channels that have exact subscribers.
     pub async fn channels(&self, pattern: &str) -> Result<Vec<String>, TransportError> {
-        self.run(
-            "PUBSUB CHANNELS",
-            redis::cmd("PUBSUB").arg("CHANNELS").arg(pattern),
-        )
-        .await
+        let mut channels: Vec<String> = self
+            .run(
+                "PUBSUB CHANNELS",
+                redis::cmd("PUBSUB").arg("CHANNELS").arg(pattern),
+            )
+            .await?;
+        // A cluster's answer joins every node's.
+        channels.sort_unstable();
+        channels.dedup();
+        Ok(channels)
     }
 
     /// Takes an exclusive-group lock: `SET <key> <key> NX EX 600`. True when this caller
@@ -302,9 +575,33 @@ impl Commands {
         self.run("HGETALL", redis::cmd("HGETALL").arg(hash)).await
     }
 
-    /// `INFO <section>`.
+    /// `INFO <section>`. On a cluster, every primary's, one after another, each under a
+    /// `# node <address>` line.
     pub async fn info(&self, section: &str) -> Result<String, TransportError> {
-        self.run("INFO", redis::cmd("INFO").arg(section)).await
+        let mut cmd = redis::cmd("INFO");
+        cmd.arg(section);
+        let mut connection = self.connection().await;
+        let Connection::Cluster(cluster) = &mut connection else {
+            return self.run("INFO", &cmd).await;
+        };
+        let routing = RoutingInfo::MultiNode((MultipleNodeRoutingInfo::AllMasters, None));
+        let value = cluster.route_command(cmd, routing).await.map_err(|error| {
+            self.dropped(&error);
+            TransportError::Command {
+                command: "INFO",
+                error,
+            }
+        })?;
+        let mut per_node: Vec<(String, String)> =
+            redis::from_redis_value(value).map_err(|error| TransportError::Command {
+                command: "INFO",
+                error: error.into(),
+            })?;
+        per_node.sort();
+        Ok(per_node
+            .into_iter()
+            .map(|(node, text)| format!("# node {node}\r\n{text}"))
+            .collect())
     }
 
     /// `LLEN` and `LRANGE <list> <start> <stop>` in one round trip: a page and the
@@ -334,7 +631,8 @@ impl Commands {
             .await
     }
 
-    /// `PUBSUB NUMPAT`: how many pattern subscriptions there are (inspectors included).
+    /// `PUBSUB NUMPAT`: how many pattern subscriptions there are (inspectors included;
+    /// on a cluster, summed over every node).
     pub async fn numpat(&self) -> Result<usize, TransportError> {
         self.run("PUBSUB NUMPAT", redis::cmd("PUBSUB").arg("NUMPAT"))
             .await

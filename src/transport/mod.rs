@@ -7,14 +7,21 @@
 //!   engine / inspector ──commands──▶ Commands (ConnectionManager) ──▶ Redis
 //!   engine / inspector ◀─Incoming── Subscriber task ◀── pub/sub socket ◀── Redis
 //! ```
+//!
+//! On a Redis Cluster the command connection is the redis crate's cluster client (keys
+//! go to their slot's primary; `PUBSUB NUMSUB` is asked of every node and summed) and
+//! the subscriber sits on one node: classic pub/sub reaches every node, so Go and Ruby
+//! peers subscribed anywhere keep working. With Sentinel both follow the primary.
 
+pub mod cluster;
 mod commands;
-mod config;
+pub(crate) mod config;
+mod connection;
 pub mod lists;
 mod subscriber;
 
-pub use commands::Commands;
-pub use config::RedisConfig;
+pub use commands::{Commands, Receivers};
+pub use config::{RedisConfig, Topology};
 pub use subscriber::{ConnectionEvent, Delivery, Incoming, Subscriber, Target};
 
 use thiserror::Error;
@@ -106,7 +113,17 @@ pub fn redact_url(url: &str) -> String {
 /// with `/` or `#` ends the authority early, and the rest (`…@host`) lands in the path or
 /// the fragment.
 fn looks_mangled(parsed: &url::Url, original: &str) -> bool {
-    let tcp = matches!(parsed.scheme(), "redis" | "rediss" | "valkey" | "valkeys");
+    let tcp = matches!(
+        parsed.scheme(),
+        "redis"
+            | "rediss"
+            | "valkey"
+            | "valkeys"
+            | "redis+cluster"
+            | "rediss+cluster"
+            | "redis+sentinel"
+            | "rediss+sentinel"
+    );
     parsed.path().contains('@')
         || parsed
             .fragment()

@@ -8,6 +8,8 @@
 //! events reach the owner in order, through one callback, so an observer can tell exactly
 //! where a gap in the traffic is.
 
+use super::cluster::{self, Role};
+use super::config::{Endpoint, sentinel_client};
 use super::{RedisConfig, TransportError};
 use chrono::{DateTime, Utc};
 use futures_util::future::OptionFuture;
@@ -130,8 +132,9 @@ impl Subscriber {
         config: RedisConfig,
         deliver: impl Fn(Incoming) + Send + Sync + 'static,
     ) -> Result<Self, TransportError> {
-        let client = config.client()?;
-        let link = connect(&client, &config)
+        let mut source = Source::new(&config)?;
+        let link = source
+            .connect(&config)
             .await
             .map_err(|reason| TransportError::Connect {
                 url: config.display_url(),
@@ -141,7 +144,7 @@ impl Subscriber {
         let (connected_tx, connected) = watch::channel(false);
         let (events, _) = broadcast::channel(64);
         let task = Task {
-            client,
+            source,
             config,
             deliver: Arc::new(deliver),
             commands: command_rx,
@@ -224,15 +227,132 @@ impl Subscriber {
     }
 }
 
-async fn connect(client: &redis::Client, config: &RedisConfig) -> Result<PubSub, String> {
-    match tokio::time::timeout(config.connect_timeout, client.get_async_pubsub()).await {
-        Ok(Ok(link)) => Ok(link),
+/// Where the pub/sub socket goes: the one server; one node of a cluster (the first seed
+/// that answers, else any node it knows of: a PUBLISH on any node reaches every node's
+/// subscribers); the primary Sentinel names at the time.
+enum Source {
+    Single(Box<redis::Client>),
+    Cluster {
+        /// The seeds first, in the URL's order, then the nodes found since.
+        nodes: Vec<redis::ConnectionInfo>,
+    },
+    Sentinel(Box<redis::sentinel::SentinelClient>),
+}
+
+impl Source {
+    fn new(config: &RedisConfig) -> Result<Source, TransportError> {
+        Ok(match config.endpoint()? {
+            Endpoint::Single(client) => Source::Single(Box::new(client)),
+            Endpoint::Cluster(nodes) => Source::Cluster { nodes },
+            Endpoint::Sentinel {
+                sentinels,
+                primary,
+                node,
+            } => Source::Sentinel(Box::new(
+                sentinel_client(&sentinels, &primary, &node).map_err(|error| {
+                    TransportError::InvalidUrl {
+                        url: config.display_url(),
+                        error,
+                    }
+                })?,
+            )),
+        })
+    }
+
+    async fn connect(&mut self, config: &RedisConfig) -> Result<PubSub, String> {
+        match self {
+            Source::Single(client) => connect(client, config).await,
+            Source::Sentinel(sentinel) => {
+                let client = within(config, sentinel.async_get_client()).await?;
+                connect(&client, config).await
+            }
+            Source::Cluster { nodes } => {
+                let mut failures = Vec::new();
+                for info in nodes.clone() {
+                    let client = redis::Client::open(info.clone()).map_err(|e| e.to_string())?;
+                    match connect(&client, config).await {
+                        Ok(pubsub) => {
+                            learn_nodes(nodes, &client, &info, config).await;
+                            return Ok(pubsub);
+                        }
+                        Err(reason) => failures.push(format!("{}: {reason}", info.addr())),
+                    }
+                }
+                Err(format!(
+                    "no cluster node answered ({})",
+                    failures.join("; ")
+                ))
+            }
+        }
+    }
+}
+
+/// Adds the cluster's other nodes (`CLUSTER NODES`, asked of the node just reached) to
+/// the list, after those known already, so that losing every seed is survived too.
+async fn learn_nodes(
+    nodes: &mut Vec<redis::ConnectionInfo>,
+    client: &redis::Client,
+    reached: &redis::ConnectionInfo,
+    config: &RedisConfig,
+) {
+    let ask = async {
+        let mut connection = client.get_multiplexed_async_connection().await?;
+        redis::cmd("CLUSTER")
+            .arg("NODES")
+            .query_async::<String>(&mut connection)
+            .await
+    };
+    let Ok(text) = within(config, ask).await else {
+        return;
+    };
+    let known: Vec<String> = nodes.iter().map(|info| info.addr().to_string()).collect();
+    for node in cluster::parse_nodes(&text) {
+        let Some((host, port)) = node.host_port() else {
+            continue;
+        };
+        if node.failed || known.contains(&node.address) {
+            continue;
+        }
+        let addr = match reached.addr() {
+            redis::ConnectionAddr::TcpTls {
+                insecure,
+                tls_params,
+                ..
+            } => redis::ConnectionAddr::TcpTls {
+                host: host.to_owned(),
+                port,
+                insecure: *insecure,
+                tls_params: tls_params.clone(),
+            },
+            _ => redis::ConnectionAddr::Tcp(host.to_owned(), port),
+        };
+        // Primaries first: they are the last to go in a failover.
+        let info = reached.clone().set_addr(addr);
+        if node.role == Role::Primary {
+            let at = nodes.len().min(known.len());
+            nodes.insert(at, info);
+        } else {
+            nodes.push(info);
+        }
+    }
+}
+
+async fn within<T>(
+    config: &RedisConfig,
+    future: impl Future<Output = redis::RedisResult<T>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(config.connect_timeout, future).await {
+        Ok(Ok(value)) => Ok(value),
         Ok(Err(error)) => Err(error.to_string()),
         Err(_) => Err(format!(
             "no connection within {} ms",
             config.connect_timeout.as_millis()
         )),
     }
+}
+
+async fn connect(client: &redis::Client, config: &RedisConfig) -> Result<PubSub, String> {
+    within(config, client.get_async_pubsub()).await
 }
 
 /// What ended a connected session of the task.
@@ -244,7 +364,7 @@ enum Ended {
 type Ping = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
 
 struct Task {
-    client: redis::Client,
+    source: Source,
     config: RedisConfig,
     deliver: Deliver,
     commands: mpsc::UnboundedReceiver<Command>,
@@ -263,7 +383,7 @@ impl Task {
         loop {
             let pubsub = match link.take() {
                 Some(pubsub) => pubsub,
-                None => match connect(&self.client, &self.config).await {
+                None => match self.source.connect(&self.config).await {
                     Ok(pubsub) => pubsub,
                     Err(reason) => {
                         tracing::debug!(%reason, "reconnect failed");

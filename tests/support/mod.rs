@@ -6,6 +6,7 @@
 // Each test binary uses its own part of this module.
 #![allow(dead_code, unused_imports, unused_macros)]
 
+pub mod cluster;
 pub mod compose;
 pub mod engine;
 pub mod http;
@@ -13,6 +14,8 @@ pub mod process;
 pub mod prometheus;
 mod proxy;
 mod raw;
+pub mod sentinel;
+pub mod traffic;
 pub mod watch;
 
 pub use proxy::Proxy;
@@ -138,6 +141,24 @@ impl Server {
         panic!("{backend:?} server did not start on any of 5 free ports");
     }
 
+    /// Starts a redis-server on the given port with extra arguments (a cluster node, a
+    /// replica); `None` when it does not come up there (the port was taken meanwhile).
+    pub fn start_on(port: u16, extra: &[String]) -> Option<Server> {
+        let server = Server {
+            backend: Backend::Redis,
+            port,
+            process: Mutex::new(launch(Backend::Redis, port, extra, false)),
+            extra: extra.to_vec(),
+            tls: false,
+        };
+        server.wait_ready().then_some(server)
+    }
+
+    /// The pid of the redis-server.
+    pub fn pid(&self) -> Option<u32> {
+        self.redis_pid()
+    }
+
     /// One server per backend shared by all the tests of this test binary; each test uses
     /// its own topic names.
     pub fn shared(backend: Backend) -> &'static Server {
@@ -191,6 +212,14 @@ impl Server {
         }
     }
 
+    /// Kills the redis-server with SIGKILL, as a crash would, and reaps it.
+    pub fn kill(&self) {
+        if let Some(pid) = self.redis_pid() {
+            signal(pid, "-KILL");
+        }
+        self.stop();
+    }
+
     /// Stops the server (it can be started again with `restart`).
     pub fn stop(&self) {
         halt(&mut self.process.lock().expect("server lock"));
@@ -198,13 +227,7 @@ impl Server {
 
     /// Runs one command over a raw RESP connection and returns the reply line(s) as text.
     pub fn command(&self, args: &[&str]) -> String {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to server");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .expect("timeout");
-        stream.write_all(&resp(args)).expect("write");
-        let mut reader = BufReader::new(stream);
-        read_reply(&mut reader)
+        command_at(self.port, args)
     }
 
     /// Publishes raw bytes (a channel name that is not UTF-8, a payload that is not
@@ -347,7 +370,37 @@ fn halt(process: &mut Process) {
     }
 }
 
-fn free_port() -> u16 {
+/// Runs one command over a raw RESP connection to a loopback port; the reply as text
+/// (arrays flattened, one element a line). Panics when nothing answers there.
+pub fn command_at(port: u16, args: &[&str]) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to server");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    stream.write_all(&resp(args)).expect("write");
+    let mut reader = BufReader::new(stream);
+    read_reply(&mut reader)
+}
+
+/// The same, or `None` when nothing answers on the port (a server that was stopped).
+pub fn try_command_at(port: u16, args: &[&str]) -> Option<String> {
+    TcpStream::connect(("127.0.0.1", port)).ok()?;
+    std::panic::catch_unwind(|| command_at(port, args)).ok()
+}
+
+/// A free loopback port whose +10000 is free too (a cluster node's bus port), at most
+/// 55535: ephemeral ports from the OS are often too high for that.
+pub fn free_port_pair() -> u16 {
+    loop {
+        let port = 20_000 + (uuid::Uuid::new_v4().as_u128() % 35_000) as u16;
+        let free = |port: u16| TcpListener::bind(("127.0.0.1", port)).is_ok();
+        if free(port) && free(port + 10_000) {
+            return port;
+        }
+    }
+}
+
+pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     listener.local_addr().expect("local address").port()
 }
@@ -377,11 +430,18 @@ fn spawn(port: u16, extra: &[String], tls: bool) -> (Child, u32) {
          echo $server; cat >/dev/null; kill $server 2>/dev/null; \
          kill -CONT $server 2>/dev/null; wait $server"
     );
+    watched(&script, extra)
+}
+
+/// Runs `script` (which starts a server and echoes its pid) under a watchdog shell that
+/// stops the server when this test process exits, however it exits; `"$@"` in the script
+/// is `args`. Returns the shell and the server's pid.
+pub fn watched(script: &str, args: &[String]) -> (Child, u32) {
     let mut child = Command::new("sh")
         .arg("-c")
         .arg(script)
         .arg("redis-server")
-        .args(extra)
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -395,7 +455,7 @@ fn spawn(port: u16, extra: &[String], tls: bool) -> (Child, u32) {
     (child, pid)
 }
 
-fn stop(child: &mut Child) {
+pub fn stop(child: &mut Child) {
     // Closing stdin makes the watchdog stop the server and wait for it.
     drop(child.stdin.take());
     let _ = child.wait();

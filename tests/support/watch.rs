@@ -22,7 +22,12 @@ impl Watch {
     }
 
     pub async fn with(server: &Server, prefix: &str, options: InspectorOptions) -> Watch {
-        let mut redis = RedisConfig::new(server.url());
+        Watch::at(&server.url(), prefix, options).await
+    }
+
+    /// A capture of any URL (a cluster's, Sentinel's).
+    pub async fn at(url: &str, prefix: &str, options: InspectorOptions) -> Watch {
+        let mut redis = RedisConfig::new(url);
         redis.heartbeat_interval = Duration::from_millis(100);
         redis.min_backoff = Duration::from_millis(20);
         let (capture, events) =
@@ -46,6 +51,32 @@ impl Watch {
                 .expect("capture ended");
             self.inspector.ingest(event);
         }
+    }
+
+    /// Whether the capture takes in a request sent now: sends one to `topic` (an echo
+    /// service) every half second until its trace is stored, for at most `patience`.
+    pub async fn sees_new_requests(
+        &mut self,
+        caller: &gilmour::engine::Engine,
+        topic: &str,
+        patience: Duration,
+    ) -> bool {
+        let deadline = tokio::time::Instant::now() + patience;
+        while tokio::time::Instant::now() < deadline {
+            let options = gilmour::engine::RequestOptions::timeout(Duration::from_secs(1));
+            let Ok(response) = caller.request(topic, "seen?", options).await else {
+                continue;
+            };
+            let sender = response.sender.to_string();
+            let look = tokio::time::Instant::now() + Duration::from_millis(500);
+            while let Ok(Some(event)) = tokio::time::timeout_at(look, self.events.recv()).await {
+                self.inspector.ingest(event);
+                if self.inspector.store().by_sender(&sender).is_some() {
+                    return true;
+                }
+            }
+        }
+        false
     }
 
     /// Ingests events until `count` messages have been correlated.

@@ -6,7 +6,7 @@ use crate::cli::Connection;
 use anyhow::Context;
 use clap::Args;
 use gilmour::engine::{Engine, HandlerOptions, Reply, Request, RequestOptions};
-use gilmour::transport::Commands;
+use gilmour::transport::{Commands, Topology};
 use hdrhistogram::Histogram;
 use serde::Serialize;
 use std::process::ExitCode;
@@ -78,6 +78,19 @@ struct Skewed {
     slow_lock_skipped: u64,
 }
 
+/// One `PUBSUB NUMSUB` at a time, as a request asks it.
+#[derive(Debug, Serialize)]
+struct Numsub {
+    /// The servers asked: 1, or every node of a cluster.
+    nodes: usize,
+    queries: u64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+/// How many NUMSUBs measure their cost.
+const NUMSUB_QUERIES: u64 = 2_000;
+
 /// How long the slow member of the skewed group takes per request.
 const SLOW_HANDLER: Duration = Duration::from_millis(5);
 /// Callers of the skewed group.
@@ -94,6 +107,8 @@ struct Report {
     with_deep_capture: Vec<WithDeep>,
     signals_per_second: f64,
     publish_baseline_per_second: f64,
+    /// What asking "does anyone listen?" costs (summed over every node of a cluster).
+    numsub: Numsub,
     /// Round trips per second at the highest concurrency, over the baseline.
     fraction_of_baseline: f64,
 }
@@ -103,7 +118,10 @@ pub async fn run(connection: &Connection, args: RoundTripArgs) -> anyhow::Result
     let window =
         Duration::try_from_secs_f64(args.seconds).context("--seconds must be a positive number")?;
     let topic = format!("bench.echo.{}", uuid::Uuid::new_v4().simple());
-    let responder = connection.builder().connect().await?;
+    // On a cluster the responder's subscriber and the caller's sit on different nodes:
+    // every reply and request crosses the cluster bus.
+    let (responder_at, caller_at) = placements(connection).await?;
+    let responder = connection.builder_at(&responder_at.url).connect().await?;
     responder
         .reply_to(
             &topic,
@@ -111,8 +129,25 @@ pub async fn run(connection: &Connection, args: RoundTripArgs) -> anyhow::Result
             |request: Request| async move { Reply::ok(request.into_data()) },
         )
         .await?;
-    let caller = connection.builder().connect().await?;
+    let caller = connection.builder_at(&caller_at.url).connect().await?;
+    if caller.commands().topology() == Topology::Cluster && !args.json {
+        eprintln!(
+            "cluster: responder subscribed on {}, caller on {}",
+            first_host(&responder_at.url),
+            first_host(&caller_at.url)
+        );
+    }
     let payload = serde_json::Value::String("x".repeat(args.size.saturating_sub(2)));
+    let numsub = measure_numsub(&caller, &topic).await?;
+    if !args.json {
+        eprintln!(
+            "PUBSUB NUMSUB  c=1   p50 {:>6.3} ms  p99 {:>6.3} ms  ({} node{} asked, in parallel)",
+            numsub.p50_ms,
+            numsub.p99_ms,
+            numsub.nodes,
+            if numsub.nodes == 1 { "" } else { "s" }
+        );
+    }
 
     let mut round_trips = Vec::new();
     for &concurrency in &args.concurrency {
@@ -178,6 +213,7 @@ pub async fn run(connection: &Connection, args: RoundTripArgs) -> anyhow::Result
         with_deep_capture,
         signals_per_second,
         publish_baseline_per_second: baseline,
+        numsub,
         fraction_of_baseline: if baseline > 0.0 { top / baseline } else { 0.0 },
     };
     if args.json {
@@ -418,6 +454,74 @@ async fn measure_signals(
 
 /// Plain PUBLISH from 64 concurrent callers on one multiplexed connection, to a channel
 /// nobody listens on: the most a client library can get out of this Redis.
+/// Where the responder and the caller connect: the URL given for both, or on a cluster,
+/// the URL seeded at a primary for the responder and at a node of another shard (a
+/// replica when there is one) for the caller.
+async fn placements(
+    connection: &Connection,
+) -> anyhow::Result<(
+    gilmour::transport::RedisConfig,
+    gilmour::transport::RedisConfig,
+)> {
+    let given = gilmour::transport::RedisConfig::new(connection.url());
+    if given.topology() != Topology::Cluster {
+        return Ok((given.clone(), given));
+    }
+    let commands = Commands::connect(&given).await?;
+    let nodes = commands.nodes().await?;
+    let up: Vec<_> = nodes.iter().filter(|node| !node.failed).collect();
+    let Some(primary) = up
+        .iter()
+        .find(|node| node.role == gilmour::transport::cluster::Role::Primary)
+    else {
+        return Ok((given.clone(), given));
+    };
+    let other = up
+        .iter()
+        .rev()
+        .find(|node| node.id != primary.id && node.primary.as_ref() != Some(&primary.id))
+        .unwrap_or(primary);
+    let at = |address: &str| given.seeded_at(address).unwrap_or_else(|| given.clone());
+    Ok((at(&primary.address), at(&other.address)))
+}
+
+/// The first host of a URL, for a line that says where a subscriber is.
+fn first_host(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let hosts = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, hosts)| hosts);
+    hosts.split(',').next().unwrap_or(hosts).to_owned()
+}
+
+async fn measure_numsub(caller: &Engine, topic: &str) -> anyhow::Result<Numsub> {
+    let commands = caller.commands();
+    let channel = caller.channels().request(topic);
+    let nodes = match commands.topology() {
+        Topology::Cluster => commands
+            .nodes()
+            .await?
+            .iter()
+            .filter(|node| !node.failed)
+            .count(),
+        Topology::Single | Topology::Sentinel => 1,
+    };
+    let mut latencies = new_histogram();
+    for _ in 0..NUMSUB_QUERIES {
+        let sent = Instant::now();
+        commands.numsub(&channel).await?;
+        let _ = latencies.record((sent.elapsed().as_micros() as u64).max(1));
+    }
+    let millis = |quantile: f64| latencies.value_at_quantile(quantile) as f64 / 1000.0;
+    Ok(Numsub {
+        nodes,
+        queries: NUMSUB_QUERIES,
+        p50_ms: millis(0.5),
+        p99_ms: millis(0.99),
+    })
+}
+
 async fn measure_publish(
     commands: &Commands,
     payload: &serde_json::Value,

@@ -1,12 +1,24 @@
 //! The MONITOR connection: reads every command Redis runs, keeps the few that concern
 //! Gilmour as [`DeepEvent`]s, and names their clients from CLIENT LIST.
+//!
+//! On a cluster, every node runs its own commands, so there is one MONITOR per node
+//! (each naming its clients from its own CLIENT LIST), and their facts are merged by
+//! Redis's timestamps before they are handed on:
+//!
+//! ```text
+//!   node 1 ──MONITOR──▶ Reader ─┐
+//!   node 2 ──MONITOR──▶ Reader ─┼──▶ Merge (by timestamp, 50 ms window) ──▶ DeepEvent
+//!   node … ──MONITOR──▶ Reader ─┘
+//! ```
 
 use super::{Client, DeepEvent, Fact};
 use crate::inspect::monitor::{self, MonitorLine};
 use crate::protocol::{ChannelKind, Channels};
-use crate::transport::RedisConfig;
+use crate::transport::cluster::Role;
+use crate::transport::config::{Endpoint, sentinel_client};
+use crate::transport::{Commands, RedisConfig, Topology};
 use futures_util::StreamExt;
-use std::collections::HashMap;
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -27,16 +39,23 @@ pub enum DeepError {
     Connect(String),
 }
 
+/// How long a fact from one node waits for the other nodes' facts of the same moment
+/// before it is handed on.
+const MERGE_WINDOW: Duration = Duration::from_millis(50);
+
 /// A running deep capture. Dropping it (and the receiver) stops it.
 pub struct DeepCapture {
     dropped: Arc<AtomicU64>,
     lines: Arc<AtomicU64>,
-    task: tokio::task::JoinHandle<()>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    nodes: usize,
 }
 
 impl Drop for DeepCapture {
     fn drop(&mut self) {
-        self.task.abort();
+        for task in &self.tasks {
+            task.abort();
+        }
     }
 }
 
@@ -47,36 +66,100 @@ impl DeepCapture {
         channels: Channels,
         buffer: usize,
     ) -> Result<(DeepCapture, mpsc::Receiver<DeepEvent>), DeepError> {
-        let client = redis
-            .client()
-            .map_err(|error| DeepError::Connect(error.to_string()))?;
-        let monitor = open(&client, redis.connect_timeout).await?;
-        let names = tokio::time::timeout(
-            redis.connect_timeout,
-            client.get_multiplexed_async_connection(),
-        )
-        .await
-        .map_err(|_| DeepError::Connect("no connection in time".to_owned()))?
-        .map_err(|error| DeepError::Connect(error.to_string()))?;
         let (events, receiver) = mpsc::channel(buffer.max(1));
         let dropped = Arc::new(AtomicU64::new(0));
         let lines = Arc::new(AtomicU64::new(0));
-        let reader = Reader {
-            channels,
-            events,
-            dropped: dropped.clone(),
-            lines: lines.clone(),
-            names: Names::new(names),
-        };
-        let task = tokio::spawn(reader.run(client, redis.connect_timeout, monitor));
+        let mut tasks = Vec::new();
+        if redis.topology() != Topology::Cluster {
+            let (reader, server, monitor) =
+                Reader::connect(&redis, &channels, None, events, &dropped, &lines).await?;
+            tasks.push(tokio::spawn(reader.run(
+                server,
+                redis.connect_timeout,
+                monitor,
+            )));
+            return Ok((
+                DeepCapture {
+                    dropped,
+                    lines,
+                    tasks,
+                    nodes: 1,
+                },
+                receiver,
+            ));
+        }
+        let nodes = Commands::connect(&redis)
+            .await
+            .map_err(|error| DeepError::Connect(error.to_string()))?
+            .nodes()
+            .await
+            .map_err(|error| DeepError::Connect(error.to_string()))?;
+        let (merge_tx, merge_rx) = mpsc::channel(buffer.max(1));
+        let mut readers = Vec::new();
+        for node in nodes.iter().filter(|node| !node.failed) {
+            let Some(config) = redis.node(&node.address) else {
+                continue;
+            };
+            // A replica runs what its primary sends it: those lines are the primary's,
+            // seen once already.
+            let replication = match node.role {
+                Role::Replica => nodes
+                    .iter()
+                    .find(|primary| Some(&primary.id) == node.primary.as_ref())
+                    .map(|primary| Arc::from(primary.address.as_str())),
+                Role::Primary => None,
+            };
+            readers.push(
+                Reader::connect(
+                    &config,
+                    &channels,
+                    replication,
+                    merge_tx.clone(),
+                    &dropped,
+                    &lines,
+                )
+                .await
+                .map(|(reader, server, monitor)| (reader, server, monitor, config)),
+            );
+        }
+        drop(merge_tx);
+        // A node that refuses MONITOR refuses it on every node; one that cannot be
+        // reached is left out (it is down, or its address is not ours to reach).
+        let mut started = 0;
+        for reader in readers {
+            match reader {
+                Ok((reader, server, monitor, config)) => {
+                    started += 1;
+                    tasks.push(tokio::spawn(reader.run(
+                        server,
+                        config.connect_timeout,
+                        monitor,
+                    )));
+                }
+                Err(error @ DeepError::Refused(_)) => return Err(error),
+                Err(error) => tracing::warn!(%error, "deep capture: a cluster node left out"),
+            }
+        }
+        if started == 0 {
+            return Err(DeepError::Connect(
+                "no cluster node runs MONITOR".to_owned(),
+            ));
+        }
+        tasks.push(tokio::spawn(merge(merge_rx, events, dropped.clone())));
         Ok((
             DeepCapture {
                 dropped,
                 lines,
-                task,
+                tasks,
+                nodes: started,
             },
             receiver,
         ))
+    }
+
+    /// How many servers it runs MONITOR on: 1, or a cluster's nodes.
+    pub fn nodes(&self) -> usize {
+        self.nodes
     }
 
     /// Deep events dropped because the reader fell behind.
@@ -216,16 +299,48 @@ struct Reader {
     dropped: Arc<AtomicU64>,
     lines: Arc<AtomicU64>,
     names: Names,
+    /// On a cluster replica: its primary's address, whose replicated commands it skips.
+    replication: Option<Arc<str>>,
 }
 
 impl Reader {
-    async fn run(mut self, client: redis::Client, timeout: Duration, first: redis::aio::Monitor) {
+    /// Connects to one server: its MONITOR, and a connection for CLIENT LIST.
+    async fn connect(
+        redis: &RedisConfig,
+        channels: &Channels,
+        replication: Option<Arc<str>>,
+        events: mpsc::Sender<DeepEvent>,
+        dropped: &Arc<AtomicU64>,
+        lines: &Arc<AtomicU64>,
+    ) -> Result<(Reader, Server, redis::aio::Monitor), DeepError> {
+        let mut server = Server::new(redis)?;
+        let client = server.client(redis.connect_timeout).await?;
+        let monitor = open(&client, redis.connect_timeout).await?;
+        let names = tokio::time::timeout(
+            redis.connect_timeout,
+            client.get_multiplexed_async_connection(),
+        )
+        .await
+        .map_err(|_| DeepError::Connect("no connection in time".to_owned()))?
+        .map_err(|error| DeepError::Connect(error.to_string()))?;
+        let reader = Reader {
+            channels: channels.clone(),
+            events,
+            dropped: dropped.clone(),
+            lines: lines.clone(),
+            names: Names::new(names),
+            replication,
+        };
+        Ok((reader, server, monitor))
+    }
+
+    async fn run(mut self, mut server: Server, timeout: Duration, first: redis::aio::Monitor) {
         let mut monitor = Some(first);
         let mut backoff = Duration::from_millis(100);
         loop {
             let stream = match monitor.take() {
                 Some(monitor) => monitor,
-                None => match open(&client, timeout).await {
+                None => match self.reopen(&mut server, timeout).await {
                     Ok(monitor) => monitor,
                     Err(error) => {
                         tracing::debug!(%error, "deep capture: reconnect failed");
@@ -245,6 +360,9 @@ impl Reader {
                 let Some((addr, fact)) = fact_of(&self.channels, &line) else {
                     continue;
                 };
+                if self.replication.as_ref() == Some(&addr) {
+                    continue;
+                }
                 let client = self.names.client(&addr).await;
                 let event = DeepEvent {
                     at: line.at,
@@ -260,6 +378,157 @@ impl Reader {
                 }
             }
             tracing::warn!("deep capture: the MONITOR connection ended; reconnecting");
+        }
+    }
+}
+
+impl Reader {
+    /// MONITOR again after its connection ended; behind Sentinel, on whatever server is
+    /// the primary now, whose clients CLIENT LIST then names.
+    async fn reopen(
+        &mut self,
+        server: &mut Server,
+        timeout: Duration,
+    ) -> Result<redis::aio::Monitor, DeepError> {
+        let client = server.client(timeout).await?;
+        let monitor = open(&client, timeout).await?;
+        if matches!(server, Server::Primary(_))
+            && let Ok(Ok(names)) =
+                tokio::time::timeout(timeout, client.get_multiplexed_async_connection()).await
+        {
+            self.names = Names::new(names);
+        }
+        Ok(monitor)
+    }
+}
+
+/// The server one MONITOR reads: always the same, or the primary Sentinel names.
+enum Server {
+    Fixed(Box<redis::Client>),
+    Primary(Box<redis::sentinel::SentinelClient>),
+}
+
+impl Server {
+    fn new(redis: &RedisConfig) -> Result<Server, DeepError> {
+        let connect = |error: &dyn std::fmt::Display| DeepError::Connect(error.to_string());
+        match redis.endpoint().map_err(|error| connect(&error))? {
+            Endpoint::Single(client) => Ok(Server::Fixed(Box::new(client))),
+            Endpoint::Sentinel {
+                sentinels,
+                primary,
+                node,
+            } => sentinel_client(&sentinels, &primary, &node)
+                .map(|client| Server::Primary(Box::new(client)))
+                .map_err(|error| connect(&error)),
+            Endpoint::Cluster(_) => Err(DeepError::Connect(
+                "a cluster is read node by node".to_owned(),
+            )),
+        }
+    }
+
+    async fn client(&mut self, timeout: Duration) -> Result<redis::Client, DeepError> {
+        match self {
+            Server::Fixed(client) => Ok((**client).clone()),
+            Server::Primary(sentinel) => {
+                match tokio::time::timeout(timeout, sentinel.async_get_client()).await {
+                    Ok(Ok(client)) => Ok(client),
+                    Ok(Err(error)) => Err(DeepError::Connect(error.to_string())),
+                    Err(_) => Err(DeepError::Connect(
+                        "the sentinels did not name the primary in time".to_owned(),
+                    )),
+                }
+            }
+        }
+    }
+}
+
+/// One fact waiting in the merge, ordered by Redis's timestamp, then by arrival.
+struct Waiting {
+    event: DeepEvent,
+    order: u64,
+}
+
+impl PartialEq for Waiting {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+
+impl Eq for Waiting {}
+
+impl PartialOrd for Waiting {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Waiting {
+    // Reversed: the heap's top is the oldest.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (other.event.at, other.order).cmp(&(self.event.at, self.order))
+    }
+}
+
+/// Hands on the facts of every node's MONITOR in the order of Redis's timestamps: each
+/// waits [`MERGE_WINDOW`] for facts of other nodes that happened before it and arrive
+/// later (each node's MONITOR is a socket of its own). The nodes' clocks are taken to
+/// agree, as NTP keeps them.
+async fn merge(
+    mut input: mpsc::Receiver<DeepEvent>,
+    output: mpsc::Sender<DeepEvent>,
+    dropped: Arc<AtomicU64>,
+) {
+    let mut waiting = BinaryHeap::new();
+    // The same facts by arrival, to find those whose window is over.
+    let mut arrivals: std::collections::VecDeque<(Instant, (chrono::DateTime<chrono::Utc>, u64))> =
+        std::collections::VecDeque::new();
+    let mut order = 0u64;
+    let mut open = true;
+    while open || !waiting.is_empty() {
+        let due = arrivals
+            .front()
+            .map(|(arrived, _)| tokio::time::Instant::from_std(*arrived + MERGE_WINDOW));
+        tokio::select! {
+            event = input.recv(), if open => match event {
+                Some(event) => {
+                    order += 1;
+                    let arrived = Instant::now();
+                    arrivals.push_back((arrived, (event.at, order)));
+                    waiting.push(Waiting { event, order });
+                }
+                None => open = false,
+            },
+            () = async {
+                match due {
+                    Some(due) => tokio::time::sleep_until(due).await,
+                    None => std::future::pending().await,
+                }
+            } => {}
+        }
+        // Everything that waited its window goes, and with it whatever is older.
+        let mut newest_due = None;
+        while let Some((arrived, key)) = arrivals.front().copied() {
+            if open && arrived.elapsed() < MERGE_WINDOW {
+                break;
+            }
+            arrivals.pop_front();
+            newest_due = newest_due.max(Some(key));
+        }
+        let Some(newest_due) = newest_due else {
+            continue;
+        };
+        while waiting
+            .peek()
+            .is_some_and(|top: &Waiting| (top.event.at, top.order) <= newest_due)
+        {
+            let Some(item) = waiting.pop() else { break };
+            match output.try_send(item.event) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    dropped.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => return,
+            }
         }
     }
 }

@@ -267,7 +267,7 @@ async fn publish(engine: &Engine, fire: Fire, original: Option<gilmour::inspect:
             result: Ok(format!(
                 "{what} published: PUBLISH reached {reached} receiver{} (a capture counts \
                  as one); its trace shows whatever answers",
-                if reached == 1 { "" } else { "s" }
+                if reached.count() == 1 { "" } else { "s" }
             )),
             what,
             sender: Some(sender.0),

@@ -114,21 +114,29 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
     }
     let counters = app.inspector.counters();
     let store = app.inspector.store();
-    // (count, name, whether it is alarming, priority when it is not, when it is)
+    // (count, name for one, for others, whether it is alarming, priority when it is not)
     let figures = [
-        (counters.traces, "traces", false, 5),
-        (counters.errors, "errors", counters.errors > 0, 7),
-        (counters.timeouts, "timeouts", counters.timeouts > 0, 6),
+        (counters.traces, "trace", "traces", false, 5),
+        (counters.errors, "error", "errors", counters.errors > 0, 7),
+        (
+            counters.timeouts,
+            "timeout",
+            "timeouts",
+            counters.timeouts > 0,
+            6,
+        ),
         (
             counters.unanswered,
+            "unanswered",
             "unanswered",
             counters.unanswered > 0,
             3,
         ),
-        (app.dropped, "dropped", app.dropped > 0, 2),
-        (counters.gaps, "gaps", counters.gaps > 0, 2),
+        (app.dropped, "dropped", "dropped", app.dropped > 0, 2),
+        (counters.gaps, "gap", "gaps", counters.gaps > 0, 2),
     ];
-    for (count, name, alarming, priority) in figures {
+    for (count, one, many, alarming, priority) in figures {
+        let name = if count == 1 { one } else { many };
         items.push(Item {
             spans: vec![
                 Span::styled(

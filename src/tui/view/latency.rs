@@ -14,7 +14,7 @@ use super::{fit, format_latency, thousands};
 use crate::tui::state::State;
 use crate::tui::state::screens::TopicLatency;
 use crate::tui::theme::{self, Tone};
-use gilmour::inspect::sanitize::clean;
+use gilmour::inspect::sanitize::{clean, display_width};
 use gilmour::inspect::stats::SecondQuantiles;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -35,11 +35,18 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
     let Some(latency) = &app.topics.latency else {
         return;
     };
+    // The figures beside the sparklines are the newest second's, not the table's
+    // p50/p99 over every trace kept: the title says so where there is room.
+    let what = if area.width >= 72 {
+        " · latency per second, newest second at the right "
+    } else {
+        " · latency per second "
+    };
     let title = format!(
-        " {} · latency ",
+        " {}{what}",
         fit(
             &clean(&latency.topic, 200),
-            usize::from(area.width).saturating_sub(14)
+            usize::from(area.width).saturating_sub(display_width(what) + 3)
         )
     );
     let block = Block::default()
@@ -92,7 +99,10 @@ fn lines(latency: &TopicLatency, width: usize) -> Vec<Line<'static>> {
     let most = counts.clone().max().unwrap_or(0);
     let count_width = thousands(most).len().max(5);
     lines.push(Line::styled(
-        format!("  {:>9}  {:>count_width$}", "up to", "count"),
+        format!(
+            "  {:>9}  {:>count_width$}  over every trace kept",
+            "up to", "count"
+        ),
         theme::tone(Tone::Dim),
     ));
     let room = width.saturating_sub(9 + count_width + 7);
