@@ -556,3 +556,42 @@ fn the_app_refuses_metrics_on_a_capture_file() {
         "gilmour: --metrics needs live capture, not --read\n"
     );
 }
+
+#[test]
+fn an_applied_filter_is_on_disk_before_the_app_ends() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = Server::start(Backend::Redis);
+    let state = tempfile::tempdir().expect("a directory");
+    let command = format!(
+        "env REDIS_URL={} XDG_STATE_HOME={} {}",
+        server.url(),
+        state.path().display(),
+        env!("CARGO_BIN_EXE_gilmour")
+    );
+    let tmux = Tmux::start(&command);
+    tmux.wait_for("the app to be live", |screen| screen.contains("● live"));
+    tmux.keys(&["/"]);
+    tmux.type_text("topic:tui.kept");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the filter to apply", |screen| {
+        screen.contains("filter topic:tui.kept")
+    });
+    let history = state.path().join("gilmour").join("filters");
+    let start = Instant::now();
+    while !std::fs::read_to_string(&history).is_ok_and(|text| text == "topic:tui.kept\n") {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "the filter never reached {}",
+            history.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Written while the app runs: the session can end any way now and keep it.
+    assert!(tmux.alive(), "the app still runs");
+    let mode = std::fs::metadata(&history)
+        .expect("written")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    tmux.quit();
+}

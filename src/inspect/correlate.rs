@@ -525,6 +525,123 @@ mod tests {
         assert_eq!((counters.orphans, counters.errors), (0, 1));
     }
 
+    fn small() -> Correlator {
+        Correlator::new(InspectorOptions {
+            capacity: 3,
+            ..InspectorOptions::default()
+        })
+    }
+
+    fn crowd_out(correlator: &mut Correlator, from: usize) {
+        for n in from..from + 4 {
+            correlator.ingest(event(
+                "gilmour.request.other",
+                &format!(r#"{{"data":1,"sender":"o{n}"}}"#),
+            ));
+        }
+    }
+
+    #[test]
+    fn a_pinned_trace_past_eviction_takes_its_late_reply_and_error_record() {
+        let mut correlator = small();
+        correlator.ingest(event("gilmour.request.t", r#"{"data":1,"sender":"s"}"#));
+        let id = correlator.store().by_sender("s").expect("traced");
+        correlator.store_mut().pin(id).expect("room");
+        crowd_out(&mut correlator, 0);
+        assert!(correlator.store().first_id() > id, "eviction passed it by");
+        let update = correlator.ingest(event("gilmour.response.s", r#"{"data":"x","code":500}"#));
+        assert_eq!(update, Update::Completed(id));
+        correlator.ingest(event("gilmour.errors", RECORD));
+        let trace = correlator.store().get(id).expect("kept");
+        assert_eq!(
+            (trace.status, trace.reply.is_some(), trace.errors.len()),
+            (TraceStatus::Error, true, 1)
+        );
+        assert_eq!(correlator.counters().orphans, 0, "no orphan for its reply");
+        assert_eq!(
+            correlator.counters().errors,
+            1,
+            "its record is no trace of its own"
+        );
+        assert_eq!(
+            correlator.store().bytes(),
+            correlator
+                .store()
+                .kept()
+                .chain(correlator.store().newest_first())
+                .map(Trace::footprint)
+                .sum::<usize>(),
+            "what it grew by is counted"
+        );
+        // Past the unanswered window it is not marked: it was answered.
+        let later = chrono::Utc::now() + chrono::Duration::seconds(60);
+        correlator.sweep(later, |_| {});
+        let trace = correlator.store().get(id).expect("kept");
+        assert_eq!(trace.status, TraceStatus::Error);
+    }
+
+    #[test]
+    fn a_pinned_trace_still_waiting_is_marked_unanswered() {
+        let mut correlator = small();
+        correlator.ingest(event("gilmour.request.t", r#"{"data":1,"sender":"s"}"#));
+        let id = correlator.store().by_sender("s").expect("traced");
+        correlator.store_mut().pin(id).expect("room");
+        crowd_out(&mut correlator, 0);
+        let later = chrono::Utc::now() + chrono::Duration::seconds(60);
+        correlator.sweep(later, |_| {});
+        let trace = correlator.store().get(id).expect("kept");
+        assert_eq!(trace.status, TraceStatus::Unanswered);
+    }
+
+    #[test]
+    fn a_call_made_by_a_pinned_trace_past_eviction_hangs_under_it() {
+        let mut correlator = small();
+        correlator.ingest(event("gilmour.request.outer", r#"{"data":1,"sender":"o"}"#));
+        let outer = correlator.store().by_sender("o").expect("traced");
+        correlator.store_mut().pin(outer).expect("room");
+        crowd_out(&mut correlator, 0);
+        correlator.ingest(event(
+            "gilmour.request.inner",
+            r#"{"data":1,"sender":"i","parent":"o"}"#,
+        ));
+        let inner = correlator.store().by_sender("i").expect("traced");
+        let store = correlator.store();
+        let children: Vec<Option<TraceId>> = store
+            .get(outer)
+            .and_then(|trace| trace.links.as_ref())
+            .map(|links| links.children.iter().map(|child| child.id).collect())
+            .unwrap_or_default();
+        assert_eq!(children, [Some(inner)]);
+        let up = store
+            .get(inner)
+            .and_then(|trace| trace.links.as_ref()?.up());
+        assert_eq!(up, Some(outer));
+    }
+
+    #[test]
+    fn an_unpinned_trace_goes_with_its_index_entries() {
+        let mut correlator = small();
+        correlator.ingest(event("gilmour.request.t", r#"{"data":1,"sender":"s"}"#));
+        let id = correlator.store().by_sender("s").expect("traced");
+        correlator.store_mut().pin(id).expect("room");
+        crowd_out(&mut correlator, 0);
+        correlator.store_mut().unpin(id);
+        let store = correlator.store();
+        assert!(store.get(id).is_none() && store.by_sender("s").is_none());
+        assert_eq!(store.by_topic("t").count(), 0);
+        assert!(store.topics().all(|topic| &**topic != "t"), "no topic left");
+        // Its late reply is an orphan now, not an update to a trace no one sees.
+        correlator.ingest(event("gilmour.response.s", r#"{"data":"x"}"#));
+        assert_eq!(correlator.counters().orphans, 1);
+        // Never pinned: evicted with its entries as before.
+        let mut correlator = small();
+        correlator.ingest(event("gilmour.request.u", r#"{"data":1,"sender":"u"}"#));
+        crowd_out(&mut correlator, 0);
+        let store = correlator.store();
+        assert!(store.by_sender("u").is_none() && store.by_topic("u").count() == 0);
+        assert_eq!(store.kept().count(), 0);
+    }
+
     #[test]
     fn filters_select_real_traces() {
         let mut correlator = correlator();

@@ -175,12 +175,20 @@ impl TraceStore {
 
     /// Changes a stored trace; its bytes are counted again and the store evicts what no
     /// longer fits (never the trace just changed while it is the newest).
+    ///
+    /// A pinned trace that eviction passed by changes like any other: its late reply or
+    /// error record must reach it, or it would show a state it no longer has.
     pub fn update<R>(&mut self, id: TraceId, change: impl FnOnce(&mut Trace) -> R) -> Option<R> {
-        let index = usize::try_from(id.0.checked_sub(self.first)?).ok()?;
-        let trace = self.traces.get_mut(index)?;
+        let (trace, counted) = match self.index_of(id) {
+            Some(index) => (&mut self.traces[index], &mut self.sizes[index]),
+            None => {
+                let (trace, size) = self.kept.get_mut(&id)?;
+                (trace, size)
+            }
+        };
         let result = change(trace);
         let size = trace.footprint();
-        let old = std::mem::replace(&mut self.sizes[index], size);
+        let old = std::mem::replace(counted, size);
         self.bytes = self.bytes - old + size;
         self.fit();
         Some(result)
@@ -263,8 +271,10 @@ impl TraceStore {
     /// The trace with this id, for a change that does not alter its size (a status, a
     /// flag); anything that adds or removes messages goes through [`TraceStore::update`].
     pub(crate) fn get_mut_uncounted(&mut self, id: TraceId) -> Option<&mut Trace> {
-        let index = id.0.checked_sub(self.first)?;
-        self.traces.get_mut(usize::try_from(index).ok()?)
+        match self.index_of(id) {
+            Some(index) => self.traces.get_mut(index),
+            None => self.kept.get_mut(&id).map(|(trace, _)| trace),
+        }
     }
 
     /// The first trace stored for a sender id, unless evicted.

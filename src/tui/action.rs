@@ -2,10 +2,11 @@
 //! and what that work brings back ([`Done`]).
 
 use super::keymap::Command;
-use super::model::{Fire, Host};
+use super::model::Fire;
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyEvent, MouseEvent};
 use gilmour::inspect::errors::QueuedError;
+use gilmour::inspect::services::Host;
 use gilmour::inspect::{Event, TraceId};
 use std::time::Duration;
 
@@ -104,6 +105,13 @@ pub enum Effect {
     },
     /// Start (true) or stop deep capture.
     Deep(bool),
+    /// Write the filter history (the whole of it, replacing the file).
+    SaveHistory {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The filters, oldest first.
+        filters: Vec<String>,
+    },
 }
 
 /// What background work brought back.

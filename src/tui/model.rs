@@ -100,34 +100,6 @@ pub struct LiveError {
 /// How many live error traces the errors screen keeps.
 pub const LIVE_ERRORS: usize = 500;
 
-/// What a health ping found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Health {
-    /// It answered.
-    Alive {
-        /// Round trip.
-        latency: Duration,
-        /// The channels it serves.
-        topics: Vec<String>,
-    },
-    /// It did not.
-    Dead {
-        /// Why it counts as dead.
-        reason: String,
-    },
-}
-
-/// A known host of the health hash.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Host {
-    /// Its ident.
-    pub ident: String,
-    /// What the hash says (`true`, Ruby's `active`).
-    pub value: String,
-    /// What the ping found.
-    pub health: Health,
-}
-
 /// A request, signal or composition to send.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fire {

@@ -6,8 +6,8 @@ use super::action::{Action, Done};
 use super::fixture::{at, busy, error_record, key, render, type_text};
 use super::fixture::{run, update};
 use super::keymap::Command;
-use super::model::{Health, Host};
 use crossterm::event::KeyCode;
+use gilmour::inspect::services::{Dead, Health, Host};
 
 /// Snapshots with the bytes held redacted: the figure follows the size of the store's
 /// records, not anything the screen decides (the header tests check it apart).
@@ -143,7 +143,7 @@ fn trim_confirmation() {
 }
 
 #[test]
-fn services_alive_and_dead() {
+fn services_alive_slow_failing_and_dead() {
     let mut app = busy(130, 12);
     run(&mut app, Command::ShowServices);
     update(
@@ -159,10 +159,27 @@ fn services_alive_and_dead() {
                     },
                 },
                 Host {
+                    ident: "web-2-pid-12-uuid-cccc".to_owned(),
+                    value: "true".to_owned(),
+                    health: Health::Slow {
+                        latency: Duration::from_millis(412),
+                        topics: vec!["gilmour.request.echo".to_owned()],
+                    },
+                },
+                Host {
+                    ident: "web-3-pid-13-uuid-dddd".to_owned(),
+                    value: "true".to_owned(),
+                    health: Health::Failing {
+                        latency: Duration::from_millis(3),
+                        code: 503,
+                        reply: serde_json::json!("database down"),
+                    },
+                },
+                Host {
                     ident: "ruby-2-pid-11-uuid-bbbb".to_owned(),
                     value: "active".to_owned(),
                     health: Health::Dead {
-                        reason: "nobody listens on its health channel".to_owned(),
+                        reason: Dead::NoListener,
                     },
                 },
             ],
@@ -175,6 +192,17 @@ fn services_alive_and_dead() {
 #[test]
 fn help_is_generated_from_the_key_map() {
     let mut app = busy(120, 70);
+    update(&mut app, key(KeyCode::Char('?')));
+    assert_snapshot!(render(&app));
+}
+
+#[test]
+fn help_lists_the_named_filters() {
+    let mut app = busy(120, 30);
+    app.keymap = super::keymap::KeyMap::from_toml(
+        "[filters]\nslow = \"latency:>100ms\"\nfailed = \"code:>=500 and kind:req\"\n",
+    )
+    .expect("valid");
     update(&mut app, key(KeyCode::Char('?')));
     assert_snapshot!(render(&app));
 }

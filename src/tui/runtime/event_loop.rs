@@ -44,6 +44,13 @@ pub async fn run(mut app: State, screen: &mut Screen, sources: Sources) -> anyho
     let mut file = file;
     let (results_tx, mut results) = mpsc::unbounded_channel::<Done>();
     let shutdown = engine.clone();
+    let failed = results_tx.clone();
+    let history = super::history::Writer::start(move |error| {
+        let _ = failed.send(Done::Failed(
+            Failure::Status,
+            format!("filter history not written: {error}"),
+        ));
+    })?;
     let worker = Worker::new(engine, results_tx);
     let mut input = EventStream::new();
     let mut ticker = interval(Duration::from_secs(1));
@@ -164,11 +171,14 @@ pub async fn run(mut app: State, screen: &mut Screen, sources: Sources) -> anyho
                         let on = deep_capture.is_some();
                         effects.extend(update(&mut app, Action::Done(Done::Deep(Ok(on)))));
                     }
+                    Effect::SaveHistory { path, filters } => history.save(path, filters),
                     other => worker.start(other),
                 }
             }
         }
     }
+    // What was applied last is on disk before the app ends.
+    let _ = tokio::task::spawn_blocking(move || history.finish()).await;
     if let Some(capture) = capture {
         capture.close().await;
     }

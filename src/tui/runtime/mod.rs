@@ -41,13 +41,10 @@ pub async fn run(settings: Settings, sources: Sources) -> anyhow::Result<()> {
         Some(Err(why)) => state.complain(format!("filter history not read: {why}")),
         None => {}
     }
+    // Written each time a filter is applied (by the worker, off the render path).
+    state.filter.history_file = place;
     let mut screen = terminal::enter()?;
     let _guard = terminal::Guard;
-    let state = event_loop::run(state, &mut screen, sources).await?;
-    if let Some(place) = place {
-        // Nothing to say it with once the terminal is given back: a history that cannot
-        // be kept is lost quietly, as a shell's is.
-        let _ = history::save(&place, &state.filter.history);
-    }
+    event_loop::run(state, &mut screen, sources).await?;
     Ok(())
 }

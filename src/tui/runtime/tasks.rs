@@ -2,7 +2,7 @@
 //! sends a [`Done`] back to the event loop. Nothing here touches the state.
 
 use crate::tui::action::{Done, Effect, Failure};
-use crate::tui::model::{ERRORS_PAGE, Fire, Health, Host, pattern_matches};
+use crate::tui::model::{ERRORS_PAGE, Fire, pattern_matches};
 use gilmour::compose::{ExecuteOptions, parse};
 use gilmour::engine::{Engine, RequestOptions};
 use gilmour::inspect::errors::ErrorQueue;
@@ -121,7 +121,7 @@ async fn work(engine: &Engine, effect: Effect) -> Done {
         },
         Effect::RefreshServices => match services::survey(engine, PingOptions::default()).await {
             Ok(survey) => Done::Services {
-                hosts: survey.hosts.into_iter().map(host).collect(),
+                hosts: survey.hosts,
                 listened: survey
                     .listeners
                     .requests
@@ -140,6 +140,7 @@ async fn work(engine: &Engine, effect: Effect) -> Done {
         | Effect::Edit { .. }
         | Effect::Then(_)
         | Effect::Deep(_)
+        | Effect::SaveHistory { .. }
         | Effect::Repaint => failed(Failure::Status, &"not background work"),
     }
 }
@@ -333,26 +334,6 @@ async fn silent(engine: &Engine, fire: &Fire) -> Result<Vec<String>, String> {
         .collect())
 }
 
-/// A host as the services screen shows it: alive (answered 200, slow or not, with what
-/// it serves) or dead, and why.
-fn host(host: services::Host) -> Host {
-    let health = match host.health {
-        services::Health::Alive { latency, topics }
-        | services::Health::Slow { latency, topics } => Health::Alive { latency, topics },
-        failing @ services::Health::Failing { .. } => Health::Dead {
-            reason: failing.describe(),
-        },
-        services::Health::Dead { reason } => Health::Dead {
-            reason: reason.to_string(),
-        },
-    };
-    Host {
-        ident: host.ident,
-        value: host.value,
-        health,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -490,7 +471,7 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_services_screen_sees_hosts_alive_and_dead_and_who_listens() {
+    async fn the_services_screen_sees_hosts_alive_failing_and_dead_and_who_listens() {
         use gilmour::engine::{HandlerOptions, Reply, Request};
         let broker = Broker::start(("127.0.0.1", 0)).expect("broker");
         let service = Engine::builder(&broker.url())
@@ -513,27 +494,51 @@ mod tests {
             .hash_set(&health, "gone-host", "true")
             .await
             .expect("a dead ident");
+        // A process that runs but whose health check fails: it answers 503.
+        engine
+            .commands()
+            .hash_set(&health, "sick-host", "true")
+            .await
+            .expect("a failing ident");
+        engine
+            .reply_to(
+                &engine
+                    .channels()
+                    .health(&gilmour::protocol::Ident("sick-host".to_owned())),
+                HandlerOptions::default().group("exclusive"),
+                |_| async { Reply::with_code(503, "database down") },
+            )
+            .await
+            .expect("serve health");
         let Done::Services { hosts, listened } = work(&engine, Effect::RefreshServices).await
         else {
             panic!("a survey");
         };
-        assert_eq!(hosts.len(), 2, "{hosts:?}");
+        assert_eq!(hosts.len(), 3, "{hosts:?}");
+        let sick = hosts
+            .iter()
+            .find(|host| host.ident == "sick-host")
+            .expect("listed");
+        assert!(
+            matches!(&sick.health, services::Health::Failing { code: 503, .. }),
+            "failing, not dead nor alive: {sick:?}"
+        );
         let gone = hosts
             .iter()
             .find(|host| host.ident == "gone-host")
             .expect("listed");
         assert_eq!(
             gone.health,
-            Health::Dead {
-                reason: "nobody listens on its health channel".to_owned()
+            services::Health::Dead {
+                reason: services::Dead::NoListener
             }
         );
         let alive = hosts
             .iter()
-            .find(|host| host.ident != "gone-host")
+            .find(|host| host.ident != "gone-host" && host.ident != "sick-host")
             .expect("listed");
         assert!(
-            matches!(&alive.health, Health::Alive { topics, .. }
+            matches!(&alive.health, services::Health::Alive { topics, .. }
                 if topics.iter().any(|topic| topic == "gilmour.request.tasks.echo")),
             "{alive:?}"
         );

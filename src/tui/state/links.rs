@@ -78,13 +78,15 @@ impl Links {
         open
     }
 
-    /// Forgets traces older than `first` (the store evicted them).
-    pub fn evict_before(&mut self, first: TraceId) {
+    /// Forgets traces older than `first` (the store evicted them), but not the pinned
+    /// ones it passed by: a pinned replay still says what it replays.
+    pub fn evict_before(&mut self, first: TraceId, store: &TraceStore) {
         let before = (self.replay_of.len(), self.replays.len());
-        self.replay_of.retain(|replay, _| *replay >= first);
+        let held = |id: TraceId| id >= first || store.get(id).is_some();
+        self.replay_of.retain(|replay, _| held(*replay));
         self.replays.retain(|original, replays| {
-            replays.retain(|replay| *replay >= first);
-            *original >= first
+            replays.retain(|replay| held(*replay));
+            held(*original)
         });
         if before != (self.replay_of.len(), self.replays.len()) {
             self.revision += 1;

@@ -1,10 +1,11 @@
 //! The topics, errors and services screens' state: rows fetched or computed, cursors,
 //! loading and failures.
 
-use crate::tui::model::{Host, LiveError, TopicRow};
+use crate::tui::model::{LiveError, TopicRow};
 use chrono::{DateTime, Utc};
 use gilmour::inspect::TraceId;
 use gilmour::inspect::errors::QueuedError;
+use gilmour::inspect::services::Host;
 use std::collections::VecDeque;
 
 /// The topics screen.

@@ -53,6 +53,10 @@ pub struct FilterBar {
     pub history: Vec<String>,
     /// Where `↑` is in the history.
     pub history_at: Option<usize>,
+    /// The file the history is kept in across sessions, when there is one.
+    pub history_file: Option<std::path::PathBuf>,
+    /// Whether the history changed since it was last handed over to be written.
+    pub history_unsaved: bool,
     /// While typing: how many traces the text would show, and whether only the newest
     /// [`COUNT_AT_MOST`] were counted.
     pub matches: Option<(usize, bool)>,
@@ -304,6 +308,35 @@ impl FilterBar {
         }
     }
 
+    /// Completes `@na` to a named filter's `@name`: to the name when one fits, else as far
+    /// as the names that fit agree. The names that fit, in order (none: not a name typed).
+    pub fn complete_name(&mut self, keymap: &KeyMap) -> Vec<String> {
+        let Some(typed) = self.input.text().trim_start().strip_prefix('@') else {
+            return Vec::new();
+        };
+        let fits: Vec<String> = keymap
+            .filter_names()
+            .filter(|name| name.starts_with(typed))
+            .map(str::to_owned)
+            .collect();
+        let Some(first) = fits.first() else {
+            return fits;
+        };
+        let agreed = fits.iter().skip(1).fold(first.as_str(), |agreed, name| {
+            let same = agreed
+                .char_indices()
+                .zip(name.chars())
+                .take_while(|((_, a), b)| a == b)
+                .last()
+                .map_or(0, |((at, a), _)| at + a.len_utf8());
+            &agreed[..same]
+        });
+        if agreed.len() > typed.len() {
+            self.input.set(format!("@{agreed}"));
+        }
+        fits
+    }
+
     /// Puts a filter in force (remembered in the history); the caller refilters.
     pub(super) fn apply(&mut self, text: String, filter: Filter) {
         if !text.is_empty() {
@@ -312,6 +345,7 @@ impl FilterBar {
             if self.history.len() > FILTER_HISTORY {
                 self.history.remove(0);
             }
+            self.history_unsaved = true;
         }
         self.applied = filter;
         self.applied_text = text;

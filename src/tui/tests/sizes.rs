@@ -6,7 +6,7 @@ use crate::tui::action::{Action, Done};
 use crate::tui::fixture::{App, at, busy, error_record, open_detail, render, reply, request};
 use crate::tui::fixture::{run, update};
 use crate::tui::keymap::Command;
-use crate::tui::model::{Health, Host};
+use gilmour::inspect::services::{Dead, Health, Host};
 use std::time::Duration;
 
 const SIZES: [(u16, u16); 4] = [(160, 45), (100, 30), (80, 24), (60, 15)];
@@ -37,9 +37,26 @@ fn hosts() -> Done {
             },
             Host {
                 ident: ident(2),
+                value: "true".to_owned(),
+                health: Health::Slow {
+                    latency: Duration::from_millis(412),
+                    topics: vec!["gilmour.request.echo".to_owned()],
+                },
+            },
+            Host {
+                ident: ident(3),
+                value: "true".to_owned(),
+                health: Health::Failing {
+                    latency: Duration::from_millis(3),
+                    code: 503,
+                    reply: serde_json::json!("database down"),
+                },
+            },
+            Host {
+                ident: ident(4),
                 value: "active".to_owned(),
                 health: Health::Dead {
-                    reason: "nobody listens on its health channel".to_owned(),
+                    reason: Dead::NoListener,
                 },
             },
         ],

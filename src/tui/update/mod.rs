@@ -35,14 +35,32 @@ const STATUS_FOR: Duration = Duration::from_secs(8);
 /// loop.
 pub fn update(app: &mut State, action: Action) -> Vec<Effect> {
     let effects = apply(app, action);
-    follow_up(app, effects)
+    let effects = follow_up(app, effects);
+    keep_history(app, effects)
 }
 
 /// Runs a command in the current context (as its key would), and the follow-ups it hands
 /// on; returns the work for the event loop.
 pub fn run(app: &mut State, command: Command) -> Vec<Effect> {
     let effects = command_in_context(app, command);
-    follow_up(app, effects)
+    let effects = follow_up(app, effects);
+    keep_history(app, effects)
+}
+
+/// Hands a changed filter history over to be written as soon as it changes: a session
+/// that ends in a crash keeps the filters it applied.
+fn keep_history(app: &mut State, mut effects: Vec<Effect>) -> Vec<Effect> {
+    let bar = &mut app.filter;
+    if bar.history_unsaved
+        && let Some(path) = &bar.history_file
+    {
+        bar.history_unsaved = false;
+        effects.push(Effect::SaveHistory {
+            path: path.clone(),
+            filters: bar.history.clone(),
+        });
+    }
+    effects
 }
 
 /// Carries out the follow-ups among `effects`, in order; returns the rest.

@@ -4,11 +4,11 @@
 use super::cursor::moved;
 use crate::tui::action::{Done, Effect, Failure};
 use crate::tui::keymap::Command;
-use crate::tui::model::Health;
 use crate::tui::state::State;
 use crate::tui::state::layout::list_rows;
 use crate::tui::state::modal::{Confirmed, Modal};
 use gilmour::inspect::sanitize::clean;
+use gilmour::inspect::services::Health;
 
 /// Asks for the hosts and listeners again, unless a refresh is on its way.
 pub fn refresh_services(app: &mut State) -> Vec<Effect> {
@@ -43,7 +43,7 @@ pub fn command(app: &mut State, command: Command) -> Vec<Effect> {
             let Some(host) = services.hosts.get(services.selected) else {
                 return Vec::new();
             };
-            if let Health::Alive { .. } = host.health {
+            if !matches!(host.health, Health::Dead { .. }) {
                 app.complain("that process answers its pings: only dead idents are removed");
                 return Vec::new();
             }

@@ -190,6 +190,31 @@ pub fn filter_key(app: &mut State, key: KeyEvent) -> Vec<Effect> {
             bar.error = None;
             app.apply_filter(String::new(), Filter::all());
         }
+        KeyCode::Tab => {
+            let fits = bar.complete_name(&app.keymap);
+            bar.check(&app.traces, app.inspector.store(), &app.keymap);
+            let typed = bar.input.text().trim_start().to_owned();
+            match fits.len() {
+                0 if typed.starts_with('@') => {
+                    let names: Vec<String> = app
+                        .keymap
+                        .filter_names()
+                        .map(|name| format!("@{name}"))
+                        .collect();
+                    let typed = gilmour::inspect::sanitize::clean(&typed, 40);
+                    app.complain(if names.is_empty() {
+                        format!("no filter named {typed}: none in the config file's [filters]")
+                    } else {
+                        format!("no filter named {typed} (named: {})", names.join(" "))
+                    });
+                }
+                0 | 1 => {}
+                _ => {
+                    let names: Vec<String> = fits.iter().map(|name| format!("@{name}")).collect();
+                    app.say(format!("named: {}", names.join(" ")));
+                }
+            }
+        }
         KeyCode::Up | KeyCode::Down => {
             if bar.history.is_empty() {
                 return Vec::new();

@@ -5,7 +5,7 @@
 //! Huge payloads are cut to [`MAX_LINES`] lines per message; the view pages through them.
 
 use super::{kept_short, thousands};
-use crate::tui::model::{Health, Host, kind_label, request_data};
+use crate::tui::model::{kind_label, request_data};
 use crate::tui::state::State;
 use crate::tui::state::detail::references;
 use crate::tui::state::links::Links;
@@ -13,6 +13,7 @@ use crate::tui::theme::Tone;
 use chrono::{DateTime, FixedOffset, Utc};
 use gilmour::inspect::TraceId;
 use gilmour::inspect::sanitize::{clean, clean_bytes};
+use gilmour::inspect::services::{Health, Host};
 use gilmour::inspect::{EventKind, MessageEvent, Trace, TraceStore};
 use gilmour::protocol::ErrorView;
 use std::rc::Rc;
@@ -696,17 +697,28 @@ pub fn host_lines(host: &Host, width: usize) -> Vec<DetailLine> {
     let mut lines = Vec::new();
     field_wrapped("ident", &clean(&host.ident, MAX_NAME), width, &mut lines);
     lines.push(field("announces", clean(&host.value, 200)));
+    let (state, tone) = super::services::state_text(host.health.state());
+    let mut state_line = DetailLine::default()
+        .push(Tone::Dim, format!("  {:<12}", "state"))
+        .push(tone, state);
+    let answered = host.health.latency().map(super::format_latency);
+    state_line = match (&host.health, answered) {
+        (Health::Alive { .. }, Some(latency)) => {
+            state_line.push(Tone::Dim, format!("  answered its ping in {latency}"))
+        }
+        (Health::Slow { .. }, Some(latency)) => state_line.push(
+            Tone::Dim,
+            format!("  answered its ping, but slowly: in {latency}"),
+        ),
+        (Health::Failing { code, .. }, Some(latency)) => state_line.push(
+            Tone::Dim,
+            format!("  answered its ping in {latency}, with code {code}: its health check fails"),
+        ),
+        _ => state_line,
+    };
+    lines.push(state_line);
     match &host.health {
-        Health::Alive { latency, topics } => {
-            lines.push(
-                DetailLine::default()
-                    .push(Tone::Dim, format!("  {:<12}", "state"))
-                    .push(Tone::Good, "alive")
-                    .push(
-                        Tone::Dim,
-                        format!("  answered its ping in {}", super::format_latency(*latency)),
-                    ),
-            );
+        Health::Alive { topics, .. } | Health::Slow { topics, .. } => {
             lines.push(line(Tone::Dim, format!("  serves ({})", topics.len())));
             for topic in topics {
                 let mut served = Vec::new();
@@ -714,13 +726,13 @@ pub fn host_lines(host: &Host, width: usize) -> Vec<DetailLine> {
                 lines.extend(served);
             }
         }
+        Health::Failing { reply, .. } => {
+            lines.push(line(Tone::Dim, "  it answered"));
+            pretty(reply, &mut lines);
+        }
         Health::Dead { reason } => {
-            lines.push(
-                DetailLine::default()
-                    .push(Tone::Dim, format!("  {:<12}", "state"))
-                    .push(Tone::Bad, "dead"),
-            );
-            wrapped("why", Tone::Plain, &clean(reason, 1000), width, &mut lines);
+            let why = clean(&reason.to_string(), 1000);
+            wrapped("why", Tone::Plain, &why, width, &mut lines);
         }
     }
     lines

@@ -5,6 +5,7 @@ use super::centered;
 use crate::tui::keymap::Context;
 use crate::tui::state::State;
 use crate::tui::theme::{self, Tone};
+use gilmour::inspect::sanitize::clean;
 use ratatui::Frame;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
@@ -39,6 +40,27 @@ pub fn lines(app: &State) -> Vec<Line<'static>> {
             Span::styled("  — the detail names it", theme::tone(Tone::Dim)),
         ]),
     ];
+    let named: Vec<&str> = app.keymap.filter_names().collect();
+    if !named.is_empty() {
+        lines.push(Line::raw(""));
+        lines.push(Line::from(vec![
+            Span::styled("[named filters]", theme::tone(Tone::Heading)),
+            Span::styled(
+                "  @name in the filter bar applies one, Tab completes it; set in [filters] of keys.toml",
+                theme::tone(Tone::Dim),
+            ),
+        ]));
+        for name in named {
+            let text = app.keymap.filter(name).unwrap_or_default();
+            lines.push(Line::from(vec![
+                Span::styled(
+                    format!("  {:<33}", clean(&format!("@{name}"), 33)),
+                    theme::key(),
+                ),
+                Span::raw(clean(text, 80)),
+            ]));
+        }
+    }
     for context in Context::ALL {
         let bindings: Vec<_> = app.keymap.bindings(context).collect();
         if bindings.is_empty() {

@@ -1,13 +1,24 @@
 //! The services screen: the known hosts of the health hash with what their pings found,
 //! and beside them the request topics that have listeners right now.
+//!
+//! ```text
+//!  hosts in gilmour.known_host.health   as of 12:00:00
+//!  ident            state      latency  serves            │ listened now  resp.
+//!  web-1-pid-10     ● alive    840µs    echo weather.…    │ echo              2
+//!  web-2-pid-11     ◐ slow     400ms    echo              │
+//!  web-3-pid-12     ▲ failing  2ms      answered 503: …   │
+//!  ruby-2-pid-11    ✕ dead              nobody listens …  │
+//! ```
+//!
+//! A state is a glyph and a word, in its colour: never colour alone.
 
 use super::columns::{self, Step, constraints, plan, step};
 use super::{fit, format_latency};
-use crate::tui::model::Health;
 use crate::tui::state::State;
 use crate::tui::state::layout::window_start;
 use crate::tui::theme::{self, Tone};
 use gilmour::inspect::sanitize::clean;
+use gilmour::inspect::services::{Health, HostState};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
@@ -73,21 +84,20 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
         .skip(start)
         .take(rows)
         .map(|(at, host)| {
-            let (state, latency, serves) = match &host.health {
-                Health::Alive { latency, topics } => (
-                    Span::styled("alive", theme::tone(Tone::Good)),
-                    format_latency(*latency),
-                    topics
-                        .iter()
-                        .map(|topic| topic_of(topic))
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                ),
-                Health::Dead { reason } => (
-                    Span::styled("dead", theme::tone(Tone::Bad)),
-                    String::new(),
-                    clean(reason, 200),
-                ),
+            let state = state_span(host.health.state());
+            let latency = host
+                .health
+                .latency()
+                .map(format_latency)
+                .unwrap_or_default();
+            let serves = match &host.health {
+                Health::Alive { topics, .. } | Health::Slow { topics, .. } => topics
+                    .iter()
+                    .map(|topic| topic_of(topic))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                Health::Failing { .. } => clean(&host.health.describe(), 200),
+                Health::Dead { reason } => clean(&reason.to_string(), 200),
             };
             // Ruby announces itself as `active`, Go as `true`.
             let ident = if host.value == "true" {
@@ -138,6 +148,22 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
     );
 }
 
+/// A host's state as a glyph and a word, and its tone.
+pub fn state_text(state: HostState) -> (String, Tone) {
+    let (glyph, tone) = match state {
+        HostState::Alive => ("●", Tone::Good),
+        HostState::Slow => ("◐", Tone::Warn),
+        HostState::Failing => ("▲", Tone::Bad),
+        HostState::Dead => ("✕", Tone::Bad),
+    };
+    (format!("{glyph} {}", state.as_str()), tone)
+}
+
+fn state_span(state: HostState) -> Span<'static> {
+    let (text, tone) = state_text(state);
+    Span::styled(text, theme::tone(tone))
+}
+
 const IDENT: usize = 0;
 const STATE: usize = 1;
 const LATENCY: usize = 2;
@@ -147,7 +173,7 @@ const SERVES: usize = 3;
 /// whether it is alive, then what it serves; the ident widens last.
 const HOST_PLAN: [Step; 6] = [
     step(IDENT, 16),
-    step(STATE, 5),
+    step(STATE, 9),
     step(SERVES, 12),
     step(LATENCY, 8),
     step(IDENT, 36),

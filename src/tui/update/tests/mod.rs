@@ -4,9 +4,10 @@ use crate::tui::action::{Action, Done, Effect, Probe};
 use crate::tui::fixture::{at, busy, key, reply, request, send, type_text};
 use crate::tui::fixture::{open_detail, run, update};
 use crate::tui::keymap::Command;
-use crate::tui::model::{Fire, Health, Host, Screen};
+use crate::tui::model::{Fire, Screen};
 use crate::tui::state::modal::{Confirmed, Modal};
 use crossterm::event::{KeyCode, MouseButton, MouseEvent, MouseEventKind};
+use gilmour::inspect::services::{Dead, Health, Host};
 use gilmour::inspect::{InspectorOptions, TraceId};
 use serde_json::json;
 use std::time::Duration;
@@ -101,6 +102,98 @@ fn moving_stops_following_and_the_cursor_stays_on_its_trace() {
 }
 
 #[test]
+fn an_applied_filter_is_written_to_the_history_file_at_once() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let path = dir.path().join("gilmour").join("filters");
+    let mut app = busy(100, 20);
+    app.filter.history = vec!["kind:slot".to_owned()];
+    app.filter.history_file = Some(path.clone());
+    update(&mut app, key(KeyCode::Char('/')));
+    type_text(&mut app, "status:error");
+    assert!(app.effects.is_empty(), "typing writes nothing");
+    update(&mut app, key(KeyCode::Enter));
+    let saves: Vec<_> = app
+        .effects
+        .drain(..)
+        .filter_map(|effect| match effect {
+            Effect::SaveHistory { path, filters } => Some((path, filters)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        saves,
+        [(
+            path.clone(),
+            vec!["kind:slot".to_owned(), "status:error".to_owned()]
+        )]
+    );
+    // Clearing it changes no history: nothing to write.
+    update(&mut app, key(KeyCode::Esc));
+    update(&mut app, key(KeyCode::Esc));
+    assert!(app.filter.applied_text.is_empty());
+    assert!(
+        !app.effects
+            .iter()
+            .any(|effect| matches!(effect, Effect::SaveHistory { .. }))
+    );
+    // What the event loop does with it: the file holds the session's filters.
+    let writer =
+        crate::tui::runtime::history::Writer::start(|error| panic!("{error}")).expect("started");
+    for (path, filters) in saves {
+        writer.save(path, filters);
+    }
+    writer.finish();
+    assert_eq!(
+        crate::tui::runtime::history::load(&path).expect("read"),
+        ["kind:slot", "status:error"]
+    );
+}
+
+#[test]
+fn tab_completes_a_named_filter_in_the_filter_bar() {
+    let mut app = busy(100, 20);
+    app.keymap = crate::tui::keymap::KeyMap::from_toml(
+        "[filters]\nslow = \"latency:>100ms\"\nslot = \"kind:slot\"\nfailed = \"status:error\"\n",
+    )
+    .expect("valid");
+    update(&mut app, key(KeyCode::Char('/')));
+    type_text(&mut app, "@fa");
+    update(&mut app, key(KeyCode::Tab));
+    assert_eq!(app.filter.input.text(), "@failed");
+    assert_eq!(
+        app.filter.matches,
+        Some((2, false)),
+        "counted as what it names"
+    );
+    update(&mut app, key(KeyCode::Enter));
+    assert_eq!(app.filter.applied_text, "status:error");
+    assert_eq!(shown_senders(&app), ["", "s-group-1"]);
+    // Two names fit: as far as they agree, and the status line names them.
+    update(&mut app, key(KeyCode::Char('/')));
+    app.filter.input.set("@s");
+    update(&mut app, key(KeyCode::Tab));
+    assert_eq!(app.filter.input.text(), "@slo");
+    update(&mut app, key(KeyCode::Tab));
+    assert_eq!(app.filter.input.text(), "@slo");
+    let status = format!("{:?}", app.status);
+    assert!(status.contains("@slot @slow"), "{status}");
+    type_text(&mut app, "t");
+    update(&mut app, key(KeyCode::Enter));
+    assert_eq!(app.filter.applied_text, "kind:slot");
+    // No name fits: said, the text left as typed.
+    update(&mut app, key(KeyCode::Char('/')));
+    app.filter.input.set("@zz");
+    update(&mut app, key(KeyCode::Tab));
+    assert_eq!(app.filter.input.text(), "@zz");
+    let status = format!("{:?}", app.status);
+    assert!(status.contains("no filter named @zz"), "{status}");
+    // Not a name: Tab does nothing.
+    app.filter.input.set("kind:");
+    update(&mut app, key(KeyCode::Tab));
+    assert_eq!(app.filter.input.text(), "kind:");
+}
+
+#[test]
 fn space_pauses_the_display_not_the_capture() {
     let mut app = busy(100, 20);
     update(&mut app, key(KeyCode::Char(' ')));
@@ -130,6 +223,71 @@ fn evicted_traces_leave_the_list_and_the_marks() {
         app.links.replay_of.is_empty() && app.links.replays.is_empty(),
         "links of evicted traces go too"
     );
+}
+
+#[test]
+fn a_marked_trace_past_eviction_takes_its_reply_its_record_and_keeps_its_replay_links() {
+    let mut app = crate::tui::fixture::app(160, 20);
+    app.state.inspector = gilmour::inspect::Inspector::new(InspectorOptions {
+        capacity: 3,
+        ..InspectorOptions::default()
+    });
+    update(
+        &mut app,
+        Action::Events(vec![
+            request(100, "keep", "s-keep", "1"),
+            request(110, "keep", "s-copy", "1"),
+        ]),
+    );
+    let store = app.inspector.store();
+    let (kept, copy) = (
+        store.by_sender("s-keep").expect("traced"),
+        store.by_sender("s-copy").expect("traced"),
+    );
+    app.links.replay_of.insert(copy, kept);
+    app.links.replays.insert(kept, vec![copy]);
+    app.state.toggle_mark(kept);
+    app.state.toggle_mark(copy);
+    let others: Vec<_> = (0..5)
+        .map(|n| request(200 + n, "other", &format!("s-{n}"), "1"))
+        .collect();
+    update(&mut app, Action::Events(others));
+    assert!(app.inspector.store().first_id() > copy, "both passed by");
+    assert_eq!(app.links.replay_of.get(&copy), Some(&kept));
+    assert_eq!(app.links.replays.get(&kept), Some(&vec![copy]));
+    update(
+        &mut app,
+        Action::Events(vec![
+            reply(300, "s-keep", 503, "null"),
+            crate::tui::fixture::message(
+                301,
+                "gilmour.errors",
+                &crate::tui::fixture::error_record(301, "keep", "s-keep", 503),
+            ),
+        ]),
+    );
+    let trace = app.inspector.store().get(kept).expect("pinned");
+    assert_eq!(
+        (trace.status, trace.errors.len()),
+        (gilmour::inspect::TraceStatus::Error, 1)
+    );
+    assert_eq!(
+        shown_senders(&app),
+        ["s-4", "s-3", "s-2", "s-copy", "s-keep"],
+        "no orphan row for its reply, no row for its record"
+    );
+    let drawn = format!("{:?}", crate::tui::fixture::render(&app));
+    assert!(drawn.contains("503"), "{drawn}");
+    // Unmarked, they go with their links.
+    app.state.toggle_mark(kept);
+    app.state.toggle_mark(copy);
+    update(
+        &mut app,
+        Action::Events(vec![request(400, "other", "s-5", "1")]),
+    );
+    assert!(app.inspector.store().get(kept).is_none());
+    assert!(app.inspector.store().by_sender("s-keep").is_none());
+    assert!(app.links.replay_of.is_empty() && app.links.replays.is_empty());
 }
 
 #[test]

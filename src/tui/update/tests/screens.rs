@@ -128,18 +128,36 @@ fn only_dead_idents_can_be_removed() {
                     },
                 ),
                 host(
+                    "s",
+                    Health::Slow {
+                        latency: Duration::from_millis(400),
+                        topics: Vec::new(),
+                    },
+                ),
+                host(
+                    "f",
+                    Health::Failing {
+                        latency: Duration::from_millis(2),
+                        code: 503,
+                        reply: serde_json::json!("database down"),
+                    },
+                ),
+                host(
                     "b",
                     Health::Dead {
-                        reason: "gone".into(),
+                        reason: Dead::NoAnswer(Duration::from_secs(1)),
                     },
                 ),
             ],
             listened: Vec::new(),
         }),
     );
-    update(&mut app, key(KeyCode::Char('d')));
-    assert!(app.modal.is_none() && app.effects.is_empty());
-    update(&mut app, key(KeyCode::Down));
+    for _ in 0..3 {
+        // Alive, slow or failing, the process answers: its ident stays.
+        update(&mut app, key(KeyCode::Char('d')));
+        assert!(app.modal.is_none() && app.effects.is_empty());
+        update(&mut app, key(KeyCode::Down));
+    }
     update(&mut app, key(KeyCode::Char('d')));
     update(&mut app, key(KeyCode::Char('y')));
     assert_eq!(app.effects, [Effect::RemoveIdent("b".into())]);
@@ -561,5 +579,61 @@ fn the_filter_and_its_count_show_only_on_the_list_they_filter() {
         app.screen,
         Screen::Traces,
         "typing a filter shows the list it filters"
+    );
+}
+
+#[test]
+fn slow_and_failing_hosts_are_shown_as_such_not_as_alive_or_dead() {
+    let mut app = busy(120, 24);
+    update(&mut app, key(KeyCode::Char('4')));
+    let host = |ident: &str, health| Host {
+        ident: ident.into(),
+        value: "true".into(),
+        health,
+    };
+    update(
+        &mut app,
+        Action::Done(Done::Services {
+            hosts: vec![
+                host(
+                    "slow-one",
+                    Health::Slow {
+                        latency: Duration::from_millis(412),
+                        topics: vec!["gilmour.request.echo".to_owned()],
+                    },
+                ),
+                host(
+                    "failing-one",
+                    Health::Failing {
+                        latency: Duration::from_millis(3),
+                        code: 503,
+                        reply: serde_json::json!({"db": "down"}),
+                    },
+                ),
+            ],
+            listened: Vec::new(),
+        }),
+    );
+    let drawn = format!("{:?}", crate::tui::fixture::render(&app));
+    assert!(
+        drawn.contains("◐ slow") && drawn.contains("412ms"),
+        "{drawn}"
+    );
+    assert!(
+        drawn.contains("▲ failing") && drawn.contains("answered 503"),
+        "{drawn}"
+    );
+    assert!(
+        !drawn.contains("alive") && !drawn.contains("dead"),
+        "{drawn}"
+    );
+    update(&mut app, key(KeyCode::Down));
+    update(&mut app, key(KeyCode::Enter));
+    assert!(matches!(app.modal, Some(Modal::Host { index: 1, .. })));
+    let drawn = format!("{:?}", crate::tui::fixture::render(&app));
+    assert!(drawn.contains("with code 503"), "{drawn}");
+    assert!(
+        drawn.contains(r#""db": "down""#),
+        "the reply it gave: {drawn}"
     );
 }
