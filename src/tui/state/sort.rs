@@ -13,7 +13,7 @@ use super::list::TraceList;
 use blocks::SortedBlocks;
 use gilmour::inspect::{Trace, TraceId, TraceStore};
 use std::cmp::Reverse;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering as Atomic};
 
@@ -117,9 +117,11 @@ pub struct SortedRows {
     /// For the topic sort, each topic's place in alphabetical order (a topic not seen
     /// when the rows were built sorts them again).
     topics: BTreeMap<Arc<str>, u64>,
-    /// Traces changed since the rows were last merged (their key may have moved); only
-    /// those newer than the paused display wait here from one batch to the next.
+    /// Traces changed since the rows were last merged (their key may have moved).
     pending: Vec<TraceId>,
+    /// Changed traces newer than the paused display: they wait for it to resume, in a
+    /// set, so that each batch while paused costs its own traces only.
+    waiting: BTreeSet<TraceId>,
     /// Traces before this one have been evicted: the next merge drops them.
     first: TraceId,
     /// Whether `first` moved since the last merge.
@@ -138,6 +140,7 @@ impl Clone for SortedRows {
             keys: self.keys.clone(),
             topics: self.topics.clone(),
             pending: self.pending.clone(),
+            waiting: self.waiting.clone(),
             first: self.first,
             evicted: self.evicted,
             hints: Default::default(),
@@ -173,6 +176,7 @@ impl SortedRows {
             keys: BTreeMap::new(),
             topics,
             pending: Vec::new(),
+            waiting: BTreeSet::new(),
             first: TraceId(0),
             evicted: false,
             hints: Default::default(),
@@ -265,24 +269,31 @@ impl SortedRows {
                 self.rows.remove(&(key, Reverse(id)));
             }
         }
-        if self.pending.is_empty() {
-            return;
-        }
         let mut pending = std::mem::take(&mut self.pending);
+        // Paused: newer traces wait until the display resumes.
+        match newest {
+            Some(newest) => {
+                let later = self.waiting.split_off(&TraceId(newest.0.saturating_add(1)));
+                let released = std::mem::replace(&mut self.waiting, later);
+                let (now, later): (Vec<TraceId>, Vec<TraceId>) =
+                    pending.into_iter().partition(|id| *id <= newest);
+                self.waiting.extend(later);
+                pending = now;
+                pending.extend(released);
+            }
+            None => pending.extend(std::mem::take(&mut self.waiting)),
+        }
         pending.sort_unstable();
         pending.dedup();
-        // Paused: newer traces wait until the display resumes.
-        if let Some(newest) = newest {
-            let later = pending.partition_point(|id| *id <= newest);
-            self.pending = pending.split_off(later);
-        }
         for id in pending {
             let key = match store.get(id).filter(|_| list.contains(id)) {
                 Some(trace) => match self.key(trace) {
                     Some(key) => Some(key),
                     None => {
                         // A new topic: its place among the others changes every rank.
+                        let waiting = std::mem::take(&mut self.waiting);
                         *self = SortedRows::new(self.sort, list, newest, store);
+                        self.waiting = waiting;
                         return;
                     }
                 },
@@ -304,5 +315,6 @@ impl SortedRows {
         self.evicted |= first > self.first;
         self.first = first;
         self.pending.retain(|id| *id >= first);
+        self.waiting = self.waiting.split_off(&first);
     }
 }

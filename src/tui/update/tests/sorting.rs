@@ -235,3 +235,29 @@ fn after_every_batch_each_row_agrees_with_its_place() {
     }
     assert!(app.inspector.store().first_id().0 > 1, "some were evicted");
 }
+
+#[test]
+fn a_paused_sorted_list_takes_what_came_meanwhile_when_it_resumes() {
+    let mut app = busy(160, 30);
+    update(&mut app, key(KeyCode::Char('s')));
+    let before = rows(&app);
+    run(&mut app, Command::Pause);
+    for n in 0..3 {
+        let sender = format!("s-late-{n}");
+        update(
+            &mut app,
+            Action::Events(vec![
+                request(9_000 + n * 10, "late", &sender, "1"),
+                reply(20_000 + n * 10, &sender, 200, "2"),
+            ]),
+        );
+    }
+    assert_eq!(rows(&app), before, "paused: nothing moves");
+    run(&mut app, Command::Pause);
+    assert_eq!(
+        &rows(&app)[..3],
+        ["s-late-2", "s-late-1", "s-late-0"],
+        "the slowest, ties newest first"
+    );
+    assert_eq!(rows(&app).len(), before.len() + 3);
+}
