@@ -368,7 +368,7 @@ impl State {
             store.first_id()
         };
         self.traces.evict_before(first, store, &self.filter.applied);
-        self.traces.merge_if_due(store);
+        self.traces.merge(store);
         self.links.evict_before(first, store);
         while self.errors.live.front().is_some_and(|live| live.id < first) {
             self.errors.live.pop_front();

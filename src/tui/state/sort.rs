@@ -1,15 +1,19 @@
 //! The trace list sorted by a column other than time. The filtered index
 //! ([`TraceList`](super::list::TraceList)) stays the truth; this is a second order over
 //! the same ids, with each one's key copied beside it, built once when a sort is chosen
-//! and then kept up to date by merging the traces that changed since: a batch of
-//! updates costs one pass over the rows, never a sort of the whole list.
+//! and then kept up to date after every batch by moving the traces it changed: rows in
+//! sorted blocks ([`blocks`]), so that a change costs O(√n) on n rows, never a pass
+//! over all of them.
 //!
 //! Row 0 is the first in the sort's order; ties go newest first.
 
+mod blocks;
+
 use super::list::TraceList;
+use blocks::SortedBlocks;
 use gilmour::inspect::{Trace, TraceId, TraceStore};
-use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering as Atomic};
 
@@ -97,37 +101,35 @@ impl Sort {
     }
 }
 
-/// How many rows one change lets wait for a merge (see [`SortedRows::due`]).
-const ROWS_PER_CHANGE: usize = 64;
-
-/// A row: its key in the sort's order (smaller first) and its trace. Keys are copied
-/// into the rows, so that comparing rows never reads the store, and kept small (16
-/// bytes a row): a batch's merge is a pass over them.
-type SortedRow = (u64, TraceId);
+/// A row: its key in the sort's order (smaller first), then its trace, newest first
+/// among equal keys. Keys are copied into the rows, so that comparing rows never reads
+/// the store.
+type SortedRow = (u64, Reverse<TraceId>);
 
 /// The shown traces in a sort's order.
 #[derive(Debug)]
 pub struct SortedRows {
     sort: Sort,
-    rows: Vec<SortedRow>,
-    /// The rows being built by a merge, kept between merges so that a merge does not
-    /// allocate.
-    spare: Vec<SortedRow>,
+    rows: SortedBlocks<SortedRow>,
+    /// Each listed trace's key, to find its row when it changes or leaves; in id
+    /// order, so that evicted traces are the first entries.
+    keys: BTreeMap<TraceId, u64>,
     /// For the topic sort, each topic's place in alphabetical order (a topic not seen
     /// when the rows were built sorts them again).
     topics: BTreeMap<Arc<str>, u64>,
     /// Traces changed since the rows were last merged (their key may have moved).
     pending: Vec<TraceId>,
+    /// Changed traces newer than the paused display: they wait for it to resume, in a
+    /// set, so that each batch while paused costs its own traces only.
+    waiting: BTreeSet<TraceId>,
     /// Traces before this one have been evicted: the next merge drops them.
     first: TraceId,
     /// Whether `first` moved since the last merge.
     evicted: bool,
-    /// Where the cursor and the top row last were found, by merge (the generation),
-    /// id and row: finding a row by id is then O(1) until the next merge, even for a
-    /// trace no longer on the list (atomics so that the view can remember on `&self`).
-    hints: [[AtomicU64; 3]; 2],
-    /// Bumped by every merge.
-    generation: u64,
+    /// The row where the cursor's and the top row's traces were last found: where
+    /// they stay when their trace leaves the list (atomics so that the view can
+    /// remember on `&self`).
+    hints: [AtomicU64; 2],
 }
 
 impl Clone for SortedRows {
@@ -135,13 +137,13 @@ impl Clone for SortedRows {
         SortedRows {
             sort: self.sort,
             rows: self.rows.clone(),
-            spare: Vec::new(),
+            keys: self.keys.clone(),
             topics: self.topics.clone(),
             pending: self.pending.clone(),
+            waiting: self.waiting.clone(),
             first: self.first,
             evicted: self.evicted,
             hints: Default::default(),
-            generation: self.generation,
         }
     }
 }
@@ -170,21 +172,22 @@ impl SortedRows {
         }
         let mut sorted = SortedRows {
             sort,
-            rows: Vec::new(),
-            spare: Vec::new(),
+            rows: SortedBlocks::default(),
+            keys: BTreeMap::new(),
             topics,
             pending: Vec::new(),
+            waiting: BTreeSet::new(),
             first: TraceId(0),
             evicted: false,
             hints: Default::default(),
-            generation: 1,
         };
         let mut rows: Vec<SortedRow> = list
             .newest_first(len)
-            .filter_map(|id| Some((sorted.key(store.get(id)?)?, id)))
+            .filter_map(|id| Some((sorted.key(store.get(id)?)?, Reverse(id))))
             .collect();
-        rows.sort_unstable_by(order);
-        sorted.rows = rows;
+        sorted.keys = rows.iter().map(|(key, Reverse(id))| (*id, *key)).collect();
+        rows.sort_unstable();
+        sorted.rows = SortedBlocks::from_sorted(rows);
         sorted
     }
 
@@ -219,27 +222,25 @@ impl SortedRows {
 
     /// The trace on a row.
     pub fn at_row(&self, row: usize) -> Option<TraceId> {
-        self.rows.get(row).map(|(_, id)| *id)
+        self.rows.get(row).map(|(_, Reverse(id))| *id)
     }
 
     /// The row of `id`, or (when it is gone) the row last found for `hint`.
     pub fn row_of(&self, id: TraceId, hint: Hint) -> usize {
-        let [generation, found, row] = &self.hints[hint as usize];
-        let last = usize::try_from(row.load(Atomic::Relaxed)).unwrap_or(0);
-        let clamp = |row: usize| row.min(self.rows.len().saturating_sub(1));
-        if generation.load(Atomic::Relaxed) == self.generation
-            && found.load(Atomic::Relaxed) == id.0
-        {
-            return clamp(last);
+        let last = &self.hints[hint as usize];
+        let found = self
+            .keys
+            .get(&id)
+            .and_then(|key| self.rows.position(&(*key, Reverse(id))));
+        match found {
+            Some(row) => {
+                last.store(row as u64, Atomic::Relaxed);
+                row
+            }
+            None => usize::try_from(last.load(Atomic::Relaxed))
+                .unwrap_or(0)
+                .min(self.rows.len().saturating_sub(1)),
         }
-        let at = match self.rows.iter().position(|(_, other)| *other == id) {
-            Some(at) => at,
-            None => clamp(last),
-        };
-        generation.store(self.generation, Atomic::Relaxed);
-        found.store(id.0, Atomic::Relaxed);
-        row.store(at as u64, Atomic::Relaxed);
-        at
     }
 
     /// Notes that a trace changed (or arrived): it is put in its place by [`merge`].
@@ -249,64 +250,63 @@ impl SortedRows {
         self.pending.push(id);
     }
 
-    /// Whether enough changed for a merge to be worth its pass over the rows: one
-    /// change for every [`ROWS_PER_CHANGE`] rows. A small list merges every batch; a
-    /// list of a million rows every 15,000 changes, or on the next tick.
-    pub fn due(&self) -> bool {
-        self.pending.len().saturating_mul(ROWS_PER_CHANGE) >= self.rows.len()
-    }
-
     /// Puts the traces changed since the last merge in their place: those `list` shows
     /// (up to `newest`, when paused) at their key's row, the others off; drops the
-    /// evicted. One pass over the rows.
+    /// evicted. O(√n) a trace on n rows.
     pub fn merge(&mut self, list: &TraceList, newest: Option<TraceId>, store: &TraceStore) {
-        if self.pending.is_empty() && !self.evicted {
-            return;
+        if self.evicted {
+            self.evicted = false;
+            let first = self.first;
+            // Before `first`: evicted, unless pinned (the list keeps those).
+            let gone: Vec<(TraceId, u64)> = self
+                .keys
+                .range(..first)
+                .filter(|(id, _)| !list.contains(**id))
+                .map(|(id, key)| (*id, *key))
+                .collect();
+            for (id, key) in gone {
+                self.keys.remove(&id);
+                self.rows.remove(&(key, Reverse(id)));
+            }
         }
-        self.evicted = false;
         let mut pending = std::mem::take(&mut self.pending);
+        // Paused: newer traces wait until the display resumes.
+        match newest {
+            Some(newest) => {
+                let later = self.waiting.split_off(&TraceId(newest.0.saturating_add(1)));
+                let released = std::mem::replace(&mut self.waiting, later);
+                let (now, later): (Vec<TraceId>, Vec<TraceId>) =
+                    pending.into_iter().partition(|id| *id <= newest);
+                self.waiting.extend(later);
+                pending = now;
+                pending.extend(released);
+            }
+            None => pending.extend(std::mem::take(&mut self.waiting)),
+        }
         pending.sort_unstable();
         pending.dedup();
-        // Paused: newer traces wait until the display resumes.
-        if let Some(newest) = newest {
-            let later = pending.partition_point(|id| *id <= newest);
-            self.pending = pending.split_off(later);
-        }
-        let lowest = pending.first().copied().unwrap_or(TraceId(u64::MAX));
-        let mut fresh = Vec::with_capacity(pending.len());
-        for id in &pending {
-            let Some(trace) = store.get(*id).filter(|_| list.contains(*id)) else {
-                continue;
+        for id in pending {
+            let key = match store.get(id).filter(|_| list.contains(id)) {
+                Some(trace) => match self.key(trace) {
+                    Some(key) => Some(key),
+                    None => {
+                        // A new topic: its place among the others changes every rank.
+                        let waiting = std::mem::take(&mut self.waiting);
+                        *self = SortedRows::new(self.sort, list, newest, store);
+                        self.waiting = waiting;
+                        return;
+                    }
+                },
+                None => None,
             };
-            match self.key(trace) {
-                Some(key) => fresh.push((key, *id)),
-                None => {
-                    // A new topic: its place among the others changes every rank.
-                    *self = SortedRows::new(self.sort, list, newest, store);
-                    return;
-                }
+            if let Some(old) = self.keys.remove(&id) {
+                self.rows.remove(&(old, Reverse(id)));
+            }
+            if let Some(key) = key {
+                self.keys.insert(id, key);
+                self.rows.insert((key, Reverse(id)));
             }
         }
-        fresh.sort_unstable_by(order);
-        let changed: HashSet<TraceId> = pending.into_iter().collect();
-        let first = self.first;
-        // Before `first`: evicted, unless pinned (the list keeps those).
-        let kept = |(_, id): &&SortedRow| {
-            (*id >= first || list.contains(*id)) && (*id < lowest || !changed.contains(id))
-        };
-        let mut merged = std::mem::take(&mut self.spare);
-        merged.clear();
-        merged.reserve(self.rows.len() + fresh.len());
-        let mut fresh = fresh.into_iter().peekable();
-        for row in self.rows.iter().filter(kept) {
-            while let Some(next) = fresh.next_if(|next| order(next, row).is_lt()) {
-                merged.push(next);
-            }
-            merged.push(*row);
-        }
-        merged.extend(fresh);
-        self.spare = std::mem::replace(&mut self.rows, merged);
-        self.generation += 1;
     }
 
     /// Notes that the traces before `first` were evicted from the store: the next merge
@@ -315,10 +315,6 @@ impl SortedRows {
         self.evicted |= first > self.first;
         self.first = first;
         self.pending.retain(|id| *id >= first);
+        self.waiting = self.waiting.split_off(&first);
     }
-}
-
-/// Smaller keys first; ties newest first.
-fn order(a: &SortedRow, b: &SortedRow) -> Ordering {
-    a.0.cmp(&b.0).then_with(|| b.1.cmp(&a.1))
 }

@@ -110,19 +110,11 @@ impl TracesState {
         self.select_newest();
     }
 
-    /// Puts the traces changed since the last merge in the sort's order.
+    /// Puts the traces changed since the last merge in the sort's order (after every
+    /// batch: a row never shows a value its place disagrees with).
     pub fn merge(&mut self, store: &TraceStore) {
         if let Some(sorted) = &mut self.sorted {
             sorted.merge(&self.list, self.frozen, store);
-        }
-    }
-
-    /// After a batch: merges when enough changed for the pass over the rows to pay
-    /// (at once on a small list; a sorted list of a million traces catches up on the
-    /// next tick, once a second, instead of in every frame).
-    pub fn merge_if_due(&mut self, store: &TraceStore) {
-        if self.sorted.as_ref().is_some_and(SortedRows::due) {
-            self.merge(store);
         }
     }
 

@@ -163,10 +163,6 @@ fn tick(app: &mut State, probe: Probe) -> Vec<Effect> {
     if app.online {
         app.sweep();
     }
-    if app.traces.sorted.is_some() {
-        app.traces.merge(app.inspector.store());
-        app.dirty = true;
-    }
     let mut effects = screens::tick(app);
     effects.extend(send::replay_tick(app));
     // While the capture is away, ask Redis why, once at a time.

@@ -157,9 +157,7 @@ fn a_new_topic_takes_its_place_in_the_topic_sort_and_evicted_traces_leave() {
 }
 
 #[test]
-fn a_long_sorted_list_catches_up_on_the_tick_not_in_every_batch() {
-    use crate::tui::action::Probe;
-    use crate::tui::fixture::at;
+fn a_long_sorted_list_takes_every_change_in_the_batch_that_brings_it() {
     let mut app = crate::tui::fixture::app(160, 30);
     let events: Vec<_> = (0..200)
         .flat_map(|n| {
@@ -179,15 +177,87 @@ fn a_long_sorted_list_catches_up_on_the_tick_not_in_every_batch() {
             reply(2_900, "s-slow", 200, "2"),
         ]),
     );
-    assert_eq!(app.shown(), 200, "one trace changed among 200 rows waits");
-    update(
-        &mut app,
-        Action::Tick(Probe {
-            now: at(10_000),
-            connected: Some(true),
-            dropped: 0,
-        }),
-    );
-    assert_eq!(app.shown(), 201);
+    assert_eq!(app.shown(), 201, "no tick needed");
     assert_eq!(rows(&app).first().map(String::as_str), Some("s-slow"));
+}
+
+/// The latency on each row, as the list shows them.
+fn latencies(app: &App) -> Vec<(Option<std::time::Duration>, gilmour::inspect::TraceId)> {
+    let store = app.inspector.store();
+    (0..app.shown())
+        .filter_map(|row| app.traces.at_row(row))
+        .map(|id| (store.get(id).and_then(|trace| trace.latency()), id))
+        .collect()
+}
+
+#[test]
+fn after_every_batch_each_row_agrees_with_its_place() {
+    let mut app = crate::tui::fixture::app(160, 30);
+    app.state.inspector = gilmour::inspect::Inspector::new(gilmour::inspect::InspectorOptions {
+        capacity: 300,
+        ..Default::default()
+    });
+    update(&mut app, key(KeyCode::Char('s')));
+    assert_eq!(app.traces.sort().column, SortColumn::Latency);
+    // A seeded sequence: requests, replies after 1 to 1,000 ms, some never answered,
+    // and more traces than the store keeps (the oldest are evicted).
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move |below: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % below
+    };
+    let mut open: Vec<(String, i64)> = Vec::new();
+    let mut ms = 0;
+    for batch in 0..60 {
+        let mut events = Vec::new();
+        for n in 0..20 {
+            ms += 1;
+            let sender = format!("s-{batch}-{n}");
+            events.push(request(ms, "t", &sender, "1"));
+            open.push((sender, ms));
+        }
+        for _ in 0..15 {
+            if open.is_empty() {
+                break;
+            }
+            let (sender, sent) = open.swap_remove(next(open.len() as u64) as usize);
+            events.push(reply(sent + 1 + next(1_000) as i64, &sender, 200, "2"));
+        }
+        update(&mut app, Action::Events(events));
+        let shown = latencies(&app);
+        let mut sorted = shown.clone();
+        // Slowest first, no latency last, ties newest first.
+        sorted.sort_by(|a, b| b.cmp(a));
+        assert_eq!(shown, sorted, "batch {batch}");
+        assert_eq!(shown.len(), app.traces.list.len(), "batch {batch}");
+    }
+    assert!(app.inspector.store().first_id().0 > 1, "some were evicted");
+}
+
+#[test]
+fn a_paused_sorted_list_takes_what_came_meanwhile_when_it_resumes() {
+    let mut app = busy(160, 30);
+    update(&mut app, key(KeyCode::Char('s')));
+    let before = rows(&app);
+    run(&mut app, Command::Pause);
+    for n in 0..3 {
+        let sender = format!("s-late-{n}");
+        update(
+            &mut app,
+            Action::Events(vec![
+                request(9_000 + n * 10, "late", &sender, "1"),
+                reply(20_000 + n * 10, &sender, 200, "2"),
+            ]),
+        );
+    }
+    assert_eq!(rows(&app), before, "paused: nothing moves");
+    run(&mut app, Command::Pause);
+    assert_eq!(
+        &rows(&app)[..3],
+        ["s-late-2", "s-late-1", "s-late-0"],
+        "the slowest, ties newest first"
+    );
+    assert_eq!(rows(&app).len(), before.len() + 3);
 }
