@@ -176,6 +176,8 @@ pub enum Done {
         hosts: Vec<Host>,
         /// Request channels with listeners.
         listened: Vec<(String, usize)>,
+        /// The cluster's nodes (none when Redis is no cluster).
+        nodes: Vec<gilmour::transport::cluster::Node>,
     },
     /// An ident was removed from the health hash.
     IdentRemoved(String),

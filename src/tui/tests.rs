@@ -184,6 +184,7 @@ fn services_alive_slow_failing_and_dead() {
                 },
             ],
             listened: vec![("gilmour.request.echo".to_owned(), 2)],
+            nodes: Vec::new(),
         }),
     );
     assert_snapshot!(render(&app));

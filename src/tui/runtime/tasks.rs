@@ -128,6 +128,7 @@ async fn work(engine: &Engine, effect: Effect) -> Done {
                     .into_iter()
                     .map(|listened| (listened.channel, listened.listeners))
                     .collect(),
+                nodes: survey.nodes,
             },
             Err(error) => failed(Failure::Services, &error),
         },
@@ -510,7 +511,9 @@ mod tests {
             )
             .await
             .expect("serve health");
-        let Done::Services { hosts, listened } = work(&engine, Effect::RefreshServices).await
+        let Done::Services {
+            hosts, listened, ..
+        } = work(&engine, Effect::RefreshServices).await
         else {
             panic!("a survey");
         };

@@ -103,6 +103,8 @@ pub struct ServicesView {
     pub hosts: Vec<Host>,
     /// Request channels with listeners, and how many.
     pub listened: Vec<(String, usize)>,
+    /// The cluster's nodes, primaries first (none when Redis is no cluster).
+    pub nodes: Vec<gilmour::transport::cluster::Node>,
     /// The selected host.
     pub selected: usize,
     /// Whether a refresh is on its way.

@@ -64,6 +64,7 @@ fn hosts() -> Done {
             .iter()
             .map(|topic| (format!("gilmour.request.{topic}"), 1))
             .collect(),
+        nodes: cluster(),
     }
 }
 
@@ -244,4 +245,25 @@ fn the_terminal_cursor_stands_after_wide_characters() {
     // Two columns for each of 日, 本 and 🙂, one for each quote.
     let cursor = drawn.get_cursor_position().expect("a cursor");
     assert_eq!((cursor.x, cursor.y), (x + 8, y));
+}
+
+/// Three primaries and their replicas, one of them failed.
+fn cluster() -> Vec<gilmour::transport::cluster::Node> {
+    use gilmour::transport::cluster::{Node, Role};
+    let node = |n: u16, role: Role, failed: bool, slots: usize| Node {
+        id: format!("{n:040}"),
+        address: format!("127.0.0.1:{}", 7000 + n),
+        role,
+        primary: (role == Role::Replica).then(|| format!("{:040}", n - 3)),
+        failed,
+        slots,
+    };
+    vec![
+        node(1, Role::Primary, false, 5461),
+        node(2, Role::Primary, false, 5462),
+        node(3, Role::Primary, false, 5461),
+        node(4, Role::Replica, false, 0),
+        node(5, Role::Replica, true, 0),
+        node(6, Role::Replica, false, 0),
+    ]
 }

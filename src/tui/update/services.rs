@@ -64,10 +64,15 @@ pub fn command(app: &mut State, command: Command) -> Vec<Effect> {
 /// Results of the services screen's work.
 pub fn finished(app: &mut State, done: Done) -> Vec<Effect> {
     match done {
-        Done::Services { hosts, listened } => {
+        Done::Services {
+            hosts,
+            listened,
+            nodes,
+        } => {
             let services = &mut app.services;
             services.hosts = hosts;
             services.listened = listened;
+            services.nodes = nodes;
             services.loading = false;
             services.failure = None;
             services.refreshed = Some(app.now);

@@ -17,8 +17,9 @@ use super::{fit, format_latency};
 use crate::tui::state::State;
 use crate::tui::state::layout::window_start;
 use crate::tui::theme::{self, Tone};
-use gilmour::inspect::sanitize::clean;
+use gilmour::inspect::sanitize::{clean, display_width};
 use gilmour::inspect::services::{Health, HostState};
+use gilmour::transport::cluster::{Node, Role};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
@@ -135,6 +136,17 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
             Cell::from(count.to_string()),
         ])
     });
+    // On a cluster, its nodes under the listened topics: the primaries, then the replicas.
+    let topics_area = if services.nodes.is_empty() {
+        topics_area
+    } else {
+        let wanted = u16::try_from(services.nodes.len() + 1).unwrap_or(u16::MAX);
+        let height = wanted.min(topics_area.height / 2);
+        let [topics_area, nodes_area] =
+            Layout::vertical([Constraint::Fill(1), Constraint::Length(height)]).areas(topics_area);
+        draw_nodes(frame, nodes_area, &services.nodes);
+        topics_area
+    };
     let block = Block::default()
         .borders(Borders::LEFT)
         .border_style(theme::tone(Tone::Dim));
@@ -146,6 +158,60 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
             .block(block),
         topics_area,
     );
+}
+
+/// The cluster's nodes, one a line: up or failed (glyph and colour), address, role, and
+/// a primary's slots; a count of those that do not fit.
+fn draw_nodes(frame: &mut Frame, area: Rect, nodes: &[Node]) {
+    if area.height == 0 {
+        return;
+    }
+    let primaries = nodes.iter().filter(|n| n.role == Role::Primary).count();
+    let failed = nodes.iter().filter(|n| n.failed).count();
+    // `cluster nodes 3+3`: primaries + replicas.
+    let mut heading = format!("cluster nodes {primaries}+{}", nodes.len() - primaries);
+    if failed > 0 {
+        heading.push_str(&format!(", {failed} ✕"));
+    }
+    let room = usize::from(area.height) - 1;
+    let width = usize::from(area.width.saturating_sub(1));
+    let mut lines = vec![Line::styled(
+        fit(&heading, width),
+        theme::tone(Tone::Dim).add_modifier(Modifier::BOLD),
+    )];
+    let cut = nodes.len() > room;
+    let shown = if cut { room.saturating_sub(1) } else { room };
+    for node in nodes.iter().take(shown) {
+        let (glyph, tone) = if node.failed {
+            ("✕", Tone::Bad)
+        } else {
+            ("●", Tone::Good)
+        };
+        let address = clean(&node.address, 60);
+        // A primary's slot count where it fits whole; its role always.
+        let text = match node.role {
+            Role::Primary
+                if display_width(&address) + 15 + node.slots.to_string().len() <= width =>
+            {
+                format!(" {address} primary {} slots", node.slots)
+            }
+            role => format!(" {address} {}", role.as_str()),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(glyph, theme::tone(tone)),
+            Span::raw(fit(&text, width.saturating_sub(1))),
+        ]));
+    }
+    if cut {
+        lines.push(Line::styled(
+            format!("… {} more", nodes.len() - shown),
+            theme::tone(Tone::Dim),
+        ));
+    }
+    let block = Block::default()
+        .borders(Borders::LEFT)
+        .border_style(theme::tone(Tone::Dim));
+    frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
 /// A host's state as a glyph and a word, and its tone.

@@ -150,6 +150,7 @@ fn only_dead_idents_can_be_removed() {
                 ),
             ],
             listened: Vec::new(),
+            nodes: Vec::new(),
         }),
     );
     for _ in 0..3 {
@@ -612,6 +613,7 @@ fn slow_and_failing_hosts_are_shown_as_such_not_as_alive_or_dead() {
                 ),
             ],
             listened: Vec::new(),
+            nodes: Vec::new(),
         }),
     );
     let drawn = format!("{:?}", crate::tui::fixture::render(&app));
