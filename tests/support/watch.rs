@@ -79,6 +79,22 @@ impl Watch {
         false
     }
 
+    /// After a failover: the capture has counted a gap, and takes in requests to `topic`
+    /// (an echo service) sent after it, within 15 s.
+    pub async fn shows_the_gap_and_goes_on(
+        &mut self,
+        caller: &gilmour::engine::Engine,
+        topic: &str,
+    ) {
+        self.until("the gap", |inspector| inspector.counters().gaps >= 1)
+            .await;
+        assert!(
+            self.sees_new_requests(caller, topic, Duration::from_secs(15))
+                .await,
+            "the capture goes on after the gap"
+        );
+    }
+
     /// Ingests events until `count` messages have been correlated.
     pub async fn messages(&mut self, count: u64) {
         self.until(&format!("{count} messages"), |inspector| {
