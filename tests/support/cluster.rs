@@ -97,7 +97,12 @@ impl Cluster {
                     info.contains("cluster_state:ok")
                         && info.contains(&format!("cluster_known_nodes:{NODES}"))
                         && info.contains("cluster_slots_ok:16384")
-                }) && cluster.nodes().iter().filter(|node| !node.primary).count() == NODES / 2
+                }) && cluster.nodes.iter().all(|node| {
+                    // Every node's own view, not one node's: a node asked early may still
+                    // list a replica as a primary with no slots.
+                    let nodes = node.command(&["CLUSTER", "NODES"]);
+                    nodes.lines().filter(|line| line.contains("slave")).count() == NODES / 2
+                })
             },
         );
         cluster
