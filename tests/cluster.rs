@@ -8,7 +8,7 @@ mod support;
 
 use gilmour::engine::{Engine, EngineError, ErrorPolicy, HandlerOptions, Reply, Request};
 use gilmour::protocol::Code;
-use gilmour::transport::Topology;
+use gilmour::transport::{ClusterPubSub, HOME_SLOT, Topology};
 use serde_json::json;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,11 +16,53 @@ use support::cluster::Cluster;
 use support::engine::{quick, recv};
 use tokio::sync::mpsc;
 
-/// An engine whose only seed, and so its subscriber's node, is the node on `port`.
+/// An engine whose only seed, and so its subscriber's node, is the node on `port`, and
+/// which publishes by the channel's slot: placed as Go and Ruby peers spread over a
+/// cluster are, so that its messages cross the cluster bus.
 async fn engine_on(port: u16) -> Engine {
+    Engine::builder(&Cluster::shared().url_at(port))
+        .redis(|redis| redis.cluster_pubsub = ClusterPubSub::Seeds)
+        .connect()
+        .await
+        .expect("connect to the cluster")
+}
+
+/// An engine seeded at the node on `port`, with pub/sub at its home (the default).
+async fn engine_at_home_via(port: u16) -> Engine {
     Engine::connect(&Cluster::shared().url_at(port))
         .await
         .expect("connect to the cluster")
+}
+
+/// The port of the primary serving the home slot, and two other nodes (a primary and
+/// a replica, of shards other than the home's).
+fn home_and_two_others() -> (u16, u16, u16) {
+    let cluster = Cluster::shared();
+    let home = cluster.primary_for("gilmour");
+    let home_id = cluster
+        .nodes()
+        .into_iter()
+        .find(|node| node.port == home)
+        .map(|node| node.id)
+        .expect("the home primary");
+    let others: Vec<_> = cluster
+        .nodes()
+        .into_iter()
+        .filter(|node| {
+            !node.failed && node.port != home && node.primary_id.as_ref() != Some(&home_id)
+        })
+        .collect();
+    let primary = others
+        .iter()
+        .find(|node| node.primary)
+        .expect("another primary")
+        .port;
+    let replica = others
+        .iter()
+        .find(|node| !node.primary)
+        .expect("another shard's replica")
+        .port;
+    (home, primary, replica)
 }
 
 /// Two different nodes: a primary and a replica of another shard.
@@ -438,4 +480,90 @@ async fn a_subscriber_on_a_replica_counts_as_a_listener() {
         .await
         .expect("a responder on a replica is a listener");
     assert_eq!(response.data(), &json!("via a replica"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gilmour_processes_meet_on_the_home_primary() {
+    let cluster = Cluster::shared();
+    let (home, primary, replica) = home_and_two_others();
+    // The home slot is the key `gilmour`'s, as Redis computes it.
+    assert_eq!(
+        cluster
+            .server(home)
+            .command(&["CLUSTER", "KEYSLOT", "gilmour"]),
+        HOME_SLOT.to_string()
+    );
+    // Seeded at two nodes of other shards, both subscribe on the home primary.
+    let responder = engine_at_home_via(replica).await;
+    support::engine::echo(&responder, "c.home.echo").await;
+    let caller = engine_at_home_via(primary).await;
+    let channel = "gilmour.request.c.home.echo";
+    assert_eq!(numsub_on(home, channel), format!("{channel}\n1"));
+    assert_eq!(numsub_on(replica, channel), format!("{channel}\n0"));
+    assert_eq!(
+        caller.commands().home().await.expect("home"),
+        Some(format!("127.0.0.1:{home}"))
+    );
+    for n in 0..20 {
+        let response = caller
+            .request("c.home.echo", json!({"n": n}), quick())
+            .await
+            .expect("request at home");
+        assert_eq!(response.data(), &json!({"n": n}));
+    }
+    // PUBLISH goes to the home primary whatever the channel's slot: a subscriber there
+    // is counted by the node that took it.
+    let far = (0..100)
+        .map(|n| format!("c.home.far.{n}"))
+        .find(|channel| cluster.primary_for(channel) != home)
+        .expect("a channel whose slot is elsewhere");
+    let mut listener = support::RawSubscriber::subscribe(cluster.server(home), &far);
+    let receivers = caller
+        .commands()
+        .publish(&far, "hi")
+        .await
+        .expect("publish");
+    assert_eq!(receivers.count(), 1, "published on the home primary");
+    assert_eq!(listener.next(), (far.clone(), "hi".to_owned()));
+    // A listener check is answered by the home primary alone when it has a subscriber,
+    // and by every node when not.
+    assert!(caller.commands().subscribed(channel).await.expect("check"));
+    let _elsewhere = support::RawSubscriber::subscribe(cluster.server(replica), "c.home.raw");
+    assert!(
+        caller
+            .commands()
+            .subscribed("c.home.raw")
+            .await
+            .expect("check")
+    );
+    assert!(
+        !caller
+            .commands()
+            .subscribed("c.home.none")
+            .await
+            .expect("check")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peers_subscribed_elsewhere_still_talk_with_the_home() {
+    let (_home, primary, replica) = home_and_two_others();
+    // A peer placed as Go or Ruby ones are: subscribed on a replica of another shard,
+    // publishing by the channel's slot.
+    let peer = engine_on(replica).await;
+    support::engine::echo(&peer, "c.peer.echo").await;
+    let ours = engine_at_home_via(primary).await;
+    support::engine::echo(&ours, "c.ours.echo").await;
+    for n in 0..10 {
+        let response = ours
+            .request("c.peer.echo", json!(n), quick())
+            .await
+            .expect("from the home to a peer elsewhere");
+        assert_eq!(response.data(), &json!(n));
+        let response = peer
+            .request("c.ours.echo", json!(n), quick())
+            .await
+            .expect("from a peer elsewhere to the home");
+        assert_eq!(response.data(), &json!(n));
+    }
 }

@@ -1,8 +1,9 @@
 //! A primary of a real Redis Cluster killed while requests flow: once the cluster has
 //! promoted its replica, the engine goes on. The requests in flight fail with a clear
 //! error (never a hang), new ones succeed again within seconds, and the caller's
-//! subscriber and an inspector's capture report the gap, and the capture goes on. The cluster is this file's own (its nodes time out after
-//! 1 s, so that the failover is quick).
+//! subscriber and an inspector's capture report the gap, and the capture goes on. The
+//! primary killed is the home of pub/sub, where every subscriber sits. The cluster is
+//! this file's own (its nodes time out after 1 s, so that the failover is quick).
 
 mod support;
 
@@ -34,9 +35,14 @@ pub async fn engine_on(url: &str) -> Engine {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_primary_costs_only_the_requests_in_flight() {
     let cluster = Cluster::start(1_000);
-    let primaries = cluster.primaries();
-    let (victim, survivor) = (primaries[0], primaries[1]);
-    // The caller's subscriber sits on the node that dies; the responder's on another.
+    // The home of pub/sub dies: every subscriber sits there (the caller's, the
+    // responder's, the inspector's) and every PUBLISH goes there.
+    let victim = cluster.primary_for("gilmour");
+    let survivor = cluster
+        .primaries()
+        .into_iter()
+        .find(|port| *port != victim)
+        .expect("another primary");
     let responder = engine_on(&cluster.url_at(survivor)).await;
     responder
         .reply_to(

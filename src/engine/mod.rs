@@ -347,13 +347,13 @@ impl Engine {
             return Err(EngineError::NotConnected);
         }
         let commands = &self.inner.core.commands;
-        let listeners = tokio::time::timeout_at(deadline, commands.numsub(&channel))
+        let subscribed = tokio::time::timeout_at(deadline, commands.subscribed(&channel))
             .await
             .map_err(|_| TransportError::Timeout {
                 command: "PUBSUB NUMSUB",
                 timeout_ms: options.timeout.as_millis(),
             })??;
-        if listeners == 0 {
+        if !subscribed {
             return Err(EngineError::NoListeners {
                 topic: topic.to_owned(),
             });

@@ -60,6 +60,20 @@ pub fn parse_nodes(text: &str) -> Vec<Node> {
     nodes
 }
 
+/// The address of the primary that serves `slot`, as the reply to `CLUSTER NODES` has it,
+/// unless the cluster counts that primary as failed.
+pub fn serving(text: &str, slot: u16) -> Option<String> {
+    text.lines().find_map(|line| {
+        let node = parse_line(line)?;
+        let serves = line.split_whitespace().skip(8).any(|range| {
+            let (from, to) = range.split_once('-').unwrap_or((range, range));
+            matches!((from.parse::<u16>(), to.parse::<u16>()),
+                (Ok(from), Ok(to)) if (from..=to).contains(&slot))
+        });
+        (serves && node.role == Role::Primary && !node.failed).then_some(node.address)
+    })
+}
+
 fn parse_line(line: &str) -> Option<Node> {
     let mut fields = line.split_whitespace();
     let id = fields.next()?.to_owned();
@@ -122,5 +136,21 @@ e7d1 127.0.0.1:30004@40004 slave 07c3 0 1 3 connected
         assert_eq!(nodes[3].role, Role::Replica);
         assert_eq!(nodes[3].primary.as_deref(), Some("07c3"));
         assert_eq!(nodes[3].host_port(), Some(("127.0.0.1", 30004)));
+    }
+
+    #[test]
+    fn finds_the_primary_serving_a_slot() {
+        let text = "\
+e7d1 127.0.0.1:30004@40004 slave 07c3 0 1 3 connected
+07c3 127.0.0.1:30001@40001 myself,master - 0 0 1 connected 0-99 4388 [4389->-abc]
+9a11 127.0.0.1:30002@40002 master,fail - 0 0 2 connected 5461-10922
+67ed 127.0.0.1:30003@40003 master - 0 0 3 connected 100-4387 4389-5460
+";
+        assert_eq!(serving(text, 4388).as_deref(), Some("127.0.0.1:30001"));
+        assert_eq!(serving(text, 4389).as_deref(), Some("127.0.0.1:30003"));
+        assert_eq!(serving(text, 100).as_deref(), Some("127.0.0.1:30003"));
+        // A failed primary is no home.
+        assert_eq!(serving(text, 6000), None);
+        assert_eq!(serving(text, 16000), None);
     }
 }

@@ -5,11 +5,14 @@
 //! ([`super::connection`]).
 
 use super::cluster::{self, Node};
+use super::config::{ClusterPubSub, HOME_SLOT};
 use super::config::{Endpoint, Topology, sentinel_client};
 use super::connection::{self, Connection, SentinelLink};
 use super::{RedisConfig, TransportError};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::cluster_routing::{MultipleNodeRoutingInfo, RoutingInfo, SingleNodeRoutingInfo};
+use redis::cluster_routing::{
+    MultipleNodeRoutingInfo, Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr,
+};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
@@ -83,6 +86,9 @@ pub struct Commands {
     /// manager reconnects on its own, and a new socket starts nameless.
     name: Option<Arc<str>>,
     named: Arc<AtomicBool>,
+    /// On a cluster, where `PUBLISH` goes: the primary of [`HOME_SLOT`], or (`None`) the
+    /// primary of the channel's slot.
+    publish_to: Option<SingleNodeRoutingInfo>,
 }
 
 impl Commands {
@@ -158,9 +164,13 @@ impl Commands {
                 connections: tokio::sync::Mutex::new(HashMap::new()),
             })
         });
+        let publish_to = (matches!(connection, Connection::Cluster(_))
+            && config.cluster_pubsub == ClusterPubSub::Home)
+            .then(|| SingleNodeRoutingInfo::SpecificNode(Route::new(HOME_SLOT, SlotAddr::Master)));
         let commands = Commands {
             connection,
             replicas,
+            publish_to,
             name: config.client_name.as_deref().map(Arc::from),
             named: Arc::new(AtomicBool::new(false)),
         };
@@ -220,10 +230,27 @@ impl Commands {
         cmd: &redis::Cmd,
         attempts: u32,
     ) -> Result<T, TransportError> {
+        self.attempt_routed(command, cmd, attempts, None).await
+    }
+
+    /// [`Self::attempt`], sent on a cluster to the node `route` names.
+    async fn attempt_routed<T: redis::FromRedisValue>(
+        &self,
+        command: &'static str,
+        cmd: &redis::Cmd,
+        attempts: u32,
+        route: Option<&SingleNodeRoutingInfo>,
+    ) -> Result<T, TransportError> {
         let mut attempt = 1;
         loop {
             let mut connection = self.connection().await;
-            let result = cmd.query_async(&mut connection).await;
+            let result = match (&mut connection, route) {
+                (Connection::Cluster(cluster), Some(route)) => cluster
+                    .route_command(cmd.clone(), RoutingInfo::SingleNode(route.clone()))
+                    .await
+                    .and_then(|value| redis::from_redis_value(value).map_err(Into::into)),
+                _ => cmd.query_async(&mut connection).await,
+            };
             if let Err(error) = &result {
                 self.dropped(error);
             }
@@ -253,10 +280,11 @@ impl Commands {
     /// be delivered twice.
     pub async fn publish(&self, channel: &str, payload: &str) -> Result<Receivers, TransportError> {
         let count = self
-            .attempt(
+            .attempt_routed(
                 "PUBLISH",
                 redis::cmd("PUBLISH").arg(channel).arg(payload),
                 1,
+                self.publish_to.as_ref(),
             )
             .await?;
         Ok(self.receivers(count))
@@ -277,7 +305,12 @@ impl Commands {
         payload: &str,
     ) -> Result<Receivers, TransportError> {
         let count = self
-            .run("PUBLISH", redis::cmd("PUBLISH").arg(channel).arg(payload))
+            .attempt_routed(
+                "PUBLISH",
+                redis::cmd("PUBLISH").arg(channel).arg(payload),
+                ATTEMPTS,
+                self.publish_to.as_ref(),
+            )
             .await?;
         Ok(self.receivers(count))
     }
@@ -297,8 +330,12 @@ impl Commands {
             // passes them on. Routed by the first channel, the others would be refused as
             // crossing slots.
             let count = messages.len();
+            let route = self
+                .publish_to
+                .clone()
+                .unwrap_or(SingleNodeRoutingInfo::Random);
             return cluster
-                .route_pipeline(pipeline, 0, count, SingleNodeRoutingInfo::Random)
+                .route_pipeline(pipeline, 0, count, route)
                 .await
                 .map(drop)
                 .map_err(|error| {
@@ -325,6 +362,23 @@ impl Commands {
     pub async fn numsub(&self, channel: &str) -> Result<usize, TransportError> {
         let counts = self.numsub_many(&[channel]).await?;
         Ok(counts.first().map_or(0, |(_, count)| *count))
+    }
+
+    /// Whether some node has an exact subscriber to `channel` (`PUBSUB NUMSUB`). On a
+    /// cluster the home of pub/sub ([`super::ClusterPubSub::Home`]), where every gilmour
+    /// process subscribes, is asked first, alone; every node only when it has none.
+    pub async fn subscribed(&self, channel: &str) -> Result<bool, TransportError> {
+        if let Some(home) = &self.publish_to {
+            let mut cmd = redis::cmd("PUBSUB");
+            cmd.arg("NUMSUB").arg(channel);
+            let counts: HashMap<String, usize> = self
+                .attempt_routed("PUBSUB NUMSUB", &cmd, ATTEMPTS, Some(home))
+                .await?;
+            if counts.get(channel).is_some_and(|count| *count > 0) {
+                return Ok(true);
+            }
+        }
+        Ok(self.numsub(channel).await? > 0)
     }
 
     /// `PUBSUB NUMSUB` for several channels.
@@ -445,6 +499,18 @@ impl Commands {
             .run("CLUSTER NODES", redis::cmd("CLUSTER").arg("NODES"))
             .await?;
         Ok(cluster::parse_nodes(&text))
+    }
+
+    /// On a cluster whose pub/sub has a home ([`super::ClusterPubSub::Home`]), the
+    /// address of the primary serving [`HOME_SLOT`]; `None` elsewhere.
+    pub async fn home(&self) -> Result<Option<String>, TransportError> {
+        if self.publish_to.is_none() {
+            return Ok(None);
+        }
+        let text: String = self
+            .run("CLUSTER NODES", redis::cmd("CLUSTER").arg("NODES"))
+            .await?;
+        Ok(cluster::serving(&text, HOME_SLOT))
     }
 
     /// `PUBSUB CHANNELS <pattern>`: the channels that have exact subscribers.

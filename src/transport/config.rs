@@ -41,7 +41,35 @@ pub struct RedisConfig {
     /// `CLIENT LIST` and MONITOR tell which process sent what; set again after a
     /// reconnect.
     pub client_name: Option<String>,
+    /// On a cluster, where the subscriber sits and where `PUBLISH` goes.
+    pub cluster_pubsub: ClusterPubSub,
 }
+
+/// Where pub/sub traffic goes on a Redis Cluster.
+///
+/// A `PUBLISH` reaches the subscribers of the node that takes it at once, and those of
+/// every other node over the cluster bus. Redis (7.0 at least) opens its outbound bus
+/// links without `TCP_NODELAY`, so a message that follows another on the same link
+/// within the peer's delayed-ACK time waits for that ACK: up to 40 ms. A request and its
+/// reply are two such messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClusterPubSub {
+    /// Every gilmour process subscribes on, and publishes to, the primary serving
+    /// [`HOME_SLOT`], so that messages between them never cross the bus. Peers
+    /// subscribed elsewhere (Go, Ruby) still get every message, over the bus. When that
+    /// primary cannot be reached the subscriber takes another node, until it next
+    /// reconnects.
+    #[default]
+    Home,
+    /// The subscriber on the first seed that answers, `PUBLISH` to the primary of the
+    /// channel's slot (the redis crate's routing): callers and responders on different
+    /// nodes, as Go and Ruby peers spread over a cluster are.
+    Seeds,
+}
+
+/// The slot whose primary is the home of pub/sub on a cluster: the slot of the key
+/// `gilmour` (`CLUSTER KEYSLOT gilmour`).
+pub const HOME_SLOT: u16 = 4388;
 
 /// Which kind of Redis deployment a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +124,7 @@ impl RedisConfig {
             min_backoff: Duration::from_millis(50),
             max_backoff: Duration::from_secs(2),
             client_name: None,
+            cluster_pubsub: ClusterPubSub::Home,
         }
     }
 

@@ -21,7 +21,7 @@ pub mod lists;
 mod subscriber;
 
 pub use commands::{Commands, Receivers};
-pub use config::{RedisConfig, Topology};
+pub use config::{ClusterPubSub, HOME_SLOT, RedisConfig, Topology};
 pub use subscriber::{ConnectionEvent, Delivery, Incoming, Subscriber, Target};
 
 use thiserror::Error;

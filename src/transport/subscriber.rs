@@ -9,7 +9,7 @@
 //! where a gap in the traffic is.
 
 use super::cluster::{self, Role};
-use super::config::{Endpoint, sentinel_client};
+use super::config::{ClusterPubSub, Endpoint, HOME_SLOT, sentinel_client};
 use super::{RedisConfig, TransportError};
 use chrono::{DateTime, Utc};
 use futures_util::future::OptionFuture;
@@ -227,14 +227,16 @@ impl Subscriber {
     }
 }
 
-/// Where the pub/sub socket goes: the one server; one node of a cluster (the first seed
-/// that answers, else any node it knows of: a PUBLISH on any node reaches every node's
-/// subscribers); the primary Sentinel names at the time.
+/// Where the pub/sub socket goes: the one server; one node of a cluster (its home, the
+/// primary serving [`HOME_SLOT`], else the first seed that answers, else any node it knows
+/// of: a PUBLISH on any node reaches every node's subscribers); the primary Sentinel
+/// names at the time.
 enum Source {
     Single(Box<redis::Client>),
     Cluster {
         /// The seeds first, in the URL's order, then the nodes found since.
         nodes: Vec<redis::ConnectionInfo>,
+        pubsub: ClusterPubSub,
     },
     Sentinel(Box<redis::sentinel::SentinelClient>),
 }
@@ -243,7 +245,10 @@ impl Source {
     fn new(config: &RedisConfig) -> Result<Source, TransportError> {
         Ok(match config.endpoint()? {
             Endpoint::Single(client) => Source::Single(Box::new(client)),
-            Endpoint::Cluster(nodes) => Source::Cluster { nodes },
+            Endpoint::Cluster(nodes) => Source::Cluster {
+                nodes,
+                pubsub: config.cluster_pubsub,
+            },
             Endpoint::Sentinel {
                 sentinels,
                 primary,
@@ -266,13 +271,24 @@ impl Source {
                 let client = within(config, sentinel.async_get_client()).await?;
                 connect(&client, config).await
             }
-            Source::Cluster { nodes } => {
+            Source::Cluster { nodes, pubsub } => {
+                let home = learn_nodes(nodes, config).await;
+                let mut order = nodes.clone();
+                if *pubsub == ClusterPubSub::Home
+                    && let Some(home) = home
+                    && let Some(at) = order
+                        .iter()
+                        .position(|info| info.addr().to_string() == home)
+                {
+                    let home = order.remove(at);
+                    order.insert(0, home);
+                }
                 let mut failures = Vec::new();
-                for info in nodes.clone() {
+                for info in order {
                     let client = redis::Client::open(info.clone()).map_err(|e| e.to_string())?;
                     match connect(&client, config).await {
                         Ok(pubsub) => {
-                            learn_nodes(nodes, &client, &info, config).await;
+                            tracing::debug!(node = %info.addr(), "subscriber connected");
                             return Ok(pubsub);
                         }
                         Err(reason) => failures.push(format!("{}: {reason}", info.addr())),
@@ -287,26 +303,34 @@ impl Source {
     }
 }
 
-/// Adds the cluster's other nodes (`CLUSTER NODES`, asked of the node just reached) to
-/// the list, after those known already, so that losing every seed is survived too.
+/// Asks the known nodes in turn for `CLUSTER NODES` until one answers, adds the nodes it
+/// names that are not known yet (after those known, so that losing every seed is
+/// survived too), and returns the address of the primary serving [`HOME_SLOT`].
 async fn learn_nodes(
     nodes: &mut Vec<redis::ConnectionInfo>,
-    client: &redis::Client,
-    reached: &redis::ConnectionInfo,
     config: &RedisConfig,
-) {
-    let ask = async {
-        let mut connection = client.get_multiplexed_async_connection().await?;
-        redis::cmd("CLUSTER")
-            .arg("NODES")
-            .query_async::<String>(&mut connection)
-            .await
-    };
-    let Ok(text) = within(config, ask).await else {
-        return;
-    };
+) -> Option<String> {
+    for reached in nodes.clone() {
+        let ask = async {
+            let client = redis::Client::open(reached.clone())?;
+            let mut connection = client.get_multiplexed_async_connection().await?;
+            redis::cmd("CLUSTER")
+                .arg("NODES")
+                .query_async::<String>(&mut connection)
+                .await
+        };
+        let Ok(text) = within(config, ask).await else {
+            continue;
+        };
+        add_nodes(nodes, &reached, &text);
+        return cluster::serving(&text, HOME_SLOT);
+    }
+    None
+}
+
+fn add_nodes(nodes: &mut Vec<redis::ConnectionInfo>, reached: &redis::ConnectionInfo, text: &str) {
     let known: Vec<String> = nodes.iter().map(|info| info.addr().to_string()).collect();
-    for node in cluster::parse_nodes(&text) {
+    for node in cluster::parse_nodes(text) {
         let Some((host, port)) = node.host_port() else {
             continue;
         };

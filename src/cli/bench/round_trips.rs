@@ -6,7 +6,7 @@ use crate::cli::Connection;
 use anyhow::Context;
 use clap::Args;
 use gilmour::engine::{Engine, HandlerOptions, Reply, Request, RequestOptions};
-use gilmour::transport::{Commands, Topology};
+use gilmour::transport::{ClusterPubSub, Commands, Topology};
 use hdrhistogram::Histogram;
 use serde::Serialize;
 use std::process::ExitCode;
@@ -86,6 +86,12 @@ struct Numsub {
     queries: u64,
     p50_ms: f64,
     p99_ms: f64,
+    /// On a cluster, what a request asks: the home primary first, every node only when
+    /// it has no subscriber.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_check_p50_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_check_p99_ms: Option<f64>,
 }
 
 /// How many NUMSUBs measure their cost.
@@ -102,6 +108,10 @@ struct Report {
     payload_bytes: usize,
     seconds_per_measurement: f64,
     round_trips: Vec<RoundTrips>,
+    /// On a cluster: the round trips with the caller's and the responder's subscribers on
+    /// nodes of different shards, every message crossing the cluster bus.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    across_nodes: Vec<RoundTrips>,
     skewed_group: Skewed,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     with_deep_capture: Vec<WithDeep>,
@@ -118,23 +128,14 @@ pub async fn run(connection: &Connection, args: RoundTripArgs) -> anyhow::Result
     let window =
         Duration::try_from_secs_f64(args.seconds).context("--seconds must be a positive number")?;
     let topic = format!("bench.echo.{}", uuid::Uuid::new_v4().simple());
-    // On a cluster the responder's subscriber and the caller's sit on different nodes:
-    // every reply and request crosses the cluster bus.
-    let (responder_at, caller_at) = placements(connection).await?;
-    let responder = connection.builder_at(&responder_at.url).connect().await?;
-    responder
-        .reply_to(
-            &topic,
-            HandlerOptions::default(),
-            |request: Request| async move { Reply::ok(request.into_data()) },
-        )
-        .await?;
-    let caller = connection.builder_at(&caller_at.url).connect().await?;
-    if caller.commands().topology() == Topology::Cluster && !args.json {
+    let responder = start_echo(connection.builder(), &topic).await?;
+    let caller = connection.builder().connect().await?;
+    if let Some(home) = caller.commands().home().await?
+        && !args.json
+    {
         eprintln!(
-            "cluster: responder subscribed on {}, caller on {}",
-            first_host(&responder_at.url),
-            first_host(&caller_at.url)
+            "cluster: every subscriber on {home} (the primary of slot {})",
+            gilmour::transport::HOME_SLOT
         );
     }
     let payload = serde_json::Value::String("x".repeat(args.size.saturating_sub(2)));
@@ -147,22 +148,51 @@ pub async fn run(connection: &Connection, args: RoundTripArgs) -> anyhow::Result
             numsub.nodes,
             if numsub.nodes == 1 { "" } else { "s" }
         );
+        if let (Some(p50), Some(p99)) = (numsub.request_check_p50_ms, numsub.request_check_p99_ms) {
+            eprintln!(
+                "listener check c=1   p50 {p50:>6.3} ms  p99 {p99:>6.3} ms  (a request's: the home primary first)"
+            );
+        }
     }
 
     let mut round_trips = Vec::new();
     for &concurrency in &args.concurrency {
         let measured = measure_round_trips(&caller, &topic, &payload, concurrency, window).await?;
         if !args.json {
-            eprintln!(
-                "request/reply  c={:<3} {:>9.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  {:.1} Redis commands/request",
-                measured.concurrency,
-                measured.requests_per_second,
-                measured.p50_ms,
-                measured.p99_ms,
-                measured.redis_commands_per_request
-            );
+            print_round_trips("request/reply ", &measured);
         }
         round_trips.push(measured);
+    }
+    // On a cluster, again with the responder's subscriber on a primary and the caller's
+    // on a node of another shard, each publishing by the channel's slot: every request
+    // and every reply crosses the cluster bus, as between Go or Ruby peers.
+    let mut across_nodes = Vec::new();
+    if let Some((responder_at, caller_at)) = placements(connection).await? {
+        let spread = |config: &gilmour::transport::RedisConfig| {
+            connection.builder_at(&config.url).redis(|redis| {
+                redis.cluster_pubsub = ClusterPubSub::Seeds;
+            })
+        };
+        let topic = format!("bench.echo.{}", uuid::Uuid::new_v4().simple());
+        let far_responder = start_echo(spread(&responder_at), &topic).await?;
+        let far_caller = spread(&caller_at).connect().await?;
+        if !args.json {
+            eprintln!(
+                "cluster: across nodes, responder subscribed on {}, caller on {}",
+                first_host(&responder_at.url),
+                first_host(&caller_at.url)
+            );
+        }
+        for &concurrency in &args.concurrency {
+            let measured =
+                measure_round_trips(&far_caller, &topic, &payload, concurrency, window).await?;
+            if !args.json {
+                print_round_trips("across nodes  ", &measured);
+            }
+            across_nodes.push(measured);
+        }
+        far_caller.shutdown().await?;
+        far_responder.shutdown().await?;
     }
     let skewed = measure_skewed(connection, &caller, &payload, window).await?;
     if !args.json {
@@ -209,6 +239,7 @@ pub async fn run(connection: &Connection, args: RoundTripArgs) -> anyhow::Result
         payload_bytes: args.size,
         seconds_per_measurement: args.seconds,
         round_trips,
+        across_nodes,
         skewed_group: skewed,
         with_deep_capture,
         signals_per_second,
@@ -454,18 +485,20 @@ async fn measure_signals(
 
 /// Plain PUBLISH from 64 concurrent callers on one multiplexed connection, to a channel
 /// nobody listens on: the most a client library can get out of this Redis.
-/// Where the responder and the caller connect: the URL given for both, or on a cluster,
-/// the URL seeded at a primary for the responder and at a node of another shard (a
-/// replica when there is one) for the caller.
+/// On a cluster, where the responder and the caller connect to be far apart: the URL
+/// seeded at a primary for the responder and at a node of another shard (a replica when
+/// there is one) for the caller. `None` elsewhere.
 async fn placements(
     connection: &Connection,
-) -> anyhow::Result<(
-    gilmour::transport::RedisConfig,
-    gilmour::transport::RedisConfig,
-)> {
+) -> anyhow::Result<
+    Option<(
+        gilmour::transport::RedisConfig,
+        gilmour::transport::RedisConfig,
+    )>,
+> {
     let given = gilmour::transport::RedisConfig::new(connection.url());
     if given.topology() != Topology::Cluster {
-        return Ok((given.clone(), given));
+        return Ok(None);
     }
     let commands = Commands::connect(&given).await?;
     let nodes = commands.nodes().await?;
@@ -474,7 +507,7 @@ async fn placements(
         .iter()
         .find(|node| node.role == gilmour::transport::cluster::Role::Primary)
     else {
-        return Ok((given.clone(), given));
+        return Ok(None);
     };
     let other = up
         .iter()
@@ -482,7 +515,34 @@ async fn placements(
         .find(|node| node.id != primary.id && node.primary.as_ref() != Some(&primary.id))
         .unwrap_or(primary);
     let at = |address: &str| given.seeded_at(address).unwrap_or_else(|| given.clone());
-    Ok((at(&primary.address), at(&other.address)))
+    Ok(Some((at(&primary.address), at(&other.address))))
+}
+
+/// An engine that answers `topic` with its request's data.
+async fn start_echo(
+    builder: gilmour::engine::EngineBuilder,
+    topic: &str,
+) -> anyhow::Result<Engine> {
+    let responder = builder.connect().await?;
+    responder
+        .reply_to(
+            topic,
+            HandlerOptions::default(),
+            |request: Request| async move { Reply::ok(request.into_data()) },
+        )
+        .await?;
+    Ok(responder)
+}
+
+fn print_round_trips(label: &str, measured: &RoundTrips) {
+    eprintln!(
+        "{label} c={:<3} {:>9.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  {:.1} Redis commands/request",
+        measured.concurrency,
+        measured.requests_per_second,
+        measured.p50_ms,
+        measured.p99_ms,
+        measured.redis_commands_per_request
+    );
 }
 
 /// The first host of a URL, for a line that says where a subscriber is.
@@ -513,12 +573,25 @@ async fn measure_numsub(caller: &Engine, topic: &str) -> anyhow::Result<Numsub> 
         commands.numsub(&channel).await?;
         let _ = latencies.record((sent.elapsed().as_micros() as u64).max(1));
     }
-    let millis = |quantile: f64| latencies.value_at_quantile(quantile) as f64 / 1000.0;
+    let millis = |histogram: &Histogram<u64>, quantile: f64| {
+        histogram.value_at_quantile(quantile) as f64 / 1000.0
+    };
+    let mut checks = new_histogram();
+    if commands.home().await?.is_some() {
+        for _ in 0..NUMSUB_QUERIES {
+            let sent = Instant::now();
+            commands.subscribed(&channel).await?;
+            let _ = checks.record((sent.elapsed().as_micros() as u64).max(1));
+        }
+    }
+    let checked = !checks.is_empty();
     Ok(Numsub {
         nodes,
         queries: NUMSUB_QUERIES,
-        p50_ms: millis(0.5),
-        p99_ms: millis(0.99),
+        p50_ms: millis(&latencies, 0.5),
+        p99_ms: millis(&latencies, 0.99),
+        request_check_p50_ms: checked.then(|| millis(&checks, 0.5)),
+        request_check_p99_ms: checked.then(|| millis(&checks, 0.99)),
     })
 }
 
