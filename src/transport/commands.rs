@@ -89,7 +89,13 @@ pub struct Commands {
     /// On a cluster, where `PUBLISH` goes: the primary of [`HOME_SLOT`], or (`None`) the
     /// primary of the channel's slot.
     publish_to: Option<SingleNodeRoutingInfo>,
+    /// When the crate's route to the home was last put to the test (see
+    /// [`Self::check_home_route`]).
+    home_route_checked: Arc<std::sync::Mutex<std::time::Instant>>,
 }
+
+/// How often the route to the home of pub/sub is checked.
+const HOME_ROUTE_CHECK: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Commands {
     /// Connects, failing when Redis cannot be reached within the connect timeout.
@@ -171,6 +177,7 @@ impl Commands {
             connection,
             replicas,
             publish_to,
+            home_route_checked: Arc::new(std::sync::Mutex::new(std::time::Instant::now())),
             name: config.client_name.as_deref().map(Arc::from),
             named: Arc::new(AtomicBool::new(false)),
         };
@@ -233,6 +240,38 @@ impl Commands {
         self.attempt_routed(command, cmd, attempts, None).await
     }
 
+    /// A PUBLISH has no key, so a replica takes it without the MOVED that makes the
+    /// crate read the slot map again: after a failover, the crate would go on sending
+    /// PUBLISH to the old home, now a replica, and every message would cross the bus.
+    /// Every [`HOME_ROUTE_CHECK`] a publishing handle sends, in the background, a read of
+    /// a key of the home slot the same way, which a replica answers with MOVED.
+    fn check_home_route(&self) {
+        let Some(route) = &self.publish_to else {
+            return;
+        };
+        {
+            let mut checked = self
+                .home_route_checked
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if checked.elapsed() < HOME_ROUTE_CHECK {
+                return;
+            }
+            *checked = std::time::Instant::now();
+        }
+        let Connection::Cluster(mut cluster) = self.connection.clone() else {
+            return;
+        };
+        let route = RoutingInfo::SingleNode(route.clone());
+        tokio::spawn(async move {
+            let mut cmd = redis::cmd("EXISTS");
+            cmd.arg("gilmour");
+            if let Err(error) = cluster.route_command(cmd, route).await {
+                tracing::debug!(%error, "checking the route to the home of pub/sub");
+            }
+        });
+    }
+
     /// [`Self::attempt`], sent on a cluster to the node `route` names.
     async fn attempt_routed<T: redis::FromRedisValue>(
         &self,
@@ -279,6 +318,7 @@ impl Commands {
     /// message may have gone out before the socket died and a request or signal must not
     /// be delivered twice.
     pub async fn publish(&self, channel: &str, payload: &str) -> Result<Receivers, TransportError> {
+        self.check_home_route();
         let count = self
             .attempt_routed(
                 "PUBLISH",
@@ -304,6 +344,7 @@ impl Commands {
         channel: &str,
         payload: &str,
     ) -> Result<Receivers, TransportError> {
+        self.check_home_route();
         let count = self
             .attempt_routed(
                 "PUBLISH",

@@ -237,6 +237,8 @@ enum Source {
         /// The seeds first, in the URL's order, then the nodes found since.
         nodes: Vec<redis::ConnectionInfo>,
         pubsub: ClusterPubSub,
+        /// The node the socket is on.
+        current: Option<String>,
     },
     Sentinel(Box<redis::sentinel::SentinelClient>),
 }
@@ -248,6 +250,7 @@ impl Source {
             Endpoint::Cluster(nodes) => Source::Cluster {
                 nodes,
                 pubsub: config.cluster_pubsub,
+                current: None,
             },
             Endpoint::Sentinel {
                 sentinels,
@@ -271,14 +274,18 @@ impl Source {
                 let client = within(config, sentinel.async_get_client()).await?;
                 connect(&client, config).await
             }
-            Source::Cluster { nodes, pubsub } => {
+            Source::Cluster {
+                nodes,
+                pubsub,
+                current,
+            } => {
                 let home = learn_nodes(nodes, config).await;
                 let mut order = nodes.clone();
                 if *pubsub == ClusterPubSub::Home
-                    && let Some(home) = home
+                    && let Some(home) = &home
                     && let Some(at) = order
                         .iter()
-                        .position(|info| info.addr().to_string() == home)
+                        .position(|info| info.addr().to_string() == *home)
                 {
                     let home = order.remove(at);
                     order.insert(0, home);
@@ -288,7 +295,12 @@ impl Source {
                     let client = redis::Client::open(info.clone()).map_err(|e| e.to_string())?;
                     match connect(&client, config).await {
                         Ok(pubsub) => {
-                            tracing::debug!(node = %info.addr(), "subscriber connected");
+                            let address = info.addr().to_string();
+                            tracing::debug!(node = %address, "subscriber connected");
+                            if home.as_ref() != Some(&address) {
+                                tracing::info!(node = %address, "subscriber away from the home of pub/sub");
+                            }
+                            *current = Some(address);
                             return Ok(pubsub);
                         }
                         Err(reason) => failures.push(format!("{}: {reason}", info.addr())),
@@ -300,6 +312,146 @@ impl Source {
                 ))
             }
         }
+    }
+}
+
+impl Source {
+    /// On a cluster whose pub/sub has a home: a search for the home as it is now (it
+    /// moves in a failover, and could not be reached when the socket connected, say),
+    /// connected to it unless it is where the socket is already.
+    fn homecoming(&self, config: &RedisConfig) -> Option<Homecoming> {
+        let Source::Cluster {
+            nodes,
+            pubsub: ClusterPubSub::Home,
+            current: Some(address),
+        } = self
+        else {
+            return None;
+        };
+        let mut nodes = nodes.clone();
+        let config = config.clone();
+        let address = address.clone();
+        Some(Box::pin(async move {
+            let home = learn_nodes(&mut nodes, &config).await?;
+            if home == address {
+                return None;
+            }
+            let info = nodes.iter().find(|info| info.addr().to_string() == home)?;
+            let client = redis::Client::open(info.clone()).ok()?;
+            let pubsub = connect(&client, &config).await.ok()?;
+            Some((home, pubsub))
+        }))
+    }
+
+    /// Notes that the socket is on the home now.
+    fn arrived(&mut self, home: String) {
+        if let Source::Cluster { current, .. } = self {
+            *current = Some(home);
+        }
+    }
+}
+
+/// A search for the home of pub/sub, with a socket connected to it.
+type Homecoming = Pin<Box<dyn Future<Output = Option<(String, PubSub)>> + Send>>;
+
+/// How often a subscriber on a cluster checks that it is on the home of pub/sub.
+const HOME_CHECK: Duration = Duration::from_secs(5);
+/// How long the sockets on the old node and on the home both deliver, so that a message
+/// on its way to either is not lost: each is handed on once, from whichever has it first.
+const MOVE_OVERLAP: Duration = Duration::from_secs(2);
+/// How long before the new socket subscribes the old one's messages are noted: the
+/// cluster bus may bring the new one a message the old one delivered that long ago.
+const MOVE_RECORD: Duration = Duration::from_secs(1);
+/// How long after the old socket is closed the new one's copies of what it delivered
+/// are still recognised.
+const MOVE_TAIL: Duration = Duration::from_secs(2);
+/// The sides of a [`Dedupe`].
+const OLD: usize = 0;
+const NEW: usize = 1;
+
+/// A move of the subscriber to the home of pub/sub, under way.
+struct Moving {
+    home: String,
+    /// Connected to the home, not subscribed yet.
+    pubsub: PubSub,
+    /// What the old socket delivered since the move began.
+    dedupe: Dedupe,
+    /// When the new socket subscribes.
+    at: tokio::time::Instant,
+}
+
+/// The moves of one connected session: the one under way, and the last one's tail.
+#[derive(Default)]
+struct Moves {
+    moving: Option<Moving>,
+    tail: Option<(Dedupe, tokio::time::Instant)>,
+}
+
+impl Moves {
+    fn idle(&self) -> bool {
+        self.moving.is_none() && self.tail.is_none()
+    }
+
+    /// Whether a message from the socket in use is to be handed on: not when it is the
+    /// copy of one the old socket delivered in a move just made.
+    fn admit(&mut self, delivery: &Delivery) -> bool {
+        if let Some(moving) = &mut self.moving {
+            moving.dedupe.first(OLD, delivery);
+            return true;
+        }
+        let Some((dedupe, until)) = &mut self.tail else {
+            return true;
+        };
+        if tokio::time::Instant::now() >= *until || dedupe.unmatched[OLD].is_empty() {
+            self.tail = None;
+            return true;
+        }
+        !dedupe.copy_of(OLD, delivery)
+    }
+}
+
+/// Hands on each message of two subscriptions to the same targets once: a message from
+/// one side is a copy when the other side has delivered one like it that this side has
+/// not matched yet.
+/// What tells two copies of a message apart from other messages: channel, pattern and
+/// payload.
+type MessageKey = (String, Option<String>, Arc<[u8]>);
+
+#[derive(Default)]
+struct Dedupe {
+    unmatched: [HashMap<MessageKey, usize>; 2],
+}
+
+impl Dedupe {
+    /// Whether `delivery` is the copy of one `side` delivered; that one is matched then.
+    fn copy_of(&mut self, side: usize, delivery: &Delivery) -> bool {
+        let key = (
+            delivery.channel.clone(),
+            delivery.pattern.clone(),
+            delivery.payload.clone(),
+        );
+        let Some(count) = self.unmatched[side].get_mut(&key) else {
+            return false;
+        };
+        *count -= 1;
+        if *count == 0 {
+            self.unmatched[side].remove(&key);
+        }
+        true
+    }
+
+    /// Whether `delivery`, from `side` (0 or 1), is the first of its two copies.
+    fn first(&mut self, side: usize, delivery: &Delivery) -> bool {
+        if self.copy_of(1 - side, delivery) {
+            return false;
+        }
+        let key = (
+            delivery.channel.clone(),
+            delivery.pattern.clone(),
+            delivery.payload.clone(),
+        );
+        *self.unmatched[side].entry(key).or_insert(0) += 1;
+        true
     }
 }
 
@@ -470,12 +622,49 @@ impl Task {
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         heartbeat.tick().await;
         let mut ping: Option<Ping> = None;
+        let mut home_check = tokio::time::interval(HOME_CHECK);
+        home_check.tick().await;
+        let mut homecoming: Option<Homecoming> = None;
+        let mut moves = Moves::default();
         loop {
+            let move_at = moves.moving.as_ref().map(|moving| moving.at);
             tokio::select! {
+                _ = home_check.tick(), if homecoming.is_none() && moves.idle() => {
+                    homecoming = self.source.homecoming(&self.config);
+                }
+                Some(found) = OptionFuture::from(homecoming.as_mut()), if homecoming.is_some() => {
+                    homecoming = None;
+                    if let Some((home, pubsub)) = found {
+                        moves.moving = Some(Moving {
+                            home,
+                            pubsub,
+                            dedupe: Dedupe::default(),
+                            at: tokio::time::Instant::now() + MOVE_RECORD,
+                        });
+                    }
+                }
+                Some(()) = OptionFuture::from(move_at.map(tokio::time::sleep_until)), if move_at.is_some() => {
+                    let Some(moving) = moves.moving.take() else { continue };
+                    match self.move_home(&mut stream, moving.pubsub, moving.dedupe).await {
+                        Ok(Some((new_sink, new_stream, dedupe))) => {
+                            tracing::info!(node = %moving.home, "subscriber moved to the home of pub/sub");
+                            self.source.arrived(moving.home);
+                            sink = new_sink;
+                            stream = new_stream;
+                            ping = None;
+                            moves.tail = Some((dedupe, tokio::time::Instant::now() + MOVE_TAIL));
+                        }
+                        Ok(None) => {}
+                        Err(reason) => return Ended::Lost(reason),
+                    }
+                }
                 message = stream.next() => match message {
                     Some(message) => {
                         self.last_seen = Instant::now();
-                        (self.deliver)(Incoming::Message(delivery(&message)));
+                        let delivery = delivery(&message);
+                        if moves.admit(&delivery) {
+                            (self.deliver)(Incoming::Message(delivery));
+                        }
                     }
                     None => return Ended::Lost("the connection was closed".to_owned()),
                 },
@@ -483,7 +672,10 @@ impl Task {
                     let Some(command) = command else { return Ended::Closed };
                     if let Command::Flush(ack) = command {
                         while let Some(Some(message)) = stream.next().now_or_never() {
-                            (self.deliver)(Incoming::Message(delivery(&message)));
+                            let delivery = delivery(&message);
+                            if moves.admit(&delivery) {
+                                (self.deliver)(Incoming::Message(delivery));
+                            }
                         }
                         let _ = ack.send(());
                         continue;
@@ -506,6 +698,54 @@ impl Task {
                 }
             }
         }
+    }
+
+    /// Subscribes everything again on `pubsub` (a socket on the home), then for
+    /// [`MOVE_OVERLAP`] hands on the messages of both sockets, each once. The new socket's
+    /// halves and what the old one delivered that the new one has not yet, or `None`
+    /// when it could not subscribe (the old socket goes on); an error when both sockets
+    /// were lost.
+    async fn move_home(
+        &mut self,
+        old: &mut redis::aio::PubSubStream,
+        pubsub: PubSub,
+        mut dedupe: Dedupe,
+    ) -> Result<Option<(PubSubSink, redis::aio::PubSubStream, Dedupe)>, String> {
+        let (mut sink, mut stream) = pubsub.split();
+        if let Err(reason) = self.subscribe_all(&mut sink).await {
+            tracing::debug!(%reason, "could not subscribe on the home of pub/sub");
+            return Ok(None);
+        }
+        let until = tokio::time::Instant::now() + MOVE_OVERLAP;
+        let mut old_open = true;
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep_until(until) => break,
+                message = stream.next() => match message {
+                    Some(message) => {
+                        self.last_seen = Instant::now();
+                        let delivery = delivery(&message);
+                        if dedupe.first(NEW, &delivery) {
+                            (self.deliver)(Incoming::Message(delivery));
+                        }
+                    }
+                    // The old socket is still there to go on with (what the new one
+                    // handed on may come again on it: too rare to keep track of).
+                    None if old_open => return Ok(None),
+                    None => return Err("the connection was closed".to_owned()),
+                },
+                message = old.next(), if old_open => match message {
+                    Some(message) => {
+                        let delivery = delivery(&message);
+                        if dedupe.first(OLD, &delivery) {
+                            (self.deliver)(Incoming::Message(delivery));
+                        }
+                    }
+                    None => old_open = false,
+                },
+            }
+        }
+        Ok(Some((sink, stream, dedupe)))
     }
 
     fn ping(&self, mut sink: PubSubSink) -> Ping {
@@ -719,5 +959,40 @@ fn delivery(message: &redis::Msg) -> Delivery {
         raw_channel,
         pattern,
         payload: Arc::from(message.get_payload_bytes()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(channel: &str, pattern: Option<&str>, payload: &str) -> Delivery {
+        Delivery {
+            at: Utc::now(),
+            channel: channel.to_owned(),
+            raw_channel: None,
+            pattern: pattern.map(str::to_owned),
+            payload: Arc::from(payload.as_bytes()),
+        }
+    }
+
+    #[test]
+    fn two_subscriptions_hand_on_each_message_once() {
+        let mut dedupe = Dedupe::default();
+        let (a, b) = (message("c", None, "1"), message("c", None, "2"));
+        // Whichever side has it first delivers it; the other's copy is dropped.
+        assert!(dedupe.first(0, &a));
+        assert!(dedupe.first(1, &b));
+        assert!(!dedupe.first(1, &a));
+        assert!(!dedupe.first(0, &b));
+        // Two equal messages are two messages: each side delivers its first copy once.
+        assert!(dedupe.first(0, &a));
+        assert!(dedupe.first(0, &a));
+        assert!(!dedupe.first(1, &a));
+        assert!(!dedupe.first(1, &a));
+        assert!(dedupe.first(1, &a));
+        // The same message through a pattern is another delivery, not a copy.
+        let by_pattern = message("c", Some("c*"), "1");
+        assert!(dedupe.first(1, &by_pattern));
     }
 }
