@@ -614,7 +614,11 @@ mod tests {
                 r#"{"data":2,"code":200}"#,
             ));
         }
-        assert!(correlator.pending.is_empty(), "{}", correlator.pending.len());
+        assert!(
+            correlator.pending.is_empty(),
+            "{}",
+            correlator.pending.len()
+        );
         // One still waiting holds the queue from there on, as the sweep needs it.
         correlator.ingest(event("gilmour.request.t", r#"{"data":1,"sender":"wait"}"#));
         correlator.ingest(event("gilmour.request.t", r#"{"data":1,"sender":"w2"}"#));
