@@ -305,9 +305,10 @@ impl TraceStore {
         self.traces.len() + self.kept.len()
     }
 
-    /// Whether no trace is stored.
+    /// Whether no trace is stored (pinned traces kept past eviction count, as in
+    /// [`TraceStore::len`]).
     pub fn is_empty(&self) -> bool {
-        self.traces.is_empty()
+        self.traces.is_empty() && self.kept.is_empty()
     }
 
     /// The most traces it keeps.
@@ -416,6 +417,7 @@ mod tests {
         assert_eq!(store.get(ids[0]).map(|t| &*t.sender), Some("s0"));
         assert_eq!(store.by_sender("s0"), Some(ids[0]));
         assert_eq!((store.len(), store.pinned()), (4, 1));
+        assert!(!store.is_empty());
         assert_eq!(store.kept().count(), 1);
         assert_eq!(store.bytes(), one * 4, "its bytes still count");
         assert!(store.first_id() > ids[0]);
