@@ -94,12 +94,12 @@ fn tail_ends_with_a_summary_on_interrupt() {
     let summary = tail.stderr_line();
     assert!(
         summary.starts_with(
-            "gilmour: 1 traces, 0 updates, 0 errors, 0 timeouts, 0 unanswered, 0 orphans, 0 gaps, 0 dropped; "
+            "gilmour: 1 trace, 0 updates, 0 errors, 0 timeouts, 0 unanswered, 0 orphans, 0 gaps, 0 dropped; "
         ),
         "{summary}"
     );
     assert!(
-        summary.contains(" held (1 traces), 0 B evicted (0 traces)"),
+        summary.contains(" held (1 trace), 0 B evicted (0 traces)"),
         "bytes held and evicted: {summary}"
     );
 }

@@ -663,25 +663,39 @@ async fn live(
 }
 
 fn summary(inspector: &Inspector, printer: &Printer, dropped: u64) {
+    eprintln!("{}", summary_line(inspector, printer.updates, dropped));
+}
+
+/// What `tail` says when it stops: how much it saw, held and let go.
+fn summary_line(inspector: &Inspector, updates: u64, dropped: u64) -> String {
     let counters = inspector.counters();
     let store = inspector.store();
-    eprintln!(
-        "gilmour: {} traces, {} updates, {} errors, {} timeouts, {} unanswered, {} orphans, {} gaps, {} dropped; {} held ({} traces), {} evicted ({} traces), {} payloads cut short, {} messages past the per-trace cap",
-        counters.traces,
-        printer.updates,
-        counters.errors,
-        counters.timeouts,
+    format!(
+        "gilmour: {}, {}, {}, {}, {} unanswered, {}, {}, {} dropped; {} held ({}), {} evicted ({}), {} cut short, {} past the per-trace cap",
+        count(counters.traces, "trace"),
+        count(updates, "update"),
+        count(counters.errors, "error"),
+        count(counters.timeouts, "timeout"),
         counters.unanswered,
-        counters.orphans,
-        counters.gaps,
+        count(counters.orphans, "orphan"),
+        count(counters.gaps, "gap"),
         dropped,
         human_bytes(store.bytes() as u64),
-        store.len(),
+        count(store.len() as u64, "trace"),
         human_bytes(store.evicted_bytes()),
-        store.evicted(),
-        counters.truncated,
-        counters.cut,
-    );
+        count(store.evicted(), "trace"),
+        count(counters.truncated, "payload"),
+        count(counters.cut, "message"),
+    )
+}
+
+/// `1 trace`, `2 traces`.
+fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 #[cfg(test)]
@@ -705,6 +719,24 @@ mod tests {
     fn code_column(line: &str) -> usize {
         let at = line.find(" 200 ").expect("a code");
         display_width(&line[..at])
+    }
+
+    #[test]
+    fn the_summary_counts_one_trace_in_the_singular() {
+        let mut inspector = Inspector::new(InspectorOptions::default());
+        inspector.ingest(message(
+            0,
+            "gilmour.request.echo",
+            r#"{"data":1,"sender":"s"}"#,
+        ));
+        inspector.ingest(message(1, "gilmour.response.s", r#"{"data":1,"code":200}"#));
+        let line = summary_line(&inspector, 2, 0);
+        assert!(
+            line.starts_with("gilmour: 1 trace, 2 updates, 0 errors,"),
+            "{line}"
+        );
+        assert!(line.contains("held (1 trace)"), "{line}");
+        assert!(line.contains("evicted (0 traces)"), "{line}");
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! [`Inspector`] does no I/O: whoever owns it (`gilmour tail`, the TUI) feeds it events
 //! from a live [`Capture`] or a capture file and reads the store.
 
+mod blocks;
 pub mod capture;
 pub mod correlate;
 pub mod deep;

@@ -6,6 +6,7 @@
 //! size of its records. Changes to a stored trace go through [`TraceStore::update`], so
 //! the total stays exact.
 
+use super::blocks::Blocks;
 use super::filter::TraceKind;
 use super::trace::{Trace, TraceId};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -20,14 +21,14 @@ pub const DEFAULT_MAX_MEMORY: usize = 256 << 20;
 /// A bounded store of traces.
 #[derive(Debug)]
 pub struct TraceStore {
-    traces: VecDeque<Trace>,
+    /// Each stored trace with its footprint as last counted, oldest first (in blocks:
+    /// growing never moves a trace, see [`Blocks`]).
+    traces: Blocks<(Trace, usize)>,
     /// The id of `traces[0]`; ids are consecutive, so lookup by id is an index.
     first: u64,
     capacity: usize,
     max_bytes: usize,
     bytes: usize,
-    /// Each stored trace's footprint as last counted, parallel to `traces`.
-    sizes: VecDeque<usize>,
     evicted: u64,
     evicted_bytes: u64,
     by_sender: HashMap<Arc<str>, TraceId>,
@@ -66,12 +67,11 @@ impl TraceStore {
     /// newest trace is kept whatever its size.
     pub fn with_limits(capacity: usize, max_bytes: usize) -> Self {
         TraceStore {
-            traces: VecDeque::new(),
+            traces: Blocks::default(),
             first: 1,
             capacity: capacity.max(1),
             max_bytes,
             bytes: 0,
-            sizes: VecDeque::new(),
             evicted: 0,
             evicted_bytes: 0,
             by_sender: HashMap::new(),
@@ -87,10 +87,10 @@ impl TraceStore {
         if self.pins.contains(&id) {
             return Ok(());
         }
-        let size = match self.index_of(id) {
-            Some(index) => self.sizes[index],
-            None => return Err(PinError::Gone(id)),
+        let Some((_, size)) = self.index_of(id).and_then(|index| self.traces.get(index)) else {
+            return Err(PinError::Gone(id));
         };
+        let size = *size;
         if self.pinned_bytes() + size > self.max_bytes / 2 {
             return Err(PinError::Full(self.max_bytes));
         }
@@ -133,10 +133,12 @@ impl TraceStore {
     fn pinned_bytes(&self) -> usize {
         self.pins
             .iter()
-            .map(|id| match self.index_of(*id) {
-                Some(index) => self.sizes[index],
-                None => self.kept.get(id).map_or(0, |(_, size)| *size),
-            })
+            .map(
+                |id| match self.index_of(*id).and_then(|index| self.traces.get(index)) {
+                    Some((_, size)) => *size,
+                    None => self.kept.get(id).map_or(0, |(_, size)| *size),
+                },
+            )
             .sum()
     }
 
@@ -167,8 +169,7 @@ impl TraceStore {
         }
         let size = trace.footprint();
         self.bytes += size;
-        self.sizes.push_back(size);
-        self.traces.push_back(trace);
+        self.traces.push_back((trace, size));
         self.fit();
         id
     }
@@ -180,11 +181,8 @@ impl TraceStore {
     /// error record must reach it, or it would show a state it no longer has.
     pub fn update<R>(&mut self, id: TraceId, change: impl FnOnce(&mut Trace) -> R) -> Option<R> {
         let (trace, counted) = match self.index_of(id) {
-            Some(index) => (&mut self.traces[index], &mut self.sizes[index]),
-            None => {
-                let (trace, size) = self.kept.get_mut(&id)?;
-                (trace, size)
-            }
+            Some(index) => self.traces.get_mut(index)?,
+            None => self.kept.get_mut(&id)?,
         };
         let result = change(trace);
         let size = trace.footprint();
@@ -203,10 +201,9 @@ impl TraceStore {
     }
 
     fn evict_oldest(&mut self) {
-        let Some(oldest) = self.traces.pop_front() else {
+        let Some((oldest, size)) = self.traces.pop_front() else {
             return;
         };
-        let size = self.sizes.pop_front().unwrap_or_default();
         self.first += 1;
         if self.pins.contains(&oldest.id) {
             // Passed by: it keeps its bytes and its place in the indexes.
@@ -265,14 +262,16 @@ impl TraceStore {
             return self.kept.get(&id).map(|(trace, _)| trace);
         }
         let index = id.0.checked_sub(self.first)?;
-        self.traces.get(usize::try_from(index).ok()?)
+        self.traces
+            .get(usize::try_from(index).ok()?)
+            .map(|(trace, _)| trace)
     }
 
     /// The trace with this id, for a change that does not alter its size (a status, a
     /// flag); anything that adds or removes messages goes through [`TraceStore::update`].
     pub(crate) fn get_mut_uncounted(&mut self, id: TraceId) -> Option<&mut Trace> {
         match self.index_of(id) {
-            Some(index) => self.traces.get_mut(index),
+            Some(index) => self.traces.get_mut(index).map(|(trace, _)| trace),
             None => self.kept.get_mut(&id).map(|(trace, _)| trace),
         }
     }
@@ -284,7 +283,7 @@ impl TraceStore {
 
     /// Every trace, newest first.
     pub fn newest_first(&self) -> impl DoubleEndedIterator<Item = &Trace> + ExactSizeIterator {
-        self.traces.iter().rev()
+        self.traces.iter().rev().map(|(trace, _)| trace)
     }
 
     /// The traces of one topic, newest first.
@@ -306,9 +305,10 @@ impl TraceStore {
         self.traces.len() + self.kept.len()
     }
 
-    /// Whether no trace is stored.
+    /// Whether no trace is stored (pinned traces kept past eviction count, as in
+    /// [`TraceStore::len`]).
     pub fn is_empty(&self) -> bool {
-        self.traces.is_empty()
+        self.traces.is_empty() && self.kept.is_empty()
     }
 
     /// The most traces it keeps.
@@ -417,6 +417,7 @@ mod tests {
         assert_eq!(store.get(ids[0]).map(|t| &*t.sender), Some("s0"));
         assert_eq!(store.by_sender("s0"), Some(ids[0]));
         assert_eq!((store.len(), store.pinned()), (4, 1));
+        assert!(!store.is_empty());
         assert_eq!(store.kept().count(), 1);
         assert_eq!(store.bytes(), one * 4, "its bytes still count");
         assert!(store.first_id() > ids[0]);

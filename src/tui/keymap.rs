@@ -112,7 +112,7 @@ commands! {
     ShowTopics => "show-topics", "Topics screen";
     ShowErrors => "show-errors", "Errors screen";
     ShowServices => "show-services", "Services screen";
-    Filter => "filter", "Edit the filter (Enter applies, Esc clears, ↑ recent)";
+    Filter => "filter", "Edit the filter (Enter applies, Esc clears, ↑ recent, Tab fills @name)";
     Fire => "fire", "Fire a request, signal or composition";
     GoTo => "go-to", "Open trace #N (asks for N)";
     ToggleDeep => "toggle-deep", "Deep capture on/off (MONITOR: who answered, the lock race, Redis's timing; costs Redis throughput)";

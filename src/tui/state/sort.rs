@@ -14,6 +14,7 @@ use blocks::SortedBlocks;
 use gilmour::inspect::{Trace, TraceId, TraceStore};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering as Atomic};
 
@@ -166,8 +167,11 @@ impl SortedRows {
             for trace in list.newest_first(len).filter_map(|id| store.get(id)) {
                 topics.entry(trace.topic.clone()).or_insert(0);
             }
+            // Places spread over the keys, so that a topic seen later takes the
+            // middle of the gap between its neighbours' (see `place_topic`).
+            let step = u64::MAX / (topics.len() as u64 + 1);
             for (rank, place) in topics.values_mut().enumerate() {
-                *place = rank as u64;
+                *place = (rank as u64 + 1) * step;
             }
         }
         let mut sorted = SortedRows {
@@ -289,8 +293,11 @@ impl SortedRows {
             let key = match store.get(id).filter(|_| list.contains(id)) {
                 Some(trace) => match self.key(trace) {
                     Some(key) => Some(key),
+                    None if self.place_topic(&trace.topic) => self.key(trace),
                     None => {
-                        // A new topic: its place among the others changes every rank.
+                        // A new topic with no room left between its neighbours'
+                        // places (after some 50 topics each placed in the last one's
+                        // gap): every place is dealt again.
                         let waiting = std::mem::take(&mut self.waiting);
                         *self = SortedRows::new(self.sort, list, newest, store);
                         self.waiting = waiting;
@@ -309,6 +316,27 @@ impl SortedRows {
         }
     }
 
+    /// Gives a topic not seen before the place between its neighbours' in alphabetical
+    /// order, so that no other row moves; false when there is no room between them.
+    fn place_topic(&mut self, topic: &Arc<str>) -> bool {
+        let before = self
+            .topics
+            .range::<str, _>((Bound::Unbounded, Bound::Excluded(&**topic)))
+            .next_back()
+            .map_or(0, |(_, place)| *place);
+        let after = self
+            .topics
+            .range::<str, _>((Bound::Excluded(&**topic), Bound::Unbounded))
+            .next()
+            .map_or(u64::MAX, |(_, place)| *place);
+        if after.saturating_sub(before) < 2 {
+            return false;
+        }
+        self.topics
+            .insert(topic.clone(), before + (after - before) / 2);
+        true
+    }
+
     /// Notes that the traces before `first` were evicted from the store: the next merge
     /// drops them (every batch that evicts also changes traces, so it comes at once).
     pub fn evict_before(&mut self, first: TraceId) {
@@ -316,5 +344,90 @@ impl SortedRows {
         self.first = first;
         self.pending.retain(|id| *id >= first);
         self.waiting = self.waiting.split_off(&first);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::fixture::request;
+    use gilmour::inspect::{Inspector, InspectorOptions};
+
+    /// A request on `topic`, on the list.
+    fn push(inspector: &mut Inspector, list: &mut TraceList, topic: &str) -> TraceId {
+        let n = inspector.store().len();
+        inspector.ingest(request(n as i64, topic, &format!("s{n}"), "1"));
+        let id = inspector.store().first_id();
+        let id = TraceId(id.0 + n as u64);
+        list.set(id, true);
+        id
+    }
+
+    fn topics_in_order(sorted: &SortedRows, store: &TraceStore) -> Vec<String> {
+        (0..sorted.len())
+            .filter_map(|row| store.get(sorted.at_row(row)?))
+            .map(|trace| trace.topic.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn a_new_topic_takes_its_place_without_moving_the_others() {
+        let (mut inspector, mut list) = (
+            Inspector::new(InspectorOptions::default()),
+            TraceList::default(),
+        );
+        for topic in ["b", "d"] {
+            push(&mut inspector, &mut list, topic);
+        }
+        let sort = Sort {
+            column: SortColumn::Topic,
+            descending: false,
+        };
+        let mut sorted = SortedRows::new(sort, &list, None, inspector.store());
+        let before = sorted.topics.clone();
+        for topic in ["c", "a", "e", "c"] {
+            let id = push(&mut inspector, &mut list, topic);
+            sorted.touched(id);
+            sorted.merge(&list, None, inspector.store());
+        }
+        assert_eq!(
+            topics_in_order(&sorted, inspector.store()),
+            ["a", "b", "c", "c", "d", "e"]
+        );
+        for (topic, place) in &before {
+            assert_eq!(
+                sorted.topics.get(topic),
+                Some(place),
+                "{topic} kept its place"
+            );
+        }
+    }
+
+    #[test]
+    fn topics_placed_in_one_gap_until_it_is_full_are_placed_again() {
+        let (mut inspector, mut list) = (
+            Inspector::new(InspectorOptions::default()),
+            TraceList::default(),
+        );
+        push(&mut inspector, &mut list, "a");
+        push(&mut inspector, &mut list, "z");
+        let sort = Sort {
+            column: SortColumn::Topic,
+            descending: false,
+        };
+        let mut sorted = SortedRows::new(sort, &list, None, inspector.store());
+        // Each new topic sorts just after "a": its gap halves every time.
+        let mut topic = String::from("a");
+        for _ in 0..80 {
+            topic.push('a');
+            let id = push(&mut inspector, &mut list, &topic);
+            sorted.touched(id);
+            sorted.merge(&list, None, inspector.store());
+        }
+        let order = topics_in_order(&sorted, inspector.store());
+        let mut expected = order.clone();
+        expected.sort();
+        assert_eq!(order, expected);
+        assert_eq!(order.len(), 82);
     }
 }
