@@ -567,3 +567,52 @@ async fn peers_subscribed_elsewhere_still_talk_with_the_home() {
         assert_eq!(response.data(), &json!(n));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_scripts_a_trim_of_the_error_queue_watches_on_its_slots_primary() {
+    use gilmour::inspect::errors::ErrorQueue;
+
+    let cluster = Cluster::shared();
+    // A user who may do everything but run scripts, on every node (ACLs are a node's own).
+    for server in cluster.servers() {
+        let set = server.command(&[
+            "ACL",
+            "SETUSER",
+            "noscript",
+            "on",
+            ">secret",
+            "~*",
+            "&*",
+            "+@all",
+            "-@scripting",
+        ]);
+        assert_eq!(set, "OK");
+    }
+    let (_, b) = two_nodes();
+    let url = format!("redis+cluster://noscript:secret@127.0.0.1:{b}");
+    let engine = Engine::builder(&url)
+        .prefix("cw")
+        .connect()
+        .await
+        .expect("connect as noscript");
+    let queue = ErrorQueue::new(&engine);
+    let name = queue.name().to_owned();
+    let owner = cluster.server(cluster.primary_for(&name));
+    for n in 0..10 {
+        engine
+            .commands()
+            .queue_error(&name, &format!("e{n}"))
+            .await
+            .expect("push");
+    }
+    let page = queue.page(0, 10).await.expect("page");
+    engine
+        .commands()
+        .queue_error(&name, "late")
+        .await
+        .expect("push");
+    let trimmed = queue.trim_from(&page.entries[2]).await.expect("trim");
+    assert_eq!(trimmed.map(|report| report.removed), Some(8));
+    assert_eq!(owner.command(&["LRANGE", &name, "0", "-1"]), "late\ne9\ne8");
+    engine.shutdown().await.expect("shutdown");
+}

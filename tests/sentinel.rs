@@ -156,3 +156,52 @@ async fn a_killed_primary_is_followed() {
     // take longer than RECOVERY to come back (not understood yet).
     survives(&set, "s.killed", false, |set, old| set.server(old).kill()).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_scripts_a_trim_of_the_error_queue_watches_on_the_primary() {
+    use gilmour::inspect::errors::ErrorQueue;
+
+    let set = Sentinels::shared();
+    let primary = set.primary_port();
+    // A user who may do everything but run scripts, on the primary (ACLs are a
+    // server's own).
+    {
+        let set_user = set.server(primary).command(&[
+            "ACL",
+            "SETUSER",
+            "noscript",
+            "on",
+            ">secret",
+            "~*",
+            "&*",
+            "+@all",
+            "-@scripting",
+        ]);
+        assert_eq!(set_user, "OK");
+    }
+    let url = set
+        .url()
+        .replacen("redis+sentinel://", "redis+sentinel://noscript:secret@", 1);
+    let engine = Engine::builder(&url)
+        .prefix("sw")
+        .connect()
+        .await
+        .expect("connect as noscript");
+    let queue = ErrorQueue::new(&engine);
+    let name = queue.name().to_owned();
+    for n in 0..10 {
+        engine
+            .commands()
+            .queue_error(&name, &format!("e{n}"))
+            .await
+            .expect("push");
+    }
+    let page = queue.page(0, 10).await.expect("page");
+    let trimmed = queue.trim_from(&page.entries[2]).await.expect("trim");
+    assert_eq!(trimmed.map(|report| report.removed), Some(8));
+    assert_eq!(
+        set.server(primary).command(&["LRANGE", &name, "0", "-1"]),
+        "e9\ne8"
+    );
+    engine.shutdown().await.expect("shutdown");
+}

@@ -554,6 +554,44 @@ impl Commands {
         Ok(cluster::serving(&text, HOME_SLOT))
     }
 
+    /// A client for a connection of one's own to the server that holds `key` (for
+    /// `WATCH`, whose state is a connection's): the one server, the primary of the key's
+    /// slot on a cluster, the primary Sentinel names now.
+    pub(super) async fn client_for(
+        &self,
+        config: &RedisConfig,
+        key: &str,
+    ) -> Result<redis::Client, TransportError> {
+        match &self.connection {
+            Connection::Single(_) => config.client(),
+            Connection::Sentinel(link) => {
+                link.client()
+                    .await
+                    .map_err(|error| TransportError::Connect {
+                        url: config.display_url(),
+                        reason: error.to_string(),
+                    })
+            }
+            Connection::Cluster(_) => {
+                let slot: u16 = self
+                    .run(
+                        "CLUSTER KEYSLOT",
+                        redis::cmd("CLUSTER").arg("KEYSLOT").arg(key),
+                    )
+                    .await?;
+                let text: String = self
+                    .run("CLUSTER NODES", redis::cmd("CLUSTER").arg("NODES"))
+                    .await?;
+                let no_primary = || TransportError::Connect {
+                    url: config.display_url(),
+                    reason: format!("no primary serves slot {slot} (the key {key})"),
+                };
+                let address = cluster::serving(&text, slot).ok_or_else(no_primary)?;
+                config.node(&address).ok_or_else(no_primary)?.client()
+            }
+        }
+    }
+
     /// `PUBSUB CHANNELS <pattern>`: the channels that have exact subscribers.
     pub async fn channels(&self, pattern: &str) -> Result<Vec<String>, TransportError> {
         let mut channels: Vec<String> = self

@@ -53,6 +53,16 @@ impl SentinelLink {
         }
     }
 
+    /// A client for the primary Sentinel names now, for a connection of one's own.
+    pub(crate) async fn client(&self) -> redis::RedisResult<redis::Client> {
+        let mut sentinel = self.sentinel.lock().await;
+        tokio::time::timeout(self.connect_timeout, sentinel.async_get_client())
+            .await
+            .map_err(|_| {
+                RedisError::from((redis::ErrorKind::Io, "no answer from the sentinels in time"))
+            })?
+    }
+
     /// The connection to the primary, asking the sentinels where it is when there is none.
     pub(crate) async fn get(&self) -> redis::RedisResult<MultiplexedConnection> {
         if let Some(connection) = self.lock().clone() {

@@ -124,7 +124,7 @@ pub async fn trim(
         Ok(removed) => Ok(usize::try_from(removed).map_or(Trimmed::Gone, Trimmed::Removed)),
         Err(error) if refused(&error) => {
             tracing::debug!(%error, "scripts refused: trimming under WATCH");
-            match watched(config, list, (entry, rank), cut).await? {
+            match watched(commands, config, list, (entry, rank), cut).await? {
                 Some(trimmed) => Ok(trimmed),
                 None => best_effort(commands, list, (entry, rank), cut).await,
             }
@@ -153,12 +153,13 @@ fn refused(error: &redis::RedisError) -> bool {
 /// connection, and a shared, multiplexed one carries other tasks' commands between ours.
 /// `None` when the server refuses `WATCH` or `LPOS` too.
 async fn watched(
+    commands: &Commands,
     config: &RedisConfig,
     list: &str,
     (entry, rank): (&str, usize),
     cut: Cut,
 ) -> Result<Option<Trimmed>, TransportError> {
-    let client = config.client()?;
+    let client = commands.client_for(config, list).await?;
     let connect = client.get_multiplexed_async_connection();
     let mut connection = tokio::time::timeout(config.connect_timeout, connect)
         .await
