@@ -417,3 +417,48 @@ fn deep_capture_infers_the_pipe_of_a_caller_that_sends_no_context() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_monitor_link_that_goes_silent_is_replaced() {
+    use gilmour::inspect::deep::Fact;
+
+    let server = Server::start(Backend::Redis);
+    let proxy = support::Proxy::start(server.port());
+    let (_deep, mut deep) = DeepCapture::start(
+        RedisConfig::new(proxy.url()),
+        Channels::default(),
+        DEFAULT_DEEP_BUFFER,
+    )
+    .await
+    .expect("deep capture through the proxy");
+    let _responder = Background::serving(&server, &["reply", "silent.echo"]);
+    let caller = Engine::connect(&server.url()).await.expect("caller");
+    // The MONITOR link (and its CLIENT LIST link) carry nothing for a minute, without
+    // closing: a server gone from the network.
+    proxy.stall_open_links(Duration::from_secs(60));
+    let stalled = Instant::now();
+    // Within seconds the capture has a new link, and sees new requests again.
+    loop {
+        assert!(
+            stalled.elapsed() < Duration::from_secs(10),
+            "deep capture still silent"
+        );
+        let response = caller
+            .request("silent.echo", json!(1), RequestOptions::timeout(WAIT))
+            .await
+            .expect("request");
+        let sender = response.sender.to_string();
+        let seen = tokio::time::timeout(Duration::from_millis(500), async {
+            while let Some(event) = deep.recv().await {
+                if matches!(&event.fact, Fact::Request { sender: seen } if **seen == *sender) {
+                    return true;
+                }
+            }
+            false
+        })
+        .await;
+        if seen == Ok(true) {
+            break;
+        }
+    }
+}

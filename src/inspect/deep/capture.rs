@@ -75,7 +75,7 @@ impl DeepCapture {
                 Reader::connect(&redis, &channels, None, events, &dropped, &lines).await?;
             tasks.push(tokio::spawn(reader.run(
                 server,
-                redis.connect_timeout,
+                Timing::of(&redis),
                 monitor,
             )));
             return Ok((
@@ -132,7 +132,7 @@ impl DeepCapture {
                     started += 1;
                     tasks.push(tokio::spawn(reader.run(
                         server,
-                        config.connect_timeout,
+                        Timing::of(&config),
                         monitor,
                     )));
                 }
@@ -301,6 +301,8 @@ struct Reader {
     names: Names,
     /// On a cluster replica: its primary's address, whose replicated commands it skips.
     replication: Option<Arc<str>>,
+    /// The address of the server MONITOR reads.
+    at: Option<String>,
 }
 
 impl Reader {
@@ -330,13 +332,15 @@ impl Reader {
             lines: lines.clone(),
             names: Names::new(names),
             replication,
+            at: Some(client.get_connection_info().addr().to_string()),
         };
         Ok((reader, server, monitor))
     }
 
-    async fn run(mut self, mut server: Server, timeout: Duration, first: redis::aio::Monitor) {
+    async fn run(mut self, mut server: Server, timing: Timing, first: redis::aio::Monitor) {
+        let timeout = timing.connect;
         let mut monitor = Some(first);
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = timing.min_backoff;
         loop {
             let stream = match monitor.take() {
                 Some(monitor) => monitor,
@@ -345,14 +349,31 @@ impl Reader {
                     Err(error) => {
                         tracing::debug!(%error, "deep capture: reconnect failed");
                         tokio::time::sleep(backoff).await;
-                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                        backoff = (backoff * 2).min(timing.max_backoff);
                         continue;
                     }
                 },
             };
-            backoff = Duration::from_millis(100);
+            backoff = timing.min_backoff;
             let mut lines = stream.into_on_message::<String>();
-            while let Some(line) = lines.next().await {
+            let mut check = tokio::time::interval(LIVENESS_CHECK);
+            check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            check.tick().await;
+            loop {
+                let line = tokio::select! {
+                    line = lines.next() => line,
+                    _ = check.tick() => {
+                        if let Err(why) = self.still_there(&mut server, timeout).await {
+                            tracing::warn!(%why, "deep capture: MONITOR gone quiet; reconnecting");
+                            break;
+                        }
+                        continue;
+                    }
+                };
+                let Some(line) = line else {
+                    tracing::warn!("deep capture: the MONITOR connection ended; reconnecting");
+                    break;
+                };
                 self.lines.fetch_add(1, Ordering::Relaxed);
                 let Ok(line) = monitor::parse(line.as_bytes()) else {
                     continue;
@@ -377,12 +398,63 @@ impl Reader {
                     Err(mpsc::error::TrySendError::Closed(_)) => return,
                 }
             }
-            tracing::warn!("deep capture: the MONITOR connection ended; reconnecting");
         }
     }
 }
 
+/// How patient a reader is: the connection's own settings.
+#[derive(Clone, Copy)]
+struct Timing {
+    connect: Duration,
+    min_backoff: Duration,
+    max_backoff: Duration,
+}
+
+impl Timing {
+    fn of(redis: &RedisConfig) -> Self {
+        Timing {
+            connect: redis.connect_timeout,
+            min_backoff: redis.min_backoff,
+            max_backoff: redis.max_backoff,
+        }
+    }
+}
+
+/// How often a MONITOR's server is checked: a socket whose server died or froze may say
+/// nothing, and MONITOR carries no heartbeat of its own.
+const LIVENESS_CHECK: Duration = Duration::from_secs(1);
+
 impl Reader {
+    /// Whether the server MONITOR reads is still the one to read: it answers a PING on
+    /// the CLIENT LIST connection in time, and behind Sentinel, it is still the primary
+    /// the sentinels name.
+    async fn still_there(&mut self, server: &mut Server, timeout: Duration) -> Result<(), String> {
+        let patience = timeout.min(Duration::from_secs(2));
+        let cmd = redis::cmd("PING");
+        let ping = cmd.query_async::<()>(&mut self.names.connection);
+        match tokio::time::timeout(patience, ping).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => return Err(format!("PING failed: {error}")),
+            Err(_) => {
+                return Err(format!(
+                    "no answer to PING within {} ms",
+                    patience.as_millis()
+                ));
+            }
+        }
+        if matches!(server, Server::Primary(_)) {
+            let named = server
+                .client(patience)
+                .await
+                .map_err(|error| error.to_string())?;
+            let named = named.get_connection_info().addr().to_string();
+            if self.at.as_deref() != Some(named.as_str()) {
+                return Err(format!("the sentinels name {named} as the primary now"));
+            }
+        }
+        Ok(())
+    }
+
     /// MONITOR again after its connection ended; behind Sentinel, on whatever server is
     /// the primary now, whose clients CLIENT LIST then names.
     async fn reopen(
@@ -392,6 +464,7 @@ impl Reader {
     ) -> Result<redis::aio::Monitor, DeepError> {
         let client = server.client(timeout).await?;
         let monitor = open(&client, timeout).await?;
+        self.at = Some(client.get_connection_info().addr().to_string());
         if matches!(server, Server::Primary(_))
             && let Ok(Ok(names)) =
                 tokio::time::timeout(timeout, client.get_multiplexed_async_connection()).await
