@@ -361,6 +361,7 @@ impl Commands {
         if messages.is_empty() {
             return Ok(());
         }
+        self.check_home_route();
         let mut pipeline = redis::pipe();
         for (channel, payload) in messages {
             pipeline.cmd("PUBLISH").arg(channel).arg(payload).ignore();
@@ -412,10 +413,11 @@ impl Commands {
         if let Some(home) = &self.publish_to {
             let mut cmd = redis::cmd("PUBSUB");
             cmd.arg("NUMSUB").arg(channel);
-            let counts: HashMap<String, usize> = self
+            // The home out of reach, every node is asked.
+            let counts: Result<HashMap<String, usize>, _> = self
                 .attempt_routed("PUBSUB NUMSUB", &cmd, ATTEMPTS, Some(home))
-                .await?;
-            if counts.get(channel).is_some_and(|count| *count > 0) {
+                .await;
+            if counts.is_ok_and(|counts| counts.get(channel).is_some_and(|count| *count > 0)) {
                 return Ok(true);
             }
         }

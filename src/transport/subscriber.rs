@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use futures_util::future::OptionFuture;
 use futures_util::{FutureExt, StreamExt};
 use redis::aio::{PubSub, PubSubSink};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -369,6 +369,14 @@ const MOVE_TAIL: Duration = Duration::from_secs(2);
 const OLD: usize = 0;
 const NEW: usize = 1;
 
+/// How a move ended.
+enum Moved {
+    /// On the home: the new socket's halves, and the tail of the move.
+    Home(PubSubSink, redis::aio::PubSubStream, Tail),
+    /// On the old socket still, with a tail when the new one delivered meanwhile.
+    Stayed(Option<Tail>),
+}
+
 /// A move of the subscriber to the home of pub/sub, under way.
 struct Moving {
     home: String,
@@ -384,7 +392,16 @@ struct Moving {
 #[derive(Default)]
 struct Moves {
     moving: Option<Moving>,
-    tail: Option<(Dedupe, tokio::time::Instant)>,
+    tail: Option<Tail>,
+}
+
+/// After a move: for a while, the socket kept drops its copies of what the other one
+/// delivered.
+struct Tail {
+    dedupe: Dedupe,
+    /// The side whose deliveries the socket kept may still bring copies of.
+    other: usize,
+    until: tokio::time::Instant,
 }
 
 impl Moves {
@@ -393,48 +410,60 @@ impl Moves {
     }
 
     /// Whether a message from the socket in use is to be handed on: not when it is the
-    /// copy of one the old socket delivered in a move just made.
+    /// copy of one the other socket delivered in a move just made.
     fn admit(&mut self, delivery: &Delivery) -> bool {
         if let Some(moving) = &mut self.moving {
             moving.dedupe.first(OLD, delivery);
             return true;
         }
-        let Some((dedupe, until)) = &mut self.tail else {
+        self.expire();
+        let Some(tail) = &mut self.tail else {
             return true;
         };
-        if tokio::time::Instant::now() >= *until || dedupe.unmatched[OLD].is_empty() {
+        !tail.dedupe.copy_of(tail.other, delivery)
+    }
+
+    /// Ends the tail once it is over or has nothing left to match.
+    fn expire(&mut self) {
+        if self.tail.as_ref().is_some_and(|tail| {
+            tokio::time::Instant::now() >= tail.until
+                || tail.dedupe.unmatched[tail.other].is_empty()
+        }) {
             self.tail = None;
-            return true;
         }
-        !dedupe.copy_of(OLD, delivery)
     }
 }
 
 /// Hands on each message of two subscriptions to the same targets once: a message from
 /// one side is a copy when the other side has delivered one like it that this side has
 /// not matched yet.
-/// What tells two copies of a message apart from other messages: channel, pattern and
-/// payload.
-type MessageKey = (String, Option<String>, Arc<[u8]>);
-
 #[derive(Default)]
 struct Dedupe {
-    unmatched: [HashMap<MessageKey, usize>; 2],
+    /// Per side, what it delivered that the other has not matched yet, with when.
+    unmatched: [HashMap<MessageKey, VecDeque<tokio::time::Instant>>; 2],
+}
+
+/// What tells two copies of a message apart from other messages: channel (its bytes),
+/// pattern and payload.
+type MessageKey = (Arc<[u8]>, Option<String>, Arc<[u8]>);
+
+fn key(delivery: &Delivery) -> MessageKey {
+    let channel = delivery
+        .raw_channel
+        .clone()
+        .unwrap_or_else(|| Arc::from(delivery.channel.as_bytes()));
+    (channel, delivery.pattern.clone(), delivery.payload.clone())
 }
 
 impl Dedupe {
     /// Whether `delivery` is the copy of one `side` delivered; that one is matched then.
     fn copy_of(&mut self, side: usize, delivery: &Delivery) -> bool {
-        let key = (
-            delivery.channel.clone(),
-            delivery.pattern.clone(),
-            delivery.payload.clone(),
-        );
-        let Some(count) = self.unmatched[side].get_mut(&key) else {
+        let key = key(delivery);
+        let Some(times) = self.unmatched[side].get_mut(&key) else {
             return false;
         };
-        *count -= 1;
-        if *count == 0 {
+        times.pop_front();
+        if times.is_empty() {
             self.unmatched[side].remove(&key);
         }
         true
@@ -445,13 +474,28 @@ impl Dedupe {
         if self.copy_of(1 - side, delivery) {
             return false;
         }
-        let key = (
-            delivery.channel.clone(),
-            delivery.pattern.clone(),
-            delivery.payload.clone(),
-        );
-        *self.unmatched[side].entry(key).or_insert(0) += 1;
+        self.unmatched[side]
+            .entry(key(delivery))
+            .or_default()
+            .push_back(tokio::time::Instant::now());
         true
+    }
+
+    /// The tail of a move, for the socket kept, `other` being the side it may still
+    /// bring copies of: only what `other` delivered since `since` (when both sockets
+    /// were subscribed) is kept; a copy of anything older would have come by now, and
+    /// an unmatched one would swallow a new message that is equal to it.
+    fn into_tail(mut self, other: usize, since: tokio::time::Instant) -> Tail {
+        self.unmatched[1 - other].clear();
+        self.unmatched[other].retain(|_, times| {
+            times.retain(|at| *at >= since);
+            !times.is_empty()
+        });
+        Tail {
+            dedupe: self,
+            other,
+            until: tokio::time::Instant::now() + MOVE_TAIL,
+        }
     }
 }
 
@@ -623,12 +667,17 @@ impl Task {
         heartbeat.tick().await;
         let mut ping: Option<Ping> = None;
         let mut home_check = tokio::time::interval(HOME_CHECK);
+        home_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         home_check.tick().await;
         let mut homecoming: Option<Homecoming> = None;
         let mut moves = Moves::default();
         loop {
             let move_at = moves.moving.as_ref().map(|moving| moving.at);
+            let tail_until = moves.tail.as_ref().map(|tail| tail.until);
             tokio::select! {
+                Some(()) = OptionFuture::from(tail_until.map(tokio::time::sleep_until)), if tail_until.is_some() => {
+                    moves.expire();
+                }
                 _ = home_check.tick(), if homecoming.is_none() && moves.idle() => {
                     homecoming = self.source.homecoming(&self.config);
                 }
@@ -646,15 +695,15 @@ impl Task {
                 Some(()) = OptionFuture::from(move_at.map(tokio::time::sleep_until)), if move_at.is_some() => {
                     let Some(moving) = moves.moving.take() else { continue };
                     match self.move_home(&mut stream, moving.pubsub, moving.dedupe).await {
-                        Ok(Some((new_sink, new_stream, dedupe))) => {
+                        Ok(Moved::Home(new_sink, new_stream, tail)) => {
                             tracing::info!(node = %moving.home, "subscriber moved to the home of pub/sub");
                             self.source.arrived(moving.home);
                             sink = new_sink;
                             stream = new_stream;
                             ping = None;
-                            moves.tail = Some((dedupe, tokio::time::Instant::now() + MOVE_TAIL));
+                            moves.tail = Some(tail);
                         }
-                        Ok(None) => {}
+                        Ok(Moved::Stayed(tail)) => moves.tail = tail,
                         Err(reason) => return Ended::Lost(reason),
                     }
                 }
@@ -701,22 +750,21 @@ impl Task {
     }
 
     /// Subscribes everything again on `pubsub` (a socket on the home), then for
-    /// [`MOVE_OVERLAP`] hands on the messages of both sockets, each once. The new socket's
-    /// halves and what the old one delivered that the new one has not yet, or `None`
-    /// when it could not subscribe (the old socket goes on); an error when both sockets
-    /// were lost.
+    /// [`MOVE_OVERLAP`] hands on the messages of both sockets, each once, and what the
+    /// old one still holds. An error when both sockets were lost.
     async fn move_home(
         &mut self,
         old: &mut redis::aio::PubSubStream,
         pubsub: PubSub,
         mut dedupe: Dedupe,
-    ) -> Result<Option<(PubSubSink, redis::aio::PubSubStream, Dedupe)>, String> {
+    ) -> Result<Moved, String> {
         let (mut sink, mut stream) = pubsub.split();
         if let Err(reason) = self.subscribe_all(&mut sink).await {
             tracing::debug!(%reason, "could not subscribe on the home of pub/sub");
-            return Ok(None);
+            return Ok(Moved::Stayed(None));
         }
-        let until = tokio::time::Instant::now() + MOVE_OVERLAP;
+        let subscribed = tokio::time::Instant::now();
+        let until = subscribed + MOVE_OVERLAP;
         let mut old_open = true;
         loop {
             tokio::select! {
@@ -729,9 +777,11 @@ impl Task {
                             (self.deliver)(Incoming::Message(delivery));
                         }
                     }
-                    // The old socket is still there to go on with (what the new one
-                    // handed on may come again on it: too rare to keep track of).
-                    None if old_open => return Ok(None),
+                    // The old socket goes on, dropping its copies of what the new one
+                    // handed on.
+                    None if old_open => {
+                        return Ok(Moved::Stayed(Some(dedupe.into_tail(NEW, subscribed))));
+                    }
                     None => return Err("the connection was closed".to_owned()),
                 },
                 message = old.next(), if old_open => match message {
@@ -745,7 +795,15 @@ impl Task {
                 },
             }
         }
-        Ok(Some((sink, stream, dedupe)))
+        // What the old socket has read already is handed on too (unless the new one
+        // had it), rather than dropped with it.
+        while old_open && let Some(Some(message)) = old.next().now_or_never() {
+            let delivery = delivery(&message);
+            if dedupe.first(OLD, &delivery) {
+                (self.deliver)(Incoming::Message(delivery));
+            }
+        }
+        Ok(Moved::Home(sink, stream, dedupe.into_tail(OLD, subscribed)))
     }
 
     fn ping(&self, mut sink: PubSubSink) -> Ping {
@@ -994,5 +1052,39 @@ mod tests {
         // The same message through a pattern is another delivery, not a copy.
         let by_pattern = message("c", Some("c*"), "1");
         assert!(dedupe.first(1, &by_pattern));
+    }
+
+    #[test]
+    fn a_moves_tail_drops_late_copies_and_nothing_else() {
+        let mut dedupe = Dedupe::default();
+        // Delivered by the old socket before the new one subscribed: its copy never
+        // comes to the new one.
+        let tick = message("c", None, "tick");
+        assert!(dedupe.first(OLD, &tick));
+        std::thread::sleep(Duration::from_millis(2));
+        let since = tokio::time::Instant::now();
+        // Delivered by the old socket while both were subscribed: its copy is on its way.
+        let late = message("c", None, "late");
+        assert!(dedupe.first(OLD, &late));
+        assert!(dedupe.first(NEW, &message("c", None, "other")));
+        let mut tail = dedupe.into_tail(OLD, since);
+        assert!(tail.dedupe.copy_of(OLD, &late), "the late copy is dropped");
+        assert!(!tail.dedupe.copy_of(OLD, &late), "once");
+        assert!(
+            !tail.dedupe.copy_of(OLD, &tick),
+            "a new tick equal to an old one is a new message"
+        );
+        assert!(tail.dedupe.unmatched[NEW].is_empty());
+    }
+
+    #[test]
+    fn channels_that_are_not_utf8_are_told_apart() {
+        let mut dedupe = Dedupe::default();
+        let mut one = message("?", None, "x");
+        one.raw_channel = Some(Arc::from(&b"\xff1"[..]));
+        let mut two = message("?", None, "x");
+        two.raw_channel = Some(Arc::from(&b"\xff2"[..]));
+        assert!(dedupe.first(OLD, &one));
+        assert!(dedupe.first(NEW, &two), "another channel: no copy");
     }
 }
