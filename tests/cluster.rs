@@ -616,3 +616,27 @@ async fn without_scripts_a_trim_of_the_error_queue_watches_on_its_slots_primary(
     assert_eq!(owner.command(&["LRANGE", &name, "0", "-1"]), "late\ne9\ne8");
     engine.shutdown().await.expect("shutdown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connections_to_replicas_carry_the_engines_name() {
+    let cluster = Cluster::shared();
+    let engine = engine_on(cluster.primaries()[0]).await;
+    let name = engine.redis().client_name.clone().expect("a name");
+    // Asking every node opens a connection to each replica.
+    assert!(
+        !engine
+            .commands()
+            .subscribed("c.named.nobody")
+            .await
+            .expect("check")
+    );
+    for replica in cluster.replicas() {
+        let clients = cluster.server(replica).command(&["CLIENT", "LIST"]);
+        assert!(
+            clients
+                .lines()
+                .any(|line| line.contains(&format!(" name={name} "))),
+            "replica {replica}: {clients}"
+        );
+    }
+}

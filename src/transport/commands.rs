@@ -481,6 +481,7 @@ impl Commands {
                 addresses
             }
         };
+        let name = &self.name;
         let asks = addresses.iter().map(|address| async move {
             let connection = {
                 let mut connections = replicas.connections.lock().await;
@@ -492,10 +493,19 @@ impl Commands {
                             let config = redis::AsyncConnectionConfig::new()
                                 .set_connection_timeout(Some(replicas.config.connect_timeout))
                                 .set_response_timeout(Some(replicas.config.command_timeout));
-                            client
+                            let mut connection = client
                                 .get_multiplexed_async_connection_with_config(&config)
                                 .await
-                                .ok()
+                                .ok()?;
+                            // Named as the cluster client's sockets are, for MONITOR.
+                            if let Some(name) = name {
+                                let _: redis::RedisResult<()> = redis::cmd("CLIENT")
+                                    .arg("SETNAME")
+                                    .arg(&**name)
+                                    .query_async(&mut connection)
+                                    .await;
+                            }
+                            Some(connection)
                         }
                         .await;
                         if let Some(connection) = &made {
