@@ -210,3 +210,45 @@ async fn a_planned_failover_of_the_home_moves_every_subscriber_and_loses_nothing
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deep_capture_monitors_a_node_that_joins_later() {
+    use gilmour::inspect::deep::{DEFAULT_DEEP_BUFFER, DeepCapture, Fact};
+    use gilmour::protocol::Channels;
+    use gilmour::transport::RedisConfig;
+
+    let cluster = Cluster::start(1_000);
+    let (deep, mut events) = DeepCapture::start(
+        RedisConfig::new(cluster.url()),
+        Channels::default(),
+        DEFAULT_DEEP_BUFFER,
+    )
+    .await
+    .expect("deep capture");
+    assert_eq!(deep.nodes(), support::cluster::NODES);
+    let joined = cluster.join_new_node();
+    // A peer connected to the new node alone publishes a request there.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let payload = r#"{"data":1,"code":0,"sender":"joined-1"}"#;
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "the new node is not monitored ({} nodes)",
+            deep.nodes()
+        );
+        joined.command(&["PUBLISH", "gilmour.request.f.joined", payload]);
+        let seen = tokio::time::timeout(Duration::from_millis(500), async {
+            while let Some(event) = events.recv().await {
+                if matches!(&event.fact, Fact::Request { sender } if &**sender == "joined-1") {
+                    return true;
+                }
+            }
+            false
+        })
+        .await;
+        if seen == Ok(true) {
+            break;
+        }
+    }
+    assert_eq!(deep.nodes(), support::cluster::NODES + 1);
+}

@@ -108,6 +108,50 @@ impl Cluster {
         cluster
     }
 
+    /// Starts one more node, empty (a primary without slots), and makes the cluster meet
+    /// it; returns once every node knows it. The caller keeps the server.
+    pub fn join_new_node(&self) -> Server {
+        let server = loop {
+            let port = super::free_port_pair();
+            let args: Vec<String> = [
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                &self
+                    .dir
+                    .join(format!("nodes-{port}.conf"))
+                    .to_string_lossy(),
+                "--dir",
+                &self.dir.to_string_lossy(),
+            ]
+            .iter()
+            .map(|arg| (*arg).to_owned())
+            .collect();
+            if let Some(server) = Server::start_on(port, &args) {
+                break server;
+            }
+        };
+        let port = server.port().to_string();
+        assert_eq!(
+            self.nodes[0].command(&["CLUSTER", "MEET", "127.0.0.1", &port]),
+            "OK"
+        );
+        self.wait_until(
+            "every node knows the new one",
+            Duration::from_secs(30),
+            || {
+                self.nodes
+                    .iter()
+                    .chain(std::iter::once(&server))
+                    .all(|node| {
+                        node.command(&["CLUSTER", "INFO"])
+                            .contains(&format!("cluster_known_nodes:{}", NODES + 1))
+                    })
+            },
+        );
+        server
+    }
+
     /// `redis+cluster://` with every node as a seed.
     pub fn url(&self) -> String {
         let seeds: Vec<String> = self

@@ -14,16 +14,17 @@
 use super::{Client, DeepEvent, Fact};
 use crate::inspect::monitor::{self, MonitorLine};
 use crate::protocol::{ChannelKind, Channels};
-use crate::transport::cluster::Role;
+use crate::transport::cluster::{Node, Role};
 use crate::transport::config::{Endpoint, sentinel_client};
 use crate::transport::{Commands, RedisConfig, Topology};
 use futures_util::StreamExt;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use thiserror::Error;
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 
 /// How many deep events may wait for the reader before new ones are dropped.
 pub const DEFAULT_DEEP_BUFFER: usize = 1 << 16;
@@ -48,7 +49,7 @@ pub struct DeepCapture {
     dropped: Arc<AtomicU64>,
     lines: Arc<AtomicU64>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
-    nodes: usize,
+    nodes: Arc<AtomicUsize>,
 }
 
 impl Drop for DeepCapture {
@@ -83,7 +84,7 @@ impl DeepCapture {
                     dropped,
                     lines,
                     tasks,
-                    nodes: 1,
+                    nodes: Arc::new(AtomicUsize::new(1)),
                 },
                 receiver,
             ));
@@ -97,61 +98,47 @@ impl DeepCapture {
         let (merge_tx, merge_rx) = mpsc::channel(buffer.max(1));
         let mut readers = Vec::new();
         for node in nodes.iter().filter(|node| !node.failed) {
-            let Some(config) = redis.node(&node.address) else {
-                continue;
-            };
-            // A replica runs what its primary sends it: those lines are the primary's,
-            // seen once already.
-            let replication = match node.role {
-                Role::Replica => nodes
-                    .iter()
-                    .find(|primary| Some(&primary.id) == node.primary.as_ref())
-                    .map(|primary| Arc::from(primary.address.as_str())),
-                Role::Primary => None,
-            };
             readers.push(
-                Reader::connect(
-                    &config,
-                    &channels,
-                    replication,
-                    merge_tx.clone(),
-                    &dropped,
-                    &lines,
-                )
-                .await
-                .map(|(reader, server, monitor)| (reader, server, monitor, config)),
+                node_reader(&redis, &nodes, node, &channels, &merge_tx, &dropped, &lines).await,
             );
         }
-        drop(merge_tx);
         // A node that refuses MONITOR refuses it on every node; one that cannot be
         // reached is left out (it is down, or its address is not ours to reach).
-        let mut started = 0;
+        let mut started = JoinSet::new();
+        let mut watched = Vec::new();
         for reader in readers {
             match reader {
-                Ok((reader, server, monitor, config)) => {
-                    started += 1;
-                    tasks.push(tokio::spawn(reader.run(
-                        server,
-                        Timing::of(&config),
-                        monitor,
-                    )));
+                Some(Ok((reader, server, monitor, config))) => {
+                    watched.push(reader.address());
+                    started.spawn(reader.run(server, Timing::of(&config), monitor));
                 }
-                Err(error @ DeepError::Refused(_)) => return Err(error),
-                Err(error) => tracing::warn!(%error, "deep capture: a cluster node left out"),
+                Some(Err(error @ DeepError::Refused(_))) => return Err(error),
+                Some(Err(error)) => {
+                    tracing::warn!(%error, "deep capture: a cluster node left out");
+                }
+                None => {}
             }
         }
-        if started == 0 {
+        if started.is_empty() {
             return Err(DeepError::Connect(
                 "no cluster node runs MONITOR".to_owned(),
             ));
         }
+        let count = Arc::new(AtomicUsize::new(started.len()));
         tasks.push(tokio::spawn(merge(merge_rx, events, dropped.clone())));
+        tasks.push(tokio::spawn(watch_nodes(
+            redis,
+            channels,
+            merge_tx,
+            (dropped.clone(), lines.clone(), count.clone()),
+            (started, watched),
+        )));
         Ok((
             DeepCapture {
                 dropped,
                 lines,
                 tasks,
-                nodes: started,
+                nodes: count,
             },
             receiver,
         ))
@@ -159,7 +146,7 @@ impl DeepCapture {
 
     /// How many servers it runs MONITOR on: 1, or a cluster's nodes.
     pub fn nodes(&self) -> usize {
-        self.nodes
+        self.nodes.load(Ordering::Relaxed)
     }
 
     /// Deep events dropped because the reader fell behind.
@@ -425,6 +412,11 @@ impl Timing {
 const LIVENESS_CHECK: Duration = Duration::from_secs(1);
 
 impl Reader {
+    /// The `host:port` of the server MONITOR reads, as the node list has it.
+    fn address(&self) -> String {
+        self.at.as_deref().unwrap_or_default().to_owned()
+    }
+
     /// Whether the server MONITOR reads is still the one to read: it answers a PING on
     /// the CLIENT LIST connection in time, and behind Sentinel, it is still the primary
     /// the sentinels name.
@@ -601,6 +593,88 @@ async fn merge(
                     dropped.fetch_add(1, Ordering::Relaxed);
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => return,
+            }
+        }
+    }
+}
+
+/// How often a cluster's node list is read again for nodes to monitor.
+const NODE_CHECK: Duration = Duration::from_secs(10);
+
+/// A reader for one node of a cluster (`None` when its address is not one to reach).
+async fn node_reader(
+    redis: &RedisConfig,
+    nodes: &[Node],
+    node: &Node,
+    channels: &Channels,
+    events: &mpsc::Sender<DeepEvent>,
+    dropped: &Arc<AtomicU64>,
+    lines: &Arc<AtomicU64>,
+) -> Option<Result<(Reader, Server, redis::aio::Monitor, RedisConfig), DeepError>> {
+    let config = redis.node(&node.address)?;
+    // A replica runs what its primary sends it: those lines are the primary's, seen
+    // once already.
+    let replication = match node.role {
+        Role::Replica => nodes
+            .iter()
+            .find(|primary| Some(&primary.id) == node.primary.as_ref())
+            .map(|primary| Arc::from(primary.address.as_str())),
+        Role::Primary => None,
+    };
+    Some(
+        Reader::connect(
+            &config,
+            channels,
+            replication,
+            events.clone(),
+            dropped,
+            lines,
+        )
+        .await
+        .map(|(reader, server, monitor)| (reader, server, monitor, config)),
+    )
+}
+
+/// Keeps the cluster's readers, and every [`NODE_CHECK`] starts one on each node that
+/// has joined since (scaled out, or back from a failure). Dropped, it stops them all.
+async fn watch_nodes(
+    redis: RedisConfig,
+    channels: Channels,
+    events: mpsc::Sender<DeepEvent>,
+    (dropped, lines, count): (Arc<AtomicU64>, Arc<AtomicU64>, Arc<AtomicUsize>),
+    (mut readers, mut watched): (JoinSet<()>, Vec<String>),
+) {
+    let Ok(commands) = Commands::connect(&redis).await else {
+        // Without a node list, the readers started go on by themselves.
+        std::future::pending::<()>().await;
+        return;
+    };
+    let mut check = tokio::time::interval(NODE_CHECK);
+    check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    check.tick().await;
+    loop {
+        tokio::select! {
+            _ = check.tick() => {}
+            Some(_) = readers.join_next() => continue,
+        }
+        let Ok(nodes) = commands.nodes().await else {
+            continue;
+        };
+        for node in nodes.iter().filter(|node| !node.failed) {
+            if watched.contains(&node.address) {
+                continue;
+            }
+            match node_reader(&redis, &nodes, node, &channels, &events, &dropped, &lines).await {
+                Some(Ok((reader, server, monitor, config))) => {
+                    tracing::info!(node = %node.address, "deep capture: a new node monitored");
+                    watched.push(node.address.clone());
+                    readers.spawn(reader.run(server, Timing::of(&config), monitor));
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+                Some(Err(error)) => {
+                    tracing::debug!(%error, node = %node.address, "deep capture: node not monitored yet");
+                }
+                None => {}
             }
         }
     }
