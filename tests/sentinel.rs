@@ -213,3 +213,51 @@ async fn without_scripts_a_trim_of_the_error_queue_watches_on_the_primary() {
     );
     engine.shutdown().await.expect("shutdown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sentinels_that_need_credentials_are_given_the_urls_sentinel_ones() {
+    let set = Sentinels::shared();
+    for port in set.sentinel_ports() {
+        let created = support::command_at(
+            port,
+            &[
+                "ACL",
+                "SETUSER",
+                "watcher",
+                "on",
+                ">s3cret",
+                "allcommands",
+                "allchannels",
+            ],
+        );
+        assert_eq!(created, "OK");
+    }
+    let url = format!(
+        "{}?sentinel_username=watcher&sentinel_password=s3cret",
+        set.url()
+    );
+    let engine = engine_on(&url).await;
+    echo(&engine, "s.credentials").await;
+    let response = engine
+        .request("s.credentials", json!("hi"), quick())
+        .await
+        .expect("request through sentinels asked with credentials");
+    assert_eq!(response.data(), &json!("hi"));
+    engine.shutdown().await.expect("shutdown");
+
+    // A wrong password is a clear error that does not print it (the sentinels' default
+    // user needs none: the error says the password was sent).
+    let wrong = format!(
+        "{}?sentinel_username=watcher&sentinel_password=wrong-one",
+        set.url()
+    );
+    let error = match Engine::connect(&wrong).await {
+        Ok(_) => panic!("connected with a wrong sentinel password"),
+        Err(error) => error.to_string(),
+    };
+    assert!(!error.contains("wrong-one"), "{error}");
+    assert!(
+        error.to_ascii_lowercase().contains("pass") || error.contains("auth"),
+        "{error}"
+    );
+}

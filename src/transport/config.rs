@@ -10,7 +10,8 @@
 //!
 //! `rediss+cluster://` and `rediss+sentinel://` speak TLS; `#insecure` skips certificate
 //! checks in every form. A Sentinel URL's user and password are the primary's (and its
-//! replicas'); the sentinels themselves are reached without.
+//! replicas'); sentinels that need their own are given them as
+//! `?sentinel_username=…&sentinel_password=…`.
 
 use super::{TransportError, redact_url};
 use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
@@ -205,14 +206,39 @@ impl RedisConfig {
                 Ok(Endpoint::Cluster(nodes))
             }
             Kind::Sentinel => {
+                let (path, query) = path.split_once('?').unwrap_or((path, ""));
                 let primary = path.trim_end_matches('/');
                 if primary.is_empty() || primary.contains('/') {
                     return Err(self.invalid("name the primary: redis+sentinel://host:port/<name>"));
                 }
+                // The sentinels' own credentials, if they need any.
+                let mut sentinel_username = None;
+                let mut sentinel_password = None;
+                for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+                    match &*key {
+                        "sentinel_username" => sentinel_username = Some(value.into_owned()),
+                        "sentinel_password" => sentinel_password = Some(value.into_owned()),
+                        _ => {
+                            return Err(self.invalid(
+                                "a Sentinel URL takes only sentinel_username and sentinel_password",
+                            ));
+                        }
+                    }
+                }
                 let sentinels = hosts
                     .iter()
-                    .map(|host| node(None, host))
-                    .collect::<Result<_, _>>()?;
+                    .map(|host| {
+                        let info = node(None, host)?;
+                        let mut settings = info.redis_settings().clone();
+                        if let Some(username) = &sentinel_username {
+                            settings = settings.set_username(username);
+                        }
+                        if let Some(password) = &sentinel_password {
+                            settings = settings.set_password(password);
+                        }
+                        Ok(info.set_redis_settings(settings))
+                    })
+                    .collect::<Result<_, TransportError>>()?;
                 // The primary's credentials, percent-decoded by the crate's own URL parser.
                 let settings = node(userinfo, hosts[0])?.redis_settings().clone();
                 let mut info =

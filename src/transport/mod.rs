@@ -132,7 +132,9 @@ fn looks_mangled(parsed: &url::Url, original: &str) -> bool {
 }
 
 fn is_secret_key(key: &str) -> bool {
-    key.eq_ignore_ascii_case("pass") || key.eq_ignore_ascii_case("password")
+    key.eq_ignore_ascii_case("pass")
+        || key.eq_ignore_ascii_case("password")
+        || key.eq_ignore_ascii_case("sentinel_password")
 }
 
 fn redact_parsed(mut parsed: url::Url, original: &str) -> String {
