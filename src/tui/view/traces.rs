@@ -1,7 +1,8 @@
 //! The trace list: only the visible window is built, from the cached filtered list, so a
 //! store of a million traces draws as fast as one of a hundred.
 
-use super::columns::{self, Step, constraints, plan, step};
+use super::columns::{self, Step, plan, step};
+use super::grid::{Grid, Row};
 use super::{bytes, fit, format_latency};
 use crate::tui::model::kind_label;
 use crate::tui::state::State;
@@ -12,9 +13,9 @@ use gilmour::inspect::{EventKind, MessageEvent, Trace};
 use gilmour::protocol::ErrorView;
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::Modifier;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table};
+use ratatui::widgets::Paragraph;
 
 /// Payloads up to this size are parsed for the preview; bigger ones are previewed from
 /// their first bytes, so a huge payload costs no more than a small one.
@@ -170,10 +171,18 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
         }
         table_rows.push(built);
     }
-    let header = Row::new(columns::shown(&widths, titles(app, &widths)))
-        .style(theme::tone(theme::Tone::Dim).add_modifier(Modifier::BOLD));
+    let header = Row::new(
+        columns::shown(&widths, titles(app, &widths))
+            .into_iter()
+            .map(Line::from),
+    )
+    .style(theme::tone(theme::Tone::Dim).add_modifier(Modifier::BOLD));
     frame.render_widget(
-        Table::new(table_rows, constraints(&widths)).header(header),
+        Grid {
+            widths: &widths,
+            header,
+            rows: table_rows,
+        },
         area,
     );
     // A gap's text runs across the columns after its time.
@@ -252,24 +261,26 @@ fn trace_row<'a>(trace: &Trace, app: &State, widths: &[u16]) -> Row<'a> {
         Span::raw(" ")
     };
     // Only the cells of shown columns are built: a hidden data column costs nothing.
-    let cell = |column: usize| -> Cell<'a> {
+    let cell = |column: usize| -> (Line<'a>, Style) {
         match column {
-            MARK => Cell::from(Line::from(vec![mark.clone(), flag.clone()])),
-            TIME => Cell::from(
+            MARK => plain(Line::from(vec![mark.clone(), flag.clone()])),
+            TIME => plain(
                 trace
                     .started
                     .with_timezone(&app.tz)
                     .format("%H:%M:%S%.3f")
                     .to_string(),
             ),
-            KIND => Cell::from(Span::styled(kind.clone(), status)),
+            KIND => plain(Span::styled(kind.clone(), status)),
             TOPIC => topic_cell(trace, width(TOPIC)),
-            CODE => Cell::from(Span::styled(code.clone(), status)),
-            LATENCY => Cell::from(latency.clone()),
-            SENDER => Cell::from(super::sender_label(&trace.sender, 8))
-                .style(theme::tone(theme::Tone::Dim)),
-            SIZE => Cell::from(bytes(trace.size())),
-            ANSWERED => Cell::from(fit(
+            CODE => plain(Span::styled(code.clone(), status)),
+            LATENCY => plain(latency.clone()),
+            SENDER => (
+                Line::from(super::sender_label(&trace.sender, 8)),
+                theme::tone(theme::Tone::Dim),
+            ),
+            SIZE => plain(bytes(trace.size())),
+            ANSWERED => plain(fit(
                 &clean(&responder_label(trace).unwrap_or_default(), 200),
                 width(ANSWERED),
             )),
@@ -283,47 +294,49 @@ fn trace_row<'a>(trace: &Trace, app: &State, widths: &[u16]) -> Row<'a> {
                         "{steps} step{}{inferred}",
                         if steps == 1 { "" } else { "s" }
                     );
-                    Cell::from(Span::styled(text, theme::tone(theme::Tone::Dim)))
+                    plain(Span::styled(text, theme::tone(theme::Tone::Dim)))
                 }
                 _ => match trace.headline() {
                     // The reply's data when there is one; what was sent (a request still
                     // waiting, a signal) is marked `→`, so the column never leaves one guessing.
                     Some(event) if trace.reply.is_none() && trace.request.is_some() => {
-                        Cell::from(Line::from(vec![
+                        plain(Line::from(vec![
                             Span::styled("→ ", theme::tone(theme::Tone::Dim)),
                             preview(event, app, width(DATA).saturating_sub(2)),
                         ]))
                     }
-                    Some(event) => Cell::from(preview(event, app, width(DATA))),
-                    None => Cell::from(""),
+                    Some(event) => plain(preview(event, app, width(DATA))),
+                    None => plain(""),
                 },
             },
         }
     };
-    let cells: Vec<Cell> = (0..TITLES.len())
-        .filter(|column| widths[*column] > 0)
-        .map(cell)
-        .collect();
-    Row::new(cells)
+    Row {
+        cells: (0..TITLES.len())
+            .filter(|column| widths[*column] > 0)
+            .map(cell)
+            .collect(),
+        style: Style::default(),
+    }
 }
 
 /// A trace's topic; one without (an orphan reply, a record that names none) shows the
 /// label its figures are counted under, dimmed, rather than a blank.
-fn topic_cell<'a>(trace: &Trace, width: usize) -> Cell<'a> {
+fn topic_cell<'a>(trace: &Trace, width: usize) -> (Line<'a>, Style) {
     if trace.topic.is_empty() {
-        Cell::from(Span::styled(
+        plain(Span::styled(
             fit(label_of(trace), width),
             theme::tone(theme::Tone::Dim),
         ))
     } else {
-        Cell::from(fit(&trace.topic, width))
+        plain(fit(&trace.topic, width))
     }
 }
 
 fn gap_row<'a>(trace: &Trace, app: &State) -> Row<'a> {
     Row::new([
-        Cell::from(""),
-        Cell::from(
+        Line::from(""),
+        Line::from(
             trace
                 .started
                 .with_timezone(&app.tz)
@@ -331,6 +344,11 @@ fn gap_row<'a>(trace: &Trace, app: &State) -> Row<'a> {
                 .to_string(),
         ),
     ])
+}
+
+/// A cell of `text` with no style of its own.
+fn plain<'a>(text: impl Into<Line<'a>>) -> (Line<'a>, Style) {
+    (text.into(), Style::default())
 }
 
 /// The data of a message, on one line, fitted to its cell; for a payload whose data
