@@ -90,7 +90,43 @@ fn row(buf: &mut Buffer, area: Rect, y: u16, columns: &[(u16, u16)], row: &Row) 
         if *style != Style::default() {
             buf.set_style(cell, *style);
         }
-        text.render(cell, buf);
+        text_at(buf, cell, text);
+    }
+}
+
+/// Whether every character of `text` is printable ASCII: one cell wide, one grapheme
+/// each.
+fn printable_ascii(text: &str) -> bool {
+    text.bytes().all(|byte| (b' '..=b'~').contains(&byte))
+}
+
+/// Draws `line` in `area` (one line high) as `Line`'s own rendering does; a line all of
+/// printable ASCII, left-aligned (nearly every cell of a list), without looking for
+/// graphemes and their widths: each byte is a cell.
+fn text_at(buf: &mut Buffer, area: Rect, line: &Line) {
+    let area = area.intersection(buf.area);
+    if line.alignment.is_some() || !line.spans.iter().all(|span| printable_ascii(&span.content)) {
+        line.render(area, buf);
+        return;
+    }
+    if area.is_empty() || line.spans.iter().all(|span| span.content.is_empty()) {
+        return;
+    }
+    let area = Rect { height: 1, ..area };
+    if line.style != Style::default() {
+        buf.set_style(area, line.style);
+    }
+    let start = buf.index_of(area.x, area.y);
+    let cells = &mut buf.content[start..start + usize::from(area.width)];
+    let mut free = cells.iter_mut();
+    for span in &line.spans {
+        let style = Style::default().patch(span.style);
+        for at in 0..span.content.len() {
+            let Some(cell) = free.next() else {
+                return;
+            };
+            cell.set_symbol(&span.content[at..=at]).set_style(style);
+        }
     }
 }
 
@@ -152,6 +188,19 @@ mod tests {
                 Row::new(
                     ["", "a\u{301}", "\u{301}", "", "too wide for its column"].map(Line::from),
                 ),
+                Row {
+                    cells: vec![
+                        (Line::from("ab").yellow(), Style::new()),
+                        (
+                            Line::from(vec!["x".bold(), "".into(), "yz".red()]),
+                            Style::new(),
+                        ),
+                        (Line::from("right").right_aligned(), Style::new()),
+                        (Line::from(vec!["".red()]), Style::new()),
+                        (Line::from("\t~ tab"), Style::new().on_blue()),
+                    ],
+                    style: Style::new().italic(),
+                },
                 Row::new(["", "below the area"].map(Line::from)),
             ],
         }
@@ -165,7 +214,7 @@ mod tests {
             (30, &[2, 12, 8, 0, 5][..]),
             (10, &[2, 7, 0, 0, 0][..]),
         ] {
-            for height in [0, 1, 3, 5] {
+            for height in [0, 1, 3, 6] {
                 let area = Rect::new(1, 1, width, height);
                 let mut theirs = Buffer::empty(Rect::new(0, 0, width + 2, height + 2));
                 let mut ours = theirs.clone();
