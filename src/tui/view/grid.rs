@@ -100,33 +100,50 @@ fn printable_ascii(text: &str) -> bool {
     text.bytes().all(|byte| (b' '..=b'~').contains(&byte))
 }
 
-/// Draws `line` in `area` (one line high) as `Line`'s own rendering does; a line all of
-/// printable ASCII, left-aligned (nearly every cell of a list), without looking for
-/// graphemes and their widths: each byte is a cell.
+/// Draws `line` in `area` (one line high) as `Line`'s own rendering does; a span of
+/// printable ASCII (nearly every one of a list) without looking for graphemes and their
+/// widths: each byte is a cell.
 fn text_at(buf: &mut Buffer, area: Rect, line: &Line) {
     let area = area.intersection(buf.area);
-    if line.alignment.is_some() || !line.spans.iter().all(|span| printable_ascii(&span.content)) {
+    if line.alignment.is_some() {
         line.render(area, buf);
         return;
     }
-    if area.is_empty() || line.spans.iter().all(|span| span.content.is_empty()) {
+    let ascii = line.spans.iter().all(|span| printable_ascii(&span.content));
+    let blank = if ascii {
+        line.spans.iter().all(|span| span.content.is_empty())
+    } else {
+        line.width() == 0
+    };
+    if area.is_empty() || blank {
         return;
     }
     let area = Rect { height: 1, ..area };
     if line.style != Style::default() {
         buf.set_style(area, line.style);
     }
-    let start = buf.index_of(area.x, area.y);
-    let cells = &mut buf.content[start..start + usize::from(area.width)];
-    let mut free = cells.iter_mut();
+    let mut x = area.x;
     for span in &line.spans {
+        if x >= area.right() {
+            break;
+        }
+        if !printable_ascii(&span.content) {
+            // Spans of no width are skipped, as `Line` skips them.
+            let width = span.width();
+            if width > 0 {
+                span.render(Rect { x, ..area }.intersection(area), buf);
+                x = x.saturating_add(u16::try_from(width).unwrap_or(u16::MAX));
+            }
+            continue;
+        }
         let style = Style::default().patch(span.style);
-        for at in 0..span.content.len() {
-            let Some(cell) = free.next() else {
-                return;
-            };
+        let start = buf.index_of(x, area.y);
+        let room = usize::from(area.right() - x);
+        let cells = &mut buf.content[start..start + room];
+        for (at, cell) in (0..span.content.len()).zip(cells) {
             cell.set_symbol(&span.content[at..=at]).set_style(style);
         }
+        x = x.saturating_add(u16::try_from(span.content.len()).unwrap_or(u16::MAX));
     }
 }
 
@@ -196,7 +213,10 @@ mod tests {
                             Style::new(),
                         ),
                         (Line::from("right").right_aligned(), Style::new()),
-                        (Line::from(vec!["".red()]), Style::new()),
+                        (
+                            Line::from(vec!["".red(), "→ ".dim(), "{}…".into(), "\u{301}".into()]),
+                            Style::new(),
+                        ),
                         (Line::from("\t~ tab"), Style::new().on_blue()),
                     ],
                     style: Style::new().italic(),
