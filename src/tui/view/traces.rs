@@ -7,6 +7,7 @@ use super::{bytes, fit, format_latency};
 use crate::tui::model::kind_label;
 use crate::tui::state::State;
 use crate::tui::theme;
+use chrono::{DateTime, FixedOffset, Timelike, Utc};
 use gilmour::inspect::sanitize::{clean, clean_bytes};
 use gilmour::inspect::stats::label_of;
 use gilmour::inspect::{EventKind, MessageEvent, Trace};
@@ -264,13 +265,7 @@ fn trace_row<'a>(trace: &Trace, app: &State, widths: &[u16]) -> Row<'a> {
     let cell = |column: usize| -> (Line<'a>, Style) {
         match column {
             MARK => plain(Line::from(vec![mark.clone(), flag.clone()])),
-            TIME => plain(
-                trace
-                    .started
-                    .with_timezone(&app.tz)
-                    .format("%H:%M:%S%.3f")
-                    .to_string(),
-            ),
+            TIME => plain(clock(trace.started, &app.tz)),
             KIND => plain(Span::styled(kind.clone(), status)),
             TOPIC => topic_cell(trace, width(TOPIC)),
             CODE => plain(Span::styled(code.clone(), status)),
@@ -334,16 +329,25 @@ fn topic_cell<'a>(trace: &Trace, width: usize) -> (Line<'a>, Style) {
 }
 
 fn gap_row<'a>(trace: &Trace, app: &State) -> Row<'a> {
-    Row::new([
-        Line::from(""),
-        Line::from(
-            trace
-                .started
-                .with_timezone(&app.tz)
-                .format("%H:%M:%S%.3f")
-                .to_string(),
-        ),
-    ])
+    Row::new([Line::from(""), Line::from(clock(trace.started, &app.tz))])
+}
+
+/// When a trace started, `21:00:00.104` in the app's time zone: what chrono's
+/// `%H:%M:%S%.3f` writes (a leap second as :60), without parsing that format for
+/// every row of every frame.
+fn clock(at: DateTime<Utc>, tz: &FixedOffset) -> String {
+    let time = at.with_timezone(tz).time();
+    let second = time.second() + time.nanosecond() / 1_000_000_000;
+    let milli = time.nanosecond() / 1_000_000 % 1000;
+    let digit = |n: u32| char::from(b'0' + (n % 10) as u8);
+    let mut out = String::with_capacity(12);
+    for (n, after) in [(time.hour(), ':'), (time.minute(), ':'), (second, '.')] {
+        out.push(digit(n / 10));
+        out.push(digit(n));
+        out.push(after);
+    }
+    out.extend([digit(milli / 100), digit(milli / 10), digit(milli)]);
+    out
 }
 
 /// A cell of `text` with no style of its own.
@@ -390,4 +394,34 @@ fn preview(event: &MessageEvent, app: &State, width: usize) -> Span<'static> {
         text.push('…');
     }
     Span::raw(fit(&text, width))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clock;
+    use chrono::{DateTime, FixedOffset, NaiveDate, Offset, TimeDelta, Utc};
+
+    #[test]
+    fn the_clock_reads_as_chrono_writes_it() {
+        let start = NaiveDate::from_ymd_opt(2026, 12, 31)
+            .and_then(|day| day.and_hms_opt(23, 59, 58))
+            .map(|time| time.and_utc())
+            .unwrap_or_default();
+        let leap = NaiveDate::from_ymd_opt(2016, 12, 31)
+            .and_then(|day| day.and_hms_milli_opt(23, 59, 59, 1_250))
+            .map(|time| time.and_utc())
+            .unwrap_or_default();
+        let zones = [0, 5 * 3600 + 1800, -(9 * 3600 + 45 * 60)]
+            .map(|east| FixedOffset::east_opt(east).unwrap_or(Utc.fix()));
+        let times = (0..5000i64)
+            .map(|step| start + TimeDelta::microseconds(step * 997))
+            .chain([leap, DateTime::<Utc>::UNIX_EPOCH]);
+        for at in times {
+            for tz in &zones {
+                let chrono = at.with_timezone(tz).format("%H:%M:%S%.3f").to_string();
+                assert_eq!(clock(at, tz), chrono, "{at:?} in {tz}");
+            }
+        }
+        assert_eq!(clock(leap, &zones[0]), "23:59:60.250");
+    }
 }
