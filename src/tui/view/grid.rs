@@ -94,22 +94,28 @@ fn row(buf: &mut Buffer, area: Rect, y: u16, columns: &[(u16, u16)], row: &Row) 
     }
 }
 
-/// Whether every character of `text` is printable ASCII: one cell wide, one grapheme
-/// each.
-fn printable_ascii(text: &str) -> bool {
-    text.bytes().all(|byte| (b' '..=b'~').contains(&byte))
+/// The characters besides printable ASCII that the lists draw around their values (a
+/// cut's `…`, a waiting request's `→`, a replay's `↻`, a responder's `·`): each one cell
+/// wide and a grapheme of its own, whatever comes before or after it.
+const ONE_CELL: [char; 4] = ['…', '→', '↻', '·'];
+
+/// Whether every character of `text` is one cell wide and a grapheme of its own:
+/// printable ASCII or one of [`ONE_CELL`].
+fn one_cell_each(text: &str) -> bool {
+    text.chars()
+        .all(|c| matches!(c, ' '..='~') || ONE_CELL.contains(&c))
 }
 
 /// Draws `line` in `area` (one line high) as `Line`'s own rendering does; a span of
-/// printable ASCII (nearly every one of a list) without looking for graphemes and their
-/// widths: each byte is a cell.
+/// characters one cell each (nearly every one of a list) without looking for graphemes
+/// and their widths.
 fn text_at(buf: &mut Buffer, area: Rect, line: &Line) {
     let area = area.intersection(buf.area);
     if line.alignment.is_some() {
         line.render(area, buf);
         return;
     }
-    let ascii = line.spans.iter().all(|span| printable_ascii(&span.content));
+    let ascii = line.spans.iter().all(|span| one_cell_each(&span.content));
     let blank = if ascii {
         line.spans.iter().all(|span| span.content.is_empty())
     } else {
@@ -127,7 +133,7 @@ fn text_at(buf: &mut Buffer, area: Rect, line: &Line) {
         if x >= area.right() {
             break;
         }
-        if !printable_ascii(&span.content) {
+        if !one_cell_each(&span.content) {
             // Spans of no width are skipped, as `Line` skips them.
             let width = span.width();
             if width > 0 {
@@ -139,11 +145,17 @@ fn text_at(buf: &mut Buffer, area: Rect, line: &Line) {
         let style = Style::default().patch(span.style);
         let start = buf.index_of(x, area.y);
         let room = usize::from(area.right() - x);
-        let cells = &mut buf.content[start..start + room];
-        for (at, cell) in (0..span.content.len()).zip(cells) {
-            cell.set_symbol(&span.content[at..=at]).set_style(style);
+        let mut cells = buf.content[start..start + room].iter_mut();
+        for (at, c) in span.content.char_indices() {
+            // No cell left: the rest of the line is past the area's edge.
+            let Some(cell) = cells.next() else {
+                x = area.right();
+                break;
+            };
+            cell.set_symbol(&span.content[at..at + c.len_utf8()])
+                .set_style(style);
+            x += 1;
         }
-        x = x.saturating_add(u16::try_from(span.content.len()).unwrap_or(u16::MAX));
     }
 }
 
@@ -221,8 +233,18 @@ mod tests {
                     ],
                     style: Style::new().italic(),
                 },
+                Row::new(
+                    ["·", "a↻", "x…y→z·", "…", "→ {\"n\":1}…"].map(|text| Line::from(text).bold()),
+                ),
                 Row::new(["", "below the area"].map(Line::from)),
             ],
+        }
+    }
+
+    #[test]
+    fn the_one_cell_characters_are_one_cell_wide() {
+        for c in ONE_CELL {
+            assert_eq!(unicode_width::UnicodeWidthChar::width(c), Some(1), "{c}");
         }
     }
 
@@ -234,7 +256,7 @@ mod tests {
             (30, &[2, 12, 8, 0, 5][..]),
             (10, &[2, 7, 0, 0, 0][..]),
         ] {
-            for height in [0, 1, 3, 6] {
+            for height in [0, 1, 3, 6, 7] {
                 let area = Rect::new(1, 1, width, height);
                 let mut theirs = Buffer::empty(Rect::new(0, 0, width + 2, height + 2));
                 let mut ours = theirs.clone();
