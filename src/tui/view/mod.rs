@@ -26,6 +26,7 @@ mod errors;
 mod filter_bar;
 mod fire;
 mod footer;
+mod grid;
 mod header;
 mod help;
 mod latency;

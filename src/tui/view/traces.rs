@@ -1,20 +1,22 @@
 //! The trace list: only the visible window is built, from the cached filtered list, so a
 //! store of a million traces draws as fast as one of a hundred.
 
-use super::columns::{self, Step, constraints, plan, step};
+use super::columns::{self, Step, plan, step};
+use super::grid::{Grid, Row};
 use super::{bytes, fit, format_latency};
 use crate::tui::model::kind_label;
 use crate::tui::state::State;
 use crate::tui::theme;
+use chrono::{DateTime, FixedOffset, Timelike, Utc};
 use gilmour::inspect::sanitize::{clean, clean_bytes};
 use gilmour::inspect::stats::label_of;
 use gilmour::inspect::{EventKind, MessageEvent, Trace};
 use gilmour::protocol::ErrorView;
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::Modifier;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table};
+use ratatui::widgets::Paragraph;
 
 /// Payloads up to this size are parsed for the preview; bigger ones are previewed from
 /// their first bytes, so a huge payload costs no more than a small one.
@@ -170,10 +172,18 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &State) {
         }
         table_rows.push(built);
     }
-    let header = Row::new(columns::shown(&widths, titles(app, &widths)))
-        .style(theme::tone(theme::Tone::Dim).add_modifier(Modifier::BOLD));
+    let header = Row::new(
+        columns::shown(&widths, titles(app, &widths))
+            .into_iter()
+            .map(Line::from),
+    )
+    .style(theme::tone(theme::Tone::Dim).add_modifier(Modifier::BOLD));
     frame.render_widget(
-        Table::new(table_rows, constraints(&widths)).header(header),
+        Grid {
+            widths: &widths,
+            header,
+            rows: table_rows,
+        },
         area,
     );
     // A gap's text runs across the columns after its time.
@@ -252,24 +262,20 @@ fn trace_row<'a>(trace: &Trace, app: &State, widths: &[u16]) -> Row<'a> {
         Span::raw(" ")
     };
     // Only the cells of shown columns are built: a hidden data column costs nothing.
-    let cell = |column: usize| -> Cell<'a> {
+    let cell = |column: usize| -> (Line<'a>, Style) {
         match column {
-            MARK => Cell::from(Line::from(vec![mark.clone(), flag.clone()])),
-            TIME => Cell::from(
-                trace
-                    .started
-                    .with_timezone(&app.tz)
-                    .format("%H:%M:%S%.3f")
-                    .to_string(),
-            ),
-            KIND => Cell::from(Span::styled(kind.clone(), status)),
+            MARK => plain(Line::from(vec![mark.clone(), flag.clone()])),
+            TIME => plain(clock(trace.started, &app.tz)),
+            KIND => plain(Span::styled(kind.clone(), status)),
             TOPIC => topic_cell(trace, width(TOPIC)),
-            CODE => Cell::from(Span::styled(code.clone(), status)),
-            LATENCY => Cell::from(latency.clone()),
-            SENDER => Cell::from(super::sender_label(&trace.sender, 8))
-                .style(theme::tone(theme::Tone::Dim)),
-            SIZE => Cell::from(bytes(trace.size())),
-            ANSWERED => Cell::from(fit(
+            CODE => plain(Span::styled(code.clone(), status)),
+            LATENCY => plain(latency.clone()),
+            SENDER => (
+                Line::from(super::sender_label(&trace.sender, 8)),
+                theme::tone(theme::Tone::Dim),
+            ),
+            SIZE => plain(bytes(trace.size())),
+            ANSWERED => plain(fit(
                 &clean(&responder_label(trace).unwrap_or_default(), 200),
                 width(ANSWERED),
             )),
@@ -283,54 +289,70 @@ fn trace_row<'a>(trace: &Trace, app: &State, widths: &[u16]) -> Row<'a> {
                         "{steps} step{}{inferred}",
                         if steps == 1 { "" } else { "s" }
                     );
-                    Cell::from(Span::styled(text, theme::tone(theme::Tone::Dim)))
+                    plain(Span::styled(text, theme::tone(theme::Tone::Dim)))
                 }
                 _ => match trace.headline() {
                     // The reply's data when there is one; what was sent (a request still
                     // waiting, a signal) is marked `→`, so the column never leaves one guessing.
                     Some(event) if trace.reply.is_none() && trace.request.is_some() => {
-                        Cell::from(Line::from(vec![
+                        plain(Line::from(vec![
                             Span::styled("→ ", theme::tone(theme::Tone::Dim)),
                             preview(event, app, width(DATA).saturating_sub(2)),
                         ]))
                     }
-                    Some(event) => Cell::from(preview(event, app, width(DATA))),
-                    None => Cell::from(""),
+                    Some(event) => plain(preview(event, app, width(DATA))),
+                    None => plain(""),
                 },
             },
         }
     };
-    let cells: Vec<Cell> = (0..TITLES.len())
-        .filter(|column| widths[*column] > 0)
-        .map(cell)
-        .collect();
-    Row::new(cells)
+    Row {
+        cells: (0..TITLES.len())
+            .filter(|column| widths[*column] > 0)
+            .map(cell)
+            .collect(),
+        style: Style::default(),
+    }
 }
 
 /// A trace's topic; one without (an orphan reply, a record that names none) shows the
 /// label its figures are counted under, dimmed, rather than a blank.
-fn topic_cell<'a>(trace: &Trace, width: usize) -> Cell<'a> {
+fn topic_cell<'a>(trace: &Trace, width: usize) -> (Line<'a>, Style) {
     if trace.topic.is_empty() {
-        Cell::from(Span::styled(
+        plain(Span::styled(
             fit(label_of(trace), width),
             theme::tone(theme::Tone::Dim),
         ))
     } else {
-        Cell::from(fit(&trace.topic, width))
+        plain(fit(&trace.topic, width))
     }
 }
 
 fn gap_row<'a>(trace: &Trace, app: &State) -> Row<'a> {
-    Row::new([
-        Cell::from(""),
-        Cell::from(
-            trace
-                .started
-                .with_timezone(&app.tz)
-                .format("%H:%M:%S%.3f")
-                .to_string(),
-        ),
-    ])
+    Row::new([Line::from(""), Line::from(clock(trace.started, &app.tz))])
+}
+
+/// When a trace started, `21:00:00.104` in the app's time zone: what chrono's
+/// `%H:%M:%S%.3f` writes (a leap second as :60), without parsing that format for
+/// every row of every frame.
+fn clock(at: DateTime<Utc>, tz: &FixedOffset) -> String {
+    let time = at.with_timezone(tz).time();
+    let second = time.second() + time.nanosecond() / 1_000_000_000;
+    let milli = time.nanosecond() / 1_000_000 % 1000;
+    let digit = |n: u32| char::from(b'0' + (n % 10) as u8);
+    let mut out = String::with_capacity(12);
+    for (n, after) in [(time.hour(), ':'), (time.minute(), ':'), (second, '.')] {
+        out.push(digit(n / 10));
+        out.push(digit(n));
+        out.push(after);
+    }
+    out.extend([digit(milli / 100), digit(milli / 10), digit(milli)]);
+    out
+}
+
+/// A cell of `text` with no style of its own.
+fn plain<'a>(text: impl Into<Line<'a>>) -> (Line<'a>, Style) {
+    (text.into(), Style::default())
 }
 
 /// The data of a message, on one line, fitted to its cell; for a payload whose data
@@ -372,4 +394,34 @@ fn preview(event: &MessageEvent, app: &State, width: usize) -> Span<'static> {
         text.push('…');
     }
     Span::raw(fit(&text, width))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clock;
+    use chrono::{DateTime, FixedOffset, NaiveDate, Offset, TimeDelta, Utc};
+
+    #[test]
+    fn the_clock_reads_as_chrono_writes_it() {
+        let start = NaiveDate::from_ymd_opt(2026, 12, 31)
+            .and_then(|day| day.and_hms_opt(23, 59, 58))
+            .map(|time| time.and_utc())
+            .unwrap_or_default();
+        let leap = NaiveDate::from_ymd_opt(2016, 12, 31)
+            .and_then(|day| day.and_hms_milli_opt(23, 59, 59, 1_250))
+            .map(|time| time.and_utc())
+            .unwrap_or_default();
+        let zones = [0, 5 * 3600 + 1800, -(9 * 3600 + 45 * 60)]
+            .map(|east| FixedOffset::east_opt(east).unwrap_or(Utc.fix()));
+        let times = (0..5000i64)
+            .map(|step| start + TimeDelta::microseconds(step * 997))
+            .chain([leap, DateTime::<Utc>::UNIX_EPOCH]);
+        for at in times {
+            for tz in &zones {
+                let chrono = at.with_timezone(tz).format("%H:%M:%S%.3f").to_string();
+                assert_eq!(clock(at, tz), chrono, "{at:?} in {tz}");
+            }
+        }
+        assert_eq!(clock(leap, &zones[0]), "23:59:60.250");
+    }
 }
