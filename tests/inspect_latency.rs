@@ -125,10 +125,10 @@ async fn two_observers_agree_on_latency_though_one_is_busy() {
         let gap = if a > b { *a - *b } else { *b - *a };
         // Each observer's thread still waits for a core now and then (five threads on
         // two cores, more when other work shares the machine): one trace may be off by
-        // a few scheduler slices, but by less than one handler's 3 ms. A reader that
-        // stamped events when its blocked runtime got to them would be off by the
-        // whole run (tens of ms), or see latencies near zero (caught above).
-        assert!(gap < Duration::from_millis(3), "{sender}: {a:?} vs {b:?}");
+        // a few scheduler slices (3.6 ms seen in CI), the median by far less (below).
+        // A reader that stamped events when its blocked runtime got to them would be
+        // off by the whole run (tens of ms), or see latencies near zero (caught above).
+        assert!(gap < Duration::from_millis(8), "{sender}: {a:?} vs {b:?}");
         apart.push(gap);
     }
     apart.sort();
