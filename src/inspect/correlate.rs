@@ -352,6 +352,22 @@ impl Correlator {
             let id = self.store.push(trace);
             return self.settled(id);
         }
+        // The same request again (a retry of a PUBLISH that had gone out): one request,
+        // not a second trace whose first would go unanswered.
+        if let Some(id) = self.store.by_sender(&message.sender)
+            && self.store.get(id).is_some_and(|trace| {
+                trace.kind == kind
+                    && trace.request.as_ref().is_some_and(|seen| {
+                        seen.channel == message.channel
+                            && seen.raw_channel == message.raw_channel
+                            && seen.payload == message.payload
+                            && seen.full_len == message.full_len
+                    })
+            })
+        {
+            self.store.update(id, |trace| trace.repeats += 1);
+            return self.settled(id);
+        }
         let mut trace = self.open(kind, TraceStatus::Pending, &message);
         trace.request = Some(message);
         let id = self.store.push(trace);
@@ -497,6 +513,30 @@ mod tests {
             (TraceKind::Request, TraceStatus::Error, 1)
         );
         assert_eq!(correlator.counters().errors, 1, "counted once");
+    }
+
+    #[test]
+    fn the_same_request_twice_is_one_request_delivered_again() {
+        let mut correlator = correlator();
+        let request = r#"{"data":1,"sender":"d"}"#;
+        correlator.ingest(event("gilmour.request.t", request));
+        correlator.ingest(event("gilmour.request.t", request));
+        correlator.ingest(event("gilmour.response.d", r#"{"data":1,"code":200}"#));
+        // One trace, answered: no second one, no first one left to go unanswered.
+        let trace = only(&correlator);
+        assert_eq!((trace.status, trace.repeats), (TraceStatus::Ok, 1));
+        assert!(
+            trace
+                .notes()
+                .iter()
+                .any(|note| note.contains("1 more time,")),
+            "{:?}",
+            trace.notes()
+        );
+        assert_eq!(correlator.counters().traces, 1, "counted once");
+        // Another request with that sender but other data is not a repeat.
+        correlator.ingest(event("gilmour.request.t", r#"{"data":2,"sender":"d"}"#));
+        assert_eq!(correlator.store().len(), 2);
     }
 
     #[test]

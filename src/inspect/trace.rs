@@ -40,6 +40,9 @@ pub struct Trace {
     pub reply: Option<MessageEvent>,
     /// Replies after the first (a late reply after a client timeout, duplicates).
     pub later_replies: Vec<MessageEvent>,
+    /// How many more times the request itself came, the same message on the same
+    /// channel (a publisher's retry that had gone out already): one request, not several.
+    pub repeats: u32,
     /// Error records with this sender.
     pub errors: Vec<MessageEvent>,
     /// For a gap trace, the gap.
@@ -93,6 +96,7 @@ impl Trace {
             request: None,
             reply: None,
             later_replies: Vec::new(),
+            repeats: 0,
             errors: Vec::new(),
             gap: None,
             deep: None,
@@ -206,6 +210,13 @@ impl Trace {
                 "shown as unanswered after {}; the reply came {} after the request",
                 human_latency(waited),
                 human_latency(latency)
+            ));
+        }
+        if self.repeats > 0 {
+            notes.push(format!(
+                "the request came {} more time{}, the same message on the same channel: one request, published again",
+                self.repeats,
+                if self.repeats == 1 { "" } else { "s" }
             ));
         }
         let spurious = self.spurious_timeouts();
