@@ -573,20 +573,9 @@ async fn without_scripts_a_trim_of_the_error_queue_watches_on_its_slots_primary(
     use gilmour::inspect::errors::ErrorQueue;
 
     let cluster = Cluster::shared();
-    // A user who may do everything but run scripts, on every node (ACLs are a node's own).
+    // A user who may do everything but run scripts, on every node.
     for server in cluster.servers() {
-        let set = server.command(&[
-            "ACL",
-            "SETUSER",
-            "noscript",
-            "on",
-            ">secret",
-            "~*",
-            "&*",
-            "+@all",
-            "-@scripting",
-        ]);
-        assert_eq!(set, "OK");
+        support::engine::add_noscript_user(server);
     }
     let (_, b) = two_nodes();
     let url = format!("redis+cluster://noscript:secret@127.0.0.1:{b}");
@@ -598,13 +587,7 @@ async fn without_scripts_a_trim_of_the_error_queue_watches_on_its_slots_primary(
     let queue = ErrorQueue::new(&engine);
     let name = queue.name().to_owned();
     let owner = cluster.server(cluster.primary_for(&name));
-    for n in 0..10 {
-        engine
-            .commands()
-            .queue_error(&name, &format!("e{n}"))
-            .await
-            .expect("push");
-    }
+    support::engine::queue_errors(&engine, &name, 10).await;
     let page = queue.page(0, 10).await.expect("page");
     engine
         .commands()

@@ -520,13 +520,7 @@ async fn on_the_built_in_broker_a_trim_still_cuts_where_it_was_shown() {
         .expect("connect");
     let queue = ErrorQueue::new(&engine);
     let name = queue.name().to_owned();
-    for n in 0..6 {
-        engine
-            .commands()
-            .queue_error(&name, &format!("e{n}"))
-            .await
-            .expect("push");
-    }
+    support::engine::queue_errors(&engine, &name, 6).await;
     let page = queue.page(0, 10).await.expect("page");
     engine
         .commands()

@@ -171,22 +171,8 @@ async fn without_scripts_a_trim_of_the_error_queue_watches_on_the_primary() {
 
     let set = Sentinels::shared();
     let primary = set.primary_port();
-    // A user who may do everything but run scripts, on the primary (ACLs are a
-    // server's own).
-    {
-        let set_user = set.server(primary).command(&[
-            "ACL",
-            "SETUSER",
-            "noscript",
-            "on",
-            ">secret",
-            "~*",
-            "&*",
-            "+@all",
-            "-@scripting",
-        ]);
-        assert_eq!(set_user, "OK");
-    }
+    // A user who may do everything but run scripts, on the primary.
+    support::engine::add_noscript_user(set.server(primary));
     let url = set
         .url()
         .replacen("redis+sentinel://", "redis+sentinel://noscript:secret@", 1);
@@ -197,13 +183,7 @@ async fn without_scripts_a_trim_of_the_error_queue_watches_on_the_primary() {
         .expect("connect as noscript");
     let queue = ErrorQueue::new(&engine);
     let name = queue.name().to_owned();
-    for n in 0..10 {
-        engine
-            .commands()
-            .queue_error(&name, &format!("e{n}"))
-            .await
-            .expect("push");
-    }
+    support::engine::queue_errors(&engine, &name, 10).await;
     let page = queue.page(0, 10).await.expect("page");
     let trimmed = queue.trim_from(&page.entries[2]).await.expect("trim");
     assert_eq!(trimmed.map(|report| report.removed), Some(8));

@@ -65,13 +65,22 @@ pub fn parse_nodes(text: &str) -> Vec<Node> {
 pub fn serving(text: &str, slot: u16) -> Option<String> {
     text.lines().find_map(|line| {
         let node = parse_line(line)?;
-        let serves = line.split_whitespace().skip(8).any(|range| {
-            let (from, to) = range.split_once('-').unwrap_or((range, range));
-            matches!((from.parse::<u16>(), to.parse::<u16>()),
-                (Ok(from), Ok(to)) if (from..=to).contains(&slot))
-        });
+        let serves = slot_ranges(line).any(|(from, to)| (from..=to).contains(&slot));
         (serves && node.role == Role::Primary && !node.failed).then_some(node.address)
     })
+}
+
+/// The slot ranges a `CLUSTER NODES` line gives its node (`0-5460`, `42`); slots being
+/// moved (`[5461->-abc]`) and ranges that do not parse are left out.
+fn slot_ranges(line: &str) -> impl Iterator<Item = (u16, u16)> + '_ {
+    line.split_whitespace()
+        .skip(8)
+        .filter(|range| !range.starts_with('['))
+        .filter_map(|range| {
+            let (from, to) = range.split_once('-').unwrap_or((range, range));
+            let (from, to) = (from.parse::<u16>().ok()?, to.parse::<u16>().ok()?);
+            (to >= from).then_some((from, to))
+        })
 }
 
 fn parse_line(line: &str) -> Option<Node> {
@@ -82,16 +91,8 @@ fn parse_line(line: &str) -> Option<Node> {
     let address = address.split(['@', ',']).next()?.to_owned();
     let flags: Vec<&str> = fields.next()?.split(',').collect();
     let primary = fields.next()?;
-    let slots = fields
-        .skip(4)
-        .filter(|slot| !slot.starts_with('['))
-        .map(|slot| match slot.split_once('-') {
-            Some((from, to)) => match (from.parse::<usize>(), to.parse::<usize>()) {
-                (Ok(from), Ok(to)) if to >= from => to - from + 1,
-                _ => 0,
-            },
-            None => usize::from(slot.parse::<usize>().is_ok()),
-        })
+    let slots = slot_ranges(line)
+        .map(|(from, to)| usize::from(to - from) + 1)
         .sum();
     let role = if flags.contains(&"master") {
         Role::Primary

@@ -548,10 +548,13 @@ impl Commands {
         if self.topology() != Topology::Cluster {
             return Ok(Vec::new());
         }
-        let text: String = self
-            .run("CLUSTER NODES", redis::cmd("CLUSTER").arg("NODES"))
-            .await?;
-        Ok(cluster::parse_nodes(&text))
+        Ok(cluster::parse_nodes(&self.cluster_nodes().await?))
+    }
+
+    /// The reply to `CLUSTER NODES`, from whichever node the crate asks.
+    async fn cluster_nodes(&self) -> Result<String, TransportError> {
+        self.run("CLUSTER NODES", redis::cmd("CLUSTER").arg("NODES"))
+            .await
     }
 
     /// On a cluster whose pub/sub has a home ([`super::ClusterPubSub::Home`]), the
@@ -560,10 +563,7 @@ impl Commands {
         if self.publish_to.is_none() {
             return Ok(None);
         }
-        let text: String = self
-            .run("CLUSTER NODES", redis::cmd("CLUSTER").arg("NODES"))
-            .await?;
-        Ok(cluster::serving(&text, HOME_SLOT))
+        Ok(cluster::serving(&self.cluster_nodes().await?, HOME_SLOT))
     }
 
     /// A client for a connection of one's own to the server that holds `key` (for
@@ -591,9 +591,7 @@ impl Commands {
                         redis::cmd("CLUSTER").arg("KEYSLOT").arg(key),
                     )
                     .await?;
-                let text: String = self
-                    .run("CLUSTER NODES", redis::cmd("CLUSTER").arg("NODES"))
-                    .await?;
+                let text = self.cluster_nodes().await?;
                 let no_primary = || TransportError::Connect {
                     url: config.display_url(),
                     reason: format!("no primary serves slot {slot} (the key {key})"),

@@ -458,26 +458,31 @@ fn key(delivery: &Delivery) -> MessageKey {
 impl Dedupe {
     /// Whether `delivery` is the copy of one `side` delivered; that one is matched then.
     fn copy_of(&mut self, side: usize, delivery: &Delivery) -> bool {
-        let key = key(delivery);
-        let Some(times) = self.unmatched[side].get_mut(&key) else {
-            return false;
-        };
-        times.pop_front();
-        if times.is_empty() {
-            self.unmatched[side].remove(&key);
-        }
-        true
+        self.take(side, &key(delivery))
     }
 
     /// Whether `delivery`, from `side` (0 or 1), is the first of its two copies.
     fn first(&mut self, side: usize, delivery: &Delivery) -> bool {
-        if self.copy_of(1 - side, delivery) {
+        let key = key(delivery);
+        if self.take(1 - side, &key) {
             return false;
         }
         self.unmatched[side]
-            .entry(key(delivery))
+            .entry(key)
             .or_default()
             .push_back(tokio::time::Instant::now());
+        true
+    }
+
+    /// Matches one unmatched delivery of `key` from `side`, if there is one.
+    fn take(&mut self, side: usize, key: &MessageKey) -> bool {
+        let Some(times) = self.unmatched[side].get_mut(key) else {
+            return false;
+        };
+        times.pop_front();
+        if times.is_empty() {
+            self.unmatched[side].remove(key);
+        }
         true
     }
 

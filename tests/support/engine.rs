@@ -50,3 +50,31 @@ pub async fn recv<T>(rx: &mut mpsc::UnboundedReceiver<T>) -> T {
         .expect("nothing arrived in time")
         .expect("channel closed")
 }
+
+/// Adds the user `noscript` (password `secret`) to `server`: everything but scripts, so
+/// that a trim of the error queue falls back to `WATCH`. ACLs are a server's own.
+pub fn add_noscript_user(server: &Server) {
+    let added = server.command(&[
+        "ACL",
+        "SETUSER",
+        "noscript",
+        "on",
+        ">secret",
+        "~*",
+        "&*",
+        "+@all",
+        "-@scripting",
+    ]);
+    assert_eq!(added, "OK");
+}
+
+/// Pushes `e0`, `e1`, … onto the error queue `name` (the newest at the head).
+pub async fn queue_errors(engine: &Engine, name: &str, count: usize) {
+    for n in 0..count {
+        engine
+            .commands()
+            .queue_error(name, &format!("e{n}"))
+            .await
+            .expect("push");
+    }
+}
